@@ -1,0 +1,69 @@
+// Package apperr carries application errors with a kind, so that one table
+// (in the handlers) maps kinds to HTTP statuses and no handler picks a status
+// by hand.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error for the HTTP layer and for operators.
+type Kind string
+
+const (
+	Invalid       Kind = "invalid"       // the request is malformed or fails validation
+	Unprocessable Kind = "unprocessable" // well-formed, but refused as asked (e.g. confirmation mismatch)
+	NotFound      Kind = "not_found"
+	Conflict      Kind = "conflict"     // the resource's state forbids the action now
+	Forbidden     Kind = "forbidden"    // authenticated, but not allowed
+	Unauthorized  Kind = "unauthorized" // not authenticated
+	Unavailable   Kind = "unavailable"  // a dependency is down; try again later
+	Internal      Kind = "internal"
+)
+
+// Error is an error with a kind and a message fit to show an operator.
+// Err holds the detail for the log and is never shown.
+type Error struct {
+	Kind    Kind
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Kind, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Kind, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error of kind with a message for the operator.
+func New(kind Kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap attaches an operator-facing message and kind to an underlying error.
+func Wrap(err error, kind Kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// KindOf returns the kind of err, Internal for anything that is not an *Error.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Internal
+}
+
+// MessageOf returns the operator-facing message of err; an error that is not
+// an *Error (or is internal) is shown only as "Internal error."
+func MessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Kind != Internal {
+		return e.Message
+	}
+	return "Internal error. The details are in the server log under this request's id."
+}

@@ -1,0 +1,362 @@
+// Package ecs reaches Alibaba Cloud ECS through the official SDK: listing the
+// fleet, checking an instance's state and starting it, with our own timeouts,
+// bounded retries and errors in words.
+package ecs
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
+	ecsapi "github.com/alibabacloud-go/ecs-20140526/v7/client"
+	"github.com/alibabacloud-go/tea/dara"
+	"github.com/aliyun/credentials-go/credentials"
+)
+
+// Options configures a Client.
+type Options struct {
+	Regions    []string
+	Endpoint   string // one http(s)://host[:port] for every region; "" for ECS's own
+	Credential credentials.Credential
+	Timeout    time.Duration // one call's deadline; 10s when zero
+	// Retry bounds our own retries (the SDK's are off).
+	MaxAttempts int           // 3 when zero
+	BaseDelay   time.Duration // 200ms when zero; doubled each attempt, fully jittered
+	// Sleep waits between attempts; tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Client talks to ECS in every configured region, one SDK client per region.
+type Client struct {
+	opts    Options
+	regions []string
+	byID    map[string]*ecsapi.Client
+}
+
+// New builds the per-region SDK clients. It makes no network call.
+func New(opts Options) (*Client, error) {
+	if len(opts.Regions) == 0 {
+		return nil, fmt.Errorf("ecs: no regions configured")
+	}
+	if opts.Credential == nil {
+		return nil, fmt.Errorf("ecs: no credentials")
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 3
+	}
+	if opts.BaseDelay <= 0 {
+		opts.BaseDelay = 200 * time.Millisecond
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
+	httpc := &sdkHTTPClient{c: &http.Client{Transport: &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		MaxIdleConns:        64,
+		MaxIdleConnsPerHost: 32,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}}}
+	c := &Client{opts: opts, byID: map[string]*ecsapi.Client{}}
+	for _, region := range opts.Regions {
+		cfg := &openapi.Config{
+			RegionId:       dara.String(region),
+			Credential:     opts.Credential,
+			ReadTimeout:    dara.Int(int(opts.Timeout / time.Millisecond)),
+			ConnectTimeout: dara.Int(5000),
+			HttpClient:     httpc,
+			UserAgent:      dara.String("ecs-dashboard"),
+		}
+		if opts.Endpoint != "" {
+			u, err := url.Parse(opts.Endpoint)
+			if err != nil || u.Host == "" {
+				return nil, fmt.Errorf("ecs: endpoint %q is not a URL", opts.Endpoint)
+			}
+			cfg.Endpoint = dara.String(u.Host)
+			cfg.Protocol = dara.String(u.Scheme)
+		}
+		sdk, err := ecsapi.NewClient(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("ecs: client for %s: %w", region, err)
+		}
+		c.byID[region] = sdk
+		c.regions = append(c.regions, region)
+	}
+	sort.Strings(c.regions)
+	return c, nil
+}
+
+// sdkHTTPClient lets our transport (pooled, with its own timeouts) carry the
+// SDK's requests; the SDK's per-call transport argument is ignored.
+type sdkHTTPClient struct{ c *http.Client }
+
+func (h *sdkHTTPClient) Call(r *http.Request, _ *http.Transport) (*http.Response, error) {
+	return h.c.Do(r)
+}
+
+// Regions lists the configured regions, sorted.
+func (c *Client) Regions() []string { return c.regions }
+
+// HasRegion reports whether region is configured.
+func (c *Client) HasRegion(region string) bool { _, ok := c.byID[region]; return ok }
+
+func (c *Client) sdk(region string) (*ecsapi.Client, *Error) {
+	s, ok := c.byID[region]
+	if !ok {
+		return nil, &Error{Kind: KindInvalid, Code: CodeUnknownRegion, Summary: fmt.Sprintf("The region %q is not one this dashboard manages.", region),
+			Action: "Pick an instance from the list."}
+	}
+	return s, nil
+}
+
+func (c *Client) runtime() *dara.RuntimeOptions {
+	return &dara.RuntimeOptions{ReadTimeout: dara.Int(int(c.opts.Timeout / time.Millisecond))}
+}
+
+// ListRegion returns every instance of region, paging with MaxResults=100 and
+// NextToken until the token is empty. calls counts DescribeInstances requests.
+func (c *Client) ListRegion(ctx context.Context, region string) (instances []Instance, calls int, err error) {
+	sdk, e := c.sdk(region)
+	if e != nil {
+		return nil, 0, e
+	}
+	token := ""
+	for {
+		req := &ecsapi.DescribeInstancesRequest{RegionId: dara.String(region), MaxResults: dara.Int32(100)}
+		if token != "" {
+			req.NextToken = dara.String(token)
+		}
+		var resp *ecsapi.DescribeInstancesResponse
+		err := c.retry(ctx, func(ctx context.Context, _ int) *Error {
+			calls++
+			r, err := sdk.DescribeInstancesWithContext(ctx, req, c.runtime())
+			resp = r
+			return fromSDK(err)
+		}, func(*Error) bool { return true })
+		if err != nil {
+			return nil, calls, err
+		}
+		if resp == nil || resp.Body == nil {
+			return nil, calls, &Error{Kind: KindInternal, Code: CodeInvalidResponse, Summary: "ECS answered DescribeInstances without a body."}
+		}
+		if resp.Body.Instances != nil {
+			for _, raw := range resp.Body.Instances.Instance {
+				instances = append(instances, convert(region, raw))
+			}
+		}
+		token = dara.StringValue(resp.Body.NextToken)
+		if token == "" {
+			return instances, calls, nil
+		}
+		if calls > 10000 {
+			return nil, calls, &Error{Kind: KindInternal, Code: CodeInvalidResponse, Summary: "ECS kept returning pages; the listing was stopped."}
+		}
+	}
+}
+
+// Describe looks one instance up fresh. An unknown id is a KindNotFound error.
+func (c *Client) Describe(ctx context.Context, region, id string) (Instance, error) {
+	sdk, e := c.sdk(region)
+	if e != nil {
+		return Instance{}, e
+	}
+	ids := fmt.Sprintf("[%q]", id)
+	var resp *ecsapi.DescribeInstancesResponse
+	if err := c.retry(ctx, func(ctx context.Context, _ int) *Error {
+		r, err := sdk.DescribeInstancesWithContext(ctx, &ecsapi.DescribeInstancesRequest{
+			RegionId: dara.String(region), InstanceIds: dara.String(ids), MaxResults: dara.Int32(10)}, c.runtime())
+		resp = r
+		return fromSDK(err)
+	}, func(*Error) bool { return true }); err != nil {
+		return Instance{}, err
+	}
+	if resp != nil && resp.Body != nil && resp.Body.Instances != nil {
+		for _, raw := range resp.Body.Instances.Instance {
+			if dara.StringValue(raw.InstanceId) == id {
+				return convert(region, raw), nil
+			}
+		}
+	}
+	x := explanations["InvalidInstanceId.NotFound"]
+	return Instance{}, &Error{Kind: KindNotFound, Code: "InvalidInstanceId.NotFound", Summary: x.summary, Action: x.action,
+		RequestID: requestIDOf(resp)}
+}
+
+func requestIDOf(resp *ecsapi.DescribeInstancesResponse) string {
+	if resp == nil || resp.Body == nil {
+		return ""
+	}
+	return dara.StringValue(resp.Body.RequestId)
+}
+
+// Check is the precondition StartInstance has, decided fresh against ECS
+// before anything is sent: the instance must be Stopped, carry no security
+// lock, and InitLocalDisk needs a local-disk family.
+func Check(inst Instance, initLocalDisk bool, localDisk Families) *Error {
+	switch {
+	case inst.SecurityLocked():
+		x := explanations["InstanceLockedForSecurity"]
+		return &Error{Kind: KindPrecondition, Code: CodeSecurityLocked, Summary: x.summary, Action: x.action}
+	case inst.Status != StatusStopped:
+		return &Error{Kind: KindPrecondition, Code: CodeNotStopped,
+			Summary: fmt.Sprintf("The instance is %s, not Stopped, so it cannot be started now.", inst.Status),
+			Action:  "Wait until it shows Stopped, then start it."}
+	case initLocalDisk && !localDisk.Contains(inst.Family):
+		return &Error{Kind: KindInvalid, Code: CodeNoLocalDisk,
+			Summary: fmt.Sprintf("Initialising local disks applies only to the local-disk families (%s); this instance is %s.", strings.Join(localDisk, ", "), inst.Family),
+			Action:  "Start it without initialising local disks."}
+	}
+	return nil
+}
+
+// Attempt is one StartInstance request and what came of it.
+type Attempt struct {
+	N         int
+	RequestID string
+	Err       *Error // nil when ECS accepted the start
+	Duration  time.Duration
+}
+
+// Hooks let the caller record each attempt: Before runs before a request
+// leaves the process (an error aborts and nothing is sent); After runs with
+// its outcome.
+type Hooks struct {
+	Before func(n int) error
+	After  func(a Attempt)
+}
+
+// StartInstance sends StartInstance, retrying throttling, ECS's internal
+// errors and failed connections (never a request whose fate is unknown), at
+// most MaxAttempts times inside ctx's deadline. It returns ECS's RequestId.
+func (c *Client) StartInstance(ctx context.Context, region, id string, initLocalDisk, dryRun bool, h Hooks) (string, error) {
+	sdk, e := c.sdk(region)
+	if e != nil {
+		return "", e
+	}
+	req := &ecsapi.StartInstanceRequest{InstanceId: dara.String(id)}
+	if initLocalDisk {
+		req.InitLocalDisk = dara.Bool(true)
+	}
+	if dryRun {
+		req.DryRun = dara.Bool(true)
+	}
+	var requestID string
+	err := c.retry(ctx, func(ctx context.Context, n int) *Error {
+		if h.Before != nil {
+			if err := h.Before(n); err != nil {
+				return &Error{Kind: KindInternal, Code: "Dashboard.AuditFailed", Summary: "The start was not sent: it could not be recorded in the audit log.",
+					Action: "Try again; if it persists, the dashboard's database needs attention.", Err: err}
+			}
+		}
+		began := time.Now()
+		resp, err := sdk.StartInstanceWithContext(ctx, req, c.runtime())
+		e := fromSDK(err)
+		a := Attempt{N: n, Err: e, Duration: time.Since(began)}
+		if e == nil {
+			if resp != nil && resp.Body != nil {
+				requestID = dara.StringValue(resp.Body.RequestId)
+			}
+			a.RequestID = requestID
+		} else {
+			a.RequestID = e.RequestID
+		}
+		if h.After != nil {
+			h.After(a)
+		}
+		return e
+	}, func(e *Error) bool { return e.Kind != KindUnknownOutcome || sentNothing(e.Err) })
+	if err != nil {
+		return "", err
+	}
+	return requestID, nil
+}
+
+// retry runs call until it succeeds, fails for good, the attempts run out or
+// the next backoff would not fit in ctx's deadline. safe says whether a
+// retryable-looking failure may be retried for this call.
+func (c *Client) retry(ctx context.Context, call func(ctx context.Context, n int) *Error, safe func(*Error) bool) error {
+	for n := 1; ; n++ {
+		cctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+		e := call(cctx, n)
+		cancel()
+		if e == nil {
+			return nil
+		}
+		retryable := e.Retryable() || (e.Kind == KindUnknownOutcome && sentNothing(e.Err))
+		if !retryable || !safe(e) || n >= c.opts.MaxAttempts || ctx.Err() != nil {
+			return e
+		}
+		backoff := c.opts.BaseDelay << (n - 1)
+		delay := time.Duration(rand.Int64N(int64(backoff)) + 1)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay+c.opts.Timeout/10 {
+			return e
+		}
+		if err := c.opts.Sleep(ctx, delay); err != nil {
+			return e
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func convert(region string, raw *ecsapi.DescribeInstancesResponseBodyInstancesInstance) Instance {
+	inst := Instance{
+		ID:         dara.StringValue(raw.InstanceId),
+		Name:       dara.StringValue(raw.InstanceName),
+		Type:       dara.StringValue(raw.InstanceType),
+		Family:     strings.ToLower(dara.StringValue(raw.InstanceTypeFamily)),
+		Status:     dara.StringValue(raw.Status),
+		Region:     region,
+		Zone:       dara.StringValue(raw.ZoneId),
+		ChargeType: dara.StringValue(raw.InstanceChargeType),
+	}
+	if inst.Family == "" {
+		inst.Family = FamilyOf(inst.Type)
+	}
+	if t, err := time.Parse("2006-01-02T15:04Z", dara.StringValue(raw.ExpiredTime)); err == nil {
+		inst.ExpiredTime = t
+	}
+	if raw.OperationLocks != nil {
+		for _, l := range raw.OperationLocks.LockReason {
+			if r := strings.ToLower(dara.StringValue(l.LockReason)); r != "" {
+				inst.LockReasons = append(inst.LockReasons, r)
+			}
+		}
+	}
+	if raw.VpcAttributes != nil && raw.VpcAttributes.PrivateIpAddress != nil {
+		inst.PrivateIPs = dara.StringSliceValue(raw.VpcAttributes.PrivateIpAddress.IpAddress)
+	}
+	if raw.PublicIpAddress != nil {
+		inst.PublicIPs = dara.StringSliceValue(raw.PublicIpAddress.IpAddress)
+	}
+	if raw.EipAddress != nil && dara.StringValue(raw.EipAddress.IpAddress) != "" {
+		inst.PublicIPs = append(inst.PublicIPs, dara.StringValue(raw.EipAddress.IpAddress))
+	}
+	inst.LocalStorageAmount = int(dara.Int32Value(raw.LocalStorageAmount))
+	inst.LocalStorageCapacity = dara.Int64Value(raw.LocalStorageCapacity)
+	if raw.Tags != nil && len(raw.Tags.Tag) > 0 {
+		inst.Tags = map[string]string{}
+		for _, t := range raw.Tags.Tag {
+			inst.Tags[dara.StringValue(t.TagKey)] = dara.StringValue(t.TagValue)
+		}
+	}
+	return inst
+}

@@ -1,0 +1,324 @@
+package ecssim
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// faultTable holds the documented StartInstance errors: HTTP status and ECS's message.
+var faultTable = map[string]struct {
+	status  int
+	message string
+}{
+	"IncorrectInstanceStatus":                   {403, "The current status of the resource does not support this operation."},
+	"InstanceLockedForSecurity":                 {403, "The specified operation is denied as your instance is locked for security reasons."},
+	"InsufficientBalance":                       {403, "Your account does not have enough balance."},
+	"InstanceExpired":                           {403, "The postPaid instance has been expired. Please ensure your account have enough balance."},
+	"InstanceNotReady":                          {403, "The specified instance is not ready for use"},
+	"DiskError":                                 {403, "IncorrectDiskStatus."},
+	"DiskInArrears":                             {403, "The operation is denied due to the specified disk is in arrears."},
+	"OperationDenied.NoStock":                   {403, "The requested resource is sold out in the specified zone; try other types of resources or other regions and zones."},
+	"InvalidParameter.KMSKeyId.NotFound":        {403, "The specified KMSKeyId is not found."},
+	"InvalidParameter.KMSKeyId.CMKUnauthorized": {403, "ECS service have no right to access your KMS CMK."},
+	"InvalidParameter.KMSKeyId.CMKNotEnabled":   {403, "The CMK needs to be enabled."},
+	"InvalidParameter.KMSKeyId.KMSUnauthorized": {403, "ECS service have no right to access your KMS."},
+	"QuotaExceed.ElasticQuota":                  {403, "The number of the specified instance type exceeds the elastic quota."},
+	"OperationDenied.HostRepairing":             {403, "The operation is denied because the host of the instance is being repaired."},
+	"LackResource":                              {400, "There's no enough resource on the specified host."},
+	"InvalidInstance.NotFoundSystemDisk":        {400, "The specified instance has no system disk."},
+	"Throttling.User":                           {400, "Request was denied due to user flow control."},
+	"InvalidInstanceId.NotFound":                {404, "The specified InstanceId does not exist."},
+	"InternalError":                             {500, "The request processing has failed due to some unknown error, exception or failure."},
+	"ServiceUnavailable":                        {503, "The request has failed due to a temporary failure of the server."},
+}
+
+// FaultCodes lists the codes InjectFault accepts.
+func FaultCodes() []string {
+	out := make([]string, 0, len(faultTable))
+	for c := range faultTable {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
+	region := q.Get("RegionId")
+	if region == "" {
+		s.fail(w, 400, "MissingParameter", "The input parameter \"RegionId\" that is mandatory for processing this request is not supplied.")
+		return
+	}
+	if !slices.Contains(s.regions, region) {
+		s.fail(w, 400, "InvalidRegionId.NotFound", "The specified RegionId does not exist.")
+		return
+	}
+	var wantIDs []string
+	if raw := q.Get("InstanceIds"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &wantIDs); err != nil {
+			s.fail(w, 400, "InvalidInstanceIds.Malformed", "The specified parameter InstanceIds is not valid: it must be a JSON array of strings.")
+			return
+		}
+		if len(wantIDs) > 100 {
+			s.fail(w, 400, "InvalidInstanceIds.ValueNotSupported", "The specified parameter InstanceIds holds more than 100 ids.")
+			return
+		}
+	}
+	status := q.Get("Status")
+	if status != "" && !slices.Contains([]string{"Pending", "Running", "Starting", "Stopping", "Stopped"}, status) {
+		s.fail(w, 400, "InvalidStatus.ValueNotSupported", "The specified parameter Status is not valid.")
+		return
+	}
+	family := q.Get("InstanceTypeFamily")
+
+	s.mu.Lock()
+	var matched []*instance
+	for _, id := range s.order {
+		in := s.instances[id]
+		st := s.statusOf(in)
+		if in.Region != region || (status != "" && st != status) || (family != "" && in.Family != family) ||
+			(wantIDs != nil && !slices.Contains(wantIDs, in.ID)) {
+			continue
+		}
+		matched = append(matched, in)
+	}
+	s.mu.Unlock()
+
+	resp := map[string]any{"TotalCount": len(matched)}
+	var page []*instance
+	if q.Has("PageNumber") || q.Has("PageSize") {
+		// The deprecated paging, still answered.
+		num, err1 := intParam(q, "PageNumber", 1, 1, 1<<30)
+		size, err2 := intParam(q, "PageSize", 10, 1, 100)
+		if err1 != nil || err2 != nil {
+			s.fail(w, 400, "InvalidParameter", "PageNumber must be at least 1 and PageSize from 1 to 100.")
+			return
+		}
+		from := min((num-1)*size, len(matched))
+		page = matched[from:min(from+size, len(matched))]
+		resp["PageNumber"], resp["PageSize"] = num, size
+	} else {
+		max, err := intParam(q, "MaxResults", 10, 1, 100)
+		if err != nil {
+			s.fail(w, 400, "InvalidParameter.MaxResults", "MaxResults must be from 1 to 100.")
+			return
+		}
+		from := 0
+		if tok := q.Get("NextToken"); tok != "" {
+			n, err := decodeToken(tok, region)
+			if err != nil || n > len(matched) {
+				s.fail(w, 400, "InvalidParameter.NextToken", "The specified NextToken is not valid.")
+				return
+			}
+			from = n
+		}
+		to := min(from+max, len(matched))
+		page = matched[from:to]
+		next := ""
+		if to < len(matched) {
+			next = encodeToken(to, region)
+		}
+		resp["NextToken"] = next
+	}
+	list := make([]map[string]any, 0, len(page))
+	s.mu.Lock()
+	for _, in := range page {
+		list = append(list, in.wire(s.statusOf(in)))
+	}
+	s.mu.Unlock()
+	resp["Instances"] = map[string]any{"Instance": list}
+	s.reply(w, 200, resp)
+}
+
+func (in *instance) wire(status string) map[string]any {
+	locks := make([]map[string]any, 0, len(in.Locks))
+	for _, l := range in.Locks {
+		locks = append(locks, map[string]any{"LockReason": l})
+	}
+	tags := make([]map[string]any, 0, len(in.Tags))
+	for k, v := range in.Tags {
+		tags = append(tags, map[string]any{"TagKey": k, "TagValue": v})
+	}
+	public := []string{}
+	if in.PublicIP != "" {
+		public = append(public, in.PublicIP)
+	}
+	return map[string]any{
+		"InstanceId":           in.ID,
+		"InstanceName":         in.Name,
+		"InstanceType":         in.Type,
+		"InstanceTypeFamily":   in.Family,
+		"Status":               status,
+		"RegionId":             in.Region,
+		"ZoneId":               in.Zone,
+		"InstanceChargeType":   in.ChargeType,
+		"ExpiredTime":          in.ExpiredTime,
+		"CreationTime":         in.CreationTime,
+		"Cpu":                  in.Cpu,
+		"Memory":               in.Memory,
+		"OperationLocks":       map[string]any{"LockReason": locks},
+		"VpcAttributes":        map[string]any{"PrivateIpAddress": map[string]any{"IpAddress": []string{in.PrivateIP}}},
+		"PublicIpAddress":      map[string]any{"IpAddress": public},
+		"LocalStorageAmount":   in.LocalStorageAmount,
+		"LocalStorageCapacity": in.LocalStorageCapacity,
+		"Tags":                 map[string]any{"Tag": tags},
+	}
+}
+
+func (s *Server) describeInstanceStatus(w http.ResponseWriter, q url.Values) {
+	region := q.Get("RegionId")
+	if !slices.Contains(s.regions, region) {
+		s.fail(w, 400, "InvalidRegionId.NotFound", "The specified RegionId does not exist.")
+		return
+	}
+	num, err1 := intParam(q, "PageNumber", 1, 1, 1<<30)
+	size, err2 := intParam(q, "PageSize", 10, 1, 50)
+	if err1 != nil || err2 != nil {
+		s.fail(w, 400, "InvalidParameter", "PageNumber must be at least 1 and PageSize from 1 to 50.")
+		return
+	}
+	var ids []string
+	for i := 1; i <= 100; i++ {
+		if v := q.Get("InstanceId." + strconv.Itoa(i)); v != "" {
+			ids = append(ids, v)
+		}
+	}
+	s.mu.Lock()
+	var all []map[string]any
+	for _, id := range s.order {
+		in := s.instances[id]
+		if in.Region != region || (len(ids) > 0 && !slices.Contains(ids, id)) {
+			continue
+		}
+		all = append(all, map[string]any{"InstanceId": id, "Status": s.statusOf(in)})
+	}
+	s.mu.Unlock()
+	from := min((num-1)*size, len(all))
+	page := all[from:min(from+size, len(all))]
+	if page == nil {
+		page = []map[string]any{}
+	}
+	s.reply(w, 200, map[string]any{"TotalCount": len(all), "PageNumber": num, "PageSize": size,
+		"InstanceStatuses": map[string]any{"InstanceStatus": page}})
+}
+
+func (s *Server) describeRegions(w http.ResponseWriter) {
+	list := make([]map[string]any, 0, len(s.regions))
+	for _, r := range s.regions {
+		list = append(list, map[string]any{"RegionId": r, "LocalName": r, "RegionEndpoint": "ecs." + r + ".aliyuncs.com"})
+	}
+	s.reply(w, 200, map[string]any{"Regions": map[string]any{"Region": list}})
+}
+
+func (s *Server) startInstance(w http.ResponseWriter, q url.Values) {
+	id := q.Get("InstanceId")
+	if id == "" {
+		s.fail(w, 400, "MissingParameter", "The input parameter \"InstanceId\" that is mandatory for processing this request is not supplied.")
+		return
+	}
+	initLocal, err1 := boolParam(q, "InitLocalDisk")
+	dryRun, err2 := boolParam(q, "DryRun")
+	if err1 != nil || err2 != nil {
+		s.fail(w, 400, "InvalidParameter", "InitLocalDisk and DryRun must be true or false.")
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.instances[id]
+	if !ok {
+		s.failCode(w, "InvalidInstanceId.NotFound")
+		return
+	}
+	if f := s.faults[id]; f != nil && f.times != 0 {
+		if f.times > 0 {
+			f.times--
+		}
+		s.failCode(w, f.code)
+		return
+	}
+	for code, rate := range s.opts.RandomFaults {
+		if s.rng.Float64() < rate {
+			s.failCode(w, code)
+			return
+		}
+	}
+	switch {
+	case slices.Contains(in.Locks, "security"):
+		s.failCode(w, "InstanceLockedForSecurity")
+	case slices.Contains(in.Locks, "financial"):
+		s.failCode(w, "InstanceExpired")
+	case s.statusOf(in) != "Stopped":
+		s.failCode(w, "IncorrectInstanceStatus")
+	case initLocal && in.LocalStorageAmount == 0:
+		s.fail(w, 403, "IncorrectInstanceStatus", "InitLocalDisk applies only to instances with local disks.")
+	case dryRun:
+		s.fail(w, 400, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
+	default:
+		in.status, in.startedAt = "Starting", s.now()
+		in.starts++
+		if initLocal {
+			in.initLocalDisk++
+		}
+		s.reply(w, 200, map[string]any{})
+	}
+}
+
+func (s *Server) failCode(w http.ResponseWriter, code string) {
+	f := faultTable[code]
+	s.fail(w, f.status, code, f.message)
+}
+
+func intParam(q url.Values, name string, def, lo, hi int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%s out of range", name)
+	}
+	return n, nil
+}
+
+func boolParam(q url.Values, name string) (bool, error) {
+	switch strings.ToLower(q.Get(name)) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, fmt.Errorf("%s is not a boolean", name)
+}
+
+// Tokens are opaque to clients and bound to the region they page through.
+func encodeToken(offset int, region string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%s:%d", region, offset)))
+}
+
+func decodeToken(tok, region string) (int, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return 0, err
+	}
+	r, n, ok := strings.Cut(string(b), ":")
+	if !ok || r != region {
+		return 0, fmt.Errorf("token of another listing")
+	}
+	return strconv.Atoi(n)
+}
+
+func parseForm(body []byte) (url.Values, error) { return url.ParseQuery(string(body)) }
+
+func listen(addr string) (net.Listener, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	return net.Listen("tcp", addr)
+}

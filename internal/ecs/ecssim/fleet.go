@@ -1,0 +1,128 @@
+package ecssim
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+var zonePrefix = map[string]string{"cn-hangzhou": "bp1", "cn-shanghai": "uf6", "ap-southeast-1": "t4n", "cn-beijing": "2ze"}
+
+type spec struct {
+	name, typ, status string
+	count             int
+}
+
+// demoSpecs is each region's ordinary fleet: the kind of names an operator
+// recognises, a mix of general-purpose and local-disk families.
+var demoSpecs = []spec{
+	{"web-prod", "ecs.g7.xlarge", "Running", 4},
+	{"api-gateway", "ecs.c7.large", "Running", 2},
+	{"batch-worker", "ecs.c7.2xlarge", "Stopped", 3},
+	{"ci-runner", "ecs.g6.large", "Stopped", 2},
+	{"staging-web", "ecs.g6.large", "Stopped", 1},
+	{"mysql-replica", "ecs.r7.xlarge", "Running", 1},
+	{"hadoop-data", "ecs.d1.4xlarge", "Stopped", 2},
+	{"kafka-broker", "ecs.i2.xlarge", "Stopped", 1},
+	{"redis-cache", "ecs.i1.xlarge", "Stopped", 1},
+	{"es-hot", "ecs.i2g.2xlarge", "Stopped", 1},
+}
+
+func (s *Server) seedDemo() {
+	for _, region := range s.regions {
+		for _, sp := range demoSpecs {
+			for n := 1; n <= sp.count; n++ {
+				s.add(region, fmt.Sprintf("%s-%02d", sp.name, n), sp.typ, sp.status)
+			}
+		}
+	}
+	// The awkward cases live in the first region, so a newcomer meets them at once.
+	r := s.regions[0]
+	locked := s.add(r, "legacy-billing-01", "ecs.g6.large", "Stopped")
+	locked.Locks = []string{"security"}
+	expired := s.add(r, "promo-site-2019", "ecs.g6.large", "Stopped")
+	expired.Locks = []string{"financial"}
+	expired.ChargeType = "PrePaid"
+	expired.ExpiredTime = s.now().AddDate(0, -2, 0).UTC().Format("2006-01-02T15:04Z")
+	disk := s.add(r, "reports-db-01", "ecs.g7.large", "Stopped")
+	s.faults[disk.ID] = &fault{code: "DiskError", times: -1}
+	kms := s.add(r, "vault-encrypted-01", "ecs.g7.large", "Stopped")
+	s.faults[kms.ID] = &fault{code: "InvalidParameter.KMSKeyId.KMSUnauthorized", times: -1}
+	notReady := s.add(r, "etl-nightly-01", "ecs.c7.large", "Stopped")
+	s.faults[notReady.ID] = &fault{code: "InstanceNotReady", times: 1}
+}
+
+// seedScale generates n instances spread over the regions, for benchmarks.
+func (s *Server) seedScale(n int) {
+	types := []string{"ecs.g7.large", "ecs.g6.xlarge", "ecs.c7.large", "ecs.r7.large", "ecs.d1.2xlarge", "ecs.i2.xlarge", "ecs.i1.xlarge"}
+	for i := 0; i < n; i++ {
+		region := s.regions[i%len(s.regions)]
+		status := "Running"
+		if i%2 == 1 {
+			status = "Stopped"
+		}
+		s.add(region, fmt.Sprintf("node-%05d", i), types[i%len(types)], status)
+	}
+}
+
+func (s *Server) add(region, name, typ, status string) *instance {
+	prefix := zonePrefix[region]
+	if prefix == "" {
+		prefix = "rg0"
+	}
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	var b strings.Builder
+	for b.Len() < 17 {
+		b.WriteByte(alphabet[s.rng.IntN(len(alphabet))])
+	}
+	id := "i-" + prefix + b.String()
+	parts := strings.Split(typ, ".")
+	family := parts[0] + "." + parts[1]
+	n := len(s.order)
+	in := &instance{
+		ID: id, Name: name, Type: typ, Family: family, Region: region,
+		Zone: region + string(rune('a'+n%3+7)), ChargeType: "PostPaid", status: status,
+		PrivateIP: fmt.Sprintf("10.%d.%d.%d", 10+len(s.regionsBefore(region)), n/250%250, n%250+2),
+		Tags:      map[string]string{"team": teamOf(name), "env": envOf(name)},
+		Cpu:       4, Memory: 16384,
+		CreationTime: time.Date(2025, 3, 1+n%28, 8, 0, 0, 0, time.UTC).Format("2006-01-02T15:04Z"),
+	}
+	if strings.HasPrefix(name, "web-") || strings.HasPrefix(name, "api-") {
+		in.PublicIP = fmt.Sprintf("47.%d.%d.%d", 90+len(s.regionsBefore(region)), n/250%250, n%250+1)
+	}
+	switch family {
+	case "ecs.d1":
+		in.LocalStorageAmount, in.LocalStorageCapacity = 4, 4*5500
+	case "ecs.i1", "ecs.i2", "ecs.i2g":
+		in.LocalStorageAmount, in.LocalStorageCapacity = 1, 894
+	}
+	s.instances[id] = in
+	s.order = append(s.order, id)
+	return in
+}
+
+func (s *Server) regionsBefore(region string) []string {
+	for i, r := range s.regions {
+		if r == region {
+			return s.regions[:i]
+		}
+	}
+	return nil
+}
+
+func teamOf(name string) string {
+	switch {
+	case strings.HasPrefix(name, "hadoop"), strings.HasPrefix(name, "kafka"), strings.HasPrefix(name, "etl"), strings.HasPrefix(name, "es-"):
+		return "data"
+	case strings.HasPrefix(name, "ci-"):
+		return "devex"
+	}
+	return "platform"
+}
+
+func envOf(name string) string {
+	if strings.HasPrefix(name, "staging") || strings.HasPrefix(name, "ci-") {
+		return "staging"
+	}
+	return "prod"
+}

@@ -1,0 +1,301 @@
+// Package ecssim is an ECS simulator that speaks ECS's RPC wire protocol
+// (V3 signatures, JSON bodies, documented error codes and statuses), so the
+// official SDK talks to it exactly as to Alibaba Cloud. The demo mode runs it
+// on a loopback port; the tests use it as a strict fake.
+package ecssim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Demo credentials: the simulator accepts only these (and any added with
+// AddCredential); they unlock nothing anywhere else.
+const (
+	DemoAccessKeyID     = "LTAI5tDemoSimulatedKey"
+	DemoAccessKeySecret = "demo-simulator-secret-not-a-real-key"
+)
+
+// Options shapes a simulator.
+type Options struct {
+	Regions    []string      // default: cn-hangzhou, cn-shanghai, ap-southeast-1
+	Instances  int           // 0: the seeded demo fleet of about 60; more: a generated fleet of this size
+	StartDelay time.Duration // Starting -> Running; default 4s
+	Latency    time.Duration // added to every answer
+	RateLimit  int           // calls per second before Throttling.User; 0: no limit
+	// RandomFaults injects codes into StartInstance at these rates (0..1),
+	// e.g. {"InternalError": 0.05, "Throttling.User": 0.05}.
+	RandomFaults map[string]float64
+	Seed         uint64
+	Now          func() time.Time
+}
+
+// Server is the simulator; it is an http.Handler.
+type Server struct {
+	opts        Options
+	now         func() time.Time
+	credentials map[string]string
+
+	nonceMu     sync.Mutex
+	nonces      map[string]time.Time
+	noncePurged time.Time
+
+	mu        sync.Mutex
+	regions   []string
+	instances map[string]*instance // by id
+	order     []string             // ids in a stable order
+	faults    map[string]*fault    // StartInstance faults by instance id
+	rng       *mrand.Rand
+
+	rateMu     sync.Mutex
+	rateWindow time.Time
+	rateCount  int
+
+	calls sync.Map // action -> *atomic.Int64
+}
+
+type instance struct {
+	ID, Name, Type, Family, Region, Zone, ChargeType, ExpiredTime string
+	status                                                        string
+	startedAt                                                     time.Time
+	Locks                                                         []string
+	PrivateIP, PublicIP                                           string
+	LocalStorageAmount                                            int
+	LocalStorageCapacity                                          int64
+	Tags                                                          map[string]string
+	Cpu, Memory                                                   int
+	CreationTime                                                  string
+	starts                                                        int
+	initLocalDisk                                                 int
+}
+
+type fault struct {
+	code  string
+	times int // how many more StartInstance calls it answers; <0: forever
+}
+
+// New builds a simulator with its seeded fleet.
+func New(opts Options) *Server {
+	if len(opts.Regions) == 0 {
+		opts.Regions = []string{"cn-hangzhou", "cn-shanghai", "ap-southeast-1"}
+	}
+	if opts.StartDelay == 0 {
+		opts.StartDelay = 4 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{
+		opts:        opts,
+		now:         opts.Now,
+		credentials: map[string]string{DemoAccessKeyID: DemoAccessKeySecret},
+		nonces:      map[string]time.Time{},
+		regions:     opts.Regions,
+		instances:   map[string]*instance{},
+		faults:      map[string]*fault{},
+		rng:         mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+	}
+	if opts.Instances > 0 {
+		s.seedScale(opts.Instances)
+	} else {
+		s.seedDemo()
+	}
+	return s
+}
+
+// AddCredential lets another access-key pair sign requests.
+func (s *Server) AddCredential(id, secret string) { s.credentials[id] = secret }
+
+// Regions lists the simulated regions.
+func (s *Server) Regions() []string { return append([]string(nil), s.regions...) }
+
+// Calls reports how many requests of action were answered (any outcome).
+func (s *Server) Calls(action string) int64 {
+	if v, ok := s.calls.Load(action); ok {
+		return v.(*atomic.Int64).Load()
+	}
+	return 0
+}
+
+// InjectFault makes the next `times` StartInstance calls for id answer code
+// (times < 0: every call).
+func (s *Server) InjectFault(id, code string, times int) error {
+	if _, ok := faultTable[code]; !ok {
+		return fmt.Errorf("ecssim: no such fault code %q", code)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[id] = &fault{code: code, times: times}
+	return nil
+}
+
+// SetStatus forces an instance's status (tests and demos).
+func (s *Server) SetStatus(id, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in, ok := s.instances[id]; ok {
+		in.status, in.startedAt = status, time.Time{}
+	}
+}
+
+// Starts reports how many StartInstance calls ECS accepted for id, and how
+// many of them initialised local disks.
+func (s *Server) Starts(id string) (starts, initLocalDisk int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in, ok := s.instances[id]; ok {
+		return in.starts, in.initLocalDisk
+	}
+	return 0, 0
+}
+
+// Status reports an instance's current status ("" if unknown).
+func (s *Server) Status(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in, ok := s.instances[id]; ok {
+		return s.statusOf(in)
+	}
+	return ""
+}
+
+// statusOf advances Starting to Running once the start delay has passed. s.mu is held.
+func (s *Server) statusOf(in *instance) string {
+	if in.status == "Starting" && s.now().Sub(in.startedAt) >= s.opts.StartDelay {
+		in.status = "Running"
+	}
+	return in.status
+}
+
+// ServeHTTP answers one RPC call.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	action := r.Header.Get("x-acs-action")
+	if action == "" {
+		action = r.URL.Query().Get("Action")
+	}
+	counter, _ := s.calls.LoadOrStore(action, new(atomic.Int64))
+	counter.(*atomic.Int64).Add(1)
+
+	if s.opts.Latency > 0 {
+		select {
+		case <-time.After(s.opts.Latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		s.fail(w, 400, "InvalidParameter", "The request body could not be read.")
+		return
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		s.fail(w, 405, "UnsupportedHTTPMethod", "The HTTP method is not supported.")
+		return
+	}
+	if v := r.Header.Get("x-acs-version"); v != "2014-05-26" {
+		s.fail(w, 400, "InvalidVersion", fmt.Sprintf("Specified parameter Version %q is not valid; ECS expects 2014-05-26.", v))
+		return
+	}
+	if e := s.verify(r, body); e != nil {
+		s.fail(w, e.status, e.code, e.message)
+		return
+	}
+	if !s.allow() {
+		s.fail(w, 400, "Throttling.User", "Request was denied due to user flow control.")
+		return
+	}
+	q := r.URL.Query()
+	if strings.Contains(r.Header.Get("content-type"), "x-www-form-urlencoded") {
+		if form, err := parseForm(body); err == nil {
+			for k, v := range form {
+				q[k] = v
+			}
+		}
+	}
+	switch action {
+	case "DescribeInstances":
+		s.describeInstances(w, q)
+	case "DescribeInstanceStatus":
+		s.describeInstanceStatus(w, q)
+	case "DescribeRegions":
+		s.describeRegions(w)
+	case "StartInstance":
+		s.startInstance(w, q)
+	default:
+		s.fail(w, 400, "InvalidAction.NotFound", fmt.Sprintf("Specified api %q is not found; the simulator knows DescribeInstances, DescribeInstanceStatus, DescribeRegions and StartInstance.", action))
+	}
+}
+
+func (s *Server) allow() bool {
+	if s.opts.RateLimit <= 0 {
+		return true
+	}
+	s.rateMu.Lock()
+	defer s.rateMu.Unlock()
+	now := s.now().Truncate(time.Second)
+	if !now.Equal(s.rateWindow) {
+		s.rateWindow, s.rateCount = now, 0
+	}
+	s.rateCount++
+	return s.rateCount <= s.opts.RateLimit
+}
+
+func newRequestID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	h := strings.ToUpper(hex.EncodeToString(b[:]))
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+func (s *Server) reply(w http.ResponseWriter, status int, v map[string]any) {
+	v["RequestId"] = newRequestID()
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+}
+
+func (s *Server) fail(w http.ResponseWriter, status int, code, message string) {
+	s.reply(w, status, map[string]any{
+		"HostId":    "ecs.simulator.local",
+		"Code":      code,
+		"Message":   message,
+		"Recommend": "https://api.alibabacloud.com/troubleshoot?q=" + code,
+	})
+}
+
+// Serve runs the simulator on a loopback listener until ctx ends; it returns
+// the endpoint URL once listening.
+func Serve(ctx context.Context, s *Server, addr string) (string, <-chan error, error) {
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
+	ln, err := listen(addr)
+	if err != nil {
+		return "", nil, err
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := srv.Serve(ln)
+		if err == http.ErrServerClosed {
+			err = nil
+		}
+		done <- err
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx) // best effort on exit
+	}()
+	return "http://" + ln.Addr().String(), done, nil
+}

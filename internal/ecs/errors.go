@@ -1,0 +1,197 @@
+package ecs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/alibabacloud-go/tea/tea"
+)
+
+// ErrorKind classifies what an ECS failure means for the operator.
+type ErrorKind string
+
+const (
+	KindPrecondition   ErrorKind = "precondition"    // the instance's state forbids it now
+	KindForbidden      ErrorKind = "forbidden"       // account, balance, permission or policy
+	KindNotFound       ErrorKind = "not_found"       // no such instance
+	KindInvalid        ErrorKind = "invalid"         // a parameter ECS refused
+	KindThrottled      ErrorKind = "throttled"       // rate limit; retry later
+	KindUnavailable    ErrorKind = "unavailable"     // ECS is down or out of capacity
+	KindAuth           ErrorKind = "auth"            // credentials wrong or expired
+	KindInternal       ErrorKind = "internal"        // ECS's own failure
+	KindUnknownOutcome ErrorKind = "unknown_outcome" // the call may or may not have taken effect
+)
+
+// Error is a failed ECS call in words. RequestID is ECS's id for the request
+// whenever ECS answered; it is empty only when no answer arrived.
+type Error struct {
+	Kind       ErrorKind
+	Code       string // ECS's code, e.g. IncorrectInstanceStatus; ours start with "Dashboard."
+	HTTPStatus int    // ECS's status; 0 when no answer arrived
+	Message    string // ECS's own message
+	RequestID  string
+	Summary    string // what happened, in words
+	Action     string // what the operator can do
+	Err        error  // the transport error behind an unknown outcome
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("ecs %s (%s", e.Code, e.Kind)
+	if e.HTTPStatus != 0 {
+		s += fmt.Sprintf(", HTTP %d", e.HTTPStatus)
+	}
+	if e.RequestID != "" {
+		s += ", RequestId " + e.RequestID
+	}
+	s += "): " + e.Summary
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Retryable reports whether another attempt may succeed: throttling, ECS's
+// own failures and unavailability.
+func (e *Error) Retryable() bool {
+	return e.Kind == KindThrottled || e.Code == "ServiceUnavailable" || e.Code == "InternalError"
+}
+
+type explanation struct {
+	kind    ErrorKind
+	summary string
+	action  string
+}
+
+// explanations covers every code in the StartInstance reference and the
+// common ones of DescribeInstances. Codes are matched exactly, then by prefix
+// (Throttling.*), then by HTTP status.
+var explanations = map[string]explanation{
+	"IncorrectInstanceStatus": {KindPrecondition, "ECS refused: the instance is not in a state that allows starting (it must be Stopped).",
+		"Refresh the list to see its current status; start it again once it shows Stopped."},
+	"InstanceLockedForSecurity": {KindPrecondition, "The instance is under Security Control (operation lock 'security') and cannot be started.",
+		"Contact your security team or Alibaba Cloud support to lift the lock."},
+	"InstanceExpired": {KindForbidden, "The instance's subscription or pay-as-you-go billing has expired, so ECS will not start it.",
+		"Renew the instance or top up the account balance, then start it again."},
+	"InsufficientBalance": {KindForbidden, "The account balance is too low to start this pay-as-you-go instance.",
+		"Top up the account, then start it again."},
+	"InstanceNotReady": {KindPrecondition, "ECS says the instance is not ready yet (it may still be being created or changed).",
+		"Wait a few minutes and try again."},
+	"DiskError": {KindPrecondition, "One of the instance's disks is in a state that prevents starting (IncorrectDiskStatus).",
+		"Check the instance's disks in the console (attaching, detaching or failed); for a failed local disk of a D1/I1/I2 instance, start with 'Initialize local disks', which wipes them."},
+	"DiskInArrears": {KindForbidden, "A disk of the instance is suspended for overdue payment.",
+		"Settle the account's overdue payment, then start again."},
+	"OperationDenied.NoStock": {KindUnavailable, "The zone has no stock of this instance type right now.",
+		"Try again later, or change the instance type."},
+	"LackResource": {KindUnavailable, "ECS lacks the resources to start this instance right now.",
+		"Try again later, or change the instance type or zone."},
+	"QuotaExceed.ElasticQuota": {KindForbidden, "Starting would exceed the account's elastic quota for this instance type.",
+		"Ask for a higher quota, or stop other instances first."},
+	"OperationDenied.HostRepairing": {KindPrecondition, "The instance's physical host is being repaired.",
+		"Wait for the repair to end, or contact Alibaba Cloud support."},
+	"InvalidParameter.KMSKeyId.NotFound": {KindForbidden, "The KMS key that encrypts the instance's disks no longer exists.",
+		"Restore the key in KMS, or ask the key's owner."},
+	"InvalidParameter.KMSKeyId.CMKUnauthorized": {KindForbidden, "ECS is not allowed to use the KMS key that encrypts the instance's disks.",
+		"Grant ECS access to the key in KMS (the AliyunECSDiskEncryptDefaultRole), then start again."},
+	"InvalidParameter.KMSKeyId.CMKNotEnabled": {KindForbidden, "The KMS key that encrypts the instance's disks is disabled.",
+		"Enable the key in KMS, then start again."},
+	"InvalidParameter.KMSKeyId.KMSUnauthorized": {KindForbidden, "ECS has no right to use your KMS, which encrypts the instance's disks.",
+		"Authorise ECS to access KMS (the AliyunECSDiskEncryptDefaultRole), then start again."},
+	"InvalidInstance.NotFoundSystemDisk": {KindPrecondition, "The instance has no system disk, so it cannot start.",
+		"Attach or replace a system disk, then start again."},
+	"InvalidInstanceId.NotFound": {KindNotFound, "ECS has no instance with this ID in this region.",
+		"Refresh the list: the instance may have been released."},
+	"InternalError": {KindInternal, "ECS failed with an internal error.",
+		"Try again in a minute; if it persists, contact Alibaba Cloud support with the RequestId."},
+	"ServiceUnavailable": {KindUnavailable, "ECS is temporarily unavailable.",
+		"Try again in a minute."},
+	"DryRunOperation": {KindPrecondition, "The dry run passed: the start would be accepted.", "Start it for real when ready."},
+	"InvalidAccessKeyId.NotFound": {KindAuth, "ECS does not know the dashboard's AccessKey ID.",
+		"Ask the dashboard's administrator to check its credentials."},
+	"SignatureDoesNotMatch": {KindAuth, "ECS rejected the dashboard's request signature.",
+		"Ask the dashboard's administrator to check its AccessKey secret."},
+	"InvalidSecurityToken.Expired": {KindAuth, "The dashboard's temporary credentials have expired.",
+		"Ask the dashboard's administrator to renew its credentials."},
+	"Forbidden.RAM": {KindForbidden, "The dashboard's RAM identity may not perform this operation.",
+		"Ask the cloud account's administrator to grant ecs:StartInstance to the dashboard's RAM user or role."},
+	"Forbidden": {KindForbidden, "ECS refused the operation for the dashboard's account.",
+		"Ask the cloud account's administrator to check the dashboard's permissions."},
+}
+
+// The dashboard's own refusals, decided before anything is sent to ECS.
+const (
+	CodeNotStopped      = "Dashboard.NotStopped"
+	CodeSecurityLocked  = "Dashboard.SecurityLocked"
+	CodeNoLocalDisk     = "Dashboard.NotLocalDiskFamily"
+	CodeUnknownRegion   = "Dashboard.UnknownRegion"
+	CodeUnknownOutcome  = "Dashboard.NoAnswer"
+	CodeInvalidResponse = "Dashboard.InvalidResponse"
+)
+
+func explain(code string, status int) explanation {
+	if e, ok := explanations[code]; ok {
+		return e
+	}
+	switch {
+	case strings.HasPrefix(code, "Throttling"):
+		return explanation{KindThrottled, "ECS is rate-limiting the account's requests.", "Wait a minute and try again."}
+	case strings.HasPrefix(code, "InvalidParameter"), strings.HasPrefix(code, "MissingParameter"):
+		return explanation{KindInvalid, "ECS refused a parameter of the request.", "Report this to the dashboard's maintainers with the RequestId."}
+	case strings.HasPrefix(code, "Forbidden"), strings.HasPrefix(code, "OperationDenied"):
+		return explanation{KindForbidden, "ECS refused the operation.", "Check the message below; the account or the instance forbids it."}
+	case status == 404:
+		return explanation{KindNotFound, "ECS could not find the resource.", "Refresh the list."}
+	case status >= 500:
+		return explanation{KindInternal, "ECS failed to handle the request.", "Try again in a minute."}
+	}
+	return explanation{KindPrecondition, "ECS refused the request.", "Read ECS's message below; refresh the list and try again if the instance's state changed."}
+}
+
+// fromSDK turns what the SDK returned into an *Error. A transport error (no
+// answer from ECS) becomes KindUnknownOutcome: the call may have taken effect.
+func fromSDK(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var sdk *tea.SDKError
+	if errors.As(err, &sdk) && sdk.StatusCode != nil && tea.IntValue(sdk.StatusCode) != 0 {
+		code := tea.StringValue(sdk.Code)
+		status := tea.IntValue(sdk.StatusCode)
+		var body struct {
+			RequestId string
+			Message   string
+		}
+		if sdk.Data != nil {
+			_ = json.Unmarshal([]byte(tea.StringValue(sdk.Data)), &body) // Data is the SDK's JSON of ECS's body; a malformed one leaves the fields empty
+		}
+		msg := body.Message
+		if msg == "" {
+			msg = tea.StringValue(sdk.Message)
+		}
+		x := explain(code, status)
+		return &Error{Kind: x.kind, Code: code, HTTPStatus: status, Message: msg, RequestID: body.RequestId,
+			Summary: x.summary, Action: x.action}
+	}
+	if errors.As(err, &sdk) && tea.StringValue(sdk.Code) == "InvalidCredentials" {
+		return &Error{Kind: KindAuth, Code: "InvalidCredentials", Summary: "The dashboard has no usable Alibaba Cloud credentials.",
+			Action: "Ask the dashboard's administrator to configure credentials.", Err: errors.New(tea.StringValue(sdk.Code))}
+	}
+	return &Error{Kind: KindUnknownOutcome, Code: CodeUnknownOutcome,
+		Summary: "No answer came from ECS (timeout or network failure), so whether the call took effect is unknown.",
+		Action:  "Refresh the list to see the instance's status before trying again.", Err: err}
+}
+
+// sentNothing reports whether a transport error happened before the request
+// could reach ECS (the connection was never made), so a retry cannot double
+// an operation.
+func sentNothing(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return false
+}

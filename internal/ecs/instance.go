@@ -1,0 +1,68 @@
+package ecs
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Instance is what the dashboard knows of one ECS instance.
+type Instance struct {
+	ID                   string
+	Name                 string
+	Type                 string // e.g. ecs.g7.large
+	Family               string // e.g. ecs.g7, lower case
+	Status               string // Pending, Running, Starting, Stopping, Stopped
+	Region               string
+	Zone                 string
+	ChargeType           string // PrePaid, PostPaid
+	ExpiredTime          time.Time
+	LockReasons          []string // lower case: financial, security, recycling, …
+	PrivateIPs           []string
+	PublicIPs            []string
+	LocalStorageAmount   int
+	LocalStorageCapacity int64 // GiB
+	Tags                 map[string]string
+}
+
+// Status values ECS reports.
+const (
+	StatusStopped  = "Stopped"
+	StatusStarting = "Starting"
+	StatusRunning  = "Running"
+	StatusStopping = "Stopping"
+	StatusPending  = "Pending"
+)
+
+// HasLock reports whether the instance carries an operation lock with reason
+// (compared case-insensitively, as ECS's values vary in case).
+func (i Instance) HasLock(reason string) bool {
+	return slices.ContainsFunc(i.LockReasons, func(r string) bool { return strings.EqualFold(r, reason) })
+}
+
+// SecurityLocked reports a Security Control lock, which forbids starting.
+func (i Instance) SecurityLocked() bool { return i.HasLock("security") }
+
+// Settled reports whether the status will not change by itself.
+func (i Instance) Settled() bool {
+	return i.Status == StatusRunning || i.Status == StatusStopped
+}
+
+// Families is a set of instance families, such as the local-disk families
+// whose Start may initialise local disks.
+type Families []string
+
+// Contains reports whether family (e.g. "ecs.d1") is in the set.
+func (f Families) Contains(family string) bool {
+	return slices.Contains(f, strings.ToLower(family))
+}
+
+// FamilyOf derives the family from an instance type when ECS does not send it:
+// "ecs.g7.large" -> "ecs.g7".
+func FamilyOf(instanceType string) string {
+	parts := strings.Split(strings.ToLower(instanceType), ".")
+	if len(parts) < 2 {
+		return strings.ToLower(instanceType)
+	}
+	return parts[0] + "." + parts[1]
+}
