@@ -1,0 +1,255 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Filter narrows operations and exports. Zero fields do not filter.
+type Filter struct {
+	User       string
+	InstanceID string
+	State      string // the operation's current state
+	Action     string
+	From, To   time.Time // the operation's first event, [From, To)
+	Page       int       // 1-based
+	PerPage    int
+}
+
+// Op is an operation folded into one row: its first event (the request) and
+// its newest (the current state, carrying what came before).
+type Op struct {
+	First, Last Event
+	Events      []Event // the whole timeline, oldest first, when asked for
+}
+
+// ID is the operation's id, the seq of its first event.
+func (o Op) ID() int64 { return o.First.OpID }
+
+// ErrNotFound means no such operation.
+var ErrNotFound = errors.New("audit: no such operation")
+
+func (f Filter) where() (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, arg any) { conds = append(conds, cond); args = append(args, arg) }
+	if f.User != "" {
+		add("f.user = ?", f.User)
+	}
+	if f.InstanceID != "" {
+		add("f.instance_id = ?", f.InstanceID)
+	}
+	if f.State != "" {
+		add("l.state = ?", f.State)
+	}
+	if f.Action != "" {
+		add("f.action = ?", f.Action)
+	}
+	if !f.From.IsZero() {
+		add("f.time >= ?", f.From.UTC().Format(TimeFormat))
+	}
+	if !f.To.IsZero() {
+		add("f.time < ?", f.To.UTC().Format(TimeFormat))
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+const opJoin = ` FROM (SELECT op_id, MAX(seq) AS last FROM audit_events GROUP BY op_id) x
+	JOIN audit_events l ON l.seq = x.last
+	JOIN audit_events f ON f.seq = x.op_id`
+
+func prefixed(p string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = p + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// Operations lists operations newest first, with the total that match.
+func (l *Log) Operations(ctx context.Context, f Filter) ([]Op, int, error) {
+	where, args := f.where()
+	var total int
+	if err := l.r.QueryRowContext(ctx, "SELECT COUNT(*)"+opJoin+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("audit: count: %w", err)
+	}
+	per := f.PerPage
+	if per <= 0 {
+		per = 50
+	}
+	page := max(f.Page, 1)
+	q := "SELECT " + prefixed("f") + ", " + prefixed("l") + opJoin + where + " ORDER BY x.op_id DESC LIMIT ? OFFSET ?"
+	ops, err := l.queryOps(ctx, q, append(args, per, (page-1)*per)...)
+	return ops, total, err
+}
+
+// Awaiting lists the operations awaiting approval, oldest first.
+func (l *Log) Awaiting(ctx context.Context) ([]Op, error) {
+	q := "SELECT " + prefixed("f") + ", " + prefixed("l") + opJoin + " WHERE l.state = ? ORDER BY x.op_id"
+	return l.queryOps(ctx, q, StateAwaitingApproval)
+}
+
+// Dangling lists operations whose newest event is an intent ("sent"): the
+// process stopped before their outcome was recorded.
+func (l *Log) Dangling(ctx context.Context) ([]Op, error) {
+	q := "SELECT " + prefixed("f") + ", " + prefixed("l") + opJoin + " WHERE l.state = ? ORDER BY x.op_id"
+	return l.queryOps(ctx, q, StateSent)
+}
+
+// Operation returns one operation with its whole timeline.
+func (l *Log) Operation(ctx context.Context, id int64) (Op, error) {
+	rows, err := l.r.QueryContext(ctx, "SELECT "+columns+" FROM audit_events WHERE op_id = ? ORDER BY seq", id)
+	if err != nil {
+		return Op{}, err
+	}
+	defer rows.Close()
+	var op Op
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return Op{}, err
+		}
+		op.Events = append(op.Events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return Op{}, err
+	}
+	if len(op.Events) == 0 {
+		return Op{}, ErrNotFound
+	}
+	op.First, op.Last = op.Events[0], op.Events[len(op.Events)-1]
+	return op, nil
+}
+
+// Timelines fills in the events of each op.
+func (l *Log) Timelines(ctx context.Context, ops []Op) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	idx := map[int64]int{}
+	ph := make([]string, len(ops))
+	args := make([]any, len(ops))
+	for i, o := range ops {
+		idx[o.ID()] = i
+		ph[i], args[i] = "?", o.ID()
+	}
+	rows, err := l.r.QueryContext(ctx, "SELECT "+columns+" FROM audit_events WHERE op_id IN ("+strings.Join(ph, ",")+") ORDER BY seq", args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return err
+		}
+		i := idx[e.OpID]
+		ops[i].Events = append(ops[i].Events, e)
+	}
+	return rows.Err()
+}
+
+func (l *Log) queryOps(ctx context.Context, q string, args ...any) ([]Op, error) {
+	rows, err := l.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: operations: %w", err)
+	}
+	defer rows.Close()
+	var ops []Op
+	for rows.Next() {
+		var first, last Event
+		var ft, lt string
+		err := rows.Scan(&first.Seq, &first.OpID, &ft, &first.Action, &first.User, &first.AuthMethod, &first.SourceIP, &first.UserAgent,
+			&first.Region, &first.InstanceID, &first.InstanceName, &first.InstanceType, &first.InitLocalDisk, &first.DryRun, &first.State,
+			&first.Approver, &first.Reason, &first.RequestID, &first.ErrorCode, &first.ErrorMessage, &first.HTTPStatus, &first.Attempt,
+			&first.DurationMS, &first.PrevHash, &first.Hash,
+			&last.Seq, &last.OpID, &lt, &last.Action, &last.User, &last.AuthMethod, &last.SourceIP, &last.UserAgent,
+			&last.Region, &last.InstanceID, &last.InstanceName, &last.InstanceType, &last.InitLocalDisk, &last.DryRun, &last.State,
+			&last.Approver, &last.Reason, &last.RequestID, &last.ErrorCode, &last.ErrorMessage, &last.HTTPStatus, &last.Attempt,
+			&last.DurationMS, &last.PrevHash, &last.Hash)
+		if err != nil {
+			return nil, err
+		}
+		if first.Time, err = time.Parse(TimeFormat, ft); err != nil {
+			return nil, err
+		}
+		if last.Time, err = time.Parse(TimeFormat, lt); err != nil {
+			return nil, err
+		}
+		ops = append(ops, Op{First: first, Last: last})
+	}
+	return ops, rows.Err()
+}
+
+// Each streams the events whose operation matches f, oldest first, without
+// holding the table in memory.
+func (l *Log) Each(ctx context.Context, f Filter, fn func(Event) error) error {
+	where, args := f.where()
+	q := "SELECT " + prefixed("e") + " FROM audit_events e JOIN (SELECT x.op_id" + opJoin + where + ") m ON e.op_id = m.op_id ORDER BY e.seq"
+	rows, err := l.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("audit: export: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// Head is the newest event's seq and hash, for an operator to note elsewhere.
+type Head struct {
+	Seq  int64
+	Hash string
+}
+
+// BadEvent names the first event that breaks the chain.
+type BadEvent struct {
+	Seq    int64
+	Reason string
+}
+
+func (b *BadEvent) Error() string { return fmt.Sprintf("audit event %d: %s", b.Seq, b.Reason) }
+
+// Verify walks the whole log from the first event: the sequence must have no
+// gaps, each prev_hash must be the hash before it, and each hash must be
+// recomputable. It returns the head, or a *BadEvent naming the first bad event.
+func Verify(ctx context.Context, r *sql.DB) (Head, int64, error) {
+	rows, err := r.QueryContext(ctx, "SELECT "+columns+" FROM audit_events ORDER BY seq")
+	if err != nil {
+		return Head{}, 0, err
+	}
+	defer rows.Close()
+	head := Head{Hash: GenesisHash}
+	var n int64
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return head, n, &BadEvent{Seq: head.Seq + 1, Reason: err.Error()}
+		}
+		switch {
+		case e.Seq != head.Seq+1:
+			return head, n, &BadEvent{Seq: head.Seq + 1, Reason: fmt.Sprintf("missing: the sequence jumps from %d to %d", head.Seq, e.Seq)}
+		case e.PrevHash != head.Hash:
+			return head, n, &BadEvent{Seq: e.Seq, Reason: "prev_hash does not match the hash of the event before it"}
+		case Hash(e) != e.Hash:
+			return head, n, &BadEvent{Seq: e.Seq, Reason: "its content does not match its hash (altered)"}
+		}
+		head = Head{Seq: e.Seq, Hash: e.Hash}
+		n++
+	}
+	return head, n, rows.Err()
+}

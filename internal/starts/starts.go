@@ -1,0 +1,363 @@
+// Package starts runs the Start flow: validation, the fresh precondition
+// check, the approval policy, and StartInstance with every attempt audited
+// (intent durable before the request leaves, outcome after).
+package starts
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"ecsdash/internal/apperr"
+	"ecsdash/internal/audit"
+	"ecsdash/internal/config"
+	"ecsdash/internal/ecs"
+	"ecsdash/internal/users"
+)
+
+// ECS is what the flow needs of internal/ecs.
+type ECS interface {
+	HasRegion(region string) bool
+	Describe(ctx context.Context, region, id string) (ecs.Instance, error)
+	StartInstance(ctx context.Context, region, id string, initLocalDisk, dryRun bool, h ecs.Hooks) (string, error)
+}
+
+// Fleet receives fresh views of instances so pages show them at once.
+type Fleet interface{ Update(ecs.Instance) }
+
+// Actor is who asks, and from where.
+type Actor struct {
+	User       string
+	Role       string
+	AuthMethod string // "password" or "sso"
+	SourceIP   string
+	UserAgent  string
+}
+
+// Service runs starts.
+type Service struct {
+	ECS       ECS
+	Fleet     Fleet
+	Log       *audit.Log
+	Families  ecs.Families
+	Approval  string // config.Approval*
+	TTL       time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
+	CallLimit time.Duration // deadline for the whole start, retries included
+}
+
+// Result is what came of a start request.
+type Result struct {
+	OpID      int64
+	Awaiting  bool // recorded, waiting for a second person
+	RequestID string
+	Instance  ecs.Instance
+	ECSError  *ecs.Error // ECS refused or did not answer; recorded
+}
+
+var idRe = regexp.MustCompile(`^i-[a-z0-9]{8,40}$`)
+
+// ValidID reports whether id has the shape of an ECS instance id.
+func ValidID(id string) bool { return idRe.MatchString(id) }
+
+// NeedsApproval applies the policy.
+func (s *Service) NeedsApproval(initLocalDisk bool) bool {
+	return s.Approval == config.ApprovalAll || (s.Approval == config.ApprovalInitLocalDisk && initLocalDisk)
+}
+
+// Request validates and checks a start, then either records it as awaiting
+// approval or sends it. Refusals before sending are *apperr.Error and record
+// nothing in ECS; ECS's own answers come back in Result.ECSError.
+func (s *Service) Request(ctx context.Context, a Actor, region, id string, initLocalDisk, dryRun bool) (Result, error) {
+	if !ValidID(id) {
+		return Result{}, apperr.New(apperr.Invalid, "%q is not an ECS instance ID (i- followed by letters and digits).", trim(id))
+	}
+	if !s.ECS.HasRegion(region) {
+		return Result{}, apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", trim(region))
+	}
+	if !users.CanStart(a.Role) {
+		return Result{}, apperr.New(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Role)
+	}
+	inst, err := s.fresh(ctx, region, id, initLocalDisk)
+	if err != nil {
+		return Result{}, err
+	}
+	base := audit.Event{Action: audit.ActionStartInstance, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP,
+		UserAgent: a.UserAgent, Region: region, InstanceID: id, InstanceName: inst.Name, InstanceType: inst.Type,
+		InitLocalDisk: initLocalDisk, DryRun: dryRun}
+	if s.NeedsApproval(initLocalDisk) {
+		base.State = audit.StateAwaitingApproval
+		ev, err := s.Log.Append(ctx, base)
+		if err != nil {
+			return Result{}, apperr.Wrap(err, apperr.Internal, "The request could not be recorded.")
+		}
+		return Result{OpID: ev.OpID, Awaiting: true, Instance: inst}, nil
+	}
+	return s.send(ctx, base, inst)
+}
+
+// fresh looks the instance up in ECS now and applies StartInstance's
+// preconditions, mapping refusals to kinds.
+func (s *Service) fresh(ctx context.Context, region, id string, initLocalDisk bool) (ecs.Instance, error) {
+	inst, err := s.ECS.Describe(ctx, region, id)
+	if err != nil {
+		var e *ecs.Error
+		if errors.As(err, &e) && e.Kind == ecs.KindNotFound {
+			return ecs.Instance{}, apperr.Wrap(err, apperr.NotFound, "No instance %s in %s. %s", id, region, e.Action)
+		}
+		if errors.As(err, &e) {
+			return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS: %s %s", e.Summary, e.Action)
+		}
+		return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS.")
+	}
+	if s.Fleet != nil {
+		s.Fleet.Update(inst)
+	}
+	if e := ecs.Check(inst, initLocalDisk, s.Families); e != nil {
+		kind := apperr.Conflict
+		if e.Code == ecs.CodeNoLocalDisk {
+			kind = apperr.Unprocessable
+		}
+		return inst, apperr.Wrap(e, kind, "%s %s", e.Summary, e.Action)
+	}
+	return inst, nil
+}
+
+// send calls StartInstance, recording each attempt's intent before it leaves
+// and its outcome after. op carries the operation (OpID 0: a new one).
+func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (Result, error) {
+	limit := s.CallLimit
+	if limit <= 0 {
+		limit = 30 * time.Second
+	}
+	cctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	res := Result{Instance: inst}
+	last := op
+	hooks := ecs.Hooks{
+		Before: func(n int) error {
+			ev := last
+			ev.State, ev.Attempt = audit.StateSent, n
+			ev.RequestID, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus, ev.DurationMS = "", "", "", 0, 0
+			if n == 1 && op.OpID == 0 {
+				ev.Action = audit.ActionStartInstance
+			}
+			written, err := s.Log.Append(ctx, ev)
+			if err != nil {
+				return err
+			}
+			last, res.OpID = written, written.OpID
+			return nil
+		},
+		After: func(a ecs.Attempt) {
+			ev := last
+			ev.Attempt, ev.RequestID, ev.DurationMS = a.N, a.RequestID, a.Duration.Milliseconds()
+			switch {
+			case a.Err == nil:
+				ev.State, ev.HTTPStatus = audit.StateSucceeded, 200
+			case a.Err.Kind == ecs.KindUnknownOutcome:
+				ev.State, ev.ErrorCode, ev.ErrorMessage = audit.StateUnknown, a.Err.Code, a.Err.Summary+" "+s.statusNote(ctx, inst)
+			default:
+				ev.State, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus = audit.StateFailed, a.Err.Code, a.Err.Message, a.Err.HTTPStatus
+			}
+			written, err := s.Log.Append(ctx, ev)
+			if err != nil {
+				// The intent is already durable: at the next start-up the
+				// operation shows as "unknown" with the instance's status.
+				s.Logger.Error("audit outcome not recorded", "op", ev.OpID, "request_id", a.RequestID, "err", err)
+				return
+			}
+			last = written
+		},
+	}
+	if op.OpID != 0 {
+		last = op
+	}
+	requestID, err := s.ECS.StartInstance(cctx, inst.Region, inst.ID, op.InitLocalDisk, op.DryRun, hooks)
+	res.RequestID = requestID
+	if err != nil {
+		var e *ecs.Error
+		if !errors.As(err, &e) {
+			return res, apperr.Wrap(err, apperr.Internal, "The start failed.")
+		}
+		if e.Code == "Dashboard.AuditFailed" {
+			return res, apperr.Wrap(err, apperr.Unavailable, "%s %s", e.Summary, e.Action)
+		}
+		res.ECSError, res.RequestID = e, e.RequestID
+		return res, nil
+	}
+	if fresh, err := s.ECS.Describe(ctx, inst.Region, inst.ID); err == nil && s.Fleet != nil {
+		s.Fleet.Update(fresh)
+		res.Instance = fresh
+	}
+	return res, nil
+}
+
+// statusNote looks the instance up after an unknown outcome, for the record.
+func (s *Service) statusNote(ctx context.Context, inst ecs.Instance) string {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	now, err := s.ECS.Describe(lctx, inst.Region, inst.ID)
+	if err != nil {
+		return "Its status could not be looked up afterwards."
+	}
+	if s.Fleet != nil {
+		s.Fleet.Update(now)
+	}
+	return fmt.Sprintf("Looked up afterwards, the instance was %s.", now.Status)
+}
+
+// Digest binds an approval to the exact parameters requested.
+func Digest(op audit.Event) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%d|%s|%s|%t|%t|%s", op.OpID, op.Region, op.InstanceID, op.InitLocalDisk, op.DryRun, op.User)))
+	return hex.EncodeToString(h[:12])
+}
+
+// mayDecide is the one place that says who may approve or reject: an
+// approver or admin, never the requester.
+func mayDecide(a Actor, op audit.Event) error {
+	if !users.CanDecide(a.Role) {
+		return apperr.New(apperr.Forbidden, "Your role (%s) may not approve or reject starts.", a.Role)
+	}
+	if a.User == op.User {
+		return apperr.New(apperr.Forbidden, "You requested this start; a second person must decide on it.")
+	}
+	return nil
+}
+
+func (s *Service) awaiting(ctx context.Context, a Actor, opID int64, digest string) (audit.Op, error) {
+	op, err := s.Log.Operation(ctx, opID)
+	if errors.Is(err, audit.ErrNotFound) {
+		return op, apperr.New(apperr.NotFound, "There is no request %d.", opID)
+	}
+	if err != nil {
+		return op, apperr.Wrap(err, apperr.Internal, "The request could not be read.")
+	}
+	if err := mayDecide(a, op.First); err != nil {
+		return op, err
+	}
+	if digest != Digest(op.First) {
+		return op, apperr.New(apperr.Conflict, "The request's parameters do not match what you were shown; reload the audit page.")
+	}
+	if op.Last.State != audit.StateAwaitingApproval {
+		return op, apperr.New(apperr.Conflict, "Request %d is no longer awaiting approval (it is %s).", opID, op.Last.State)
+	}
+	if s.expired(op) {
+		s.expire(ctx, op)
+		return op, apperr.New(apperr.Conflict, "Request %d expired before it was approved; the operator can ask again.", opID)
+	}
+	return op, nil
+}
+
+// Approve executes an awaiting start exactly once, re-checking the instance
+// at this moment, and records the approver in the same operation.
+func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest string) (Result, error) {
+	op, err := s.awaiting(ctx, a, opID, digest)
+	if err != nil {
+		return Result{}, err
+	}
+	req := op.First
+	decision := op.Last
+	decision.Action, decision.Approver, decision.SourceIP, decision.UserAgent, decision.AuthMethod = audit.ActionApprove, a.User, a.SourceIP, a.UserAgent, a.AuthMethod
+	inst, ferr := s.fresh(ctx, req.Region, req.InstanceID, req.InitLocalDisk)
+	if ferr != nil {
+		// Approved, but the instance no longer qualifies: record it as failed
+		// without sending anything.
+		decision.State, decision.ErrorCode, decision.ErrorMessage = audit.StateFailed, "Dashboard.PreconditionFailed", apperr.MessageOf(ferr)
+		if _, err := s.Log.AppendIf(ctx, decision, audit.StateAwaitingApproval); errors.Is(err, audit.ErrStateChanged) {
+			return Result{}, apperr.New(apperr.Conflict, "Someone else decided on request %d first.", opID)
+		} else if err != nil {
+			return Result{}, apperr.Wrap(err, apperr.Internal, "The decision could not be recorded.")
+		}
+		return Result{OpID: opID}, ferr
+	}
+	// The claim: only one approver's append passes the state check.
+	decision.State = audit.StateSent
+	claimed, err := s.Log.AppendIf(ctx, decision, audit.StateAwaitingApproval)
+	if errors.Is(err, audit.ErrStateChanged) {
+		return Result{}, apperr.New(apperr.Conflict, "Someone else decided on request %d first.", opID)
+	}
+	if err != nil {
+		return Result{}, apperr.Wrap(err, apperr.Internal, "The approval could not be recorded.")
+	}
+	claimed.Action = audit.ActionStartInstance
+	res, err := s.send(ctx, claimed, inst)
+	res.OpID = opID
+	return res, err
+}
+
+// Reject records a rejection with its reason; nothing reaches ECS.
+func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reason string) error {
+	if len(reason) < 3 || len(reason) > 500 {
+		return apperr.New(apperr.Invalid, "A rejection needs a reason (3 to 500 characters).")
+	}
+	op, err := s.awaiting(ctx, a, opID, digest)
+	if err != nil {
+		return err
+	}
+	ev := op.Last
+	ev.Action, ev.State, ev.Approver, ev.Reason = audit.ActionReject, audit.StateRejected, a.User, reason
+	ev.SourceIP, ev.UserAgent, ev.AuthMethod = a.SourceIP, a.UserAgent, a.AuthMethod
+	if _, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval); errors.Is(err, audit.ErrStateChanged) {
+		return apperr.New(apperr.Conflict, "Someone else decided on request %d first.", opID)
+	} else if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "The rejection could not be recorded.")
+	}
+	return nil
+}
+
+func (s *Service) expired(op audit.Op) bool { return s.Now().Sub(op.First.Time) >= s.TTL }
+
+func (s *Service) expire(ctx context.Context, op audit.Op) {
+	ev := op.Last
+	ev.Action, ev.State, ev.Approver, ev.Reason, ev.SourceIP, ev.UserAgent = audit.ActionExpire, audit.StateExpired, "", fmt.Sprintf("not approved within %s", s.TTL), "", ""
+	if _, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval); err != nil && !errors.Is(err, audit.ErrStateChanged) {
+		s.Logger.Error("could not record expiry", "op", op.ID(), "err", err)
+	}
+}
+
+// ExpireDue records expiry for every request older than the TTL.
+func (s *Service) ExpireDue(ctx context.Context) error {
+	ops, err := s.Log.Awaiting(ctx)
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		if s.expired(op) {
+			s.expire(ctx, op)
+		}
+	}
+	return nil
+}
+
+// RecoverDangling runs at start-up: an operation whose newest event is an
+// intent lost its outcome when the process stopped. It gets an "unknown"
+// event carrying the instance's status now.
+func (s *Service) RecoverDangling(ctx context.Context) (int, error) {
+	ops, err := s.Log.Dangling(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, op := range ops {
+		ev := op.Last
+		ev.Action, ev.State, ev.ErrorCode = audit.ActionRecover, audit.StateUnknown, "Dashboard.OutcomeLost"
+		ev.ErrorMessage = "The dashboard stopped before ECS's answer was recorded. " + s.statusNote(ctx, ecs.Instance{Region: ev.Region, ID: ev.InstanceID})
+		if _, err := s.Log.AppendIf(ctx, ev, audit.StateSent); err != nil && !errors.Is(err, audit.ErrStateChanged) {
+			return 0, err
+		}
+	}
+	return len(ops), nil
+}
+
+func trim(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

@@ -1,0 +1,260 @@
+// Package users stores the dashboard's users, their roles and password
+// hashes, and decides what each role may do.
+package users
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Roles.
+const (
+	RoleViewer   = "viewer"
+	RoleOperator = "operator"
+	RoleApprover = "approver"
+	RoleAdmin    = "admin"
+)
+
+// Roles lists every role, least privileged first.
+var Roles = []string{RoleViewer, RoleOperator, RoleApprover, RoleAdmin}
+
+// ValidRole reports whether r is a role.
+func ValidRole(r string) bool {
+	for _, x := range Roles {
+		if r == x {
+			return true
+		}
+	}
+	return false
+}
+
+// CanStart reports whether the role may start instances.
+func CanStart(role string) bool { return role == RoleOperator || role == RoleAdmin }
+
+// CanDecide reports whether the role may approve or reject others' starts.
+func CanDecide(role string) bool { return role == RoleApprover || role == RoleAdmin }
+
+// User is one account.
+type User struct {
+	ID        int64
+	Name      string
+	Role      string
+	Disabled  bool
+	Epoch     int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	hash      string
+}
+
+var (
+	// ErrNotFound means no such user.
+	ErrNotFound = errors.New("users: no such user")
+	// ErrBadCredentials is the one answer for a wrong name, a wrong password
+	// and a disabled account, so a caller cannot tell them apart.
+	ErrBadCredentials = errors.New("users: wrong user name or password")
+	// ErrExists means the name is taken.
+	ErrExists = errors.New("users: a user of that name exists")
+)
+
+var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+
+// ValidName reports whether name is acceptable as a user name.
+func ValidName(name string) bool { return nameRe.MatchString(name) }
+
+// Store reads and writes users.
+type Store struct {
+	w, r *sql.DB
+	now  func() time.Time
+	cost int
+	// dummy is compared against when a name is unknown, so a wrong name
+	// costs the same time as a wrong password.
+	dummy []byte
+}
+
+// NewStore returns a Store. cost is bcrypt's cost (bcrypt.DefaultCost when 0).
+func NewStore(w, r *sql.DB, now func() time.Time, cost int) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	dummy, _ := bcrypt.GenerateFromPassword([]byte("dummy password for timing"), cost) // fails only for cost out of range
+	return &Store{w: w, r: r, now: now, cost: cost, dummy: dummy}
+}
+
+const userCols = "id, name, role, disabled, epoch, created_at, updated_at, password_hash"
+
+func scanUser(s interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var c, up string
+	if err := s.Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &u.Epoch, &c, &up, &u.hash); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return User{}, ErrNotFound
+		}
+		return User{}, err
+	}
+	u.CreatedAt, _ = time.Parse(time.RFC3339, c) // written by us in this format
+	u.UpdatedAt, _ = time.Parse(time.RFC3339, up)
+	return u, nil
+}
+
+// Create adds a local user with a password.
+func (s *Store) Create(ctx context.Context, name, role, password string) (User, error) {
+	if !ValidName(name) {
+		return User{}, fmt.Errorf("users: %q is not a valid name (letters, digits, . _ @ -; at most 64)", name)
+	}
+	if !ValidRole(role) {
+		return User{}, fmt.Errorf("users: %q is not a role (viewer, operator, approver, admin)", role)
+	}
+	if err := checkPassword(password); err != nil {
+		return User{}, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
+	if err != nil {
+		return User{}, err
+	}
+	return s.insert(ctx, name, role, string(hash))
+}
+
+func checkPassword(p string) error {
+	if len(p) < 8 {
+		return errors.New("users: the password needs at least 8 characters")
+	}
+	if len(p) > 72 {
+		return errors.New("users: the password may have at most 72 bytes")
+	}
+	return nil
+}
+
+func (s *Store) insert(ctx context.Context, name, role, hash string) (User, error) {
+	now := s.now().UTC().Format(time.RFC3339)
+	res, err := s.w.ExecContext(ctx, "INSERT INTO users (name, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+		name, role, hash, now, now)
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE") {
+			return User{}, ErrExists
+		}
+		return User{}, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return User{}, err
+	}
+	return s.ByID(ctx, id)
+}
+
+// ByID returns the user with id.
+func (s *Store) ByID(ctx context.Context, id int64) (User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE id = ?", id))
+}
+
+// ByName returns the user called name (case-insensitive).
+func (s *Store) ByName(ctx context.Context, name string) (User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE name = ?", name))
+}
+
+// List returns every user by name.
+func (s *Store) List(ctx context.Context) ([]User, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+userCols+" FROM users ORDER BY name")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// Authenticate checks a name and password. Every failure is ErrBadCredentials
+// and costs one bcrypt comparison.
+func (s *Store) Authenticate(ctx context.Context, name, password string) (User, error) {
+	u, err := s.ByName(ctx, name)
+	if errors.Is(err, ErrNotFound) || (err == nil && u.hash == "") {
+		_ = bcrypt.CompareHashAndPassword(s.dummy, []byte(password)) // spend the same time; the result is irrelevant
+		return User{}, ErrBadCredentials
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.hash), []byte(password)) != nil || u.Disabled {
+		return User{}, ErrBadCredentials
+	}
+	return u, nil
+}
+
+// EnsureSSO returns the user a trusted proxy named, creating it (without a
+// password) or moving it to role when the proxy's groups say so.
+func (s *Store) EnsureSSO(ctx context.Context, name, role string) (User, error) {
+	u, err := s.ByName(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		u, err = s.insert(ctx, name, role, "")
+		if errors.Is(err, ErrExists) { // created by a concurrent request
+			return s.ByName(ctx, name)
+		}
+		return u, err
+	}
+	if err != nil || u.Role == role {
+		return u, err
+	}
+	if err := s.SetRole(ctx, name, role); err != nil {
+		return User{}, err
+	}
+	return s.ByName(ctx, name)
+}
+
+// update runs one change and bumps the epoch, so the user's sessions end.
+func (s *Store) update(ctx context.Context, name, set string, args ...any) error {
+	args = append(args, s.now().UTC().Format(time.RFC3339), name)
+	res, err := s.w.ExecContext(ctx, "UPDATE users SET "+set+", epoch = epoch + 1, updated_at = ? WHERE name = ?", args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SetDisabled disables or enables a user; disabling ends its sessions.
+func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	return s.update(ctx, name, "disabled = ?", disabled)
+}
+
+// SetRole changes a user's role; its sessions end.
+func (s *Store) SetRole(ctx context.Context, name, role string) error {
+	if !ValidRole(role) {
+		return fmt.Errorf("users: %q is not a role (viewer, operator, approver, admin)", role)
+	}
+	return s.update(ctx, name, "role = ?", role)
+}
+
+// SetPassword changes a user's password; its sessions end.
+func (s *Store) SetPassword(ctx context.Context, name, password string) error {
+	if err := checkPassword(password); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, name, "password_hash = ?", string(hash))
+}
+
+// EndSessions bumps the epoch (logout everywhere).
+func (s *Store) EndSessions(ctx context.Context, name string) error {
+	return s.update(ctx, name, "disabled = disabled")
+}

@@ -1,0 +1,84 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+
+  // The InitLocalDisk confirmation as a native dialog.
+  var dialog = document.getElementById("init-dialog");
+  if (dialog && typeof dialog.showModal === "function") {
+    var input = dialog.querySelector("input[name=dialog_confirm]");
+    var idText = dialog.querySelector("[data-dialog-id]");
+    var approvalNote = dialog.querySelector("[data-dialog-approval]");
+    var err = dialog.querySelector("[data-dialog-error]");
+    var current = null;
+
+    document.querySelectorAll("[data-init-disk]").forEach(function (box) {
+      var details = box.querySelector("[data-init-details]");
+      if (details) details.classList.add("js-hidden");
+      var check = box.querySelector("input[name=init_local_disk]");
+      check.addEventListener("change", function () {
+        if (!check.checked) return;
+        current = { check: check, form: check.form, id: box.getAttribute("data-init-disk") };
+        idText.textContent = current.id;
+        approvalNote.hidden = box.getAttribute("data-needs-approval") !== "true";
+        input.value = "";
+        err.textContent = "";
+        dialog.showModal();
+        input.focus();
+      });
+    });
+
+    dialog.addEventListener("close", function () {
+      if (!current) return;
+      if (dialog.returnValue !== "confirm") current.check.checked = false;
+      current.check.focus();
+      current = null;
+    });
+    dialog.querySelector("[data-dialog-cancel]").addEventListener("click", function () {
+      dialog.close("cancel");
+    });
+    dialog.querySelector("form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      if (!current) return;
+      if (input.value.trim() !== current.id) {
+        err.textContent = "That is not the instance ID. Type " + current.id + " exactly, or cancel.";
+        input.focus();
+        return;
+      }
+      var form = current.form;
+      form.querySelector("input[name=confirm]").value = input.value.trim();
+      dialog.close("confirm");
+      form.submit();
+    });
+  }
+
+  // One click, one start: disable a start button once its form is sent.
+  document.querySelectorAll("form.start-form").forEach(function (f) {
+    f.addEventListener("submit", function () {
+      var b = f.querySelector("button[type=submit]");
+      if (b) { b.disabled = true; b.textContent = "Starting…"; }
+    });
+  });
+
+  // Live status: poll rows that are on their way somewhere, with backoff.
+  var live = document.querySelectorAll("tr[data-live=true]");
+  live.forEach(function (row) {
+    var url = row.getAttribute("data-status-url");
+    var delay = 1000;
+    function poll() {
+      fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (s) {
+            row.setAttribute("data-status", s.status);
+            var badge = row.querySelector("[data-status-badge]");
+            if (badge) { badge.textContent = s.status; badge.className = "badge " + s.status.toLowerCase(); }
+            if (s.settled) { row.removeAttribute("data-live"); return; }
+          }
+          delay = Math.min(delay * 1.5, 10000);
+          setTimeout(poll, delay);
+        })
+        .catch(function () { delay = Math.min(delay * 2, 15000); setTimeout(poll, delay); });
+    }
+    setTimeout(poll, delay);
+  });
+})();

@@ -1,0 +1,140 @@
+// Package templates holds the dashboard's templ components and the view
+// models they take. Components never call services: handlers build the view
+// models and pass them in.
+package templates
+
+// Page is what every page's layout needs.
+type Page struct {
+	Title    string
+	Base     string // path prefix ending in "/"
+	Current  string // "instances", "audit", …: marks the nav link
+	User     string // "" when nobody is logged in
+	Role     string
+	CSRF     string
+	Demo     bool
+	Flash    []Flash
+	StyleURL string
+	AppJSURL string
+}
+
+// Flash is a one-time message carried across a redirect.
+type Flash struct {
+	Error bool
+	Text  string
+}
+
+// URL joins the base path and a relative path.
+func (p Page) URL(rel string) string { return p.Base + rel }
+
+// LoginPage is the sign-in form.
+type LoginPage struct {
+	Page
+	Next      string
+	Username  string
+	Error     string
+	DemoUsers []DemoUser
+	SSO       bool
+}
+
+// DemoUser is shown on the login page in demo mode only.
+type DemoUser struct{ Name, Role, Password string }
+
+// InstancesPage is the fleet list.
+type InstancesPage struct {
+	Page
+	Rows                       []InstanceRow
+	Q, Region, Status, Family  string
+	PerPage                    int
+	Regions, Statuses, Families []string
+	Matched, Total             int
+	PageNum, Pages             int
+	PrevURL, NextURL           string
+	CacheAge                   string
+	CacheErrors                []string
+	FormToken                  string
+	ApprovalAll                bool
+}
+
+// InstanceRow is one instance as the list shows it.
+type InstanceRow struct {
+	ID, Name, Region, Zone, Type, Family, Status string
+	Locks                                        []string
+	Charge, Expiry                               string
+	PrivateIP, PublicIP                          string
+	CanStart                                     bool
+	WhyNot                                       string
+	LocalDisk                                    bool
+	NeedsApproval, NeedsApprovalInit             bool
+	Live                                         bool // Starting/Stopping/Pending: the script polls it
+	StatusURL, StartURL, HistoryURL              string
+}
+
+// ConfirmInitPage is the no-JavaScript confirmation for InitLocalDisk.
+type ConfirmInitPage struct {
+	Page
+	Row           InstanceRow
+	Error         string
+	FormToken     string
+	NeedsApproval bool
+}
+
+// AuditPage is the audit log with approvals first.
+type AuditPage struct {
+	Page
+	Awaiting         []AuditRow
+	History          []AuditRow
+	User, Instance   string
+	State, Action    string
+	From, To         string
+	States, Actions  []string
+	Total            int
+	PageNum, Pages   int
+	PrevURL, NextURL string
+	ExportCSV        string
+	ExportJSON       string
+}
+
+// AuditRow is one operation folded into a row.
+type AuditRow struct {
+	ID                                 int64
+	State                              string
+	Time                               string
+	Action                             string
+	Requester, Approver                string
+	Region, InstanceID, InstanceName   string
+	Params                             string
+	RequestID, ErrorCode, ErrorMessage string
+	Reason                             string
+	Digest                             string
+	CanDecide                          bool
+	WhyNotDecide                       string
+	ApproveURL, RejectURL              string
+	Timeline                           []TimelineRow
+}
+
+// TimelineRow is one event of an operation.
+type TimelineRow struct {
+	Seq                               int64
+	Time, Action, User, State, Detail string
+}
+
+// ErrorPage explains a failure in words.
+type ErrorPage struct {
+	Page
+	Status    int
+	Heading   string
+	Message   string
+	RequestID string // ours, for the log
+	BackURL   string
+	ECS       *ECSFailure
+}
+
+// ECSFailure is what ECS answered, for the page that explains it.
+type ECSFailure struct {
+	InstanceID, InstanceName string
+	Code, Message            string
+	ECSRequestID             string
+	Summary, Action          string
+	HTTPStatus               int
+	AuditURL                 string
+}
