@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"ecsdash/internal/audit"
+	"ecsdash/internal/db"
+	"ecsdash/internal/users"
+)
+
+// subFlags parses "--db PATH [--role ROLE] [--format F] [NAME]" for the
+// admin subcommands; flags may come before or after the name.
+type subFlags struct {
+	db, role, format string
+	args             []string
+}
+
+func parseSub(name string, args []string, stderr io.Writer, withRole, withFormat bool) (subFlags, error) {
+	var f subFlags
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.db, "db", "./ecs-dashboard.db", "SQLite file holding users and the audit log")
+	if withRole {
+		fs.StringVar(&f.role, "role", "", "viewer, operator, approver or admin")
+	}
+	if withFormat {
+		fs.StringVar(&f.format, "format", "csv", "csv or json")
+	}
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return f, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		f.args = append(f.args, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	return f, nil
+}
+
+func openDB(ctx context.Context, path string) (*db.DB, error) { return db.Open(ctx, path) }
+
+func readPassword(stdin io.Reader) (string, error) {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password on standard input (its first line)")
+	}
+	return line, nil
+}
+
+func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("user: which? add, list, disable, enable, set-role, passwd")
+	}
+	sub := args[0]
+	f, err := parseSub("web user "+sub, args[1:], stderr, sub == "add" || sub == "set-role", false)
+	if err != nil {
+		return err
+	}
+	needName := sub != "list"
+	if needName && len(f.args) != 1 {
+		return fmt.Errorf("user %s: give exactly one user name", sub)
+	}
+	store, err := openDB(ctx, f.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	us := users.NewStore(store.Write, store.Read, nil, 0)
+	switch sub {
+	case "add":
+		pw, err := readPassword(stdin)
+		if err != nil {
+			return err
+		}
+		u, err := us.Create(ctx, f.args[0], f.role, pw)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created %s (%s)\n", u.Name, u.Role)
+	case "list":
+		list, err := us.List(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tROLE\tSTATUS\tCREATED")
+		for _, u := range list {
+			st := "active"
+			if u.Disabled {
+				st = "disabled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Role, st, u.CreatedAt.Format("2006-01-02"))
+		}
+		return tw.Flush()
+	case "disable", "enable":
+		if err := us.SetDisabled(ctx, f.args[0], sub == "disable"); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%sd %s\n", sub, f.args[0])
+	case "set-role":
+		if err := us.SetRole(ctx, f.args[0], f.role); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s is now %s\n", f.args[0], f.role)
+	case "passwd":
+		pw, err := readPassword(stdin)
+		if err != nil {
+			return err
+		}
+		if err := us.SetPassword(ctx, f.args[0], pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password changed for %s\n", f.args[0])
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown user command %q", sub)
+	}
+	return nil
+}
+
+func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("audit: which? verify or export")
+	}
+	sub := args[0]
+	f, err := parseSub("web audit "+sub, args[1:], stderr, false, sub == "export")
+	if err != nil {
+		return err
+	}
+	store, err := openDB(ctx, f.db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch sub {
+	case "verify":
+		head, n, err := audit.Verify(ctx, store.Read)
+		var bad *audit.BadEvent
+		if errors.As(err, &bad) {
+			fmt.Fprintf(stdout, "TAMPERED: entry %d: %s\n", bad.Seq, bad.Reason)
+			fmt.Fprintf(stdout, "the %d entries before it are intact; last good entry %d %s\n", n, head.Seq, head.Hash)
+			return exitCode(1)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "intact: %d entries; head %d %s\n", n, head.Seq, head.Hash)
+	case "export":
+		if f.format != "csv" && f.format != "json" {
+			return fmt.Errorf("--format must be csv or json")
+		}
+		w := bufio.NewWriter(stdout)
+		if err := audit.New(store.Write, store.Read, nil).Export(ctx, w, f.format, audit.Filter{}); err != nil {
+			return err
+		}
+		return w.Flush()
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown audit command %q", sub)
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+// Command web is the ECS start dashboard: `web serve` runs it; `web user …`
+// and `web audit …` manage users and read the audit log.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	var exit exitCode
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		os.Exit(int(exit))
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	default:
+		fmt.Fprintln(os.Stderr, "web:", err)
+		os.Exit(2)
+	}
+}
+
+// exitCode ends the process with a code and no further message.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+const usage = `Usage:
+  web [serve] [flags]                               run the dashboard (web serve --help for flags)
+  web user add --db PATH --role ROLE NAME           create a user; password on the first line of stdin
+  web user list --db PATH                           list users
+  web user disable|enable --db PATH NAME            disable or enable a user (ends its sessions)
+  web user set-role --db PATH --role ROLE NAME      change a user's role (ends its sessions)
+  web user passwd --db PATH NAME                    set a password from stdin (ends its sessions)
+  web audit verify --db PATH                        check the audit log's chain; exit 1 naming the first bad entry
+  web audit export --db PATH --format csv|json      write the audit log to stdout
+Roles: viewer, operator, approver, admin.
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (len(args[0]) > 0 && args[0][0] == '-' && args[0] != "-h" && args[0] != "--help" && args[0] != "-help") {
+		return serve(ctx, args, getenv, stdout, stderr)
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "user":
+		return userCmd(ctx, args[1:], stdin, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"ecsdash/internal/audit"
+	"ecsdash/internal/config"
+	"ecsdash/internal/db"
+	"ecsdash/internal/ecs"
+	"ecsdash/internal/ecs/ecssim"
+	"ecsdash/internal/handlers"
+	"ecsdash/internal/starts"
+	"ecsdash/internal/users"
+	"ecsdash/web/static"
+	"ecsdash/web/templates"
+)
+
+// demoUsers are seeded in demo mode only and shown on its login page.
+var demoUsers = []templates.DemoUser{
+	{Name: "admin", Role: users.RoleAdmin, Password: "demo-admin-pw"},
+	{Name: "olivia", Role: users.RoleOperator, Password: "demo-operator-pw"},
+	{Name: "arthur", Role: users.RoleApprover, Password: "demo-approver-pw"},
+	{Name: "vera", Role: users.RoleViewer, Password: "demo-viewer-pw"},
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Parse(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[cfg.LogLevel]
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	store, err := db.Open(ctx, cfg.DBPath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	client, err := connectECS(ctx, cfg, getenv, logger)
+	if err != nil {
+		return err
+	}
+	userStore := users.NewStore(store.Write, store.Read, nil, 0)
+	if cfg.Demo {
+		for _, u := range demoUsers {
+			if _, err := userStore.Create(ctx, u.Name, u.Role, u.Password); err != nil && !errors.Is(err, users.ErrExists) {
+				return fmt.Errorf("seed demo user %s: %w", u.Name, err)
+			}
+		}
+	}
+	keys, err := handlers.LoadSessionKeys(cfg.SessionKeyFile)
+	if err != nil {
+		return err
+	}
+	assets, err := static.Load()
+	if err != nil {
+		return err
+	}
+	fleet := ecs.NewFleet(client, logger, 2*time.Minute)
+	log := audit.New(store.Write, store.Read, nil)
+	svc := &starts.Service{ECS: client, Fleet: fleet, Log: log, Families: cfg.LocalDiskFamilies, Approval: cfg.Approval,
+		TTL: cfg.ApprovalTTL, Now: time.Now, Logger: logger, CallLimit: 3 * cfg.ECSTimeout}
+
+	// Operations whose outcome was lost when the process last stopped.
+	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
+	n, err := svc.RecoverDangling(rctx)
+	rcancel()
+	if err != nil {
+		return fmt.Errorf("recover unfinished operations: %w", err)
+	}
+	if n > 0 {
+		logger.Warn("recorded unfinished operations as outcome unknown", "count", n)
+	}
+
+	app := &handlers.App{Cfg: cfg, DB: store, Users: userStore, Audit: log, Starts: svc, Fleet: fleet, Regions: client.Regions(),
+		Sessions: handlers.NewCookieStore(cfg, keys), Assets: assets, Logger: logger, DemoUsers: demoUsers,
+		ECSReady: func(context.Context) error {
+			s := fleet.Snapshot()
+			if s.Fetched.IsZero() {
+				return errors.New("no successful listing yet")
+			}
+			if len(s.RegionErr) > 0 {
+				return fmt.Errorf("%d regions failing", len(s.RegionErr))
+			}
+			return nil
+		}}
+	e := handlers.New(app)
+
+	go fleet.Run(ctx, cfg.RefreshInterval)
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := svc.ExpireDue(ctx); err != nil {
+					logger.Warn("approval expiry failed", "err", err)
+				}
+			}
+		}
+	}()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 90 * time.Second, IdleTimeout: 120 * time.Second}
+	mode := "ECS"
+	if cfg.Demo {
+		mode = "the built-in ECS simulator (demo mode)"
+	}
+	fmt.Fprintf(stdout, "ECS dashboard on http://%s%s against %s\n", ln.Addr(), cfg.BasePath(), mode)
+	logger.Info("serving", "addr", ln.Addr().String(), "base", cfg.BaseURL.String(), "demo", cfg.Demo, "regions", client.Regions())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// connectECS decides between demo mode and real ECS, without the network:
+// demo runs when asked, or when there are no credentials and no endpoint.
+func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) string, logger *slog.Logger) (*ecs.Client, error) {
+	var src ecs.CredentialSource
+	var credErr error
+	if !(cfg.DemoSet && cfg.Demo) {
+		src, credErr = ecs.DetectCredentials(getenv, cfg.ECSRAMRole)
+	}
+	if !cfg.DemoSet {
+		cfg.Demo = errors.Is(credErr, ecs.ErrNoCredentials) && cfg.ECSEndpoint == ""
+	}
+	if cfg.Demo {
+		sim := ecssim.New(ecssim.Options{Regions: cfg.Regions, Instances: cfg.DemoScale, Seed: 1})
+		url, _, err := ecssim.Serve(ctx, sim, "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("start the ECS simulator: %w", err)
+		}
+		cred, err := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("demo mode: ECS simulator running", "endpoint", url)
+		c, err := ecs.New(ecs.Options{Regions: sim.Regions(), Endpoint: url, Credential: cred, Timeout: cfg.ECSTimeout})
+		return c, err
+	}
+	if credErr != nil {
+		return nil, fmt.Errorf("%w: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, a CLI profile, or --ecs-ram-role; or run with --demo", credErr)
+	}
+	if len(cfg.Regions) == 0 {
+		return nil, errors.New("--regions is required against real ECS (e.g. --regions cn-hangzhou,cn-shanghai)")
+	}
+	logger.Info("using Alibaba Cloud credentials", "source", src.Name)
+	c, err := ecs.New(ecs.Options{Regions: cfg.Regions, Endpoint: cfg.ECSEndpoint, Credential: src.Credential, Timeout: cfg.ECSTimeout})
+	return c, err
+}

@@ -1,0 +1,216 @@
+package handlers
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"ecsdash/internal/apperr"
+	"ecsdash/internal/audit"
+	"ecsdash/internal/starts"
+	"ecsdash/internal/users"
+	"ecsdash/web/templates"
+)
+
+var (
+	auditStates  = []string{audit.StateAwaitingApproval, audit.StateRejected, audit.StateExpired, audit.StateSent, audit.StateSucceeded, audit.StateFailed, audit.StateUnknown}
+	auditActions = []string{audit.ActionStartInstance, audit.ActionLogin, audit.ActionLogout}
+)
+
+// auditFilter reads the audit page's filters, refusing malformed ones.
+func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
+	f := audit.Filter{User: strings.TrimSpace(c.QueryParam("user")), InstanceID: strings.TrimSpace(c.QueryParam("instance")),
+		State: c.QueryParam("state"), Action: c.QueryParam("action")}
+	if len(f.User) > 64 || len(f.InstanceID) > 64 {
+		return f, nil, apperr.New(apperr.Invalid, "The user and instance filters take at most 64 characters.")
+	}
+	if f.State != "" && !slices.Contains(auditStates, f.State) {
+		return f, nil, apperr.New(apperr.Invalid, "%q is not an audit state.", truncate(f.State, 32))
+	}
+	if f.Action != "" && !slices.Contains(auditActions, f.Action) {
+		return f, nil, apperr.New(apperr.Invalid, "%q is not an audit action.", truncate(f.Action, 32))
+	}
+	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
+		if v := c.QueryParam(name); v != "" {
+			t, err := time.Parse("2006-01-02", v)
+			if err != nil {
+				return f, nil, apperr.New(apperr.Invalid, "%q is not a date (YYYY-MM-DD).", truncate(v, 32))
+			}
+			*dst = t
+		}
+	}
+	if !f.To.IsZero() {
+		f.To = f.To.AddDate(0, 0, 1) // the "to" day is included
+	}
+	keep := url.Values{}
+	for _, k := range []string{"user", "instance", "state", "action", "from", "to"} {
+		if v := c.QueryParam(k); v != "" {
+			keep.Set(k, v)
+		}
+	}
+	return f, keep, nil
+}
+
+func (a *App) audit(c echo.Context) error {
+	f, keep, err := auditFilter(c)
+	if err != nil {
+		return err
+	}
+	if p := c.QueryParam("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return apperr.New(apperr.Invalid, "%q is not a page number.", truncate(p, 16))
+		}
+		f.Page = n
+	}
+	f.PerPage = 50
+	ctx := c.Request().Context()
+	if err := a.Starts.ExpireDue(ctx); err != nil {
+		a.Logger.Warn("expiry check failed", "request_id", requestID(c), "err", err)
+	}
+	awaiting, err := a.Audit.Awaiting(ctx)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "audit")
+	}
+	history, total, err := a.Audit.Operations(ctx, f)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "audit")
+	}
+	if err := a.Audit.Timelines(ctx, history); err != nil {
+		return apperr.Wrap(err, apperr.Internal, "audit")
+	}
+	actor := a.actor(c)
+	v := templates.AuditPage{Page: a.page(c, "Audit", "audit"), User: f.User, Instance: f.InstanceID, State: f.State, Action: f.Action,
+		From: c.QueryParam("from"), To: c.QueryParam("to"), States: auditStates, Actions: auditActions, Total: total,
+		PageNum: max(f.Page, 1), Pages: max(1, int(math.Ceil(float64(total)/50)))}
+	exp := url.Values{}
+	for k, vals := range keep {
+		exp[k] = vals
+	}
+	exp.Set("format", "csv")
+	v.ExportCSV = a.Cfg.BasePath() + "audit/export?" + exp.Encode()
+	exp.Set("format", "json")
+	v.ExportJSON = a.Cfg.BasePath() + "audit/export?" + exp.Encode()
+	pageLink := func(p int) string {
+		q := url.Values{}
+		for k, vals := range keep {
+			q[k] = vals
+		}
+		q.Set("page", strconv.Itoa(p))
+		return a.Cfg.BasePath() + "audit?" + q.Encode()
+	}
+	if v.PageNum > 1 {
+		v.PrevURL = pageLink(v.PageNum - 1)
+	}
+	if v.PageNum < v.Pages {
+		v.NextURL = pageLink(v.PageNum + 1)
+	}
+	for _, op := range awaiting {
+		v.Awaiting = append(v.Awaiting, a.auditRow(op, actor))
+	}
+	for _, op := range history {
+		v.History = append(v.History, a.auditRow(op, actor))
+	}
+	return render(c, http.StatusOK, templates.Audit(v))
+}
+
+func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
+	f, l := op.First, op.Last
+	r := templates.AuditRow{ID: op.ID(), State: l.State, Time: f.Time.Format("2006-01-02 15:04:05"), Action: f.Action,
+		Requester: f.User, Approver: l.Approver, Region: f.Region, InstanceID: f.InstanceID, InstanceName: f.InstanceName,
+		RequestID: l.RequestID, ErrorCode: l.ErrorCode, ErrorMessage: l.ErrorMessage, Reason: l.Reason, Digest: starts.Digest(f),
+		ApproveURL: a.Cfg.BasePath() + "audit/" + strconv.FormatInt(op.ID(), 10) + "/approve",
+		RejectURL:  a.Cfg.BasePath() + "audit/" + strconv.FormatInt(op.ID(), 10) + "/reject"}
+	if f.Action == audit.ActionStartInstance {
+		r.Params = fmt.Sprintf("InitLocalDisk=%t", f.InitLocalDisk)
+		if f.DryRun {
+			r.Params += " DryRun=true"
+		}
+	}
+	switch {
+	case !users.CanDecide(actor.Role):
+		r.WhyNotDecide = "Only an approver or admin decides."
+	case actor.User == f.User:
+		r.WhyNotDecide = "Your own request: a second person decides."
+	default:
+		r.CanDecide = true
+	}
+	for _, e := range op.Events {
+		detail := e.ErrorCode
+		if e.RequestID != "" {
+			detail = strings.TrimSpace(detail + " RequestId " + e.RequestID)
+		}
+		if e.Attempt > 0 {
+			detail = strings.TrimSpace(fmt.Sprintf("attempt %d %s", e.Attempt, detail))
+		}
+		who := e.User
+		if e.Approver != "" && e.Action != audit.ActionStartInstance {
+			who = e.Approver
+		}
+		r.Timeline = append(r.Timeline, templates.TimelineRow{Seq: e.Seq, Time: e.Time.Format("15:04:05.000"), Action: e.Action,
+			User: who, State: e.State, Detail: detail})
+	}
+	return r
+}
+
+func opID(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, apperr.New(apperr.Invalid, "%q is not a request number.", truncate(c.Param("id"), 24))
+	}
+	return id, nil
+}
+
+func (a *App) approve(c echo.Context) error {
+	id, err := opID(c)
+	if err != nil {
+		return err
+	}
+	res, err := a.Starts.Approve(c.Request().Context(), a.actor(c), id, c.FormValue("digest"))
+	if err != nil {
+		return err
+	}
+	return a.afterStart(c, res, a.Cfg.BasePath()+"audit")
+}
+
+func (a *App) reject(c echo.Context) error {
+	id, err := opID(c)
+	if err != nil {
+		return err
+	}
+	if err := a.Starts.Reject(c.Request().Context(), a.actor(c), id, c.FormValue("digest"), strings.TrimSpace(c.FormValue("reason"))); err != nil {
+		return err
+	}
+	sess(c).flash(templates.Flash{Text: fmt.Sprintf("Request %d is rejected; nothing was sent to ECS.", id)})
+	return c.Redirect(http.StatusSeeOther, a.Cfg.BasePath()+"audit")
+}
+
+// auditExport streams the matching events as CSV or JSON.
+func (a *App) auditExport(c echo.Context) error {
+	format := c.QueryParam("format")
+	if format != "csv" && format != "json" {
+		return apperr.New(apperr.Invalid, "format must be csv or json.")
+	}
+	f, _, err := auditFilter(c)
+	if err != nil {
+		return err
+	}
+	ct := map[string]string{"csv": "text/csv; charset=utf-8", "json": "application/json"}[format]
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, ct)
+	h.Set("Content-Disposition", "attachment; filename=audit."+format)
+	h.Set("Cache-Control", "no-store")
+	c.Response().WriteHeader(http.StatusOK)
+	if err := a.Audit.Export(c.Request().Context(), c.Response(), format, f); err != nil {
+		// Headers are gone; the truncated body is all the client can get.
+		a.Logger.Error("audit export broke off", "request_id", requestID(c), "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package handlers
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"ecsdash/internal/apperr"
+)
+
+func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
+
+// recoverPanics turns a panic into an internal error page; the stack goes to
+// the log with the request id, never to the page.
+func (a *App) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				a.Logger.Error("panic", "request_id", requestID(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = apperr.Wrap(fmt.Errorf("panic: %v", r), apperr.Internal, "internal error")
+			}
+		}()
+		return next(c)
+	}
+}
+
+func (a *App) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		began := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		route := c.Path()
+		observeRequest(route, c.Request().Method, status, time.Since(began))
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		a.Logger.Log(c.Request().Context(), level, "request",
+			"request_id", requestID(c), "method", c.Request().Method, "path", c.Request().URL.Path, "route", route,
+			"status", status, "bytes", c.Response().Size, "duration_ms", time.Since(began).Milliseconds(),
+			"ip", c.RealIP(), "user", c.Get(ctxUserName))
+		return nil
+	}
+}
+
+func (a *App) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	csp := "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+		"form-action 'self'; base-uri 'none'; frame-ancestors " + strings.Join(a.Cfg.FrameAncestors, " ")
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		// No X-Frame-Options: it would contradict frame-ancestors for the portal.
+		return next(c)
+	}
+}
+
+// checkCSRF refuses a state-changing request that is cross-site or lacks the
+// session's token (form field _csrf or header X-CSRF-Token).
+func (a *App) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if c.Request().Header.Get("Sec-Fetch-Site") == "cross-site" {
+			return apperr.New(apperr.Forbidden, "Cross-site requests are refused. Use the dashboard's own forms.")
+		}
+		token := c.Request().Header.Get("X-CSRF-Token")
+		if token == "" {
+			token = c.FormValue("_csrf")
+		}
+		want := sess(c).csrf()
+		if token == "" || want == "" || subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
+			return apperr.New(apperr.Forbidden, "The form had expired or did not come from this dashboard. Reload the page and try again.")
+		}
+		return next(c)
+	}
+}
+
+// safeNext keeps a post-login redirect inside the dashboard.
+func (a *App) safeNext(next string) string {
+	base := a.Cfg.BasePath()
+	u, err := url.Parse(next)
+	if next == "" || err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(u.Path, base) ||
+		strings.HasPrefix(next, "//") || strings.Contains(next, "\\") || strings.HasSuffix(u.Path, "/login") {
+		return base + "instances"
+	}
+	return u.RequestURI()
+}
+
+func peerAddr(r *http.Request) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(host)
+	return a.Unmap(), err == nil
+}
+
+func prefixToIPNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}

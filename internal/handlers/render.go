@@ -1,0 +1,151 @@
+package handlers
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"ecsdash/internal/apperr"
+	"ecsdash/internal/audit"
+	"ecsdash/internal/starts"
+	"ecsdash/web/templates"
+)
+
+// render writes a component only once it rendered whole, so a failure half
+// way becomes an error page, not half a page.
+func render(c echo.Context, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return apperr.Wrap(err, apperr.Internal, "render")
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// page fills in what every page's layout needs.
+func (a *App) page(c echo.Context, title, current string) templates.Page {
+	s := sess(c)
+	u := currentUser(c)
+	return templates.Page{
+		Title: title, Base: a.Cfg.BasePath(), Current: current, User: u.Name, Role: u.Role, CSRF: s.csrf(),
+		Demo: a.Cfg.Demo, Flash: s.takeFlashes(),
+		StyleURL: a.Cfg.BasePath() + "static/" + a.Assets.Path("style.css"),
+		AppJSURL: a.Cfg.BasePath() + "static/" + a.Assets.Path("app.js"),
+	}
+}
+
+// actor is who is acting, for the audit log.
+func (a *App) actor(c echo.Context) starts.Actor {
+	u := currentUser(c)
+	method := "password"
+	if _, ok := sess(c).s.Values["sso"]; ok {
+		method = "sso"
+	}
+	return starts.Actor{User: u.Name, Role: u.Role, AuthMethod: method, SourceIP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 256)}
+}
+
+// record appends an audit event for a request; a failure is logged loudly,
+// and the caller decides whether it may go on.
+func (a *App) record(c echo.Context, e audit.Event) error {
+	if e.SourceIP == "" {
+		e.SourceIP = c.RealIP()
+	}
+	if e.UserAgent == "" {
+		e.UserAgent = truncate(c.Request().UserAgent(), 256)
+	}
+	_, err := a.Audit.Append(c.Request().Context(), e)
+	if err != nil {
+		a.Logger.Error("audit event not recorded", "request_id", requestID(c), "action", e.Action, "user", e.User, "err", err)
+	}
+	return err
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// statusOf is the one table from error kinds to HTTP statuses.
+var statusOf = map[apperr.Kind]int{
+	apperr.Invalid:       http.StatusBadRequest,
+	apperr.Unprocessable: http.StatusUnprocessableEntity,
+	apperr.NotFound:      http.StatusNotFound,
+	apperr.Conflict:      http.StatusConflict,
+	apperr.Forbidden:     http.StatusForbidden,
+	apperr.Unauthorized:  http.StatusUnauthorized,
+	apperr.Unavailable:   http.StatusServiceUnavailable,
+	apperr.Internal:      http.StatusInternalServerError,
+}
+
+var headings = map[int]string{
+	400: "That request is not valid", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
+	405: "Not allowed", 409: "Not possible right now", 413: "Too large", 422: "Please confirm",
+	429: "Too many attempts", 500: "Something went wrong", 503: "Temporarily unavailable",
+}
+
+// handleError is the one HTTP error handler: it maps the error's kind to a
+// status, logs 5xx as errors and 4xx as warnings with the request id, and
+// shows words, never the error's text.
+func (a *App) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	msg := apperr.MessageOf(err)
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+		switch status {
+		case http.StatusNotFound:
+			msg = "There is no such page."
+		case http.StatusMethodNotAllowed:
+			msg = "That method is not allowed here."
+		case http.StatusRequestEntityTooLarge:
+			msg = "The request is too large."
+		case http.StatusServiceUnavailable:
+			msg = "The request took too long. Try again."
+		default:
+			if status < 500 {
+				msg = http.StatusText(status) + "."
+			}
+		}
+	} else {
+		status = statusOf[apperr.KindOf(err)]
+	}
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	if status >= 500 {
+		a.Logger.Error("request failed", "request_id", requestID(c), "status", status, "err", err)
+	} else {
+		a.Logger.Warn("request refused", "request_id", requestID(c), "status", status, "err", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	if wantsJSON(c) {
+		_ = c.JSON(status, map[string]string{"error": msg, "request_id": requestID(c)})
+		return
+	}
+	heading := headings[status]
+	if heading == "" {
+		heading = http.StatusText(status)
+	}
+	p := a.page(c, heading, "")
+	if rerr := render(c, status, templates.Error(templates.ErrorPage{Page: p, Status: status, Heading: heading, Message: msg,
+		RequestID: requestID(c), BackURL: a.Cfg.BasePath() + "instances"})); rerr != nil {
+		a.Logger.Error("error page failed", "request_id", requestID(c), "err", rerr)
+		_ = c.String(status, msg)
+	}
+}
+
+func wantsJSON(c echo.Context) bool {
+	accept := c.Request().Header.Get("Accept")
+	return len(accept) >= 16 && accept[:16] == "application/json"
+}

@@ -1,0 +1,85 @@
+package handlers
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// Route names, used by pages and tests alike.
+const (
+	RouteLogin     = "login"
+	RouteInstances = "instances"
+	RouteAudit     = "audit"
+)
+
+// New builds the Echo server with every route and middleware. The whole
+// surface is on this one screen.
+func New(a *App) *echo.Echo {
+	if a.Now == nil {
+		a.Now = time.Now
+	}
+	a.statusSeen = map[string]time.Time{}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = a.handleError
+	e.IPExtractor = ipExtractor(a.Cfg.TrustedProxies)
+
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
+	e.Use(a.accessLog)
+	e.Use(a.securityHeaders)
+	e.Use(a.recoverPanics)
+	e.Use(middleware.BodyLimit("64K"))
+	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: 60 * time.Second}))
+
+	base := strings.TrimSuffix(a.Cfg.BasePath(), "/")
+	if base != "" {
+		// Probes often hit the root even when pages live under a prefix.
+		e.GET("/healthz", a.healthz)
+		e.GET("/readyz", a.readyz)
+	}
+	root := e.Group(base)
+	root.GET("/healthz", a.healthz)
+	root.GET("/readyz", a.readyz)
+	root.GET("/metrics", a.metrics)
+	root.GET("/static/:name", a.asset)
+
+	pages := e.Group(base, a.loadSession, a.checkCSRF)
+	pages.GET("", a.home)
+	pages.GET("/", a.home)
+	pages.GET("/login", a.loginForm).Name = RouteLogin
+	pages.POST("/login", a.login)
+
+	in := pages.Group("", a.requireUser)
+	in.POST("/logout", a.logout)
+	in.GET("/instances", a.instances).Name = RouteInstances
+	in.POST("/instances/refresh", a.refresh)
+	in.GET("/instances/:id/status", a.instanceStatus)
+	in.POST("/instances/:id/start", a.start)
+	in.GET("/audit", a.audit).Name = RouteAudit
+	in.GET("/audit/export", a.auditExport)
+	in.POST("/audit/:id/approve", a.approve)
+	in.POST("/audit/:id/reject", a.reject)
+	return e
+}
+
+// ipExtractor trusts X-Forwarded-For only from the configured proxies; with
+// none configured, the TCP peer is the client.
+func ipExtractor(proxies []netip.Prefix) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range proxies {
+		opts = append(opts, echo.TrustIPRange(prefixToIPNet(p)))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+func (a *App) home(c echo.Context) error {
+	return c.Redirect(http.StatusSeeOther, a.Cfg.BasePath()+"instances")
+}
