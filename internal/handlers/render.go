@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 
@@ -18,7 +19,9 @@ import (
 // way becomes an error page, not half a page.
 func render(c echo.Context, status int, comp templ.Component) error {
 	var buf bytes.Buffer
-	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+	// Error pages render after the request's deadline context is released;
+	// rendering is bounded work that needs no cancellation.
+	if err := comp.Render(context.WithoutCancel(c.Request().Context()), &buf); err != nil {
 		return apperr.Wrap(err, apperr.Internal, "render")
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")

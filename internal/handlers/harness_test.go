@@ -1,0 +1,233 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/labstack/echo/v4"
+	"golang.org/x/crypto/bcrypt"
+
+	"ecsdash/internal/audit"
+	"ecsdash/internal/config"
+	"ecsdash/internal/db"
+	"ecsdash/internal/ecs"
+	"ecsdash/internal/ecs/ecssim"
+	"ecsdash/internal/handlers"
+	"ecsdash/internal/starts"
+	"ecsdash/internal/users"
+	"ecsdash/web/static"
+)
+
+func TestMain(m *testing.M) {
+	os.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+	os.Exit(m.Run())
+}
+
+const password = "password-123"
+
+// harness is the whole dashboard on a real SQLite file, the real SDK client
+// and the simulator, served by a real HTTP server on a loopback port.
+type harness struct {
+	t     *testing.T
+	cfg   *config.Config
+	sim   *ecssim.Server
+	store *db.DB
+	app   *handlers.App
+	echo  *echo.Echo
+	srv   *httptest.Server
+	now   *time.Time
+	users *users.Store
+}
+
+type opts struct {
+	args     []string // extra serve flags
+	keys     [][]byte
+	dbPath   string
+	simOpts  ecssim.Options
+	beforeUp func(*echo.Echo)
+}
+
+func newHarness(t *testing.T, o opts) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	if o.dbPath == "" {
+		o.dbPath = filepath.Join(dir, "dash.db")
+	}
+	args := append([]string{"--db", o.dbPath, "--session-key-file", filepath.Join(dir, "keys")}, o.args...)
+	cfg, err := config.Parse(args, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	cfg.Demo = true
+	h := &harness{t: t, cfg: cfg}
+	now := time.Now()
+	h.now = &now
+	clock := func() time.Time { return *h.now }
+
+	if o.simOpts.StartDelay == 0 {
+		o.simOpts.StartDelay = 300 * time.Millisecond
+	}
+	o.simOpts.Seed = 1
+	h.sim = ecssim.New(o.simOpts)
+	simSrv := httptest.NewServer(h.sim)
+	t.Cleanup(simSrv.Close)
+	cred, _ := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
+	client, err := ecs.New(ecs.Options{Regions: h.sim.Regions(), Endpoint: simSrv.URL, Credential: cred, Timeout: 2 * time.Second,
+		BaseDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.store, err = db.Open(context.Background(), o.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.store.Close() })
+	h.users = users.NewStore(h.store.Write, h.store.Read, nil, bcrypt.MinCost)
+	for name, role := range map[string]string{"op1": "operator", "op2": "operator", "appr": "approver", "appr2": "approver", "adm": "admin", "view": "viewer"} {
+		if _, err := h.users.Create(context.Background(), name, role, password); err != nil && err != users.ErrExists {
+			t.Fatal(err)
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	fleet := ecs.NewFleet(client, logger, 10*time.Second)
+	if err := fleet.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log := audit.New(h.store.Write, h.store.Read, clock)
+	svc := &starts.Service{ECS: client, Fleet: fleet, Log: log, Families: cfg.LocalDiskFamilies, Approval: cfg.Approval,
+		TTL: cfg.ApprovalTTL, Now: clock, Logger: logger}
+	keys := o.keys
+	if keys == nil {
+		keys, err = handlers.LoadSessionKeys(cfg.SessionKeyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	assets, err := static.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app = &handlers.App{Cfg: cfg, DB: h.store, Users: h.users, Audit: log, Starts: svc, Fleet: fleet, Regions: client.Regions(),
+		Sessions: handlers.NewCookieStore(cfg, keys), Assets: assets, Logger: logger, Now: clock}
+	h.echo = handlers.New(h.app)
+	if o.beforeUp != nil {
+		o.beforeUp(h.echo)
+	}
+	h.srv = httptest.NewServer(h.echo)
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// instance finds a simulated instance by name in cn-hangzhou.
+func (h *harness) instance(name string) ecs.Instance {
+	h.t.Helper()
+	for _, in := range h.app.Fleet.Snapshot().Instances {
+		if in.Name == name && in.Region == "cn-hangzhou" {
+			return in
+		}
+	}
+	h.t.Fatalf("no instance %s", name)
+	return ecs.Instance{}
+}
+
+func (h *harness) url(p string) string { return h.srv.URL + h.cfg.BasePath() + strings.TrimPrefix(p, "/") }
+
+// browser is a cookie-keeping client that does not follow redirects, GETs
+// pages and takes the CSRF token from them, as a browser would.
+type browser struct {
+	t     *testing.T
+	h     *harness
+	c     *http.Client
+	token string
+	hdr   http.Header
+}
+
+func (h *harness) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: h.t, h: h, hdr: http.Header{}, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+type page struct {
+	status int
+	resp   *http.Response
+	body   string
+	doc    *goquery.Document
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	for k, v := range b.hdr {
+		req.Header[k] = v
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(string(raw)))
+	if tok, ok := doc.Find(`input[name=_csrf]`).First().Attr("value"); ok {
+		b.token = tok
+	}
+	return page{status: resp.StatusCode, resp: resp, body: string(raw), doc: doc}
+}
+
+func (b *browser) get(p string) page {
+	req, _ := http.NewRequest(http.MethodGet, b.h.url(p), nil)
+	return b.do(req)
+}
+
+// post sends a form with the current CSRF token (unless form sets _csrf).
+func (b *browser) post(p string, form url.Values) page {
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, set := form["_csrf"]; !set {
+		if b.token == "" {
+			b.get("login")
+		}
+		form.Set("_csrf", b.token)
+	}
+	req, _ := http.NewRequest(http.MethodPost, b.h.url(p), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+func (b *browser) login(name string) *browser {
+	b.t.Helper()
+	b.get("login")
+	p := b.post("login", url.Values{"username": {name}, "password": {password}})
+	if p.status != http.StatusSeeOther {
+		b.t.Fatalf("login %s: %d %s", name, p.status, p.body)
+	}
+	b.get("instances")
+	return b
+}
+
+func (h *harness) loggedIn(name string) *browser { return h.browser().login(name) }
+
+// ops returns every operation in the audit log, newest first.
+func (h *harness) ops() []audit.Op {
+	h.t.Helper()
+	ops, _, err := h.app.Audit.Operations(context.Background(), audit.Filter{PerPage: 1000})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return ops
+}
