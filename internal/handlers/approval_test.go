@@ -1,0 +1,252 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"ecsdash/internal/audit"
+)
+
+// requestInit asks, as op1, for an InitLocalDisk start of hadoop-data-01 and
+// returns the operation id shown on the audit page.
+func requestInit(t *testing.T, h *harness, who string) (int64, *browser) {
+	t.Helper()
+	in := h.instance("hadoop-data-01")
+	b := h.loggedIn(who)
+	p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "init_local_disk": {"true"}, "confirm": {in.ID}})
+	if p.status != http.StatusSeeOther || p.resp.Header.Get("Location") != "/audit" {
+		t.Fatalf("request: %d %q", p.status, p.resp.Header.Get("Location"))
+	}
+	ops := h.ops()
+	if ops[0].Last.State != audit.StateAwaitingApproval || !ops[0].First.InitLocalDisk {
+		t.Fatalf("not awaiting: %+v", ops[0].Last)
+	}
+	if h.sim.Calls("StartInstance") != 0 {
+		t.Fatal("an awaiting start reached ECS")
+	}
+	return ops[0].ID(), b
+}
+
+// decide posts approve or reject from the audit page's own form.
+func decide(t *testing.T, b *browser, id int64, verb string, extra url.Values) page {
+	t.Helper()
+	p := b.get("audit")
+	sel := p.doc.Find(`tr[data-audit-id="` + strconv.FormatInt(id, 10) + `"][data-state=awaiting_approval]`)
+	digest := sel.Find("input[name=digest]").AttrOr("value", "")
+	form := url.Values{"digest": {digest}}
+	for k, v := range extra {
+		form[k] = v
+	}
+	return b.post("audit/"+strconv.FormatInt(id, 10)+"/"+verb, form)
+}
+
+func TestInitLocalDiskWaitsThenApprovalStartsItOnce(t *testing.T) {
+	h := newHarness(t, opts{})
+	id, _ := requestInit(t, h, "op1")
+	appr := h.loggedIn("appr")
+	page := appr.get("audit")
+	first := page.doc.Find("tr[data-audit-id]").First()
+	if first.AttrOr("data-state", "") != "awaiting_approval" {
+		t.Fatal("awaiting requests are not listed first")
+	}
+	p := decide(t, appr, id, "approve", nil)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", p.status, p.doc.Find("main").Text())
+	}
+	in := h.instance("hadoop-data-01")
+	if starts, init := h.sim.Starts(in.ID); starts != 1 || init != 1 {
+		t.Fatalf("starts=%d init=%d", starts, init)
+	}
+	op, _ := h.app.Audit.Operation(t.Context(), id)
+	if op.Last.State != audit.StateSucceeded || op.Last.Approver != "appr" || op.Last.RequestID == "" || op.First.User != "op1" {
+		t.Fatalf("outcome %+v", op.Last)
+	}
+}
+
+func TestRequesterCannotApproveOwnRequestEvenAsAdmin(t *testing.T) {
+	h := newHarness(t, opts{})
+	id, adm := requestInit(t, h, "adm")
+	p := adm.get("audit")
+	if p.doc.Find(`tr[data-audit-id="` + strconv.FormatInt(id, 10) + `"] form`).Length() != 0 {
+		t.Fatal("the requester is offered a decision")
+	}
+	// A hand-made POST with the right digest.
+	op, _ := h.app.Audit.Operation(t.Context(), id)
+	_ = op
+	digestFromOther := h.loggedIn("appr").get("audit").doc.Find("input[name=digest]").First().AttrOr("value", "")
+	r := adm.post("audit/"+strconv.FormatInt(id, 10)+"/approve", url.Values{"digest": {digestFromOther}})
+	if r.status != http.StatusForbidden {
+		t.Fatalf("self-approval answered %d", r.status)
+	}
+	if h.sim.Calls("StartInstance") != 0 {
+		t.Fatal("a self-approved start reached ECS")
+	}
+}
+
+func TestOperatorAndViewerCannotDecide(t *testing.T) {
+	h := newHarness(t, opts{})
+	id, _ := requestInit(t, h, "op1")
+	digest := h.loggedIn("appr").get("audit").doc.Find("input[name=digest]").First().AttrOr("value", "")
+	for _, who := range []string{"op2", "view"} {
+		r := h.loggedIn(who).post("audit/"+strconv.FormatInt(id, 10)+"/approve", url.Values{"digest": {digest}})
+		if r.status != http.StatusForbidden {
+			t.Fatalf("%s approve: %d", who, r.status)
+		}
+	}
+}
+
+func TestRejectionNeedsAReasonAndNeverReachesECS(t *testing.T) {
+	h := newHarness(t, opts{})
+	id, _ := requestInit(t, h, "op1")
+	appr := h.loggedIn("appr")
+	if p := decide(t, appr, id, "reject", url.Values{"reason": {""}}); p.status != http.StatusBadRequest {
+		t.Fatalf("reject without reason: %d", p.status)
+	}
+	if p := decide(t, appr, id, "reject", url.Values{"reason": {"data still needed"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("reject: %d", p.status)
+	}
+	op, _ := h.app.Audit.Operation(t.Context(), id)
+	if op.Last.State != audit.StateRejected || op.Last.Reason != "data still needed" || op.Last.Approver != "appr" {
+		t.Fatalf("%+v", op.Last)
+	}
+	if h.sim.Calls("StartInstance") != 0 {
+		t.Fatal("a rejected start reached ECS")
+	}
+}
+
+func TestTwoApproversAtOnceStartItExactlyOnce(t *testing.T) {
+	h := newHarness(t, opts{})
+	id, _ := requestInit(t, h, "op1")
+	a1, a2 := h.loggedIn("appr"), h.loggedIn("appr2")
+	d := h.loggedIn("adm").get("audit").doc.Find("input[name=digest]").First().AttrOr("value", "")
+	a1.get("audit")
+	a2.get("audit")
+	var wg sync.WaitGroup
+	statuses := make([]int, 2)
+	for i, b := range []*browser{a1, a2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = b.post("audit/"+strconv.FormatInt(id, 10)+"/approve", url.Values{"digest": {d}}).status
+		}()
+	}
+	wg.Wait()
+	ok, conflict := 0, 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusSeeOther:
+			ok++
+		case http.StatusConflict:
+			conflict++
+		}
+	}
+	if ok != 1 || conflict != 1 {
+		t.Fatalf("statuses %v, want one 303 and one 409", statuses)
+	}
+	if h.sim.Calls("StartInstance") != 1 {
+		t.Fatalf("%d StartInstance calls", h.sim.Calls("StartInstance"))
+	}
+}
+
+func TestApprovalIsBoundToTheParameters(t *testing.T) {
+	h := newHarness(t, opts{})
+	id, _ := requestInit(t, h, "op1")
+	r := h.loggedIn("appr").post("audit/"+strconv.FormatInt(id, 10)+"/approve", url.Values{"digest": {"0000"}})
+	if r.status != http.StatusConflict || h.sim.Calls("StartInstance") != 0 {
+		t.Fatalf("approval with another digest: %d", r.status)
+	}
+}
+
+func TestApprovalRechecksTheInstance(t *testing.T) {
+	h := newHarness(t, opts{})
+	id, _ := requestInit(t, h, "op1")
+	h.sim.SetStatus(h.instance("hadoop-data-01").ID, "Running")
+	p := decide(t, h.loggedIn("appr"), id, "approve", nil)
+	if p.status != http.StatusConflict {
+		t.Fatalf("approve of a running instance: %d", p.status)
+	}
+	op, _ := h.app.Audit.Operation(t.Context(), id)
+	if op.Last.State != audit.StateFailed || h.sim.Calls("StartInstance") != 0 {
+		t.Fatalf("%+v", op.Last)
+	}
+}
+
+func TestRequestsExpire(t *testing.T) {
+	h := newHarness(t, opts{args: []string{"--approval-ttl", "1h"}})
+	id, _ := requestInit(t, h, "op1")
+	*h.now = h.now.Add(2 * time.Hour)
+	p := h.loggedIn("appr").get("audit")
+	if p.doc.Find(`tr[data-state=awaiting_approval]`).Length() != 0 {
+		t.Fatal("an expired request is still awaiting")
+	}
+	op, _ := h.app.Audit.Operation(t.Context(), id)
+	if op.Last.State != audit.StateExpired || op.Last.Action != audit.ActionExpire {
+		t.Fatalf("%+v", op.Last)
+	}
+}
+
+func TestApprovalAllMakesEveryStartWait(t *testing.T) {
+	h := newHarness(t, opts{args: []string{"--approval", "all"}})
+	in := h.instance("ci-runner-01")
+	b := h.loggedIn("op1")
+	if !strings.Contains(row(b.get("instances?per_page=100"), in.ID).Text(), "Request start") {
+		t.Fatal("the button does not say the start needs approval")
+	}
+	p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}})
+	if p.status != http.StatusSeeOther || p.resp.Header.Get("Location") != "/audit" || h.sim.Calls("StartInstance") != 0 {
+		t.Fatalf("%d %q", p.status, p.resp.Header.Get("Location"))
+	}
+}
+
+func TestAuditExportHoldsEveryRequestID(t *testing.T) {
+	h := newHarness(t, opts{})
+	b := h.loggedIn("op1")
+	for _, name := range []string{"ci-runner-01", "ci-runner-02", "reports-db-01"} {
+		in := h.instance(name)
+		b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}})
+	}
+	var ids []string
+	for _, op := range h.ops() {
+		if op.Last.RequestID != "" {
+			ids = append(ids, op.Last.RequestID)
+		}
+	}
+	if len(ids) != 3 {
+		t.Fatalf("%d request ids in the log", len(ids))
+	}
+	for _, f := range []string{"csv", "json"} {
+		p := b.get("audit/export?format=" + f)
+		if p.status != http.StatusOK {
+			t.Fatalf("%s: %d", f, p.status)
+		}
+		for _, id := range ids {
+			if !strings.Contains(p.body, id) {
+				t.Fatalf("%s export lacks %s", f, id)
+			}
+		}
+		if f == "csv" && !strings.HasPrefix(p.body, "id,time,user,action,region,instance_id,init_local_disk,state,approver,reason,request_id,error_code,error_message,http_status,duration_ms,source_ip,prev_hash,hash") {
+			t.Fatalf("csv header: %q", p.body[:120])
+		}
+	}
+	if p := b.get("audit/export?format=xml"); p.status != http.StatusBadRequest {
+		t.Fatalf("bad format: %d", p.status)
+	}
+}
+
+func TestAuditPageFiltersByInstance(t *testing.T) {
+	h := newHarness(t, opts{})
+	b := h.loggedIn("op1")
+	a, c := h.instance("ci-runner-01"), h.instance("ci-runner-02")
+	b.post("instances/"+a.ID+"/start", url.Values{"region": {a.Region}})
+	b.post("instances/"+c.ID+"/start", url.Values{"region": {c.Region}})
+	p := b.get("audit?instance=" + a.ID)
+	rows := p.doc.Find("section tr[data-audit-id]")
+	if rows.Length() != 1 || !strings.Contains(rows.Text(), a.ID) {
+		t.Fatalf("%d rows", rows.Length())
+	}
+}
