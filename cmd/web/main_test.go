@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"ecsdash/internal/audit"
+	"ecsdash/internal/db"
+	"ecsdash/internal/ecs/ecssim"
+)
+
+// TestMain doubles as the child process of the crash and shutdown tests:
+// with ECSDASH_TEST_CHILD set it runs the real command and exits.
+func TestMain(m *testing.M) {
+	os.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+	if os.Getenv("ECSDASH_TEST_CHILD") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func runCmd(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(stdin), &out, &errb)
+	return out.String() + errb.String(), err
+}
+
+func TestUserAddReadsThePasswordFromStdin(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d.db")
+	out, err := runCmd(t, "s3cret-password\nignored\n", "user", "add", "--db", path, "--role", "operator", "olga")
+	if err != nil || !strings.Contains(out, "created olga (operator)") {
+		t.Fatalf("%v %s", err, out)
+	}
+	if _, err := runCmd(t, "another-password\n", "user", "add", "--db", path, "--role", "operator", "olga"); err == nil {
+		t.Fatal("a duplicate user was created")
+	}
+	if _, err := runCmd(t, "x\n", "user", "add", "--db", path, "--role", "root", "bad"); err == nil {
+		t.Fatal("a bad role was accepted")
+	}
+	out, _ = runCmd(t, "", "user", "list", "--db", path)
+	if !strings.Contains(out, "olga") || !strings.Contains(out, "operator") {
+		t.Fatalf("list: %s", out)
+	}
+	if _, err := runCmd(t, "", "user", "disable", "--db", path, "olga"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAuditVerifyExitsOneNamingTheFirstBadEntry(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d.db")
+	d, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := audit.New(d.Write, d.Read, nil)
+	for i := 0; i < 5; i++ {
+		log.Append(context.Background(), audit.Event{Action: audit.ActionLogin, User: "u", State: audit.StateSucceeded, RequestID: fmt.Sprint("R", i)})
+	}
+	out, err := runCmd(t, "", "audit", "verify", "--db", path)
+	if err != nil || !strings.Contains(out, "intact: 5 entries; head 5 ") {
+		t.Fatalf("%v %s", err, out)
+	}
+	exp, err := runCmd(t, "", "audit", "export", "--db", path, "--format", "json")
+	if err != nil || !strings.Contains(exp, `"request_id":"R4"`) {
+		t.Fatalf("%v %s", err, exp)
+	}
+	for _, s := range []string{"DROP TRIGGER audit_events_no_update", "UPDATE audit_events SET user = 'x' WHERE seq = 3"} {
+		if _, err := d.Write.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Close()
+	out, err = runCmd(t, "", "audit", "verify", "--db", path)
+	if code, ok := err.(exitCode); !ok || code != 1 || !strings.Contains(out, "entry 3") {
+		t.Fatalf("%v %s", err, out)
+	}
+}
+
+func TestUnknownCommandIsAnError(t *testing.T) {
+	if _, err := runCmd(t, "", "frobnicate"); err == nil {
+		t.Fatal("accepted")
+	}
+}
+
+// child is the real server in its own process.
+type child struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+func startChild(t *testing.T, env []string, args ...string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), append(env, "ECSDASH_TEST_CHILD=1")...)
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if testing.Verbose() {
+		cmd.Stderr = os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	select {
+	case l := <-lines:
+		m := regexp.MustCompile(`http://(\S+?)/`).FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("unexpected first line %q", l)
+		}
+		return &child{cmd: cmd, addr: m[1]}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server did not come up")
+	}
+	return nil
+}
+
+// stallingECS passes calls to the simulator but holds every StartInstance
+// until the caller goes away, telling the test when one arrived.
+func stallingECS(t *testing.T, sim *ecssim.Server) (string, <-chan struct{}) {
+	arrived := make(chan struct{}, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("x-acs-action") == "StartInstance" {
+			arrived <- struct{}{}
+			<-r.Context().Done()
+			return
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, arrived
+}
+
+func login(t *testing.T, base, user, pw string) (*http.Client, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 60 * time.Second}
+	token := func(path string) string {
+		resp, err := c.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("no csrf token on %s", path)
+		}
+		return string(m[1])
+	}
+	resp, err := c.PostForm(base+"/login", url.Values{"username": {user}, "password": {pw}, "_csrf": {token("/login")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return c, token("/instances")
+}
+
+func TestKilledBetweenIntentAndOutcomeBecomesUnknownOnRestart(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "d.db")
+	if _, err := runCmd(t, "password-123\n", "user", "add", "--db", dbPath, "--role", "operator", "op"); err != nil {
+		t.Fatal(err)
+	}
+	sim := ecssim.New(ecssim.Options{Seed: 1})
+	endpoint, arrived := stallingECS(t, sim)
+	env := []string{"ALIBABA_CLOUD_ACCESS_KEY_ID=" + ecssim.DemoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + ecssim.DemoAccessKeySecret}
+	args := []string{"--db", dbPath, "--ecs-endpoint", endpoint, "--regions", strings.Join(sim.Regions(), ","), "--approval", "none"}
+	c := startChild(t, env, args...)
+	base := "http://" + c.addr
+	client, csrf := login(t, base, "op", "password-123")
+
+	// Find a stopped instance from the page.
+	resp, err := client.Get(base + "/instances?status=Stopped&region=cn-hangzhou&q=ci-runner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`data-instance-id="(i-[a-z0-9]+)" data-region="cn-hangzhou"`).FindSubmatch(body)
+	if m == nil {
+		t.Fatal("no stopped instance on the page")
+	}
+	id := string(m[1])
+	go client.PostForm(base+"/instances/"+id+"/start", url.Values{"region": {"cn-hangzhou"}, "_csrf": {csrf}})
+	select {
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatal("StartInstance never left the server")
+	}
+	// The request is on the wire: the intent must already be durable.
+	c.cmd.Process.Signal(syscall.SIGKILL)
+	c.cmd.Wait()
+
+	again := startChild(t, env, args...)
+	d, err := db.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ops, _, err := audit.New(d.Write, d.Read, nil).Operations(context.Background(), audit.Filter{InstanceID: id})
+	if err != nil || len(ops) != 1 {
+		t.Fatalf("%v %d operations for %s", err, len(ops), id)
+	}
+	last := ops[0].Last
+	if last.State != audit.StateUnknown || last.ErrorCode != "Dashboard.OutcomeLost" || !strings.Contains(last.ErrorMessage, "Stopped") || ops[0].First.User != "op" {
+		t.Fatalf("after restart: %+v", last)
+	}
+
+	// SIGTERM stops the server gracefully: exit 0.
+	again.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- again.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("graceful shutdown exited with %v", err)
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("the server did not stop on SIGTERM")
+	}
+}
+
+func TestDemoModeComesUpWithoutCredentials(t *testing.T) {
+	c := startChild(t, []string{"HOME=" + t.TempDir(), "ALIBABA_CLOUD_ACCESS_KEY_ID=", "ALIBABA_CLOUD_ACCESS_KEY_SECRET="},
+		"--db", filepath.Join(t.TempDir(), "d.db"))
+	resp, err := http.Get("http://" + c.addr + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "Simulated ECS") || !strings.Contains(string(body), "demo-operator-pw") {
+		t.Fatal("demo mode has no banner or demo accounts")
+	}
+	if r, err := http.Get("http://" + c.addr + "/healthz"); err != nil || r.StatusCode != 200 {
+		t.Fatalf("healthz: %v", err)
+	}
+}

@@ -1,0 +1,97 @@
+package config_test
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"ecsdash/internal/config"
+)
+
+func parse(args []string, env map[string]string) (*config.Config, error) {
+	return config.Parse(args, func(k string) string { return env[k] }, io.Discard)
+}
+
+func TestDefaultsMatchTheContract(t *testing.T) {
+	c, err := parse(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DBPath != "./ecs-dashboard.db" || c.Approval != "init-local-disk" ||
+		strings.Join(c.LocalDiskFamilies, ",") != "ecs.d1,ecs.i1,ecs.i2" || c.FrameAncestors[0] != "'self'" ||
+		c.BasePath() != "/" || c.SecureCookies() || c.DemoSet || c.RefreshInterval != 30*time.Second || c.ApprovalTTL != 24*time.Hour {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestFlagsWinOverEnvironment(t *testing.T) {
+	c, err := parse([]string{"--addr", "127.0.0.1:9000"}, map[string]string{"ECS_DASHBOARD_ADDR": "127.0.0.1:7000", "ECS_DASHBOARD_APPROVAL": "all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || c.Approval != "all" {
+		t.Fatalf("addr %s approval %s", c.Addr, c.Approval)
+	}
+}
+
+func TestDemoSwitchTakesNoValue(t *testing.T) {
+	c, err := parse([]string{"--demo"}, nil)
+	if err != nil || !c.Demo || !c.DemoSet {
+		t.Fatalf("%v %+v", err, c)
+	}
+	c, err = parse([]string{"--demo=false"}, nil)
+	if err != nil || c.Demo || !c.DemoSet {
+		t.Fatalf("%v %+v", err, c)
+	}
+}
+
+func TestBaseURLSetsPrefixAndSecureCookies(t *testing.T) {
+	c, err := parse([]string{"--base-url", "https://portal.example.com/ecs"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BasePath() != "/ecs/" || !c.SecureCookies() {
+		t.Fatalf("base %q secure %v", c.BasePath(), c.SecureCookies())
+	}
+}
+
+func TestInvalidValuesAreAllReported(t *testing.T) {
+	_, err := parse([]string{"--addr", "nope", "--approval", "sometimes", "--regions", "Mars!", "--ecs-endpoint", "ftp://x",
+		"--local-disk-families", "d1", "--trusted-proxies", "not-a-cidr", "--auth-header", "X-User",
+		"--cross-site-cookies", "--refresh-interval", "1ms", "--group-roles", "ops=root"}, nil)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, flag := range []string{"--addr", "--approval", "--regions", "--ecs-endpoint", "--local-disk-families",
+		"--trusted-proxies", "--cross-site-cookies", "--refresh-interval", "--group-roles"} {
+		if !strings.Contains(err.Error(), flag) {
+			t.Errorf("error does not name %s: %v", flag, err)
+		}
+	}
+}
+
+func TestAuthHeaderNeedsTrustedProxies(t *testing.T) {
+	if _, err := parse([]string{"--auth-header", "X-Forwarded-User"}, nil); err == nil || !strings.Contains(err.Error(), "--trusted-proxies") {
+		t.Fatalf("got %v", err)
+	}
+	c, err := parse([]string{"--auth-header", "X-Forwarded-User", "--trusted-proxies", "10.0.0.0/8,192.168.1.7"}, nil)
+	if err != nil || len(c.TrustedProxies) != 2 || c.TrustedProxies[1].Bits() != 32 {
+		t.Fatalf("%v %+v", err, c)
+	}
+}
+
+func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
+	var out strings.Builder
+	_, err := config.Parse([]string{"--help"}, func(string) string { return "" }, &out)
+	if err != config.ErrHelp {
+		t.Fatalf("got %v", err)
+	}
+	for _, v := range []string{"ECS_DASHBOARD_ADDR", "ECS_DASHBOARD_DB", "ECS_DASHBOARD_REGIONS", "ECS_DASHBOARD_ECS_ENDPOINT",
+		"ECS_DASHBOARD_DEMO", "ECS_DASHBOARD_APPROVAL", "ECS_DASHBOARD_LOCAL_DISK_FAMILIES", "ECS_DASHBOARD_SESSION_KEY_FILE",
+		"ECS_DASHBOARD_FRAME_ANCESTORS", "ECS_DASHBOARD_AUTH_HEADER", "ECS_DASHBOARD_TRUSTED_PROXIES", "ECS_DASHBOARD_BASE_URL"} {
+		if !strings.Contains(out.String(), v) {
+			t.Errorf("--help does not name %s", v)
+		}
+	}
+}
