@@ -355,3 +355,15 @@ func TestDetectCredentialsNeverFallsThroughToMetadata(t *testing.T) {
 		t.Fatalf("env keys: %+v %v", src, err)
 	}
 }
+
+func rigFor(tb testing.TB, sim *ecssim.Server) *ecs.Client {
+	tb.Helper()
+	srv := httptest.NewServer(sim)
+	tb.Cleanup(srv.Close)
+	cred, _ := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
+	c, err := ecs.New(ecs.Options{Regions: sim.Regions(), Endpoint: srv.URL, Credential: cred, Timeout: 5 * time.Second})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}

@@ -72,7 +72,7 @@ func TestRequesterCannotApproveOwnRequestEvenAsAdmin(t *testing.T) {
 	h := newHarness(t, opts{})
 	id, adm := requestInit(t, h, "adm")
 	p := adm.get("audit")
-	if p.doc.Find(`tr[data-audit-id="` + strconv.FormatInt(id, 10) + `"] form`).Length() != 0 {
+	if p.doc.Find(`tr[data-audit-id="`+strconv.FormatInt(id, 10)+`"] form`).Length() != 0 {
 		t.Fatal("the requester is offered a decision")
 	}
 	// A hand-made POST with the right digest.

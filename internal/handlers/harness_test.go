@@ -144,7 +144,9 @@ func (h *harness) instance(name string) ecs.Instance {
 	return ecs.Instance{}
 }
 
-func (h *harness) url(p string) string { return h.srv.URL + h.cfg.BasePath() + strings.TrimPrefix(p, "/") }
+func (h *harness) url(p string) string {
+	return h.srv.URL + h.cfg.BasePath() + strings.TrimPrefix(p, "/")
+}
 
 // browser is a cookie-keeping client that does not follow redirects, GETs
 // pages and takes the CSRF token from them, as a browser would.

@@ -42,17 +42,17 @@ type DemoUser struct{ Name, Role, Password string }
 // InstancesPage is the fleet list.
 type InstancesPage struct {
 	Page
-	Rows                       []InstanceRow
-	Q, Region, Status, Family  string
-	PerPage                    int
+	Rows                        []InstanceRow
+	Q, Region, Status, Family   string
+	PerPage                     int
 	Regions, Statuses, Families []string
-	Matched, Total             int
-	PageNum, Pages             int
-	PrevURL, NextURL           string
-	CacheAge                   string
-	CacheErrors                []string
-	FormToken                  string
-	ApprovalAll                bool
+	Matched, Total              int
+	PageNum, Pages              int
+	PrevURL, NextURL            string
+	CacheAge                    string
+	CacheErrors                 []string
+	FormToken                   string
+	ApprovalAll                 bool
 }
 
 // InstanceRow is one instance as the list shows it.
