@@ -179,7 +179,7 @@ func TestApprovalRechecksTheInstance(t *testing.T) {
 func TestRequestsExpire(t *testing.T) {
 	h := newHarness(t, opts{args: []string{"--approval-ttl", "1h"}})
 	id, _ := requestInit(t, h, "op1")
-	*h.now = h.now.Add(2 * time.Hour)
+	h.advance(2 * time.Hour)
 	p := h.loggedIn("appr").get("audit")
 	if p.doc.Find(`tr[data-state=awaiting_approval]`).Length() != 0 {
 		t.Fatal("an expired request is still awaiting")

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"ecsdash/internal/audit"
 )
@@ -170,7 +171,7 @@ func TestDisablingOrChangingRoleEndsSessionsAtOnce(t *testing.T) {
 func TestIdleSessionExpires(t *testing.T) {
 	h := newHarness(t, opts{args: []string{"--idle-timeout", "5m"}})
 	b := h.loggedIn("view")
-	*h.now = h.now.Add(6 * 60e9)
+	h.advance(6 * time.Minute)
 	if p := b.get("instances"); p.status != http.StatusSeeOther {
 		t.Fatalf("idle session still valid: %d", p.status)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,7 +47,7 @@ type harness struct {
 	app   *handlers.App
 	echo  *echo.Echo
 	srv   *httptest.Server
-	now   *time.Time
+	skew  *atomic.Int64 // added to the wall clock, so tests can jump ahead
 	users *users.Store
 }
 
@@ -71,9 +72,8 @@ func newHarness(t *testing.T, o opts) *harness {
 	}
 	cfg.Demo = true
 	h := &harness{t: t, cfg: cfg}
-	now := time.Now()
-	h.now = &now
-	clock := func() time.Time { return *h.now }
+	h.skew = new(atomic.Int64)
+	clock := func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) }
 
 	if o.simOpts.StartDelay == 0 {
 		o.simOpts.StartDelay = 300 * time.Millisecond
@@ -233,3 +233,6 @@ func (h *harness) ops() []audit.Op {
 	}
 	return ops
 }
+
+// advance moves the dashboard's clock forward.
+func (h *harness) advance(d time.Duration) { h.skew.Add(int64(d)) }

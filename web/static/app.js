@@ -34,6 +34,7 @@
       current = null;
     });
     dialog.querySelector("[data-dialog-cancel]").addEventListener("click", function () {
+      if (current) current.check.checked = false;
       dialog.close("cancel");
     });
     dialog.querySelector("form").addEventListener("submit", function (ev) {
@@ -60,7 +61,7 @@
   });
 
   // Live status: poll rows that are on their way somewhere, with backoff.
-  var live = document.querySelectorAll("tr[data-live=true]");
+  var live = document.querySelectorAll("tr[data-live]");
   live.forEach(function (row) {
     var url = row.getAttribute("data-status-url");
     var delay = 1000;
