@@ -81,7 +81,7 @@ func (s *Server) add(region, name, typ, status string) *instance {
 	n := len(s.order)
 	in := &instance{
 		ID: id, Name: name, Type: typ, Family: family, Region: region,
-		Zone: region + string(rune('a'+n%3+7)), ChargeType: "PostPaid", status: status,
+		Zone: region + "-" + string(rune('h'+n%3)), ChargeType: "PostPaid", status: status,
 		PrivateIP: fmt.Sprintf("10.%d.%d.%d", 10+len(s.regionsBefore(region)), n/250%250, n%250+2),
 		Tags:      map[string]string{"team": teamOf(name), "env": envOf(name)},
 		Cpu:       4, Memory: 16384,
