@@ -16,6 +16,7 @@ import (
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/ecs/ecssim"
 	"ecsdash/internal/handlers"
+	"ecsdash/internal/metrics"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/static"
@@ -47,7 +48,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer store.Close()
 
-	client, err := connectECS(ctx, cfg, getenv, logger)
+	m := metrics.New()
+	client, err := connectECS(ctx, cfg, getenv, logger, m.ECSCall)
 	if err != nil {
 		return err
 	}
@@ -69,6 +71,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	fleet := ecs.NewFleet(client, logger, 2*time.Minute)
 	log := audit.New(store.Write, store.Read, nil)
+	log.OnAppend = func(e audit.Event) { m.AuditEvent(e.Action, e.State) }
 	svc := &starts.Service{ECS: client, Fleet: fleet, Log: log, Families: cfg.LocalDiskFamilies, Approval: cfg.Approval,
 		TTL: cfg.ApprovalTTL, Now: time.Now, Logger: logger, CallLimit: 3 * cfg.ECSTimeout}
 
@@ -84,7 +87,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	app := &handlers.App{Cfg: cfg, DB: store, Users: userStore, Audit: log, Starts: svc, Fleet: fleet, Regions: client.Regions(),
-		Sessions: handlers.NewCookieStore(cfg, keys), Assets: assets, Logger: logger, DemoUsers: demoUsers,
+		Sessions: handlers.NewCookieStore(cfg, keys), Assets: assets, Logger: logger, DemoUsers: demoUsers, Metrics: m,
 		ECSReady: func(context.Context) error {
 			s := fleet.Snapshot()
 			if s.Fetched.IsZero() {
@@ -95,6 +98,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 			return nil
 		}}
+	m.Registry.MustRegister(app.ScrapeCollectors()...)
 	e := handlers.New(app)
 
 	go fleet.Run(ctx, cfg.RefreshInterval)
@@ -147,7 +151,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 // connectECS decides between demo mode and real ECS, without the network:
 // demo runs when asked, or when there are no credentials and no endpoint.
-func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) string, logger *slog.Logger) (*ecs.Client, error) {
+func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) string, logger *slog.Logger,
+	observe func(action, code string, attempt int, d time.Duration)) (*ecs.Client, error) {
 	var src ecs.CredentialSource
 	var credErr error
 	if !(cfg.DemoSet && cfg.Demo) {
@@ -167,7 +172,7 @@ func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) str
 			return nil, err
 		}
 		logger.Info("demo mode: ECS simulator running", "endpoint", url)
-		c, err := ecs.New(ecs.Options{Regions: sim.Regions(), Endpoint: url, Credential: cred, Timeout: cfg.ECSTimeout})
+		c, err := ecs.New(ecs.Options{Regions: sim.Regions(), Endpoint: url, Credential: cred, Timeout: cfg.ECSTimeout, Observe: observe})
 		return c, err
 	}
 	if credErr != nil {
@@ -177,6 +182,6 @@ func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) str
 		return nil, errors.New("--regions is required against real ECS (e.g. --regions cn-hangzhou,cn-shanghai)")
 	}
 	logger.Info("using Alibaba Cloud credentials", "source", src.Name)
-	c, err := ecs.New(ecs.Options{Regions: cfg.Regions, Endpoint: cfg.ECSEndpoint, Credential: src.Credential, Timeout: cfg.ECSTimeout})
+	c, err := ecs.New(ecs.Options{Regions: cfg.Regions, Endpoint: cfg.ECSEndpoint, Credential: src.Credential, Timeout: cfg.ECSTimeout, Observe: observe})
 	return c, err
 }

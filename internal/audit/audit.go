@@ -80,6 +80,8 @@ var ErrStateChanged = errors.New("audit: the operation's state changed")
 type Log struct {
 	w, r *sql.DB
 	now  func() time.Time
+	// OnAppend, when set, is told of every event written (for metrics).
+	OnAppend func(Event)
 }
 
 // New returns a Log writing through w (the single writer connection) and
@@ -154,6 +156,9 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 	}
 	if err := tx.Commit(); err != nil {
 		return Event{}, fmt.Errorf("audit: commit: %w", err)
+	}
+	if l.OnAppend != nil {
+		l.OnAppend(e)
 	}
 	return e, nil
 }

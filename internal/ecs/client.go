@@ -30,6 +30,9 @@ type Options struct {
 	BaseDelay   time.Duration // 200ms when zero; doubled each attempt, fully jittered
 	// Sleep waits between attempts; tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Observe, when set, is told of every request: action, ECS's code ("" for
+	// success), attempt number and duration.
+	Observe func(action, code string, attempt int, d time.Duration)
 }
 
 // Client talks to ECS in every configured region, one SDK client per region.
@@ -58,6 +61,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.Sleep == nil {
 		opts.Sleep = sleepCtx
+	}
+	if opts.Observe == nil {
+		opts.Observe = func(string, string, int, time.Duration) {}
 	}
 	httpc := &sdkHTTPClient{c: &http.Client{Transport: &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
@@ -136,11 +142,12 @@ func (c *Client) ListRegion(ctx context.Context, region string) (instances []Ins
 			req.NextToken = dara.String(token)
 		}
 		var resp *ecsapi.DescribeInstancesResponse
-		err := c.retry(ctx, func(ctx context.Context, _ int) *Error {
+		err := c.retry(ctx, func(ctx context.Context, n int) *Error {
 			calls++
+			began := time.Now()
 			r, err := sdk.DescribeInstancesWithContext(ctx, req, c.runtime())
 			resp = r
-			return fromSDK(err)
+			return c.observe("DescribeInstances", n, began, fromSDK(err))
 		}, func(*Error) bool { return true })
 		if err != nil {
 			return nil, calls, err
@@ -171,11 +178,12 @@ func (c *Client) Describe(ctx context.Context, region, id string) (Instance, err
 	}
 	ids := fmt.Sprintf("[%q]", id)
 	var resp *ecsapi.DescribeInstancesResponse
-	if err := c.retry(ctx, func(ctx context.Context, _ int) *Error {
+	if err := c.retry(ctx, func(ctx context.Context, n int) *Error {
+		began := time.Now()
 		r, err := sdk.DescribeInstancesWithContext(ctx, &ecsapi.DescribeInstancesRequest{
 			RegionId: dara.String(region), InstanceIds: dara.String(ids), MaxResults: dara.Int32(10)}, c.runtime())
 		resp = r
-		return fromSDK(err)
+		return c.observe("DescribeInstances", n, began, fromSDK(err))
 	}, func(*Error) bool { return true }); err != nil {
 		return Instance{}, err
 	}
@@ -259,7 +267,7 @@ func (c *Client) StartInstance(ctx context.Context, region, id string, initLocal
 		}
 		began := time.Now()
 		resp, err := sdk.StartInstanceWithContext(ctx, req, c.runtime())
-		e := fromSDK(err)
+		e := c.observe("StartInstance", n, began, fromSDK(err))
 		a := Attempt{N: n, Err: e, Duration: time.Since(began)}
 		if e == nil {
 			if resp != nil && resp.Body != nil {
@@ -304,6 +312,16 @@ func (c *Client) retry(ctx context.Context, call func(ctx context.Context, n int
 			return e
 		}
 	}
+}
+
+// observe reports one request to Options.Observe and passes its error on.
+func (c *Client) observe(action string, attempt int, began time.Time, e *Error) *Error {
+	code := ""
+	if e != nil {
+		code = e.Code
+	}
+	c.opts.Observe(action, code, attempt, time.Since(began))
+	return e
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -14,6 +14,7 @@ import (
 	"ecsdash/internal/config"
 	"ecsdash/internal/db"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/metrics"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/static"
@@ -35,6 +36,7 @@ type App struct {
 	Logger    *slog.Logger
 	DemoUsers []templates.DemoUser
 	Now       func() time.Time
+	Metrics   *metrics.Metrics
 
 	throttle   loginThrottle
 	usedTokens usedTokens

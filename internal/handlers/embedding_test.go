@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -165,9 +166,13 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestMetricsAreServedInPrometheusFormat(t *testing.T) {
 	h := newHarness(t, opts{})
-	h.loggedIn("view")
+	b := h.loggedIn("op1")
+	in := h.instance("reports-db-01")
+	b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}})
 	r := h.browser().get("metrics")
-	for _, want := range []string{"ecsdash_http_request_duration_seconds_bucket", "ecsdash_fleet_cache_age_seconds", "ecsdash_approvals_waiting"} {
+	for _, want := range []string{"ecsdash_http_request_duration_seconds_bucket", "ecsdash_fleet_cache_age_seconds", "ecsdash_approvals_waiting 0",
+		`ecsdash_ecs_calls_total{action="StartInstance",code="DiskError"} 1`, `ecsdash_audit_events_total{action="login",state="succeeded"} 1`,
+		`ecsdash_starts_total{outcome="failed"} 1`, `ecsdash_ecs_calls_total{action="DescribeInstances",code="OK"}`} {
 		if !strings.Contains(r.body, want) {
 			t.Fatalf("metrics lack %s", want)
 		}

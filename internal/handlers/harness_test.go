@@ -25,6 +25,7 @@ import (
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/ecs/ecssim"
 	"ecsdash/internal/handlers"
+	"ecsdash/internal/metrics"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/static"
@@ -83,8 +84,9 @@ func newHarness(t *testing.T, o opts) *harness {
 	simSrv := httptest.NewServer(h.sim)
 	t.Cleanup(simSrv.Close)
 	cred, _ := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
+	m := metrics.New()
 	client, err := ecs.New(ecs.Options{Regions: h.sim.Regions(), Endpoint: simSrv.URL, Credential: cred, Timeout: 2 * time.Second,
-		BaseDelay: time.Millisecond})
+		BaseDelay: time.Millisecond, Observe: m.ECSCall})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +110,7 @@ func newHarness(t *testing.T, o opts) *harness {
 		t.Fatal(err)
 	}
 	log := audit.New(h.store.Write, h.store.Read, clock)
+	log.OnAppend = func(e audit.Event) { m.AuditEvent(e.Action, e.State) }
 	svc := &starts.Service{ECS: client, Fleet: fleet, Log: log, Families: cfg.LocalDiskFamilies, Approval: cfg.Approval,
 		TTL: cfg.ApprovalTTL, Now: clock, Logger: logger}
 	keys := o.keys
@@ -122,7 +125,8 @@ func newHarness(t *testing.T, o opts) *harness {
 		t.Fatal(err)
 	}
 	h.app = &handlers.App{Cfg: cfg, DB: h.store, Users: h.users, Audit: log, Starts: svc, Fleet: fleet, Regions: client.Regions(),
-		Sessions: handlers.NewCookieStore(cfg, keys), Assets: assets, Logger: logger, Now: clock}
+		Sessions: handlers.NewCookieStore(cfg, keys), Assets: assets, Logger: logger, Now: clock, Metrics: m}
+	m.Registry.MustRegister(h.app.ScrapeCollectors()...)
 	h.echo = handlers.New(h.app)
 	if o.beforeUp != nil {
 		o.beforeUp(h.echo)

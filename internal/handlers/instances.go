@@ -217,10 +217,10 @@ func (a *App) start(c echo.Context) error {
 	u := currentUser(c)
 
 	if !starts.ValidID(id) {
-		return refused(apperr.New(apperr.Invalid, "%q is not an ECS instance ID.", truncate(id, 64)))
+		return a.refused(apperr.New(apperr.Invalid, "%q is not an ECS instance ID.", truncate(id, 64)))
 	}
 	if !slices.Contains(a.Regions, region) {
-		return refused(apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", truncate(region, 64)))
+		return a.refused(apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", truncate(region, 64)))
 	}
 	initLocalDisk := false
 	switch initRaw {
@@ -228,22 +228,22 @@ func (a *App) start(c echo.Context) error {
 	case "true", "1", "on":
 		initLocalDisk = true
 	default:
-		return refused(apperr.New(apperr.Invalid, "init_local_disk must be true or false."))
+		return a.refused(apperr.New(apperr.Invalid, "init_local_disk must be true or false."))
 	}
 	cached, known := a.Fleet.Snapshot().Instance(region, id)
 	if initLocalDisk && known && !a.Starts.Families.Contains(cached.Family) {
-		return refused(apperr.New(apperr.Unprocessable, "Initializing local disks applies only to the local-disk families (%s); %s is %s.",
+		return a.refused(apperr.New(apperr.Unprocessable, "Initializing local disks applies only to the local-disk families (%s); %s is %s.",
 			strings.Join(a.Starts.Families, ", "), id, cached.Family))
 	}
 	if !users.CanStart(u.Role) {
-		return refused(apperr.New(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", u.Role))
+		return a.refused(apperr.New(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", u.Role))
 	}
 	if initLocalDisk && confirm != id {
 		msg := "Type the instance ID exactly to confirm that its local disks will be wiped."
 		if confirm != "" {
 			msg = "The confirmation does not match the instance ID; nothing was started. " + msg
 		}
-		startsTotal.WithLabelValues("refused").Inc()
+		a.Metrics.Start("refused")
 		row := a.row(cached, u)
 		if !known {
 			row = templates.InstanceRow{ID: id, Name: id, Region: region, StartURL: a.Cfg.BasePath() + "instances/" + id + "/start"}
@@ -259,13 +259,13 @@ func (a *App) start(c echo.Context) error {
 
 	res, err := a.Starts.Request(c.Request().Context(), a.actor(c), region, id, initLocalDisk, false)
 	if err != nil {
-		return refused(err)
+		return a.refused(err)
 	}
 	return a.afterStart(c, res, a.Cfg.BasePath()+"instances")
 }
 
-func refused(err error) error {
-	startsTotal.WithLabelValues("refused").Inc()
+func (a *App) refused(err error) error {
+	a.Metrics.Start("refused")
 	return err
 }
 
@@ -279,7 +279,7 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 	}
 	switch {
 	case res.Awaiting:
-		startsTotal.WithLabelValues("awaiting_approval").Inc()
+		a.Metrics.Start("awaiting_approval")
 		s.flash(templates.Flash{Text: fmt.Sprintf("Start of %s (%s) is recorded as request %d and waits for a second person's approval.", name, res.Instance.ID, res.OpID)})
 		return c.Redirect(http.StatusSeeOther, a.Cfg.BasePath()+"audit")
 	case res.ECSError != nil:
@@ -288,7 +288,7 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 		if e.Kind == ecs.KindUnknownOutcome {
 			outcome = "unknown"
 		}
-		startsTotal.WithLabelValues(outcome).Inc()
+		a.Metrics.Start(outcome)
 		status := ecsPageStatus(e)
 		heading := "ECS did not start " + name
 		if outcome == "unknown" {
@@ -300,7 +300,7 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 				ECSRequestID: e.RequestID, Summary: e.Summary, Action: e.Action, HTTPStatus: e.HTTPStatus,
 				AuditURL: a.Cfg.BasePath() + "audit?instance=" + url.QueryEscape(res.Instance.ID)}}))
 	default:
-		startsTotal.WithLabelValues("succeeded").Inc()
+		a.Metrics.Start("succeeded")
 		s.flash(templates.Flash{Text: fmt.Sprintf("ECS accepted the start of %s (%s). RequestId %s.", name, res.Instance.ID, res.RequestID)})
 		return c.Redirect(http.StatusSeeOther, back)
 	}

@@ -1,57 +1,38 @@
 package handlers
 
 import (
-	"strconv"
+	"context"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-var (
-	requestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "ecsdash_http_request_duration_seconds", Help: "HTTP request durations by route.",
-		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
-	}, []string{"route", "method", "code"})
-	startsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "ecsdash_starts_total", Help: "Start requests by outcome (succeeded, failed, unknown, awaiting_approval, refused).",
-	}, []string{"outcome"})
-)
-
-var registry = func() *prometheus.Registry {
-	r := prometheus.NewRegistry()
-	r.MustRegister(requestDuration, startsTotal, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return r
-}()
-
-func observeRequest(route, method string, status int, d time.Duration) {
-	if route == "" {
-		route = "unmatched"
-	}
-	requestDuration.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+// ScrapeCollectors are read at scrape time: the fleet cache's age and the
+// starts awaiting approval.
+func (a *App) ScrapeCollectors() []prometheus.Collector {
+	age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecsdash_fleet_cache_age_seconds", Help: "Age of the oldest region list in the cache."},
+		func() float64 {
+			if s := a.Fleet.Snapshot(); !s.Fetched.IsZero() {
+				return a.Now().Sub(s.Fetched).Seconds()
+			}
+			return -1
+		})
+	waiting := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecsdash_approvals_waiting", Help: "Starts awaiting approval."},
+		func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			ops, err := a.Audit.Awaiting(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(len(ops))
+		})
+	return []prometheus.Collector{age, waiting}
 }
 
-// metrics serves the Prometheus text format, with the fleet cache's age and
-// the approvals waiting read at scrape time.
 func (a *App) metrics(c echo.Context) error {
-	snap := a.Fleet.Snapshot()
-	age := prometheus.NewGauge(prometheus.GaugeOpts{Name: "ecsdash_fleet_cache_age_seconds", Help: "Age of the oldest region list in the cache."})
-	if !snap.Fetched.IsZero() {
-		age.Set(a.Now().Sub(snap.Fetched).Seconds())
-	}
-	waiting := prometheus.NewGauge(prometheus.GaugeOpts{Name: "ecsdash_approvals_waiting", Help: "Starts awaiting approval."})
-	if ops, err := a.Audit.Awaiting(c.Request().Context()); err == nil {
-		waiting.Set(float64(len(ops)))
-	}
-	g := prometheus.Gatherers{registry, gatherOnly(age, waiting)}
-	promhttp.HandlerFor(g, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
+	promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
 	return nil
-}
-
-func gatherOnly(cs ...prometheus.Collector) prometheus.Gatherer {
-	r := prometheus.NewRegistry()
-	r.MustRegister(cs...)
-	return r
 }

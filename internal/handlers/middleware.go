@@ -45,7 +45,7 @@ func (a *App) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		status := c.Response().Status
 		route := c.Path()
-		observeRequest(route, c.Request().Method, status, time.Since(began))
+		a.Metrics.Request(route, c.Request().Method, status, time.Since(began))
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError

@@ -79,10 +79,10 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 
 	s.mu.Lock()
 	var matched []*instance
-	for _, id := range s.order {
+	for _, id := range s.byRegion[region] {
 		in := s.instances[id]
 		st := s.statusOf(in)
-		if in.Region != region || (status != "" && st != status) || (family != "" && in.Family != family) ||
+		if (status != "" && st != status) || (family != "" && in.Family != family) ||
 			(wantIDs != nil && !slices.Contains(wantIDs, in.ID)) {
 			continue
 		}
@@ -126,7 +126,7 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 		}
 		resp["NextToken"] = next
 	}
-	list := make([]map[string]any, 0, len(page))
+	list := make([]wireInstance, 0, len(page))
 	s.mu.Lock()
 	for _, in := range page {
 		list = append(list, in.wire(s.statusOf(in)))
@@ -136,39 +136,53 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 	s.reply(w, 200, resp)
 }
 
-func (in *instance) wire(status string) map[string]any {
-	locks := make([]map[string]any, 0, len(in.Locks))
+// wireInstance is DescribeInstances' instance, field for field as ECS
+// sends it (a struct: encoding a map per instance was the simulator's
+// largest cost at 10,000 instances).
+type wireInstance struct {
+	InstanceId           string
+	InstanceName         string
+	InstanceType         string
+	InstanceTypeFamily   string
+	Status               string
+	RegionId             string
+	ZoneId               string
+	InstanceChargeType   string
+	ExpiredTime          string
+	CreationTime         string
+	Cpu                  int
+	Memory               int
+	OperationLocks       struct{ LockReason []wireLock }
+	VpcAttributes        struct{ PrivateIpAddress struct{ IpAddress []string } }
+	PublicIpAddress      struct{ IpAddress []string }
+	LocalStorageAmount   int
+	LocalStorageCapacity int64
+	Tags                 struct{ Tag []wireTag }
+}
+
+type wireLock struct{ LockReason string }
+
+type wireTag struct{ TagKey, TagValue string }
+
+func (in *instance) wire(status string) wireInstance {
+	w := wireInstance{InstanceId: in.ID, InstanceName: in.Name, InstanceType: in.Type, InstanceTypeFamily: in.Family,
+		Status: status, RegionId: in.Region, ZoneId: in.Zone, InstanceChargeType: in.ChargeType, ExpiredTime: in.ExpiredTime,
+		CreationTime: in.CreationTime, Cpu: in.Cpu, Memory: in.Memory, LocalStorageAmount: in.LocalStorageAmount,
+		LocalStorageCapacity: in.LocalStorageCapacity}
+	w.OperationLocks.LockReason = []wireLock{}
 	for _, l := range in.Locks {
-		locks = append(locks, map[string]any{"LockReason": l})
+		w.OperationLocks.LockReason = append(w.OperationLocks.LockReason, wireLock{l})
 	}
-	tags := make([]map[string]any, 0, len(in.Tags))
-	for k, v := range in.Tags {
-		tags = append(tags, map[string]any{"TagKey": k, "TagValue": v})
-	}
-	public := []string{}
+	w.VpcAttributes.PrivateIpAddress.IpAddress = []string{in.PrivateIP}
+	w.PublicIpAddress.IpAddress = []string{}
 	if in.PublicIP != "" {
-		public = append(public, in.PublicIP)
+		w.PublicIpAddress.IpAddress = append(w.PublicIpAddress.IpAddress, in.PublicIP)
 	}
-	return map[string]any{
-		"InstanceId":           in.ID,
-		"InstanceName":         in.Name,
-		"InstanceType":         in.Type,
-		"InstanceTypeFamily":   in.Family,
-		"Status":               status,
-		"RegionId":             in.Region,
-		"ZoneId":               in.Zone,
-		"InstanceChargeType":   in.ChargeType,
-		"ExpiredTime":          in.ExpiredTime,
-		"CreationTime":         in.CreationTime,
-		"Cpu":                  in.Cpu,
-		"Memory":               in.Memory,
-		"OperationLocks":       map[string]any{"LockReason": locks},
-		"VpcAttributes":        map[string]any{"PrivateIpAddress": map[string]any{"IpAddress": []string{in.PrivateIP}}},
-		"PublicIpAddress":      map[string]any{"IpAddress": public},
-		"LocalStorageAmount":   in.LocalStorageAmount,
-		"LocalStorageCapacity": in.LocalStorageCapacity,
-		"Tags":                 map[string]any{"Tag": tags},
+	w.Tags.Tag = []wireTag{}
+	for k, v := range in.Tags {
+		w.Tags.Tag = append(w.Tags.Tag, wireTag{k, v})
 	}
+	return w
 }
 
 func (s *Server) describeInstanceStatus(w http.ResponseWriter, q url.Values) {

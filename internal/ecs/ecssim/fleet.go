@@ -98,6 +98,7 @@ func (s *Server) add(region, name, typ, status string) *instance {
 	}
 	s.instances[id] = in
 	s.order = append(s.order, id)
+	s.byRegion[region] = append(s.byRegion[region], id)
 	return in
 }
 

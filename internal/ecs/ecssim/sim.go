@@ -54,6 +54,7 @@ type Server struct {
 	regions   []string
 	instances map[string]*instance // by id
 	order     []string             // ids in a stable order
+	byRegion  map[string][]string  // ids per region, in the same order
 	faults    map[string]*fault    // StartInstance faults by instance id
 	rng       *mrand.Rand
 
@@ -102,6 +103,7 @@ func New(opts Options) *Server {
 		nonces:      map[string]time.Time{},
 		regions:     opts.Regions,
 		instances:   map[string]*instance{},
+		byRegion:    map[string][]string{},
 		faults:      map[string]*fault{},
 		rng:         mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 	}

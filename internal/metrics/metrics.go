@@ -1,0 +1,79 @@
+// Package metrics holds the dashboard's Prometheus collectors, on a registry
+// of their own (no global registration), and the callbacks that feed them.
+package metrics
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics is every collector the dashboard exports.
+type Metrics struct {
+	Registry        *prometheus.Registry
+	requestDuration *prometheus.HistogramVec
+	ecsCalls        *prometheus.CounterVec
+	ecsDuration     *prometheus.HistogramVec
+	ecsRetries      *prometheus.CounterVec
+	auditEvents     *prometheus.CounterVec
+	starts          *prometheus.CounterVec
+}
+
+// New builds the collectors; more (read at scrape time) can be added to
+// Registry later.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ecsdash_http_request_duration_seconds", Help: "HTTP request durations by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+		}, []string{"route", "method", "code"}),
+		ecsCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ecsdash_ecs_calls_total", Help: "ECS API calls by action and answer code (OK, an ECS code, or Dashboard.NoAnswer).",
+		}, []string{"action", "code"}),
+		ecsDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ecsdash_ecs_call_duration_seconds", Help: "ECS API call durations by action.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"action"}),
+		ecsRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ecsdash_ecs_retries_total", Help: "ECS calls that were attempts after the first, by action.",
+		}, []string{"action"}),
+		auditEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ecsdash_audit_events_total", Help: "Audit events written, by action and state.",
+		}, []string{"action", "state"}),
+		starts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ecsdash_starts_total", Help: "Start requests by outcome (succeeded, failed, unknown, awaiting_approval, refused).",
+		}, []string{"outcome"}),
+	}
+	m.Registry.MustRegister(m.requestDuration, m.ecsCalls, m.ecsDuration, m.ecsRetries, m.auditEvents, m.starts,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Request records one HTTP request.
+func (m *Metrics) Request(route, method string, status int, d time.Duration) {
+	if route == "" {
+		route = "unmatched"
+	}
+	m.requestDuration.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// ECSCall records one ECS request; attempt 2 and later count as retries.
+func (m *Metrics) ECSCall(action, code string, attempt int, d time.Duration) {
+	if code == "" {
+		code = "OK"
+	}
+	m.ecsCalls.WithLabelValues(action, code).Inc()
+	m.ecsDuration.WithLabelValues(action).Observe(d.Seconds())
+	if attempt > 1 {
+		m.ecsRetries.WithLabelValues(action).Inc()
+	}
+}
+
+// AuditEvent records one audit event.
+func (m *Metrics) AuditEvent(action, state string) { m.auditEvents.WithLabelValues(action, state).Inc() }
+
+// Start records the outcome of one start request.
+func (m *Metrics) Start(outcome string) { m.starts.WithLabelValues(outcome).Inc() }
