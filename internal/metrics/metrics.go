@@ -73,7 +73,9 @@ func (m *Metrics) ECSCall(action, code string, attempt int, d time.Duration) {
 }
 
 // AuditEvent records one audit event.
-func (m *Metrics) AuditEvent(action, state string) { m.auditEvents.WithLabelValues(action, state).Inc() }
+func (m *Metrics) AuditEvent(action, state string) {
+	m.auditEvents.WithLabelValues(action, state).Inc()
+}
 
 // Start records the outcome of one start request.
 func (m *Metrics) Start(outcome string) { m.starts.WithLabelValues(outcome).Inc() }
