@@ -18,7 +18,7 @@ import (
 	"ecsdash/internal/db"
 )
 
-func openLog(t *testing.T, path string) (*db.DB, *audit.Log) {
+func openLog(t testing.TB, path string) (*db.DB, *audit.Log) {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "audit.db")

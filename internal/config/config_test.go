@@ -95,3 +95,27 @@ func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRegions: a region list either fails with a message naming --regions or
+// yields ids of the shape ECS uses (no separators, markup or NUL bytes).
+func FuzzRegions(f *testing.F) {
+	for _, s := range []string{"cn-hangzhou", "cn-hangzhou,ap-southeast-1", "../etc", "cn-hangzhou\x00", "a,,b", "<x>", "us-west-1 ,eu-central-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, regions string) {
+		c, err := parse([]string{"--regions", regions}, nil)
+		if err != nil {
+			if !strings.Contains(err.Error(), "--regions") {
+				t.Fatalf("error does not name the flag: %v", err)
+			}
+			return
+		}
+		for _, r := range c.Regions {
+			for _, ch := range r {
+				if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-') {
+					t.Fatalf("accepted region %q", r)
+				}
+			}
+		}
+	})
+}

@@ -41,7 +41,7 @@ const password = "password-123"
 // harness is the whole dashboard on a real SQLite file, the real SDK client
 // and the simulator, served by a real HTTP server on a loopback port.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	cfg   *config.Config
 	sim   *ecssim.Server
 	store *db.DB
@@ -60,7 +60,7 @@ type opts struct {
 	beforeUp func(*echo.Echo)
 }
 
-func newHarness(t *testing.T, o opts) *harness {
+func newHarness(t testing.TB, o opts) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	if o.dbPath == "" {
@@ -155,7 +155,7 @@ func (h *harness) url(p string) string {
 // browser is a cookie-keeping client that does not follow redirects, GETs
 // pages and takes the CSRF token from them, as a browser would.
 type browser struct {
-	t     *testing.T
+	t     testing.TB
 	h     *harness
 	c     *http.Client
 	token string
