@@ -63,6 +63,9 @@ type Server struct {
 	rateCount  int
 
 	calls sync.Map // action -> *atomic.Int64
+
+	issuedMu sync.Mutex
+	issued   []string // RequestIds of every StartInstance answer
 }
 
 type instance struct {
@@ -129,6 +132,14 @@ func (s *Server) Calls(action string) int64 {
 	return 0
 }
 
+// IssuedStartRequestIDs lists the RequestId of every StartInstance answer
+// the simulator gave (success or error), in order.
+func (s *Server) IssuedStartRequestIDs() []string {
+	s.issuedMu.Lock()
+	defer s.issuedMu.Unlock()
+	return append([]string(nil), s.issued...)
+}
+
 // InjectFault makes the next `times` StartInstance calls for id answer code
 // (times < 0: every call).
 func (s *Server) InjectFault(id, code string, times int) error {
@@ -187,13 +198,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	counter, _ := s.calls.LoadOrStore(action, new(atomic.Int64))
 	counter.(*atomic.Int64).Add(1)
+	if action == "StartInstance" {
+		defer func() {
+			if id := w.Header().Get("x-acs-request-id"); id != "" {
+				s.issuedMu.Lock()
+				s.issued = append(s.issued, id)
+				s.issuedMu.Unlock()
+			}
+		}()
+	}
 
 	if s.opts.Latency > 0 {
-		select {
-		case <-time.After(s.opts.Latency):
-		case <-r.Context().Done():
-			return
-		}
+		// Not cut short when the caller goes away: like ECS, a request that
+		// arrived is carried out whether or not anyone hears the answer.
+		time.Sleep(s.opts.Latency)
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
@@ -262,7 +280,9 @@ func newRequestID() string {
 }
 
 func (s *Server) reply(w http.ResponseWriter, status int, v map[string]any) {
-	v["RequestId"] = newRequestID()
+	id := newRequestID()
+	v["RequestId"] = id
+	w.Header().Set("x-acs-request-id", id)
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
