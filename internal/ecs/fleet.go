@@ -20,6 +20,7 @@ type Lister interface {
 // Snapshot is one immutable view of the fleet. Pages read it; nobody changes it.
 type Snapshot struct {
 	Instances  []Instance // sorted by region, name, id
+	Families   []string   // every family in the fleet, sorted
 	index      map[string]int
 	Fetched    time.Time        // when the oldest region's list was fetched; zero before the first success
 	RegionErr  map[string]error // regions whose last refresh failed (their list is the last good one)
@@ -141,6 +142,8 @@ func (f *Fleet) refresh(ctx context.Context) error {
 		f.regions[res.region] = st
 	}
 	f.snap = f.build(calls, f.now().Sub(began))
+	f.log.Info("fleet refreshed", "instances", len(f.snap.Instances), "calls", calls,
+		"duration_ms", f.snap.RefreshDur.Milliseconds(), "failed_regions", len(errs))
 	return errors.Join(errs...)
 }
 
@@ -172,9 +175,15 @@ func (f *Fleet) build(calls int, dur time.Duration) *Snapshot {
 		}
 		return a.ID < b.ID
 	})
+	fams := map[string]bool{}
 	for i, inst := range s.Instances {
 		s.index[inst.Region+"/"+inst.ID] = i
+		fams[inst.Family] = true
 	}
+	for f := range fams {
+		s.Families = append(s.Families, f)
+	}
+	sort.Strings(s.Families)
 	return s
 }
 

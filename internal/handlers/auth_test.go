@@ -255,3 +255,26 @@ func TestSessionKeyFileIsCreatedPrivate(t *testing.T) {
 		t.Fatalf("hash key: %d bytes, %v", len(k), err)
 	}
 }
+
+func TestUnreadMessagesDoNotGrowTheCookieWithoutBound(t *testing.T) {
+	h := newHarness(t, opts{})
+	b := h.loggedIn("op1")
+	var last page
+	in := h.instance("ci-runner-01")
+	for i := 0; i < 30; i++ {
+		// The first starts the instance; the rest are answered with a flash
+		// ("already sent") or a 409 page; none are read.
+		last = b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "form_token": {"same-token"}})
+	}
+	c := cookieNamed(last.resp, "ecsdash_session")
+	if c == nil {
+		t.Fatal("the session could not be saved after 30 unread messages (cookie too large?)")
+	}
+	if len(c.Value) > 3000 {
+		t.Fatalf("session cookie after 30 unread messages: %d bytes", len(c.Value))
+	}
+	flashes := b.get("instances").doc.Find("[data-testid=flash]")
+	if flashes.Length() == 0 || flashes.Length() > 3 {
+		t.Fatalf("%d messages shown", flashes.Length())
+	}
+}

@@ -51,30 +51,36 @@ func (a *App) instances(c echo.Context) error {
 	snap := a.Fleet.Snapshot()
 	u := currentUser(c)
 	lq := strings.ToLower(q)
-	var matched []ecs.Instance
-	famSet := map[string]bool{}
-	for _, in := range snap.Instances {
-		famSet[in.Family] = true
-		if (region != "" && in.Region != region) || (status != "" && in.Status != status) || (family != "" && in.Family != family) {
-			continue
-		}
-		if lq != "" && !matches(in, lq) {
-			continue
-		}
-		matched = append(matched, in)
+	keep := func(in *ecs.Instance) bool {
+		return (region == "" || in.Region == region) && (status == "" || in.Status == status) &&
+			(family == "" || in.Family == family) && (lq == "" || matches(in, lq))
 	}
-	pages := max(1, int(math.Ceil(float64(len(matched))/float64(per))))
-	pageNum = min(pageNum, pages)
-	from := (pageNum - 1) * per
-	view := matched[from:min(from+per, len(matched))]
+	// One pass counts the matches and keeps only the requested page's, as
+	// pointers into the immutable snapshot: a page view copies no instance.
+	window := func(from int) (view []*ecs.Instance, total int) {
+		view = make([]*ecs.Instance, 0, per)
+		for i := range snap.Instances {
+			in := &snap.Instances[i]
+			if !keep(in) {
+				continue
+			}
+			if total >= from && len(view) < per {
+				view = append(view, in)
+			}
+			total++
+		}
+		return view, total
+	}
+	view, total := window((pageNum - 1) * per)
+	pages := max(1, int(math.Ceil(float64(total)/float64(per))))
+	if pageNum > pages { // past the end: show the last page
+		pageNum = pages
+		view, _ = window((pageNum - 1) * per)
+	}
 
 	v := templates.InstancesPage{Page: a.page(c, "Instances", "instances"), Q: q, Region: region, Status: status, Family: family,
-		PerPage: per, Regions: a.Regions, Statuses: statuses, Matched: len(matched), Total: len(snap.Instances),
-		PageNum: pageNum, Pages: pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.Now())}
-	for f := range famSet {
-		v.Families = append(v.Families, f)
-	}
-	slices.Sort(v.Families)
+		PerPage: per, Regions: a.Regions, Statuses: statuses, Matched: total, Total: len(snap.Instances),
+		PageNum: pageNum, Pages: pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.Now()), Families: snap.Families}
 	for r, err := range snap.RegionErr {
 		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Listing %s failed (%s); showing its last good list.", r, ecsWords(err)))
 	}
@@ -98,19 +104,22 @@ func (a *App) instances(c echo.Context) error {
 	if pageNum < pages {
 		v.NextURL = link(pageNum + 1)
 	}
+	v.Rows = make([]templates.InstanceRow, 0, len(view))
 	for _, in := range view {
-		v.Rows = append(v.Rows, a.row(in, u))
+		v.Rows = append(v.Rows, a.row(*in, u))
 	}
 	return render(c, http.StatusOK, templates.Instances(v))
 }
 
-func matches(in ecs.Instance, lq string) bool {
+func matches(in *ecs.Instance, lq string) bool {
 	if strings.Contains(strings.ToLower(in.ID), lq) || strings.Contains(strings.ToLower(in.Name), lq) {
 		return true
 	}
-	for _, ip := range append(slices.Clip(in.PrivateIPs), in.PublicIPs...) {
-		if strings.Contains(ip, lq) {
-			return true
+	for _, ips := range [][]string{in.PrivateIPs, in.PublicIPs} {
+		for _, ip := range ips {
+			if strings.Contains(ip, lq) {
+				return true
+			}
 		}
 	}
 	return false

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -15,13 +16,22 @@ import (
 	"ecsdash/web/templates"
 )
 
+// buffers recycles render buffers: a list page is about 100 KiB.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // render writes a component only once it rendered whole, so a failure half
 // way becomes an error page, not half a page.
 func render(c echo.Context, status int, comp templ.Component) error {
-	var buf bytes.Buffer
+	buf := buffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 { // a rare huge page is not kept
+			buf.Reset()
+			buffers.Put(buf)
+		}
+	}()
 	// Error pages render after the request's deadline context is released;
 	// rendering is bounded work that needs no cancellation.
-	if err := comp.Render(context.WithoutCancel(c.Request().Context()), &buf); err != nil {
+	if err := comp.Render(context.WithoutCancel(c.Request().Context()), buf); err != nil {
 		return apperr.Wrap(err, apperr.Internal, "render")
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")

@@ -134,12 +134,24 @@ func (s *session) reset() {
 	s.set("csrf", randomToken())
 }
 
+// maxFlashes bounds the messages a session keeps for a user who never
+// looks (a script posting starts without following redirects): the cookie
+// must stay under the browser's 4 KiB.
+const maxFlashes = 3
+
 func (s *session) flash(f templates.Flash) {
 	prefix := "ok:"
 	if f.Error {
 		prefix = "err:"
 	}
-	s.s.AddFlash(prefix + f.Text)
+	kept := s.s.Flashes()
+	if len(kept) >= maxFlashes {
+		kept = kept[len(kept)-maxFlashes+1:]
+	}
+	for _, k := range kept {
+		s.s.AddFlash(k)
+	}
+	s.s.AddFlash(truncate(prefix+f.Text, 400))
 	s.dirty = true
 }
 

@@ -1,0 +1,500 @@
+// Command bench measures the dashboard on this machine and prints a table:
+// the list page against a bare net/http ceiling, the cold list against its
+// ideal, a start end to end against the bare SDK call, audit throughput
+// against a bare INSERT loop, and peak memory. Everything runs on loopback
+// and every loop is bounded in count and time.
+//
+//	go run ./bench            # about a minute
+//	go run ./bench -quick     # a few seconds, smaller counts
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	ecsapi "github.com/alibabacloud-go/ecs-20140526/v7/client"
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
+	"github.com/alibabacloud-go/tea/dara"
+
+	"ecsdash/internal/audit"
+	"ecsdash/internal/db"
+	"ecsdash/internal/ecs"
+	"ecsdash/internal/ecs/ecssim"
+)
+
+var (
+	quick    = flag.Bool("quick", false, "small counts and short runs")
+	loadTime = flag.Duration("load", 10*time.Second, "how long each page-load run lasts")
+	conns    = flag.Int("conns", 32, "concurrent connections for the page load")
+)
+
+type row struct{ what, ours, reference, result string }
+
+func main() {
+	flag.Parse()
+	if *quick {
+		*loadTime = 2 * time.Second
+	}
+	os.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	dir, err := os.MkdirTemp("", "ecsdash-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "web")
+	fmt.Fprintln(os.Stderr, "building ./cmd/web …")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/web").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	var rows []row
+
+	// The simulator runs here; the dashboard in its own process, so that
+	// its memory and CPU are its own.
+	sim := ecssim.New(ecssim.Options{Instances: 10000, Latency: 20 * time.Millisecond, Seed: 1, StartDelay: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	simURL, _, err := ecssim.Serve(ctx, sim, "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	dbPath := filepath.Join(dir, "dash.db")
+	if out, err := runBin(bin, "pw-for-bench\n", "user", "add", "--db", dbPath, "--role", "operator", "bench"); err != nil {
+		return fmt.Errorf("user add: %v %s", err, out)
+	}
+
+	// Cold list: process start to a full cache (readyz 200).
+	fmt.Fprintln(os.Stderr, "cold list …")
+	before := sim.Calls("DescribeInstances")
+	began := time.Now()
+	child, err := startDashboard(bin, dbPath, simURL, sim.Regions())
+	if err != nil {
+		return err
+	}
+	defer child.stop()
+	if err := waitReady(child.base, 60*time.Second); err != nil {
+		return err
+	}
+	cold := time.Since(began)
+	calls := sim.Calls("DescribeInstances") - before
+	pages := int64(0)
+	for range sim.Regions() {
+		pages += (10000/int64(len(sim.Regions())) + 1 + 99) / 100
+	}
+	ideal := time.Duration((10000/len(sim.Regions())+1+99)/100) * 20 * time.Millisecond
+	rows = append(rows, row{"cold list: start-up to 10,000 instances cached (20 ms/call, 3 regions)",
+		fmt.Sprintf("%d ms, %d DescribeInstances calls", cold.Milliseconds(), calls),
+		fmt.Sprintf("ideal %d ms (pages per region × 20 ms), %d pages", ideal.Milliseconds(), pages),
+		fmt.Sprintf("%.2f× ideal (target ≤ 1.2×); calls %s pages", float64(cold)/float64(ideal), map[bool]string{true: "=", false: "≠"}[calls == pages])})
+
+	// List page under load, against a bare handler writing the same bytes.
+	fmt.Fprintln(os.Stderr, "list page load …")
+	client, csrf, err := login(child.base, "bench", "pw-for-bench")
+	if err != nil {
+		return err
+	}
+	sample, err := fetch(client, child.base+"/instances?per_page=100&page=3")
+	if err != nil {
+		return err
+	}
+	ours := load(*conns, *loadTime, 200000, func(c *http.Client, i int) error {
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/instances?per_page=100&page=%d", child.base, 1+i%100), nil)
+		for _, ck := range client.Jar.Cookies(mustURL(child.base)) {
+			req.AddCookie(ck)
+		}
+		return do(c, req)
+	})
+	peak := child.peakRSS()
+	ceiling, err := ceilingLoad(sample)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{fmt.Sprintf("GET /instances, 100 rows (%d KiB), %d connections", len(sample)/1024, *conns),
+		ours.String(), "bare net/http, same bytes: " + ceiling.String(),
+		fmt.Sprintf("%.0f%% of ceiling (target ≥ 30%%); p99 %.1f ms (target < 20)", 100*ours.rps/ceiling.rps, ms(ours.p99))})
+	rows = append(rows, row{"peak RSS of the dashboard: 10,000 instances cached, after the page load", fmt.Sprintf("%.1f MiB", float64(peak)/(1<<20)), "", "target < 100 MiB"})
+
+	// Start overhead: end to end through the dashboard vs the bare SDK call.
+	fmt.Fprintln(os.Stderr, "start overhead …")
+	sim2 := ecssim.New(ecssim.Options{Instances: 3000, Seed: 2, StartDelay: time.Hour})
+	sim2URL, _, err := ecssim.Serve(ctx, sim2, "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	db2 := filepath.Join(dir, "dash2.db")
+	runBin(bin, "pw-for-bench\n", "user", "add", "--db", db2, "--role", "operator", "bench")
+	child2, err := startDashboard(bin, db2, sim2URL, sim2.Regions(), "--approval", "none")
+	if err != nil {
+		return err
+	}
+	defer child2.stop()
+	if err := waitReady(child2.base, 60*time.Second); err != nil {
+		return err
+	}
+	c2, csrf2, err := login(child2.base, "bench", "pw-for-bench")
+	if err != nil {
+		return err
+	}
+	_ = csrf
+	stopped, err := stoppedIDs(c2, child2.base, 600)
+	if err != nil {
+		return err
+	}
+	n := 250
+	if *quick {
+		n = 50
+	}
+	c2.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	var e2e, bare []time.Duration
+	for _, s := range stopped[:n] {
+		id, region, _ := strings.Cut(s, " ")
+		t0 := time.Now()
+		resp, err := c2.PostForm(child2.base+"/instances/"+id+"/start", url.Values{"region": {region}, "_csrf": {csrf2}})
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			return fmt.Errorf("start %s: %d", id, resp.StatusCode)
+		}
+		e2e = append(e2e, time.Since(t0))
+	}
+	sdk, err := bareSDK(sim2URL, "cn-hangzhou")
+	if err != nil {
+		return err
+	}
+	for _, s := range stopped[n : 2*n] {
+		id, _, _ := strings.Cut(s, " ")
+		t0 := time.Now()
+		if _, err := sdk.StartInstanceWithContext(context.Background(), &ecsapi.StartInstanceRequest{InstanceId: dara.String(id)}, &dara.RuntimeOptions{}); err != nil {
+			return fmt.Errorf("bare start: %w", err)
+		}
+		bare = append(bare, time.Since(t0))
+	}
+	ep50, ep99, bp50, bp99 := pct(e2e, 50), pct(e2e, 99), pct(bare, 50), pct(bare, 99)
+	rows = append(rows, row{fmt.Sprintf("POST /instances/{id}/start end to end (%d starts, sequential)", n),
+		fmt.Sprintf("p50 %.2f ms, p99 %.2f ms", ms(ep50), ms(ep99)), fmt.Sprintf("bare SDK StartInstance: p50 %.2f ms, p99 %.2f ms", ms(bp50), ms(bp99)),
+		fmt.Sprintf("%.1f× at p50; adds %.2f ms p50, %.2f ms p99", float64(ep50)/float64(bp50), ms(ep50-bp50), ms(ep99-bp99))})
+
+	// Audit throughput against a bare INSERT loop with the same pragmas.
+	fmt.Fprintln(os.Stderr, "audit throughput …")
+	events := 3000
+	if *quick {
+		events = 500
+	}
+	ar, br, err := auditThroughput(dir, events)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{fmt.Sprintf("durable audit events (synchronous=FULL, WAL), %d sequential", events),
+		fmt.Sprintf("%.0f events/s", ar), fmt.Sprintf("bare single-row INSERT, same pragmas and disk: %.0f rows/s", br),
+		fmt.Sprintf("%.0f%% (target ≥ 70%%)", 100*ar/br)})
+
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "| measure\t| dashboard\t| reference\t| result\t|")
+	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %s\t|\n", r.what, r.ours, r.reference, r.result)
+	}
+	return tw.Flush()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
+
+func runBin(bin, stdin string, args ...string) (string, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+type dashboard struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func startDashboard(bin, dbPath, endpoint string, regions []string, extra ...string) (*dashboard, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	args := append([]string{"serve", "--addr", addr, "--db", dbPath, "--ecs-endpoint", endpoint, "--regions", strings.Join(regions, ","),
+		"--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "ALIBABA_CLOUD_ACCESS_KEY_ID="+ecssim.DemoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET="+ecssim.DemoAccessKeySecret)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &dashboard{cmd: cmd, base: "http://" + addr}, nil
+}
+
+func (d *dashboard) stop() {
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.cmd.Wait()
+}
+
+// peakRSS reads the process's high-water mark of resident memory.
+func (d *dashboard) peakRSS() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		return -1
+	}
+	var kb int64
+	fmt.Sscan(string(m[1]), &kb)
+	return kb * 1024
+}
+
+func waitReady(base string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return errors.New("the dashboard never became ready")
+}
+
+var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+func login(base, user, pw string) (*http.Client, string, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	page, err := fetch(c, base+"/login")
+	if err != nil {
+		return nil, "", err
+	}
+	m := csrfRe.FindStringSubmatch(page)
+	if m == nil {
+		return nil, "", errors.New("no CSRF token on the login page")
+	}
+	resp, err := c.PostForm(base+"/login", url.Values{"username": {user}, "password": {pw}, "_csrf": {m[1]}})
+	if err != nil {
+		return nil, "", err
+	}
+	resp.Body.Close()
+	page, err = fetch(c, base+"/instances")
+	if err != nil {
+		return nil, "", err
+	}
+	m = csrfRe.FindStringSubmatch(page)
+	if m == nil {
+		return nil, "", errors.New("login failed")
+	}
+	return c, m[1], nil
+}
+
+func fetch(c *http.Client, u string) (string, error) {
+	resp, err := c.Get(u)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("GET %s: %d", u, resp.StatusCode)
+	}
+	return string(b), err
+}
+
+func stoppedIDs(c *http.Client, base string, want int) ([]string, error) {
+	var out []string
+	re := regexp.MustCompile(`data-instance-id="(i-[a-z0-9]+)" data-region="([a-z0-9-]+)" data-status="Stopped"`)
+	for page := 1; len(out) < want && page < 100; page++ {
+		body, err := fetch(c, fmt.Sprintf("%s/instances?status=Stopped&per_page=100&page=%d", base, page))
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range re.FindAllStringSubmatch(body, -1) {
+			out = append(out, m[1]+" "+m[2])
+		}
+	}
+	if len(out) < want {
+		return nil, fmt.Errorf("only %d stopped instances", len(out))
+	}
+	return out, nil
+}
+
+func do(c *http.Client, req *http.Request) error {
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+type result struct {
+	n        int
+	errs     int64
+	rps      float64
+	p50, p99 time.Duration
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("%.0f req/s, p50 %.2f ms, p99 %.2f ms (%d requests, %d errors)", r.rps, ms(r.p50), ms(r.p99), r.n, r.errs)
+}
+
+// load runs fn from conns workers until the time or the count runs out.
+func load(conns int, dur time.Duration, maxReq int64, fn func(c *http.Client, i int) error) result {
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var count, errs atomic.Int64
+	lat := make([][]time.Duration, conns)
+	deadline := time.Now().Add(dur)
+	began := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				i := count.Add(1)
+				if i > maxReq {
+					return
+				}
+				t0 := time.Now()
+				if err := fn(c, int(i)); err != nil {
+					errs.Add(1)
+					continue
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(began)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	return result{n: len(all), errs: errs.Load(), rps: float64(len(all)) / elapsed.Seconds(), p50: pct(all, 50), p99: pct(all, 99)}
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+// ceilingLoad serves body from a bare net/http handler and loads it the same way.
+func ceilingLoad(body string) (result, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return result{}, err
+	}
+	b := []byte(body)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(b)
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	return load(*conns, *loadTime, 200000, func(c *http.Client, i int) error {
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/instances?per_page=100&page=%d", base, 1+i%100), nil)
+		return do(c, req)
+	}), nil
+}
+
+func bareSDK(endpoint, region string) (*ecsapi.Client, error) {
+	cred, err := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
+	if err != nil {
+		return nil, err
+	}
+	u := mustURL(endpoint)
+	return ecsapi.NewClient(&openapi.Config{RegionId: dara.String(region), Credential: cred, Endpoint: dara.String(u.Host),
+		Protocol: dara.String(u.Scheme), ReadTimeout: dara.Int(10000)})
+}
+
+// auditThroughput appends n events through the audit log, then inserts n
+// rows with a bare loop into a table of the same width on the same disk
+// with the same pragmas.
+func auditThroughput(dir string, n int) (float64, float64, error) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(dir, "audit.db"))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer d.Close()
+	log := audit.New(d.Write, d.Read, nil)
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "bench", Region: "cn-hangzhou",
+			InstanceID: "i-bp1g6zv0ce8oghu7k4m2", State: audit.StateSucceeded, RequestID: "C0003E8B-B930-4F59-ADC0-0E20ABCDEF12", HTTPStatus: 200}); err != nil {
+			return 0, 0, err
+		}
+	}
+	ours := float64(n) / time.Since(t0).Seconds()
+
+	d2, err := db.Open(ctx, filepath.Join(dir, "bare.db"))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer d2.Close()
+	if _, err := d2.Write.Exec(`CREATE TABLE bare (seq INTEGER PRIMARY KEY, time TEXT, action TEXT, user TEXT, region TEXT,
+		instance_id TEXT, state TEXT, request_id TEXT, http_status INTEGER, prev_hash TEXT, hash TEXT)`); err != nil {
+		return 0, 0, err
+	}
+	t0 = time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := d2.Write.Exec(`INSERT INTO bare (time, action, user, region, instance_id, state, request_id, http_status, prev_hash, hash)
+			VALUES (?, 'StartInstance', 'bench', 'cn-hangzhou', 'i-bp1g6zv0ce8oghu7k4m2', 'succeeded', 'C0003E8B-B930-4F59-ADC0-0E20ABCDEF12', 200, ?, ?)`,
+			time.Now().UTC().Format(audit.TimeFormat), audit.GenesisHash, audit.GenesisHash); err != nil {
+			return 0, 0, err
+		}
+	}
+	bare := float64(n) / time.Since(t0).Seconds()
+	return ours, bare, nil
+}
+
+var _ = sql.ErrNoRows
+var _ = slog.LevelInfo
