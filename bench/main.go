@@ -32,8 +32,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	ecsapi "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
+	ecsapi "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/dara"
 
 	"ecsdash/internal/audit"

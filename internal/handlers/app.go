@@ -38,6 +38,7 @@ type App struct {
 	Now       func() time.Time
 	Metrics   *metrics.Metrics
 
+	rows       rowsCache
 	throttle   loginThrottle
 	usedTokens usedTokens
 	statusMu   sync.Mutex

@@ -200,14 +200,24 @@ func TestBrowserLogsInInsideAnIframeOfAnotherSite(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("input[name=username]"), "op1"),
 		chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
 		chromedp.Click(chromedp.CSS("form button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("tr[data-instance-id]")),
 	)
 	if err != nil {
 		t.Fatalf("login inside the iframe: %v", err)
 	}
-	who, _ := chromedp.Run(frame, chromedp.Text(chromedp.CSS("[data-testid=whoami]")))
+	// A query begun while the iframe navigates can wait on the old
+	// document, so ask again, briefly, until the list is there.
+	var who string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		qctx, cancel := context.WithTimeout(frame, time.Second)
+		who, err = chromedp.Run(qctx, chromedp.Text(chromedp.CSS("[data-testid=whoami]")))
+		rows, _ := chromedp.Run(qctx, chromedp.Nodes(chromedp.CSS("tr[data-instance-id]")))
+		cancel()
+		if err == nil && len(rows) > 0 {
+			break
+		}
+	}
 	if !strings.Contains(who, "op1") {
-		t.Fatalf("inside the iframe: %q", who)
+		t.Fatalf("inside the iframe the list never showed for op1 (%q, %v)", who, err)
 	}
 }
 

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"context"
 	"errors"
+	"io"
 	"fmt"
 	"math"
 	"net/http"
@@ -9,8 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"ecsdash/internal/apperr"
@@ -19,6 +23,92 @@ import (
 	"ecsdash/internal/users"
 	"ecsdash/web/templates"
 )
+
+// The rows' HTML is the same for everyone with the same query and the same
+// right to start, until the fleet snapshot changes; only the session's CSRF
+// token and the page's form token differ, so the cached rows carry these
+// placeholders (characters that HTML escaping leaves alone).
+const (
+	csrfSlot  = "csrf-slot-0d1e6c"
+	tokenSlot = "token-slot-9b42f7"
+)
+
+// cachedRows is rendered rows cut at the placeholders: text, then a slot
+// (0 for the CSRF token, 1 for the form token), text, slot, … text.
+type cachedRows struct {
+	text  []string
+	slots []int
+}
+
+func cutSlots(html string) cachedRows {
+	var r cachedRows
+	for {
+		i, j := strings.Index(html, csrfSlot), strings.Index(html, tokenSlot)
+		switch {
+		case i < 0 && j < 0:
+			r.text = append(r.text, html)
+			return r
+		case j < 0 || (i >= 0 && i < j):
+			r.text, r.slots = append(r.text, html[:i]), append(r.slots, 0)
+			html = html[i+len(csrfSlot):]
+		default:
+			r.text, r.slots = append(r.text, html[:j]), append(r.slots, 1)
+			html = html[j+len(tokenSlot):]
+		}
+	}
+}
+
+// with writes the rows with this request's tokens in the slots.
+func (r cachedRows) with(csrf, token string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		for i, t := range r.text {
+			if _, err := io.WriteString(w, t); err != nil {
+				return err
+			}
+			if i < len(r.slots) {
+				v := csrf
+				if r.slots[i] == 1 {
+					v = token
+				}
+				if _, err := io.WriteString(w, v); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// rowsCache maps query+role to rendered rows for one snapshot. A new
+// snapshot (refresh, start) empties it.
+type rowsCache struct {
+	mu   sync.Mutex
+	snap *ecs.Snapshot
+	m    map[string]cachedRows
+}
+
+func (rc *rowsCache) get(snap *ecs.Snapshot, key string, build func() (string, error)) (cachedRows, error) {
+	rc.mu.Lock()
+	if rc.snap != snap || len(rc.m) > 512 {
+		rc.snap, rc.m = snap, map[string]cachedRows{}
+	}
+	rows, ok := rc.m[key]
+	rc.mu.Unlock()
+	if ok {
+		return rows, nil
+	}
+	html, err := build()
+	if err != nil {
+		return cachedRows{}, err
+	}
+	rows = cutSlots(html)
+	rc.mu.Lock()
+	if rc.snap == snap {
+		rc.m[key] = rows
+	}
+	rc.mu.Unlock()
+	return rows, nil
+}
 
 var statuses = []string{ecs.StatusRunning, ecs.StatusStarting, ecs.StatusStopping, ecs.StatusStopped, ecs.StatusPending}
 
@@ -104,10 +194,19 @@ func (a *App) instances(c echo.Context) error {
 	if pageNum < pages {
 		v.NextURL = link(pageNum + 1)
 	}
-	v.Rows = make([]templates.InstanceRow, 0, len(view))
-	for _, in := range view {
-		v.Rows = append(v.Rows, a.row(*in, u))
+	rows, err := a.rows.get(snap, c.Request().URL.Query().Encode()+"|"+strconv.FormatBool(users.CanStart(u.Role)), func() (string, error) {
+		r := make([]templates.InstanceRow, 0, len(view))
+		for _, in := range view {
+			r = append(r, a.row(*in, u))
+		}
+		var b strings.Builder
+		err := templates.InstanceRows(r, csrfSlot, tokenSlot).Render(context.Background(), &b)
+		return b.String(), err
+	})
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "render rows")
 	}
+	v.Rows = rows.with(v.CSRF, v.FormToken)
 	return render(c, http.StatusOK, templates.Instances(v))
 }
 

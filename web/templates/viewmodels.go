@@ -3,6 +3,8 @@
 // models and pass them in.
 package templates
 
+import "github.com/a-h/templ"
+
 // Page is what every page's layout needs.
 type Page struct {
 	Title    string
@@ -42,7 +44,7 @@ type DemoUser struct{ Name, Role, Password string }
 // InstancesPage is the fleet list.
 type InstancesPage struct {
 	Page
-	Rows                        []InstanceRow
+	Rows                        templ.Component // InstanceRows (the handler caches it)
 	Q, Region, Status, Family   string
 	PerPage                     int
 	Regions, Statuses, Families []string
