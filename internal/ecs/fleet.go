@@ -188,10 +188,32 @@ func (f *Fleet) build(calls int, dur time.Duration) *Snapshot {
 }
 
 // Update replaces one instance with a fresher view (after a Describe), so a
-// start shows at once without waiting for the next refresh.
+// start shows at once without waiting for the next refresh. When the
+// instance keeps its place in the order (the usual case: only its status
+// moved), the new snapshot shares the old one's index: O(n) copy, no sort.
 func (f *Fleet) Update(inst Instance) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	prev := f.snap
+	if i, ok := prev.index[inst.Region+"/"+inst.ID]; ok && prev.Instances[i].Name == inst.Name && prev.Instances[i].Family == inst.Family {
+		next := *prev
+		next.Instances = make([]Instance, len(prev.Instances))
+		copy(next.Instances, prev.Instances)
+		next.Instances[i] = inst
+		f.snap = &next
+		st := f.regions[inst.Region]
+		for j := range st.instances {
+			if st.instances[j].ID == inst.ID {
+				list := make([]Instance, len(st.instances))
+				copy(list, st.instances)
+				list[j] = inst
+				st.instances = list
+				f.regions[inst.Region] = st
+				break
+			}
+		}
+		return
+	}
 	st := f.regions[inst.Region]
 	list := make([]Instance, len(st.instances))
 	copy(list, st.instances)
@@ -206,6 +228,5 @@ func (f *Fleet) Update(inst Instance) {
 	}
 	st.instances = list
 	f.regions[inst.Region] = st
-	prev := f.snap
 	f.snap = f.build(prev.Calls, prev.RefreshDur)
 }

@@ -3,9 +3,8 @@ package handlers
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
-	"math"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -79,35 +78,41 @@ func (r cachedRows) with(csrf, token string) templ.Component {
 	})
 }
 
-// rowsCache maps query+role to rendered rows for one snapshot. A new
-// snapshot (refresh, start) empties it.
+// listing is one page of a query: its rendered rows, the number of matches
+// and the page shown (the last one when the request went past it).
+type listing struct {
+	rows        cachedRows
+	total, page int
+}
+
+// rowsCache maps query+role to listings for one snapshot. A new snapshot
+// (refresh, start) empties it, so nothing shown is older than the cache.
 type rowsCache struct {
 	mu   sync.Mutex
 	snap *ecs.Snapshot
-	m    map[string]cachedRows
+	m    map[string]listing
 }
 
-func (rc *rowsCache) get(snap *ecs.Snapshot, key string, build func() (string, error)) (cachedRows, error) {
+func (rc *rowsCache) get(snap *ecs.Snapshot, key string, build func() (listing, error)) (listing, error) {
 	rc.mu.Lock()
 	if rc.snap != snap || len(rc.m) > 512 {
-		rc.snap, rc.m = snap, map[string]cachedRows{}
+		rc.snap, rc.m = snap, map[string]listing{}
 	}
-	rows, ok := rc.m[key]
+	l, ok := rc.m[key]
 	rc.mu.Unlock()
 	if ok {
-		return rows, nil
+		return l, nil
 	}
-	html, err := build()
+	l, err := build()
 	if err != nil {
-		return cachedRows{}, err
+		return listing{}, err
 	}
-	rows = cutSlots(html)
 	rc.mu.Lock()
 	if rc.snap == snap {
-		rc.m[key] = rows
+		rc.m[key] = l
 	}
 	rc.mu.Unlock()
-	return rows, nil
+	return l, nil
 }
 
 var statuses = []string{ecs.StatusRunning, ecs.StatusStarting, ecs.StatusStopping, ecs.StatusStopped, ecs.StatusPending}
@@ -161,12 +166,29 @@ func (a *App) instances(c echo.Context) error {
 		}
 		return view, total
 	}
-	view, total := window((pageNum - 1) * per)
-	pages := max(1, int(math.Ceil(float64(total)/float64(per))))
-	if pageNum > pages { // past the end: show the last page
-		pageNum = pages
-		view, _ = window((pageNum - 1) * per)
+	key := fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%d\x00%d\x00%t", q, region, status, family, per, pageNum, users.CanStart(u.Role))
+	list, err := a.rows.get(snap, key, func() (listing, error) {
+		view, total := window((pageNum - 1) * per)
+		page := pageNum
+		if pages := max(1, (total+per-1)/per); page > pages { // past the end: show the last page
+			page = pages
+			view, _ = window((page - 1) * per)
+		}
+		r := make([]templates.InstanceRow, 0, len(view))
+		for _, in := range view {
+			r = append(r, a.row(*in, u))
+		}
+		var b strings.Builder
+		if err := templates.InstanceRows(r, csrfSlot, tokenSlot).Render(context.Background(), &b); err != nil {
+			return listing{}, err
+		}
+		return listing{rows: cutSlots(b.String()), total: total, page: page}, nil
+	})
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "render rows")
 	}
+	total, pageNum := list.total, list.page
+	pages := max(1, (total+per-1)/per)
 
 	v := templates.InstancesPage{Page: a.page(c, "Instances", "instances"), Q: q, Region: region, Status: status, Family: family,
 		PerPage: per, Regions: a.Regions, Statuses: statuses, Matched: total, Total: len(snap.Instances),
@@ -194,19 +216,7 @@ func (a *App) instances(c echo.Context) error {
 	if pageNum < pages {
 		v.NextURL = link(pageNum + 1)
 	}
-	rows, err := a.rows.get(snap, c.Request().URL.Query().Encode()+"|"+strconv.FormatBool(users.CanStart(u.Role)), func() (string, error) {
-		r := make([]templates.InstanceRow, 0, len(view))
-		for _, in := range view {
-			r = append(r, a.row(*in, u))
-		}
-		var b strings.Builder
-		err := templates.InstanceRows(r, csrfSlot, tokenSlot).Render(context.Background(), &b)
-		return b.String(), err
-	})
-	if err != nil {
-		return apperr.Wrap(err, apperr.Internal, "render rows")
-	}
-	v.Rows = rows.with(v.CSRF, v.FormToken)
+	v.Rows = list.rows.with(v.CSRF, v.FormToken)
 	return render(c, http.StatusOK, templates.Instances(v))
 }
 

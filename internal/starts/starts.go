@@ -176,9 +176,6 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 			last = written
 		},
 	}
-	if op.OpID != 0 {
-		last = op
-	}
 	requestID, err := s.ECS.StartInstance(cctx, inst.Region, inst.ID, op.InitLocalDisk, op.DryRun, hooks)
 	res.RequestID = requestID
 	if err != nil {
@@ -192,9 +189,11 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 		res.ECSError, res.RequestID = e, e.RequestID
 		return res, nil
 	}
-	if fresh, err := s.ECS.Describe(ctx, inst.Region, inst.ID); err == nil && s.Fleet != nil {
-		s.Fleet.Update(fresh)
-		res.Instance = fresh
+	// ECS documents that an accepted start moves the instance to Starting:
+	// show that at once; the live status poll and the next refresh confirm it.
+	res.Instance.Status = ecs.StatusStarting
+	if s.Fleet != nil {
+		s.Fleet.Update(res.Instance)
 	}
 	return res, nil
 }
