@@ -9,13 +9,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -93,7 +92,7 @@ func run() error {
 	fmt.Fprintln(os.Stderr, "cold list …")
 	before := sim.Calls("DescribeInstances")
 	began := time.Now()
-	child, err := startDashboard(bin, dbPath, simURL, sim.Regions())
+	child, err := startDashboard(bin, dbPath, simURL, sim.Regions(), "--log-level", "info")
 	if err != nil {
 		return err
 	}
@@ -102,16 +101,19 @@ func run() error {
 		return err
 	}
 	cold := time.Since(began)
+	refresh := child.firstRefresh(5 * time.Second)
 	calls := sim.Calls("DescribeInstances") - before
 	pages := int64(0)
 	for range sim.Regions() {
 		pages += (10000/int64(len(sim.Regions())) + 1 + 99) / 100
 	}
 	ideal := time.Duration((10000/len(sim.Regions())+1+99)/100) * 20 * time.Millisecond
-	rows = append(rows, row{"cold list: start-up to 10,000 instances cached (20 ms/call, 3 regions)",
-		fmt.Sprintf("%d ms, %d DescribeInstances calls", cold.Milliseconds(), calls),
+	rows = append(rows, row{"cold list: the first refresh, 10,000 instances (20 ms/call, 3 regions)",
+		fmt.Sprintf("%d ms, %d DescribeInstances calls", refresh.Milliseconds(), calls),
 		fmt.Sprintf("ideal %d ms (pages per region × 20 ms), %d pages", ideal.Milliseconds(), pages),
-		fmt.Sprintf("%.2f× ideal (target ≤ 1.2×); calls %s pages", float64(cold)/float64(ideal), map[bool]string{true: "=", false: "≠"}[calls == pages])})
+		fmt.Sprintf("%.2f× ideal (target ≤ 1.2×); calls %s pages", float64(refresh)/float64(ideal), map[bool]string{true: "=", false: "≠"}[calls == pages])})
+	rows = append(rows, row{"cold start: exec to /readyz 200 (process start, migrations, first refresh)",
+		fmt.Sprintf("%d ms", cold.Milliseconds()), "", ""})
 
 	// List page under load, against a bare handler writing the same bytes.
 	fmt.Fprintln(os.Stderr, "list page load …")
@@ -238,8 +240,19 @@ func runBin(bin, stdin string, args ...string) (string, error) {
 }
 
 type dashboard struct {
-	cmd  *exec.Cmd
-	base string
+	cmd      *exec.Cmd
+	base     string
+	refreshC chan time.Duration
+}
+
+// firstRefresh is the duration of the first fleet refresh, from the log.
+func (d *dashboard) firstRefresh(wait time.Duration) time.Duration {
+	select {
+	case r := <-d.refreshC:
+		return r
+	case <-time.After(wait):
+		return -1
+	}
 }
 
 func startDashboard(bin, dbPath, endpoint string, regions []string, extra ...string) (*dashboard, error) {
@@ -253,11 +266,32 @@ func startDashboard(bin, dbPath, endpoint string, regions []string, extra ...str
 		"--log-level", "warn"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "ALIBABA_CLOUD_ACCESS_KEY_ID="+ecssim.DemoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET="+ecssim.DemoAccessKeySecret)
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	cmd.Stdout = io.Discard
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	return &dashboard{cmd: cmd, base: "http://" + addr}, nil
+	d := &dashboard{cmd: cmd, base: "http://" + addr, refreshC: make(chan time.Duration, 1)}
+	go func() {
+		re := regexp.MustCompile(`"msg":"fleet refreshed".*"duration_ms":(\d+)`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				var n int64
+				fmt.Sscan(m[1], &n)
+				select {
+				case d.refreshC <- time.Duration(n) * time.Millisecond:
+				default:
+				}
+			} else if strings.Contains(sc.Text(), `"level":"ERROR"`) {
+				fmt.Fprintln(os.Stderr, sc.Text())
+			}
+		}
+	}()
+	return d, nil
 }
 
 func (d *dashboard) stop() {
@@ -495,6 +529,3 @@ func auditThroughput(dir string, n int) (float64, float64, error) {
 	bare := float64(n) / time.Since(t0).Seconds()
 	return ours, bare, nil
 }
-
-var _ = sql.ErrNoRows
-var _ = slog.LevelInfo

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -80,6 +81,12 @@ var ErrStateChanged = errors.New("audit: the operation's state changed")
 type Log struct {
 	w, r *sql.DB
 	now  func() time.Time
+	// Statements prepared once on the writer: parsing them per event was a
+	// measurable share of an append.
+	prepOnce             sync.Once
+	prepErr              error
+	headStmt, insertStmt *sql.Stmt
+	stateStmt            *sql.Stmt
 	// OnAppend, when set, is told of every event written (for metrics).
 	OnAppend func(Event)
 }
@@ -111,9 +118,34 @@ func (l *Log) AppendIf(ctx context.Context, e Event, want string) (Event, error)
 	return l.append(ctx, e, want)
 }
 
+const (
+	stateSQL  = "SELECT state FROM audit_events WHERE op_id = ? ORDER BY seq DESC LIMIT 1"
+	headSQL   = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+	insertSQL = `INSERT INTO audit_events (seq, op_id, time, action, user, auth_method, source_ip, user_agent,
+		region, instance_id, instance_name, instance_type, init_local_disk, dry_run, state, approver, reason, request_id,
+		error_code, error_message, http_status, attempt, duration_ms, prev_hash, hash)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+)
+
+func (l *Log) prepare(ctx context.Context) error {
+	l.prepOnce.Do(func() {
+		if l.stateStmt, l.prepErr = l.w.PrepareContext(ctx, stateSQL); l.prepErr != nil {
+			return
+		}
+		if l.headStmt, l.prepErr = l.w.PrepareContext(ctx, headSQL); l.prepErr != nil {
+			return
+		}
+		l.insertStmt, l.prepErr = l.w.PrepareContext(ctx, insertSQL)
+	})
+	return l.prepErr
+}
+
 func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	if err := l.prepare(ctx); err != nil {
+		return Event{}, fmt.Errorf("audit: prepare: %w", err)
+	}
 	tx, err := l.w.BeginTx(ctx, nil)
 	if err != nil {
 		return Event{}, fmt.Errorf("audit: begin: %w", err)
@@ -121,7 +153,7 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 	defer tx.Rollback()
 	if want != "" {
 		var state string
-		err := tx.QueryRowContext(ctx, "SELECT state FROM audit_events WHERE op_id = ? ORDER BY seq DESC LIMIT 1", e.OpID).Scan(&state)
+		err := tx.StmtContext(ctx, l.stateStmt).QueryRowContext(ctx, e.OpID).Scan(&state)
 		if err != nil {
 			return Event{}, fmt.Errorf("audit: operation %d: %w", e.OpID, err)
 		}
@@ -131,7 +163,7 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 	}
 	var last sql.NullInt64
 	prev := GenesisHash
-	err = tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1").Scan(&last, &prev)
+	err = tx.StmtContext(ctx, l.headStmt).QueryRowContext(ctx).Scan(&last, &prev)
 	if errors.Is(err, sql.ErrNoRows) {
 		prev = GenesisHash
 	} else if err != nil {
@@ -144,10 +176,7 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 	e.Time = l.now().UTC().Truncate(time.Microsecond)
 	e.PrevHash = prev
 	e.Hash = Hash(e)
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events (seq, op_id, time, action, user, auth_method, source_ip, user_agent,
-		region, instance_id, instance_name, instance_type, init_local_disk, dry_run, state, approver, reason, request_id,
-		error_code, error_message, http_status, attempt, duration_ms, prev_hash, hash)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err = tx.StmtContext(ctx, l.insertStmt).ExecContext(ctx,
 		e.Seq, e.OpID, e.Time.Format(TimeFormat), e.Action, e.User, e.AuthMethod, e.SourceIP, e.UserAgent,
 		e.Region, e.InstanceID, e.InstanceName, e.InstanceType, e.InitLocalDisk, e.DryRun, e.State, e.Approver, e.Reason,
 		e.RequestID, e.ErrorCode, e.ErrorMessage, e.HTTPStatus, e.Attempt, e.DurationMS, e.PrevHash, e.Hash)
