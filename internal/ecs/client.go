@@ -5,6 +5,7 @@ package ecs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -137,30 +138,24 @@ func (c *Client) ListRegion(ctx context.Context, region string) (instances []Ins
 	}
 	token := ""
 	for {
-		req := &ecsapi.DescribeInstancesRequest{RegionId: dara.String(region), MaxResults: dara.Int32(100)}
+		query := map[string]any{"RegionId": region, "MaxResults": 100}
 		if token != "" {
-			req.NextToken = dara.String(token)
+			query["NextToken"] = token
 		}
-		var resp *ecsapi.DescribeInstancesResponse
+		var page describePage
 		err := c.retry(ctx, func(ctx context.Context, n int) *Error {
 			calls++
-			began := time.Now()
-			r, err := sdk.DescribeInstancesWithContext(ctx, req, c.runtime())
-			resp = r
-			return c.observe("DescribeInstances", n, began, fromSDK(err))
+			var e *Error
+			page, e = c.describe(ctx, sdk, n, query)
+			return e
 		}, func(*Error) bool { return true })
 		if err != nil {
 			return nil, calls, err
 		}
-		if resp == nil || resp.Body == nil {
-			return nil, calls, &Error{Kind: KindInternal, Code: CodeInvalidResponse, Summary: "ECS answered DescribeInstances without a body."}
+		for _, raw := range page.instances {
+			instances = append(instances, fromWire(region, raw))
 		}
-		if resp.Body.Instances != nil {
-			for _, raw := range resp.Body.Instances.Instance {
-				instances = append(instances, convert(region, raw))
-			}
-		}
-		token = dara.StringValue(resp.Body.NextToken)
+		token = page.nextToken
 		if token == "" {
 			return instances, calls, nil
 		}
@@ -176,34 +171,60 @@ func (c *Client) Describe(ctx context.Context, region, id string) (Instance, err
 	if e != nil {
 		return Instance{}, e
 	}
-	ids := fmt.Sprintf("[%q]", id)
-	var resp *ecsapi.DescribeInstancesResponse
+	query := map[string]any{"RegionId": region, "InstanceIds": fmt.Sprintf("[%q]", id), "MaxResults": 10}
+	var page describePage
 	if err := c.retry(ctx, func(ctx context.Context, n int) *Error {
-		began := time.Now()
-		r, err := sdk.DescribeInstancesWithContext(ctx, &ecsapi.DescribeInstancesRequest{
-			RegionId: dara.String(region), InstanceIds: dara.String(ids), MaxResults: dara.Int32(10)}, c.runtime())
-		resp = r
-		return c.observe("DescribeInstances", n, began, fromSDK(err))
+		var e *Error
+		page, e = c.describe(ctx, sdk, n, query)
+		return e
 	}, func(*Error) bool { return true }); err != nil {
 		return Instance{}, err
 	}
-	if resp != nil && resp.Body != nil && resp.Body.Instances != nil {
-		for _, raw := range resp.Body.Instances.Instance {
-			if dara.StringValue(raw.InstanceId) == id {
-				return convert(region, raw), nil
-			}
+	for _, raw := range page.instances {
+		if str(raw, "InstanceId") == id {
+			return fromWire(region, raw), nil
 		}
 	}
 	x := explanations["InvalidInstanceId.NotFound"]
 	return Instance{}, &Error{Kind: KindNotFound, Code: "InvalidInstanceId.NotFound", Summary: x.summary, Action: x.action,
-		RequestID: requestIDOf(resp)}
+		RequestID: page.requestID}
 }
 
-func requestIDOf(resp *ecsapi.DescribeInstancesResponse) string {
-	if resp == nil || resp.Body == nil {
-		return ""
+// describeParams are DescribeInstances' call parameters, as the SDK's typed
+// method sets them.
+var describeParams = &openapi.Params{
+	Action: dara.String("DescribeInstances"), Version: dara.String("2014-05-26"), Protocol: dara.String("HTTPS"),
+	Pathname: dara.String("/"), Method: dara.String("POST"), AuthType: dara.String("AK"), Style: dara.String("RPC"),
+	ReqBodyType: dara.String("formData"), BodyType: dara.String("json"),
+}
+
+type describePage struct {
+	instances []map[string]any
+	nextToken string
+	requestID string
+}
+
+// describe sends one DescribeInstances through the SDK's generic CallApi
+// (the same signing, transport and errors as the typed method) and reads
+// the decoded answer directly: the typed method adds a JSON round trip per
+// page to fill its struct, which was the largest part of a refresh's CPU.
+func (c *Client) describe(ctx context.Context, sdk *ecsapi.Client, attempt int, query map[string]any) (describePage, *Error) {
+	began := time.Now()
+	out, err := sdk.CallApiWithCtx(ctx, describeParams, &openapi.OpenApiRequest{Query: openapi.Query(query)}, c.runtime())
+	if e := c.observe("DescribeInstances", attempt, began, fromSDK(err)); e != nil {
+		return describePage{}, e
 	}
-	return dara.StringValue(resp.Body.RequestId)
+	body, ok := out["body"].(map[string]any)
+	if !ok {
+		return describePage{}, &Error{Kind: KindInternal, Code: CodeInvalidResponse, Summary: "ECS answered DescribeInstances without a body."}
+	}
+	page := describePage{nextToken: str(body, "NextToken"), requestID: str(body, "RequestId")}
+	for _, v := range list(obj(body, "Instances"), "Instance") {
+		if m, ok := v.(map[string]any); ok {
+			page.instances = append(page.instances, m)
+		}
+	}
+	return page, nil
 }
 
 // Check is the precondition StartInstance has, decided fresh against ECS
@@ -335,46 +356,75 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func convert(region string, raw *ecsapi.DescribeInstancesResponseBodyInstancesInstance) Instance {
+// fromWire reads one instance of DescribeInstances' answer.
+func fromWire(region string, m map[string]any) Instance {
 	inst := Instance{
-		ID:         dara.StringValue(raw.InstanceId),
-		Name:       dara.StringValue(raw.InstanceName),
-		Type:       dara.StringValue(raw.InstanceType),
-		Family:     strings.ToLower(dara.StringValue(raw.InstanceTypeFamily)),
-		Status:     dara.StringValue(raw.Status),
-		Region:     region,
-		Zone:       dara.StringValue(raw.ZoneId),
-		ChargeType: dara.StringValue(raw.InstanceChargeType),
+		ID:                   str(m, "InstanceId"),
+		Name:                 str(m, "InstanceName"),
+		Type:                 str(m, "InstanceType"),
+		Family:               strings.ToLower(str(m, "InstanceTypeFamily")),
+		Status:               str(m, "Status"),
+		Region:               region,
+		Zone:                 str(m, "ZoneId"),
+		ChargeType:           str(m, "InstanceChargeType"),
+		LocalStorageAmount:   int(num(m, "LocalStorageAmount")),
+		LocalStorageCapacity: num(m, "LocalStorageCapacity"),
 	}
 	if inst.Family == "" {
 		inst.Family = FamilyOf(inst.Type)
 	}
-	if t, err := time.Parse("2006-01-02T15:04Z", dara.StringValue(raw.ExpiredTime)); err == nil {
+	if t, err := time.Parse("2006-01-02T15:04Z", str(m, "ExpiredTime")); err == nil {
 		inst.ExpiredTime = t
 	}
-	if raw.OperationLocks != nil {
-		for _, l := range raw.OperationLocks.LockReason {
-			if r := strings.ToLower(dara.StringValue(l.LockReason)); r != "" {
+	for _, l := range list(obj(m, "OperationLocks"), "LockReason") {
+		if lm, ok := l.(map[string]any); ok {
+			if r := strings.ToLower(str(lm, "LockReason")); r != "" {
 				inst.LockReasons = append(inst.LockReasons, r)
 			}
 		}
 	}
-	if raw.VpcAttributes != nil && raw.VpcAttributes.PrivateIpAddress != nil {
-		inst.PrivateIPs = dara.StringSliceValue(raw.VpcAttributes.PrivateIpAddress.IpAddress)
+	inst.PrivateIPs = strs(list(obj(obj(m, "VpcAttributes"), "PrivateIpAddress"), "IpAddress"))
+	inst.PublicIPs = strs(list(obj(m, "PublicIpAddress"), "IpAddress"))
+	if eip := str(obj(m, "EipAddress"), "IpAddress"); eip != "" {
+		inst.PublicIPs = append(inst.PublicIPs, eip)
 	}
-	if raw.PublicIpAddress != nil {
-		inst.PublicIPs = dara.StringSliceValue(raw.PublicIpAddress.IpAddress)
-	}
-	if raw.EipAddress != nil && dara.StringValue(raw.EipAddress.IpAddress) != "" {
-		inst.PublicIPs = append(inst.PublicIPs, dara.StringValue(raw.EipAddress.IpAddress))
-	}
-	inst.LocalStorageAmount = int(dara.Int32Value(raw.LocalStorageAmount))
-	inst.LocalStorageCapacity = dara.Int64Value(raw.LocalStorageCapacity)
-	if raw.Tags != nil && len(raw.Tags.Tag) > 0 {
-		inst.Tags = map[string]string{}
-		for _, t := range raw.Tags.Tag {
-			inst.Tags[dara.StringValue(t.TagKey)] = dara.StringValue(t.TagValue)
+	for _, t := range list(obj(m, "Tags"), "Tag") {
+		if tm, ok := t.(map[string]any); ok {
+			if inst.Tags == nil {
+				inst.Tags = map[string]string{}
+			}
+			inst.Tags[str(tm, "TagKey")] = str(tm, "TagValue")
 		}
 	}
 	return inst
+}
+
+// Readers for the decoded JSON: a missing or mistyped field reads as zero.
+func obj(m map[string]any, k string) map[string]any { v, _ := m[k].(map[string]any); return v }
+func list(m map[string]any, k string) []any         { v, _ := m[k].([]any); return v }
+func str(m map[string]any, k string) string         { v, _ := m[k].(string); return v }
+
+func num(m map[string]any, k string) int64 {
+	switch v := m[k].(type) {
+	case float64:
+		return int64(v)
+	case json.Number:
+		n, _ := v.Int64()
+		return n
+	case int:
+		return int64(v)
+	case int64:
+		return v
+	}
+	return 0
+}
+
+func strs(vs []any) []string {
+	var out []string
+	for _, v := range vs {
+		if s, ok := v.(string); ok && s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
