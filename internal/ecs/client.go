@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
@@ -40,7 +41,7 @@ type Options struct {
 type Client struct {
 	opts    Options
 	regions []string
-	byID    map[string]*ecsapi.Client
+	byID    map[string]*sync.Pool // of *ecsapi.Client, per region
 }
 
 // New builds the per-region SDK clients. It makes no network call.
@@ -73,7 +74,7 @@ func New(opts Options) (*Client, error) {
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}}}
-	c := &Client{opts: opts, byID: map[string]*ecsapi.Client{}}
+	c := &Client{opts: opts, byID: map[string]*sync.Pool{}}
 	for _, region := range opts.Regions {
 		cfg := &openapi.Config{
 			RegionId:       dara.String(region),
@@ -91,11 +92,23 @@ func New(opts Options) (*Client, error) {
 			cfg.Endpoint = dara.String(u.Host)
 			cfg.Protocol = dara.String(u.Scheme)
 		}
-		sdk, err := ecsapi.NewClient(cfg)
+		first, err := ecsapi.NewClient(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("ecs: client for %s: %w", region, err)
 		}
-		c.byID[region] = sdk
+		// An SDK client is not safe for concurrent use: every RPC call
+		// writes a field of it (openapi Client.GetRpcHeaders). So each call
+		// takes a client of its own from the region's pool; building one is
+		// cheap and makes no network call.
+		pool := &sync.Pool{New: func() any {
+			sdk, err := ecsapi.NewClient(cfg)
+			if err != nil {
+				return nil // it succeeded once with the same config; see sdk()
+			}
+			return sdk
+		}}
+		pool.Put(first)
+		c.byID[region] = pool
 		c.regions = append(c.regions, region)
 	}
 	sort.Strings(c.regions)
@@ -116,13 +129,18 @@ func (c *Client) Regions() []string { return c.regions }
 // HasRegion reports whether region is configured.
 func (c *Client) HasRegion(region string) bool { _, ok := c.byID[region]; return ok }
 
-func (c *Client) sdk(region string) (*ecsapi.Client, *Error) {
-	s, ok := c.byID[region]
+// sdk lends a region's SDK client for one call; release gives it back.
+func (c *Client) sdk(region string) (*ecsapi.Client, func(), *Error) {
+	pool, ok := c.byID[region]
 	if !ok {
-		return nil, &Error{Kind: KindInvalid, Code: CodeUnknownRegion, Summary: fmt.Sprintf("The region %q is not one this dashboard manages.", region),
+		return nil, nil, &Error{Kind: KindInvalid, Code: CodeUnknownRegion, Summary: fmt.Sprintf("The region %q is not one this dashboard manages.", region),
 			Action: "Pick an instance from the list."}
 	}
-	return s, nil
+	sdk, _ := pool.Get().(*ecsapi.Client)
+	if sdk == nil {
+		return nil, nil, &Error{Kind: KindInternal, Code: "Dashboard.ClientUnavailable", Summary: "The ECS client could not be built."}
+	}
+	return sdk, func() { pool.Put(sdk) }, nil
 }
 
 func (c *Client) runtime() *dara.RuntimeOptions {
@@ -132,10 +150,11 @@ func (c *Client) runtime() *dara.RuntimeOptions {
 // ListRegion returns every instance of region, paging with MaxResults=100 and
 // NextToken until the token is empty. calls counts DescribeInstances requests.
 func (c *Client) ListRegion(ctx context.Context, region string) (instances []Instance, calls int, err error) {
-	sdk, e := c.sdk(region)
+	sdk, release, e := c.sdk(region)
 	if e != nil {
 		return nil, 0, e
 	}
+	defer release()
 	token := ""
 	for {
 		query := map[string]any{"RegionId": region, "MaxResults": 100}
@@ -167,10 +186,11 @@ func (c *Client) ListRegion(ctx context.Context, region string) (instances []Ins
 
 // Describe looks one instance up fresh. An unknown id is a KindNotFound error.
 func (c *Client) Describe(ctx context.Context, region, id string) (Instance, error) {
-	sdk, e := c.sdk(region)
+	sdk, release, e := c.sdk(region)
 	if e != nil {
 		return Instance{}, e
 	}
+	defer release()
 	query := map[string]any{"RegionId": region, "InstanceIds": fmt.Sprintf("[%q]", id), "MaxResults": 10}
 	var page describePage
 	if err := c.retry(ctx, func(ctx context.Context, n int) *Error {
@@ -267,10 +287,11 @@ type Hooks struct {
 // errors and failed connections (never a request whose fate is unknown), at
 // most MaxAttempts times inside ctx's deadline. It returns ECS's RequestId.
 func (c *Client) StartInstance(ctx context.Context, region, id string, initLocalDisk, dryRun bool, h Hooks) (string, error) {
-	sdk, e := c.sdk(region)
+	sdk, release, e := c.sdk(region)
 	if e != nil {
 		return "", e
 	}
+	defer release()
 	req := &ecsapi.StartInstanceRequest{InstanceId: dara.String(id)}
 	if initLocalDisk {
 		req.InitLocalDisk = dara.Bool(true)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -366,4 +367,27 @@ func rigFor(tb testing.TB, sim *ecssim.Server) *ecs.Client {
 		tb.Fatal(err)
 	}
 	return c
+}
+
+// TestConcurrentCallsInOneRegion runs many calls at once in one region; under
+// -race it shows that no SDK client is shared between concurrent calls.
+func TestConcurrentCallsInOneRegion(t *testing.T) {
+	r := newRig(t, ecssim.Options{}, nil)
+	in := findByName(t, r.client, "cn-hangzhou", "web-prod-01")
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := r.client.Describe(context.Background(), "cn-hangzhou", in.ID); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }
