@@ -1,0 +1,96 @@
+package users_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"ecsdash/internal/db"
+	"ecsdash/internal/users"
+)
+
+func store(t *testing.T) *users.Store {
+	t.Helper()
+	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "u.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return users.NewStore(d.Write, d.Read, nil, bcrypt.MinCost)
+}
+
+func TestEveryFailureIsTheSameAnswer(t *testing.T) {
+	s := store(t)
+	ctx := context.Background()
+	if _, err := s.Create(ctx, "ann", users.RoleOperator, "correct-horse"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, "bob", users.RoleViewer, "correct-horse"); err != nil {
+		t.Fatal(err)
+	}
+	s.SetDisabled(ctx, "bob", true)
+	s.EnsureSSO(ctx, "sso-only", users.RoleViewer)
+	for name, pw := range map[string]string{"ann": "wrong-password", "nobody": "correct-horse", "bob": "correct-horse", "sso-only": ""} {
+		if _, err := s.Authenticate(ctx, name, pw); !errors.Is(err, users.ErrBadCredentials) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if u, err := s.Authenticate(ctx, "ANN", "correct-horse"); err != nil || u.Name != "ann" {
+		t.Fatalf("names are case-insensitive: %v", err)
+	}
+}
+
+func TestCreateValidates(t *testing.T) {
+	s := store(t)
+	ctx := context.Background()
+	for _, c := range []struct{ name, role, pw string }{
+		{"ok-name", "root", "long-enough"}, {"bad name!", "viewer", "long-enough"}, {"short", "viewer", "short"}, {"", "viewer", "long-enough"},
+	} {
+		if _, err := s.Create(ctx, c.name, c.role, c.pw); err == nil {
+			t.Errorf("accepted %+v", c)
+		}
+	}
+	s.Create(ctx, "dup", users.RoleViewer, "long-enough")
+	if _, err := s.Create(ctx, "DUP", users.RoleViewer, "long-enough"); !errors.Is(err, users.ErrExists) {
+		t.Fatalf("duplicate: %v", err)
+	}
+}
+
+func TestChangesBumpTheEpoch(t *testing.T) {
+	s := store(t)
+	ctx := context.Background()
+	u, _ := s.Create(ctx, "cat", users.RoleOperator, "long-enough")
+	steps := []func() error{
+		func() error { return s.SetRole(ctx, "cat", users.RoleViewer) },
+		func() error { return s.SetPassword(ctx, "cat", "another-password") },
+		func() error { return s.SetDisabled(ctx, "cat", true) },
+		func() error { return s.EndSessions(ctx, "cat") },
+	}
+	epoch := u.Epoch
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+		now, _ := s.ByName(ctx, "cat")
+		if now.Epoch <= epoch {
+			t.Fatalf("step %d left the epoch at %d", i, now.Epoch)
+		}
+		epoch = now.Epoch
+	}
+	if err := s.SetRole(ctx, "nobody", users.RoleViewer); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+func TestRolesAllowWhatTheContractSays(t *testing.T) {
+	for role, want := range map[string][2]bool{
+		users.RoleViewer: {false, false}, users.RoleOperator: {true, false}, users.RoleApprover: {false, true}, users.RoleAdmin: {true, true},
+	} {
+		if users.CanStart(role) != want[0] || users.CanDecide(role) != want[1] {
+			t.Errorf("%s: start=%v decide=%v", role, users.CanStart(role), users.CanDecide(role))
+		}
+	}
+}
