@@ -250,3 +250,16 @@ func TestAuditPageFiltersByInstance(t *testing.T) {
 		t.Fatalf("%d rows", rows.Length())
 	}
 }
+
+func TestApprovalByTheContractsFieldsAlone(t *testing.T) {
+	h := newHarness(t, opts{})
+	id, _ := requestInit(t, h, "op1")
+	appr := h.loggedIn("appr")
+	appr.get("audit")
+	if p := appr.post("audit/"+strconv.FormatInt(id, 10)+"/approve", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("approve with only _csrf: %d", p.status)
+	}
+	if n, init := h.sim.Starts(h.instance("hadoop-data-01").ID); n != 1 || init != 1 {
+		t.Fatalf("starts=%d init=%d", n, init)
+	}
+}
