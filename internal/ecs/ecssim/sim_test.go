@@ -6,10 +6,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
+	ecsapi "github.com/alibabacloud-go/ecs-20140526/v7/client"
+	"github.com/alibabacloud-go/tea/dara"
 
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/ecs/ecssim"
@@ -183,4 +189,71 @@ func asErr(err error, target **ecs.Error) bool {
 		*target = e
 	}
 	return ok
+}
+
+func typedClient(t *testing.T, sim *ecssim.Server) *ecsapi.Client {
+	t.Helper()
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	cred, _ := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
+	u, _ := url.Parse(srv.URL)
+	c, err := ecsapi.NewClient(&openapi.Config{RegionId: dara.String("cn-hangzhou"), Credential: cred,
+		Endpoint: dara.String(u.Host), Protocol: dara.String("http"), ReadTimeout: dara.Int(5000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestDescribeRegionsAndInstanceStatusThroughTheTypedSDK(t *testing.T) {
+	sim := ecssim.New(ecssim.Options{})
+	c := typedClient(t, sim)
+	regions, err := c.DescribeRegions(&ecsapi.DescribeRegionsRequest{})
+	if err != nil || len(regions.Body.Regions.Region) != 3 {
+		t.Fatalf("%v %+v", err, regions)
+	}
+	st, err := c.DescribeInstanceStatus(&ecsapi.DescribeInstanceStatusRequest{RegionId: dara.String("cn-hangzhou"), PageSize: dara.Int32(50)})
+	if err != nil || dara.Int32Value(st.Body.TotalCount) < 20 || len(st.Body.InstanceStatuses.InstanceStatus) == 0 {
+		t.Fatalf("%v %+v", err, st)
+	}
+	first := st.Body.InstanceStatuses.InstanceStatus[0]
+	if sim.Status(dara.StringValue(first.InstanceId)) != dara.StringValue(first.Status) {
+		t.Fatal("status disagrees with the simulator")
+	}
+}
+
+func TestDeprecatedPageNumberPagingStillAnswers(t *testing.T) {
+	sim := ecssim.New(ecssim.Options{Instances: 450})
+	c := typedClient(t, sim)
+	seen := map[string]bool{}
+	for page := int32(1); page <= 2; page++ {
+		r, err := c.DescribeInstances(&ecsapi.DescribeInstancesRequest{RegionId: dara.String("cn-hangzhou"), PageNumber: dara.Int32(page), PageSize: dara.Int32(100)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range r.Body.Instances.Instance {
+			seen[dara.StringValue(in.InstanceId)] = true
+		}
+		if dara.Int32Value(r.Body.TotalCount) != 150 {
+			t.Fatalf("total %d", dara.Int32Value(r.Body.TotalCount))
+		}
+	}
+	if len(seen) != 150 {
+		t.Fatalf("%d distinct instances over two pages", len(seen))
+	}
+}
+
+func TestInstanceIdsFilterAndBadToken(t *testing.T) {
+	sim := ecssim.New(ecssim.Options{})
+	c := typedClient(t, sim)
+	all, _ := c.DescribeInstances(&ecsapi.DescribeInstancesRequest{RegionId: dara.String("cn-hangzhou"), MaxResults: dara.Int32(100)})
+	id := dara.StringValue(all.Body.Instances.Instance[3].InstanceId)
+	one, err := c.DescribeInstances(&ecsapi.DescribeInstancesRequest{RegionId: dara.String("cn-hangzhou"), InstanceIds: dara.String(`["` + id + `"]`)})
+	if err != nil || len(one.Body.Instances.Instance) != 1 || dara.StringValue(one.Body.Instances.Instance[0].InstanceId) != id {
+		t.Fatalf("%v", err)
+	}
+	_, err = c.DescribeInstances(&ecsapi.DescribeInstancesRequest{RegionId: dara.String("cn-hangzhou"), NextToken: dara.String("forged")})
+	if err == nil || !strings.Contains(err.Error(), "InvalidParameter.NextToken") {
+		t.Fatalf("forged token: %v", err)
+	}
 }
