@@ -43,7 +43,8 @@ func TestOnlyLocalDiskFamiliesOfferInitLocalDisk(t *testing.T) {
 	p.doc.Find("tr[data-instance-id]").Each(func(_ int, s *goquery.Selection) {
 		has := s.Find("input[name=init_local_disk]").Length() > 0
 		id := s.AttrOr("data-instance-id", "")
-		family := strings.TrimSpace(s.Find("td.optional .muted").First().Text())
+		in, _ := h.app.Fleet.Snapshot().Instance("cn-hangzhou", id)
+		family := in.Family
 		local := family == "ecs.d1" || family == "ecs.i1" || family == "ecs.i2"
 		stopped := s.AttrOr("data-status", "") == "Stopped"
 		if has != (local && stopped) {
