@@ -278,3 +278,18 @@ func TestUnreadMessagesDoNotGrowTheCookieWithoutBound(t *testing.T) {
 		t.Fatalf("%d messages shown", flashes.Length())
 	}
 }
+
+func TestSessionEndsAfterItsAbsoluteLifetimeEvenWhenActive(t *testing.T) {
+	h := newHarness(t, opts{args: []string{"--idle-timeout", "30m", "--session-lifetime", "1h"}})
+	b := h.loggedIn("view")
+	for i := 0; i < 5; i++ { // active every 20 minutes: never idle
+		h.advance(20 * time.Minute)
+		p := b.get("instances")
+		if i < 2 && p.status != http.StatusOK {
+			t.Fatalf("after %d min: %d", (i+1)*20, p.status)
+		}
+		if i >= 3 && p.status != http.StatusSeeOther {
+			t.Fatalf("after %d min the session still works", (i+1)*20)
+		}
+	}
+}

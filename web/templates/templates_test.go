@@ -131,3 +131,20 @@ func TestECSErrorPageShowsCodeAndRequestID(t *testing.T) {
 		t.Fatal("no advice")
 	}
 }
+
+func TestConfirmInitPageSaysWhatIsLostAndCarriesTheForm(t *testing.T) {
+	row := templates.InstanceRow{ID: "i-localdisk01", Name: "hadoop", Region: "cn-hangzhou", StartURL: "/ecs/instances/i-localdisk01/start"}
+	doc, _ := renderDoc(t, templates.ConfirmInit(templates.ConfirmInitPage{Page: basePage, Row: row, Error: "does not match", FormToken: "ft", NeedsApproval: true}))
+	form := doc.Find(`form[method=post][action="/ecs/instances/i-localdisk01/start"]`)
+	for _, sel := range []string{`input[name=_csrf][value=tok]`, `input[name=region][value=cn-hangzhou]`, `input[name=init_local_disk][value=true]`, `input[name=confirm]`, `input[name=form_token][value=ft]`} {
+		if form.Find(sel).Length() != 1 {
+			t.Fatalf("the form lacks %s", sel)
+		}
+	}
+	text := doc.Find("[data-testid=confirm-init]").Text()
+	for _, want := range []string{"wipes ALL data", "cannot be undone", "second person", "does not match"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("the page does not say %q", want)
+		}
+	}
+}
