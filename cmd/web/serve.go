@@ -10,16 +10,13 @@ import (
 	"net/http"
 	"time"
 
-	"ecsdash/internal/audit"
 	"ecsdash/internal/config"
 	"ecsdash/internal/db"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/ecs/ecssim"
 	"ecsdash/internal/handlers"
 	"ecsdash/internal/metrics"
-	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
-	"ecsdash/web/static"
 	"ecsdash/web/templates"
 )
 
@@ -53,31 +50,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	userStore := users.NewStore(store.Write, store.Read, nil, 0)
+	app, err := handlers.Build(handlers.Deps{Cfg: cfg, DB: store, ECS: client, Metrics: m, Logger: logger, DemoUsers: demoUsers})
+	if err != nil {
+		return err
+	}
 	if cfg.Demo {
 		for _, u := range demoUsers {
-			if _, err := userStore.Create(ctx, u.Name, u.Role, u.Password); err != nil && !errors.Is(err, users.ErrExists) {
+			if _, err := app.Users.Create(ctx, u.Name, u.Role, u.Password); err != nil && !errors.Is(err, users.ErrExists) {
 				return fmt.Errorf("seed demo user %s: %w", u.Name, err)
 			}
 		}
 	}
-	keys, err := handlers.LoadSessionKeys(cfg.SessionKeyFile)
-	if err != nil {
-		return err
-	}
-	assets, err := static.Load()
-	if err != nil {
-		return err
-	}
-	fleet := ecs.NewFleet(client, logger, 2*time.Minute)
-	log := audit.New(store.Write, store.Read, nil)
-	log.OnAppend = func(e audit.Event) { m.AuditEvent(e.Action, e.State) }
-	svc := &starts.Service{ECS: client, Fleet: fleet, Log: log, Families: cfg.LocalDiskFamilies, Approval: cfg.Approval,
-		TTL: cfg.ApprovalTTL, Now: time.Now, Logger: logger, CallLimit: 3 * cfg.ECSTimeout}
-
 	// Operations whose outcome was lost when the process last stopped.
 	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
-	n, err := svc.RecoverDangling(rctx)
+	n, err := app.Starts.RecoverDangling(rctx)
 	rcancel()
 	if err != nil {
 		return fmt.Errorf("recover unfinished operations: %w", err)
@@ -85,21 +71,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if n > 0 {
 		logger.Warn("recorded unfinished operations as outcome unknown", "count", n)
 	}
-
-	app := &handlers.App{Cfg: cfg, DB: store, Users: userStore, Audit: log, Starts: svc, Fleet: fleet, Regions: client.Regions(),
-		Sessions: handlers.NewCookieStore(cfg, keys), Assets: assets, Logger: logger, DemoUsers: demoUsers, Metrics: m,
-		ECSReady: func(context.Context) error {
-			s := fleet.Snapshot()
-			if s.Fetched.IsZero() {
-				return errors.New("no successful listing yet")
-			}
-			if len(s.RegionErr) > 0 {
-				return fmt.Errorf("%d regions failing", len(s.RegionErr))
-			}
-			return nil
-		}}
-	m.Registry.MustRegister(app.ScrapeCollectors()...)
 	e := handlers.New(app)
+	fleet, svc := app.Fleet, app.Starts
 
 	go fleet.Run(ctx, cfg.RefreshInterval)
 	go func() {

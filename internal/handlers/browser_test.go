@@ -204,11 +204,15 @@ func TestBrowserLogsInInsideAnIframeOfAnotherSite(t *testing.T) {
 	if err != nil {
 		t.Fatalf("login inside the iframe: %v", err)
 	}
-	// A query begun while the iframe navigates can wait on the old
-	// document, so ask again, briefly, until the list is there.
+	// After the login the iframe shows the list; Chrome may give the frame a
+	// new target when it navigates, so attach afresh until the list is there.
 	var who string
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
-		qctx, cancel := context.WithTimeout(frame, time.Second)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		f, ok := findFrame(ctx, dashURL+"/instances")
+		if !ok {
+			continue
+		}
+		qctx, cancel := context.WithTimeout(f, 2*time.Second)
 		who, err = chromedp.Run(qctx, chromedp.Text(chromedp.CSS("[data-testid=whoami]")))
 		rows, _ := chromedp.Run(qctx, chromedp.Nodes(chromedp.CSS("tr[data-instance-id]")))
 		cancel()
@@ -224,21 +228,27 @@ func TestBrowserLogsInInsideAnIframeOfAnotherSite(t *testing.T) {
 // frameContext attaches to the out-of-process iframe showing the dashboard.
 func frameContext(t *testing.T, ctx context.Context, prefix string) context.Context {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		infos, err := chromedp.Targets(ctx)
-		if err != nil {
-			t.Fatal(err)
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if f, ok := findFrame(ctx, prefix); ok {
+			return f
 		}
-		for _, info := range infos {
-			if info.Type == "iframe" && strings.HasPrefix(info.URL, prefix) {
-				fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
-				t.Cleanup(cancel)
-				return fctx
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("the dashboard's iframe never loaded (refused by frame-ancestors?)")
 	return nil
+}
+
+// findFrame attaches to an iframe target whose URL starts with prefix. The
+// attachment lives as long as ctx.
+func findFrame(ctx context.Context, prefix string) (context.Context, bool) {
+	infos, err := chromedp.Targets(ctx)
+	if err != nil {
+		return nil, false
+	}
+	for _, info := range infos {
+		if info.Type == "iframe" && strings.HasPrefix(info.URL, prefix) {
+			fctx, _ := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID)) // ends with ctx
+			return fctx, true
+		}
+	}
+	return nil, false
 }

@@ -26,9 +26,7 @@ import (
 	"ecsdash/internal/ecs/ecssim"
 	"ecsdash/internal/handlers"
 	"ecsdash/internal/metrics"
-	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
-	"ecsdash/web/static"
 )
 
 func TestMain(m *testing.M) {
@@ -95,38 +93,24 @@ func newHarness(t testing.TB, o opts) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.store.Close() })
-	h.users = users.NewStore(h.store.Write, h.store.Read, nil, bcrypt.MinCost)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	h.app, err = handlers.Build(handlers.Deps{Cfg: cfg, DB: h.store, ECS: client, Metrics: m, Logger: logger, Now: clock,
+		BcryptCost: bcrypt.MinCost, SessionKeys: o.keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.users = h.app.Users
 	for name, role := range map[string]string{"op1": "operator", "op2": "operator", "appr": "approver", "appr2": "approver", "adm": "admin", "view": "viewer"} {
 		if _, err := h.users.Create(context.Background(), name, role, password); err != nil && err != users.ErrExists {
 			t.Fatal(err)
 		}
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	fleet := ecs.NewFleet(client, logger, 10*time.Second)
-	if err := fleet.Refresh(context.Background()); err != nil {
+	if err := h.app.Fleet.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	log := audit.New(h.store.Write, h.store.Read, clock)
-	log.OnAppend = func(e audit.Event) { m.AuditEvent(e.Action, e.State) }
-	svc := &starts.Service{ECS: client, Fleet: fleet, Log: log, Families: cfg.LocalDiskFamilies, Approval: cfg.Approval,
-		TTL: cfg.ApprovalTTL, Now: clock, Logger: logger}
-	keys := o.keys
-	if keys == nil {
-		keys, err = handlers.LoadSessionKeys(cfg.SessionKeyFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	assets, err := static.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.app = &handlers.App{Cfg: cfg, DB: h.store, Users: h.users, Audit: log, Starts: svc, Fleet: fleet, Regions: client.Regions(),
-		Sessions: handlers.NewCookieStore(cfg, keys), Assets: assets, Logger: logger, Now: clock, Metrics: m}
-	m.Registry.MustRegister(h.app.ScrapeCollectors()...)
 	h.echo = handlers.New(h.app)
 	if o.beforeUp != nil {
 		o.beforeUp(h.echo)
