@@ -92,7 +92,11 @@ func (t *loginThrottle) recent(key string, now time.Time) int {
 			kept = append(kept, f)
 		}
 	}
-	t.failures[key] = kept
+	if len(kept) == 0 {
+		delete(t.failures, key) // asking about a name must not store it
+	} else {
+		t.failures[key] = kept
+	}
 	return len(kept)
 }
 
@@ -106,13 +110,27 @@ func (t *loginThrottle) blocked(user, ip string, now time.Time) bool {
 	return t.recent("u:"+user, now) >= maxUserFailures || t.recent("ip:"+ip, now) >= maxIPFailures
 }
 
+// maxThrottleKeys bounds the memory a spray of made-up user names can take.
+const maxThrottleKeys = 50000
+
 func (t *loginThrottle) fail(user, ip string, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.failures == nil {
 		t.failures = map[string][]time.Time{}
 	}
-	t.failures["u:"+user] = append(t.failures["u:"+user], now)
+	if len(t.failures) >= maxThrottleKeys {
+		for k := range t.failures {
+			if t.recent(k, now) == 0 {
+				delete(t.failures, k)
+			}
+		}
+	}
+	// Past the bound, new user names are not tracked; the per-address limit
+	// still holds for them.
+	if _, known := t.failures["u:"+user]; known || len(t.failures) < maxThrottleKeys {
+		t.failures["u:"+user] = append(t.failures["u:"+user], now)
+	}
 	t.failures["ip:"+ip] = append(t.failures["ip:"+ip], now)
 }
 
