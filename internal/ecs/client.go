@@ -314,7 +314,7 @@ func (c *Client) StartInstance(ctx context.Context, region, id string, initLocal
 	err := c.retry(ctx, func(ctx context.Context, n int) *Error {
 		if h.Before != nil {
 			if err := h.Before(n); err != nil {
-				return &Error{Kind: KindInternal, Code: "Dashboard.AuditFailed", Summary: "The start was not sent: it could not be recorded in the audit log.",
+				return &Error{Kind: KindInternal, Code: CodeAuditFailed, Summary: "The start was not sent: it could not be recorded in the audit log.",
 					Action: "Try again; if it persists, the dashboard's database needs attention.", Err: err}
 			}
 		}

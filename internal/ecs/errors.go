@@ -130,6 +130,7 @@ const (
 	CodeUnknownRegion   = "Dashboard.UnknownRegion"
 	CodeUnknownOutcome  = "Dashboard.NoAnswer"
 	CodeInvalidResponse = "Dashboard.InvalidResponse"
+	CodeAuditFailed     = "Dashboard.AuditFailed" // the intent could not be recorded, so nothing was sent
 )
 
 func explain(code string, status int) explanation {

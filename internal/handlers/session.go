@@ -118,7 +118,7 @@ func sess(c echo.Context) *session {
 
 func (s *session) csrf() string { v, _ := s.s.Values["csrf"].(string); return v }
 func (s *session) uid() int64   { v, _ := s.s.Values["uid"].(int64); return v }
-func (s *session) int(k string) int64 {
+func (s *session) num(k string) int64 {
 	v, _ := s.s.Values[k].(int64)
 	return v
 }
@@ -222,7 +222,7 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if uid == 0 {
 			return fail()
 		}
-		iat, seen := time.Unix(s.int("iat"), 0), time.Unix(s.int("seen"), 0)
+		iat, seen := time.Unix(s.num("iat"), 0), time.Unix(s.num("seen"), 0)
 		if now.Sub(iat) > a.Cfg.SessionLifetime || now.Sub(seen) > a.Cfg.IdleTimeout {
 			return fail()
 		}
@@ -233,7 +233,7 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return apperr.Wrap(err, apperr.Internal, "user lookup")
 		}
-		if u.Disabled || u.Epoch != s.int("epoch") {
+		if u.Disabled || u.Epoch != s.num("epoch") {
 			return fail()
 		}
 		if now.Sub(seen) > time.Minute {

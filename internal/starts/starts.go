@@ -145,9 +145,6 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 			ev := last
 			ev.State, ev.Attempt = audit.StateSent, n
 			ev.RequestID, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus, ev.DurationMS = "", "", "", 0, 0
-			if n == 1 && op.OpID == 0 {
-				ev.Action = audit.ActionStartInstance
-			}
 			written, err := s.Log.Append(ctx, ev)
 			if err != nil {
 				return err
@@ -183,7 +180,7 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 		if !errors.As(err, &e) {
 			return res, apperr.Wrap(err, apperr.Internal, "The start failed.")
 		}
-		if e.Code == "Dashboard.AuditFailed" {
+		if e.Code == ecs.CodeAuditFailed {
 			return res, apperr.Wrap(err, apperr.Unavailable, "%s %s", e.Summary, e.Action)
 		}
 		res.ECSError, res.RequestID = e, e.RequestID
