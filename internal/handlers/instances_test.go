@@ -231,3 +231,18 @@ func TestStatusEndpointReportsProgress(t *testing.T) {
 		t.Fatalf("%d %s", p.status, p.body)
 	}
 }
+
+func TestNothingIsSentWhenTheIntentCannotBeRecorded(t *testing.T) {
+	h := newHarness(t, opts{})
+	in := h.instance("ci-runner-01")
+	b := h.loggedIn("op1")
+	b.get("instances")
+	h.store.Write.Close() // the audit log can no longer be written
+	p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}})
+	if p.status != http.StatusServiceUnavailable || !strings.Contains(p.doc.Find("main").Text(), "not sent") {
+		t.Fatalf("%d %s", p.status, p.doc.Find("main").Text())
+	}
+	if n := h.sim.Calls("StartInstance"); n != 0 {
+		t.Fatalf("%d StartInstance calls left without a recorded intent", n)
+	}
+}
