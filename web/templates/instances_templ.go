@@ -312,7 +312,7 @@ func Instances(v InstancesPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, " <div class=\"table-wrap\"><table><caption class=\"js-hidden\">ECS instances</caption> <thead><tr><th scope=\"col\">Name / ID</th><th scope=\"col\" class=\"optional\">Region / zone</th><th scope=\"col\" class=\"optional\">Type</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"optional\">Locks</th><th scope=\"col\" class=\"optional\">Billing</th><th scope=\"col\" class=\"optional\">IP</th><th scope=\"col\">Action</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, " <div class=\"table-wrap\"><table><caption class=\"visually-hidden\">ECS instances</caption> <thead><tr><th scope=\"col\">Name / ID</th><th scope=\"col\" class=\"optional\">Region / zone</th><th scope=\"col\" class=\"optional\">Type</th><th scope=\"col\">Status</th><th scope=\"col\" class=\"optional\">Locks</th><th scope=\"col\" class=\"optional\">Billing</th><th scope=\"col\" class=\"optional\">IP</th><th scope=\"col\">Action</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
