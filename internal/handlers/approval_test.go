@@ -263,3 +263,25 @@ func TestApprovalByTheContractsFieldsAlone(t *testing.T) {
 		t.Fatalf("starts=%d init=%d", n, init)
 	}
 }
+
+func TestApprovalWhileECSIsDownDecidesNothing(t *testing.T) {
+	// ECS down is not the instance failing its preconditions: the request
+	// must keep waiting, not be closed as failed.
+	h := newHarness(t, opts{})
+	id, _ := requestInit(t, h, "op1")
+	in := h.instance("hadoop-data-01")
+	appr := h.loggedIn("appr")
+	appr.get("audit")
+	h.sim.SetOutage("ServiceUnavailable")
+	p := appr.post("audit/"+strconv.FormatInt(id, 10)+"/approve", nil)
+	if p.status != http.StatusServiceUnavailable {
+		t.Fatalf("approve while ECS throttles: %d %s", p.status, p.doc.Find("main").Text())
+	}
+	op, _ := h.app.Audit.Operation(t.Context(), id)
+	if op.Last.State != audit.StateAwaitingApproval {
+		t.Fatalf("the request was decided while ECS could not be asked: %+v", op.Last)
+	}
+	if n, _ := h.sim.Starts(in.ID); n != 0 {
+		t.Fatal("started")
+	}
+}

@@ -265,6 +265,10 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 	decision := op.Last
 	decision.Action, decision.Approver, decision.SourceIP, decision.UserAgent, decision.AuthMethod = audit.ActionApprove, a.User, a.SourceIP, a.UserAgent, a.AuthMethod
 	inst, ferr := s.fresh(ctx, req.Region, req.InstanceID, req.InitLocalDisk)
+	if k := apperr.KindOf(ferr); ferr != nil && (k == apperr.Unavailable || k == apperr.Internal) {
+		// ECS could not be asked: nothing is decided; the request still waits.
+		return Result{}, ferr
+	}
 	if ferr != nil {
 		// Approved, but the instance no longer qualifies: record it as failed
 		// without sending anything.

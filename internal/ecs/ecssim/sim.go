@@ -64,6 +64,8 @@ type Server struct {
 
 	calls sync.Map // action -> *atomic.Int64
 
+	outage atomic.Value // string: a code every call answers, "" for none
+
 	issuedMu sync.Mutex
 	issued   []string // RequestIds of every StartInstance answer
 }
@@ -130,6 +132,16 @@ func (s *Server) Calls(action string) int64 {
 		return v.(*atomic.Int64).Load()
 	}
 	return 0
+}
+
+// SetOutage makes every call answer code (one of FaultCodes), as during an
+// ECS outage; "" ends it.
+func (s *Server) SetOutage(code string) error {
+	if _, ok := faultTable[code]; code != "" && !ok {
+		return fmt.Errorf("ecssim: no such fault code %q", code)
+	}
+	s.outage.Store(code)
+	return nil
 }
 
 // IssuedStartRequestIDs lists the RequestId of every StartInstance answer
@@ -232,6 +244,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.allow() {
 		s.fail(w, 400, "Throttling.User", "Request was denied due to user flow control.")
+		return
+	}
+	if code, _ := s.outage.Load().(string); code != "" {
+		s.failCode(w, code)
 		return
 	}
 	q := r.URL.Query()
