@@ -246,3 +246,30 @@ func TestNothingIsSentWhenTheIntentCannotBeRecorded(t *testing.T) {
 		t.Fatalf("%d StartInstance calls left without a recorded intent", n)
 	}
 }
+
+func TestECSOutageKeepsTheLastListAndSaysSo(t *testing.T) {
+	h := newHarness(t, opts{})
+	b := h.loggedIn("view")
+	before := b.get("instances").doc.Find("tr[data-instance-id]").Length()
+	h.sim.SetOutage("ServiceUnavailable")
+	r := b.post("instances/refresh", nil)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("refresh: %d", r.status)
+	}
+	p := b.get("instances")
+	if n := p.doc.Find("tr[data-instance-id]").Length(); n != before || n == 0 {
+		t.Fatalf("%d rows during the outage, %d before", n, before)
+	}
+	text := p.doc.Find("main").Text()
+	if !strings.Contains(text, "Refresh failed") || !strings.Contains(text, "last good list") {
+		t.Fatalf("the page does not say the list is stale: %s", text)
+	}
+	if r := h.browser().get("readyz"); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz during the outage: %d", r.status)
+	}
+	h.sim.SetOutage("")
+	b.post("instances/refresh", nil)
+	if strings.Contains(b.get("instances").doc.Find("main").Text(), "last good list") {
+		t.Fatal("the warning outlived the outage")
+	}
+}
