@@ -102,4 +102,3 @@ func (rc *rowsCache) get(snap *ecs.Snapshot, key string, build func() (listing, 
 	rc.mu.Unlock()
 	return l, nil
 }
-
