@@ -14,10 +14,11 @@ import (
 // The rows' HTML is the same for everyone with the same query and the same
 // right to start, until the fleet snapshot changes; only the session's CSRF
 // token and the page's form token differ, so the cached rows carry these
-// placeholders (characters that HTML escaping leaves alone).
-const (
-	csrfSlot  = "csrf-slot-0d1e6c"
-	tokenSlot = "token-slot-9b42f7"
+// placeholders. They are random per process (and made of characters HTML
+// escaping leaves alone), so no instance name or tag can contain one.
+var (
+	csrfSlot  = "csrf-slot-" + randomToken()
+	tokenSlot = "token-slot-" + randomToken()
 )
 
 // cachedRows is rendered rows cut at the placeholders: text, then a slot
