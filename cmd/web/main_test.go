@@ -263,3 +263,37 @@ func TestDemoModeComesUpWithoutCredentials(t *testing.T) {
 		t.Fatalf("healthz: %v", err)
 	}
 }
+
+func TestWithCredentialsAndNoRegionsEveryRegionOfTheAccountIsListed(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "d.db")
+	if _, err := runCmd(t, "password-123\n", "user", "add", "--db", dbPath, "--role", "viewer", "v"); err != nil {
+		t.Fatal(err)
+	}
+	sim := ecssim.New(ecssim.Options{Seed: 1})
+	endpoint := serveSim(t, sim)
+	env := []string{"ALIBABA_CLOUD_ACCESS_KEY_ID=" + ecssim.DemoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + ecssim.DemoAccessKeySecret}
+	c := startChild(t, env, "--db", dbPath, "--ecs-endpoint", endpoint)
+	client, _ := login(t, "http://"+c.addr, "v", "password-123")
+	body := get(t, client, "http://"+c.addr+"/instances")
+	for _, r := range sim.Regions() {
+		if !strings.Contains(body, `<option value="`+r+`">`) {
+			t.Fatalf("region %s is not listed", r)
+		}
+	}
+	if strings.Contains(body, "Simulated ECS") {
+		t.Fatal("credentials were given, yet the page says demo mode")
+	}
+}
+
+func TestWrongCredentialsStopTheServerWithWords(t *testing.T) {
+	sim := ecssim.New(ecssim.Options{Seed: 1})
+	endpoint := serveSim(t, sim)
+	var out, errb strings.Builder
+	env := map[string]string{"ALIBABA_CLOUD_ACCESS_KEY_ID": ecssim.DemoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "TOPSECRET-not-the-key", "HOME": t.TempDir()}
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "d.db"), "--ecs-endpoint", endpoint},
+		func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "signature") || strings.Contains(err.Error(), "TOPSECRET") {
+		t.Fatalf("got %v", err)
+	}
+}

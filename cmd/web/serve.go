@@ -151,10 +151,18 @@ func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) str
 	if credErr != nil {
 		return nil, fmt.Errorf("%w: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, a CLI profile, or --ecs-ram-role; or run with --demo", credErr)
 	}
-	if len(cfg.Regions) == 0 {
-		return nil, errors.New("--regions is required against real ECS (e.g. --regions cn-hangzhou,cn-shanghai)")
-	}
 	logger.Info("using Alibaba Cloud credentials", "source", src.Name)
-	c, err := ecs.New(ecs.Options{Regions: cfg.Regions, Endpoint: cfg.ECSEndpoint, Credential: src.Credential, Timeout: cfg.ECSTimeout, Observe: observe})
-	return c, err
+	opts := ecs.Options{Regions: cfg.Regions, Endpoint: cfg.ECSEndpoint, Credential: src.Credential, Timeout: cfg.ECSTimeout, Observe: observe}
+	if len(opts.Regions) == 0 {
+		// No --regions: every region the account can use.
+		dctx, cancel := context.WithTimeout(ctx, 3*cfg.ECSTimeout)
+		regions, err := ecs.DiscoverRegions(dctx, opts)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("no --regions given, and asking ECS for the account's regions failed: %w", err)
+		}
+		logger.Info("no --regions given: listing every region of the account", "regions", regions)
+		opts.Regions = regions
+	}
+	return ecs.New(opts)
 }

@@ -436,3 +436,44 @@ func nonEmpty(vs []string) []string {
 	}
 	return out
 }
+
+// DiscoverRegions asks ECS which regions the account can use (DescribeRegions
+// against cn-hangzhou, or opts.Endpoint), for when none are configured.
+func DiscoverRegions(ctx context.Context, opts Options) ([]string, error) {
+	opts.Regions = []string{"cn-hangzhou"}
+	c, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	sdk, release, e := c.sdk("cn-hangzhou")
+	if e != nil {
+		return nil, e
+	}
+	defer release()
+	var regions []string
+	err = c.retry(ctx, func(ctx context.Context, n int) *Error {
+		began := time.Now()
+		resp, err := sdk.DescribeRegionsWithContext(ctx, &ecsapi.DescribeRegionsRequest{}, c.runtime())
+		if e := c.observe("DescribeRegions", n, began, fromSDK(err)); e != nil {
+			return e
+		}
+		regions = regions[:0]
+		if resp != nil && resp.Body != nil && resp.Body.Regions != nil {
+			for _, r := range resp.Body.Regions.Region {
+				if id := dara.StringValue(r.RegionId); id != "" {
+					regions = append(regions, id)
+				}
+			}
+		}
+		return nil
+	}, func(*Error) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	if len(regions) == 0 {
+		return nil, &Error{Kind: KindForbidden, Code: "Dashboard.NoRegions", Summary: "ECS listed no regions for these credentials.",
+			Action: "Give the dashboard --regions, or allow its RAM identity ecs:DescribeRegions."}
+	}
+	sort.Strings(regions)
+	return regions, nil
+}
