@@ -98,7 +98,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	}
 	def(&raw.addr, "addr", "127.0.0.1:8080", "listen address")
 	def(&raw.db, "db", "./ecs-dashboard.db", "SQLite file holding users and the audit log")
-	def(&raw.regions, "regions", "", "comma-separated ECS regions to list (default: the simulator's regions in demo mode)")
+	def(&raw.regions, "regions", "", "comma-separated ECS regions to list (default: the simulator's regions in demo mode, else every region DescribeRegions lists)")
 	def(&raw.endpoint, "ecs-endpoint", "", "one ECS endpoint URL for every region, e.g. http://127.0.0.1:9999 (default https://ecs.<region>.aliyuncs.com)")
 	defBool(&raw.demo, "demo", "", "run against the built-in ECS simulator (default: on when no credentials and no --ecs-endpoint)")
 	def(&raw.demoScale, "demo-instances", "0", "demo mode: simulate this many instances instead of the seeded demo fleet (e.g. 10000)")
