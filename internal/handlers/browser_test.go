@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"ecsdash/internal/audit"
@@ -204,24 +205,32 @@ func TestBrowserLogsInInsideAnIframeOfAnotherSite(t *testing.T) {
 	if err != nil {
 		t.Fatalf("login inside the iframe: %v", err)
 	}
-	// After the login the iframe shows the list; Chrome may give the frame a
-	// new target when it navigates, so attach afresh until the list is there.
+	// After the login the iframe shows the list. Chrome may move the frame to
+	// a new target when it navigates, so attach again whenever the target
+	// changes, and ask the page itself (no DOM node handles to go stale).
 	var who string
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		f, ok := findFrame(ctx, dashURL+"/instances")
+	var rows int
+	var attached target.ID
+	var f context.Context
+	for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		id, ok := iframeTarget(ctx, dashURL)
 		if !ok {
 			continue
 		}
-		qctx, cancel := context.WithTimeout(f, 2*time.Second)
-		who, err = chromedp.Run(qctx, chromedp.Text(chromedp.CSS("[data-testid=whoami]")))
-		rows, _ := chromedp.Run(qctx, chromedp.Nodes(chromedp.CSS("tr[data-instance-id]")))
+		if id != attached {
+			f, _ = chromedp.NewContext(ctx, chromedp.WithTargetID(id)) // ends with ctx
+			attached = id
+		}
+		qctx, cancel := context.WithTimeout(f, 3*time.Second)
+		who, err = chromedp.Run(qctx, chromedp.Evaluate[string](`(document.querySelector('[data-testid=whoami]') || {}).textContent || ''`))
+		rows, _ = chromedp.Run(qctx, chromedp.Evaluate[int](`document.querySelectorAll('tr[data-instance-id]').length`))
 		cancel()
-		if err == nil && len(rows) > 0 {
+		if strings.Contains(who, "op1") && rows > 0 {
 			break
 		}
 	}
 	if !strings.Contains(who, "op1") {
-		t.Fatalf("inside the iframe the list never showed for op1 (%q, %v)", who, err)
+		t.Fatalf("inside the iframe the list never showed for op1 (whoami %q, %d rows, %v)", who, rows, err)
 	}
 }
 
@@ -240,15 +249,24 @@ func frameContext(t *testing.T, ctx context.Context, prefix string) context.Cont
 // findFrame attaches to an iframe target whose URL starts with prefix. The
 // attachment lives as long as ctx.
 func findFrame(ctx context.Context, prefix string) (context.Context, bool) {
+	id, ok := iframeTarget(ctx, prefix)
+	if !ok {
+		return nil, false
+	}
+	fctx, _ := chromedp.NewContext(ctx, chromedp.WithTargetID(id)) // ends with ctx
+	return fctx, true
+}
+
+// iframeTarget finds the target of an iframe whose URL starts with prefix.
+func iframeTarget(ctx context.Context, prefix string) (target.ID, bool) {
 	infos, err := chromedp.Targets(ctx)
 	if err != nil {
-		return nil, false
+		return "", false
 	}
 	for _, info := range infos {
 		if info.Type == "iframe" && strings.HasPrefix(info.URL, prefix) {
-			fctx, _ := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID)) // ends with ctx
-			return fctx, true
+			return info.TargetID, true
 		}
 	}
-	return nil, false
+	return "", false
 }
