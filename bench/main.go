@@ -117,7 +117,7 @@ func run() error {
 
 	// List page under load, against a bare handler writing the same bytes.
 	fmt.Fprintln(os.Stderr, "list page load …")
-	client, csrf, err := login(child.base, "bench", "pw-for-bench")
+	client, _, err := login(child.base, "bench", "pw-for-bench")
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,6 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	_ = csrf
 	stopped, err := stoppedIDs(c2, child2.base, 600)
 	if err != nil {
 		return err

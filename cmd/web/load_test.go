@@ -227,8 +227,7 @@ func TestKill9DuringConcurrentStartsLosesNoStartedInstance(t *testing.T) {
 	c.cmd.Wait()
 	wg.Wait()
 
-	again := startChild(t, env, args...) // recovers unfinished operations at start-up
-	_ = again
+	startChild(t, env, args...) // recovers unfinished operations at start-up
 	d, err := db.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)

@@ -76,8 +76,6 @@ func TestRequesterCannotApproveOwnRequestEvenAsAdmin(t *testing.T) {
 		t.Fatal("the requester is offered a decision")
 	}
 	// A hand-made POST with the right digest.
-	op, _ := h.app.Audit.Operation(t.Context(), id)
-	_ = op
 	digestFromOther := h.loggedIn("appr").get("audit").doc.Find("input[name=digest]").First().AttrOr("value", "")
 	r := adm.post("audit/"+strconv.FormatInt(id, 10)+"/approve", url.Values{"digest": {digestFromOther}})
 	if r.status != http.StatusForbidden {

@@ -18,8 +18,7 @@ func (a *App) loginForm(c echo.Context) error {
 }
 
 func (a *App) renderLogin(c echo.Context, status int, next, username, msg string) error {
-	v := templates.LoginPage{Page: a.page(c, "Sign in", "login"), Next: a.safeNext(next), Username: username, Error: msg,
-		SSO: a.Cfg.AuthHeader != ""}
+	v := templates.LoginPage{Page: a.page(c, "Sign in", "login"), Next: a.safeNext(next), Username: username, Error: msg}
 	if a.Cfg.Demo {
 		v.DemoUsers = a.DemoUsers
 	}

@@ -56,7 +56,7 @@ func Build(d Deps) (*App, error) {
 		TTL: d.Cfg.ApprovalTTL, Now: d.Now, Logger: d.Logger, CallLimit: 3 * d.Cfg.ECSTimeout}
 	a := &App{Cfg: d.Cfg, DB: d.DB, Users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost), Audit: log, Starts: svc,
 		Fleet: fleet, Regions: d.ECS.Regions(), Sessions: NewCookieStore(d.Cfg, keys), Assets: assets, Logger: d.Logger,
-		DemoUsers: d.DemoUsers, Now: d.Now, Metrics: d.Metrics,
+		DemoUsers: d.DemoUsers, Now: d.Now, Metrics: d.Metrics, statusSeen: map[string]time.Time{},
 		ECSReady: func(context.Context) error {
 			s := fleet.Snapshot()
 			if s.Fetched.IsZero() {

@@ -320,7 +320,7 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 		return render(c, status, templates.Error(templates.ErrorPage{Page: a.page(c, heading, "instances"), Status: status, Heading: heading,
 			Message: e.Summary, RequestID: requestID(c), BackURL: back,
 			ECS: &templates.ECSFailure{InstanceID: res.Instance.ID, InstanceName: res.Instance.Name, Code: e.Code, Message: e.Message,
-				ECSRequestID: e.RequestID, Summary: e.Summary, Action: e.Action, HTTPStatus: e.HTTPStatus,
+				ECSRequestID: e.RequestID, Summary: e.Summary, Action: e.Action,
 				AuditURL: a.Cfg.BasePath() + "audit?instance=" + url.QueryEscape(res.Instance.ID)}}))
 	default:
 		a.Metrics.Start("succeeded")

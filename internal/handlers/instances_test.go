@@ -220,7 +220,7 @@ func TestSearchFiltersAndPaging(t *testing.T) {
 	}
 }
 
-func TestStatusEndpointReportsProgress(t *testing.T) {
+func TestStatusEndpointShowsStartingRightAfterAStart(t *testing.T) {
 	h := newHarness(t, opts{})
 	in := h.instance("ci-runner-01")
 	b := h.loggedIn("op1")

@@ -20,10 +20,6 @@ const (
 // New builds the Echo server with every route and middleware. The whole
 // surface is on this one screen.
 func New(a *App) *echo.Echo {
-	if a.Now == nil {
-		a.Now = time.Now
-	}
-	a.statusSeen = map[string]time.Time{}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.handleError

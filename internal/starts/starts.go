@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 
 	"ecsdash/internal/apperr"
@@ -358,9 +359,10 @@ func (s *Service) RecoverDangling(ctx context.Context) (int, error) {
 	return len(ops), nil
 }
 
+// trim shortens user input quoted in a message, without splitting a character.
 func trim(s string) string {
 	if len(s) > 64 {
-		return s[:64] + "…"
+		return strings.ToValidUTF8(s[:64], "") + "…"
 	}
 	return s
 }

@@ -35,7 +35,6 @@ type LoginPage struct {
 	Username  string
 	Error     string
 	DemoUsers []DemoUser
-	SSO       bool
 }
 
 // DemoUser is shown on the login page in demo mode only.
@@ -54,7 +53,6 @@ type InstancesPage struct {
 	CacheAge                    string
 	CacheErrors                 []string
 	FormToken                   string
-	ApprovalAll                 bool
 }
 
 // InstanceRow is one instance as the list shows it.
@@ -137,6 +135,5 @@ type ECSFailure struct {
 	Code, Message            string
 	ECSRequestID             string
 	Summary, Action          string
-	HTTPStatus               int
 	AuditURL                 string
 }
