@@ -9,10 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"ecsdash/internal/audit"
@@ -23,7 +26,7 @@ import (
 // missing browser skips the test loudly; in CI it fails it. On failure a
 // screenshot of the page is saved under the test's temp dir (or
 // $ECSDASH_SCREENSHOT_DIR) and its path logged.
-func newChrome(t *testing.T) context.Context {
+func newChrome(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -43,6 +46,7 @@ func newChrome(t *testing.T) context.Context {
 		chromedp.WindowSize(1280, 900),
 		chromedp.UserDataDir(t.TempDir()),
 	)
+	opts = append(opts, extra...)
 	base, cancelTimeout := context.WithTimeout(context.Background(), 90*time.Second)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(base, opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
@@ -191,82 +195,107 @@ func TestBrowserLogsInInsideAnIframeOfAnotherSite(t *testing.T) {
 	h := newHarness(t, opts{args: []string{"--base-url", "https://dash.localhost/", "--cross-site-cookies",
 		"--frame-ancestors", portalOrigin}})
 	dashURL = h.srv.URL
-	ctx := newChrome(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(portalOrigin+"/"), chromedp.WaitVisible(chromedp.CSS("#ecs"))); err != nil {
+	// The frame stays in the page's process (no site isolation), so its
+	// loads arrive as events of the page's own target and its document is
+	// read through an isolated world: no re-attaching to a target that moves
+	// when the frame navigates, no polling. Cookies do not depend on the
+	// process: they are still another site's, partitioned by the portal.
+	ctx := newChrome(t, chromedp.Flag("disable-site-isolation-trials", true),
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,IsolateOrigins,site-per-process"))
+	loads := frameLoads(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Navigate(portalOrigin+"/")); err != nil {
 		t.Fatal(err)
 	}
-	frame := frameContext(t, ctx, dashURL)
-	err := chromedp.Do(frame,
-		chromedp.WaitVisible(chromedp.CSS("input[name=username]")),
-		chromedp.SendKeys(chromedp.CSS("input[name=username]"), "op1"),
-		chromedp.SendKeys(chromedp.CSS("input[name=password]"), password),
-		chromedp.Click(chromedp.CSS("form button[type=submit]")),
-	)
-	if err != nil {
-		t.Fatalf("login inside the iframe: %v", err)
+	login := waitFrameLoad(t, loads, dashURL+"/login")
+	submitted := frameEval[bool](t, ctx, login, `(() => {
+		const f = document.querySelector('form input[name=username]').form;
+		f.username.value = 'op1';
+		f.password.value = '`+password+`';
+		f.querySelector('button[type=submit]').click();
+		return true;
+	})()`)
+	if !submitted {
+		t.Fatal("the login form was not submitted")
 	}
-	// After the login the iframe shows the list. Chrome may move the frame to
-	// a new target when it navigates, so attach again whenever the target
-	// changes, and ask the page itself (no DOM node handles to go stale).
-	var who string
-	var rows int
-	var attached target.ID
-	var f context.Context
-	for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		id, ok := iframeTarget(ctx, dashURL)
-		if !ok {
-			continue
-		}
-		if id != attached {
-			f, _ = chromedp.NewContext(ctx, chromedp.WithTargetID(id)) // ends with ctx
-			attached = id
-		}
-		qctx, cancel := context.WithTimeout(f, 3*time.Second)
-		who, err = chromedp.Run(qctx, chromedp.Evaluate[string](`(document.querySelector('[data-testid=whoami]') || {}).textContent || ''`))
-		rows, _ = chromedp.Run(qctx, chromedp.Evaluate[int](`document.querySelectorAll('tr[data-instance-id]').length`))
-		cancel()
-		if strings.Contains(who, "op1") && rows > 0 {
-			break
-		}
-	}
-	if !strings.Contains(who, "op1") {
-		t.Fatalf("inside the iframe the list never showed for op1 (whoami %q, %d rows, %v)", who, rows, err)
+	list := waitFrameLoad(t, loads, dashURL+"/instances")
+	who := frameEval[string](t, ctx, list, `(document.querySelector('[data-testid=whoami]') || {}).textContent || ''`)
+	rows := frameEval[int](t, ctx, list, `document.querySelectorAll('tr[data-instance-id]').length`)
+	if !strings.Contains(who, "op1") || rows == 0 {
+		t.Fatalf("inside the iframe the list did not show for op1 (whoami %q, %d rows)", who, rows)
 	}
 }
 
-// frameContext attaches to the out-of-process iframe showing the dashboard.
-func frameContext(t *testing.T, ctx context.Context, prefix string) context.Context {
+// frameLoad is a child frame that finished loading, with its URL.
+type frameLoad struct {
+	id  cdp.FrameID
+	url string
+}
+
+// frameLoads reports every child frame of the page that stops loading. It
+// listens before anything navigates, so no load is missed.
+func frameLoads(t *testing.T, ctx context.Context) <-chan frameLoad {
 	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if f, ok := findFrame(ctx, prefix); ok {
-			return f
+	ch := make(chan frameLoad, 32)
+	var mu sync.Mutex
+	urls := map[cdp.FrameID]string{}
+	err := chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *cdppage.EventFrameNavigated:
+			if ev.Frame.ParentID != "" {
+				mu.Lock()
+				urls[ev.Frame.ID] = ev.Frame.URL
+				mu.Unlock()
+			}
+		case *cdppage.EventFrameStoppedLoading:
+			mu.Lock()
+			u, child := urls[ev.FrameID]
+			mu.Unlock()
+			if child {
+				select {
+				case ch <- frameLoad{ev.FrameID, u}:
+				default: // the test reads as it goes; a full queue means it stopped reading
+				}
+			}
 		}
-	}
-	t.Fatal("the dashboard's iframe never loaded (refused by frame-ancestors?)")
-	return nil
-}
-
-// findFrame attaches to an iframe target whose URL starts with prefix. The
-// attachment lives as long as ctx.
-func findFrame(ctx context.Context, prefix string) (context.Context, bool) {
-	id, ok := iframeTarget(ctx, prefix)
-	if !ok {
-		return nil, false
-	}
-	fctx, _ := chromedp.NewContext(ctx, chromedp.WithTargetID(id)) // ends with ctx
-	return fctx, true
-}
-
-// iframeTarget finds the target of an iframe whose URL starts with prefix.
-func iframeTarget(ctx context.Context, prefix string) (target.ID, bool) {
-	infos, err := chromedp.Targets(ctx)
+	})
 	if err != nil {
-		return "", false
+		t.Fatal(err)
 	}
-	for _, info := range infos {
-		if info.Type == "iframe" && strings.HasPrefix(info.URL, prefix) {
-			return info.TargetID, true
+	return ch
+}
+
+// waitFrameLoad waits for a child frame to finish loading a URL that starts
+// with prefix, and returns its frame id.
+func waitFrameLoad(t *testing.T, loads <-chan frameLoad, prefix string) cdp.FrameID {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	var seen []string
+	for {
+		select {
+		case l := <-loads:
+			if strings.HasPrefix(l.url, prefix) {
+				return l.id
+			}
+			seen = append(seen, l.url)
+		case <-timeout:
+			t.Fatalf("no frame loaded %s (loads seen: %q); refused by frame-ancestors?", prefix, seen)
 		}
 	}
-	return "", false
+}
+
+// frameEval evaluates expression in an isolated world of frame (it sees the
+// frame's DOM, not its scripts' variables).
+func frameEval[T any](t *testing.T, ctx context.Context, frame cdp.FrameID, expression string) T {
+	t.Helper()
+	world, err := chromedp.Call(ctx, cdppage.CreateIsolatedWorld, cdppage.CreateIsolatedWorldParams{FrameID: frame, WorldName: "test"})
+	if err != nil {
+		t.Fatalf("isolated world in frame %s: %v", frame, err)
+	}
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expression, func(p *runtime.EvaluateParams) {
+		p.ContextID = world.ExecutionContextID
+	}))
+	if err != nil {
+		t.Fatalf("evaluate in frame %s: %v", frame, err)
+	}
+	return v
 }
