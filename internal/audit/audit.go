@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -43,31 +42,31 @@ const TimeFormat = "2006-01-02T15:04:05.000000Z"
 // Event is one audit entry. Later events of an operation repeat its
 // parameters, so each event reads on its own.
 type Event struct {
-	Seq           int64
-	OpID          int64
-	Time          time.Time
-	Action        string
-	User          string
-	AuthMethod    string
-	SourceIP      string
-	UserAgent     string
-	Region        string
-	InstanceID    string
-	InstanceName  string
-	InstanceType  string
-	InitLocalDisk bool
-	DryRun        bool
-	State         string
-	Approver      string
-	Reason        string
-	RequestID     string
-	ErrorCode     string
-	ErrorMessage  string
-	HTTPStatus    int
-	Attempt       int
-	DurationMS    int64
-	PrevHash      string
-	Hash          string
+	Seq           int64     `db:"seq" json:"id"`
+	OpID          int64     `db:"op_id" json:"operation_id"`
+	Time          time.Time `db:"time" json:"time"` // exported as text in TimeFormat
+	Action        string    `db:"action" json:"action"`
+	User          string    `db:"user" json:"user"`
+	AuthMethod    string    `db:"auth_method" json:"auth_method"`
+	SourceIP      string    `db:"source_ip" json:"source_ip"`
+	UserAgent     string    `db:"user_agent" json:"user_agent"`
+	Region        string    `db:"region" json:"region"`
+	InstanceID    string    `db:"instance_id" json:"instance_id"`
+	InstanceName  string    `db:"instance_name" json:"instance_name"`
+	InstanceType  string    `db:"instance_type" json:"instance_type"`
+	InitLocalDisk bool      `db:"init_local_disk" json:"init_local_disk"`
+	DryRun        bool      `db:"dry_run" json:"dry_run"`
+	State         string    `db:"state" json:"state"`
+	Approver      string    `db:"approver" json:"approver"`
+	Reason        string    `db:"reason" json:"reason"`
+	RequestID     string    `db:"request_id" json:"request_id"`
+	ErrorCode     string    `db:"error_code" json:"error_code"`
+	ErrorMessage  string    `db:"error_message" json:"error_message"`
+	HTTPStatus    int       `db:"http_status" json:"http_status"`
+	Attempt       int       `db:"attempt" json:"attempt"`
+	DurationMS    int64     `db:"duration_ms" json:"duration_ms"`
+	PrevHash      string    `db:"prev_hash" json:"prev_hash"`
+	Hash          string    `db:"hash" json:"hash"`
 }
 
 // GenesisHash is the prev_hash of the first event.
@@ -119,12 +118,8 @@ func (l *Log) AppendIf(ctx context.Context, e Event, want string) (Event, error)
 }
 
 const (
-	stateSQL  = "SELECT state FROM audit_events WHERE op_id = ? ORDER BY seq DESC LIMIT 1"
-	headSQL   = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
-	insertSQL = `INSERT INTO audit_events (seq, op_id, time, action, user, auth_method, source_ip, user_agent,
-		region, instance_id, instance_name, instance_type, init_local_disk, dry_run, state, approver, reason, request_id,
-		error_code, error_message, http_status, attempt, duration_ms, prev_hash, hash)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	stateSQL = "SELECT state FROM audit_events WHERE op_id = ? ORDER BY seq DESC LIMIT 1"
+	headSQL  = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
 )
 
 func (l *Log) prepare(ctx context.Context) error {
@@ -176,10 +171,7 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 	e.Time = l.now().UTC().Truncate(time.Microsecond)
 	e.PrevHash = prev
 	e.Hash = Hash(e)
-	_, err = tx.StmtContext(ctx, l.insertStmt).ExecContext(ctx,
-		e.Seq, e.OpID, e.Time.Format(TimeFormat), e.Action, e.User, e.AuthMethod, e.SourceIP, e.UserAgent,
-		e.Region, e.InstanceID, e.InstanceName, e.InstanceType, e.InitLocalDisk, e.DryRun, e.State, e.Approver, e.Reason,
-		e.RequestID, e.ErrorCode, e.ErrorMessage, e.HTTPStatus, e.Attempt, e.DurationMS, e.PrevHash, e.Hash)
+	_, err = tx.StmtContext(ctx, l.insertStmt).ExecContext(ctx, e.args()...)
 	if err != nil {
 		return Event{}, fmt.Errorf("audit: insert: %w", err)
 	}
@@ -198,40 +190,16 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 func Hash(e Event) string {
 	h := sha256.New()
 	var n [4]byte
-	for _, f := range []string{
-		e.PrevHash,
-		strconv.FormatInt(e.Seq, 10), strconv.FormatInt(e.OpID, 10), e.Time.UTC().Format(TimeFormat),
-		e.Action, e.User, e.AuthMethod, e.SourceIP, e.UserAgent,
-		e.Region, e.InstanceID, e.InstanceName, e.InstanceType,
-		strconv.FormatBool(e.InitLocalDisk), strconv.FormatBool(e.DryRun),
-		e.State, e.Approver, e.Reason, e.RequestID, e.ErrorCode, e.ErrorMessage,
-		strconv.Itoa(e.HTTPStatus), strconv.Itoa(e.Attempt), strconv.FormatInt(e.DurationMS, 10),
-	} {
+	write := func(f string) {
 		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
 		h.Write(n[:])
 		h.Write([]byte(f))
 	}
+	write(e.PrevHash)
+	for _, f := range fields {
+		if f.chained {
+			write(e.text(f))
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-const columns = `seq, op_id, time, action, user, auth_method, source_ip, user_agent, region, instance_id, instance_name,
-	instance_type, init_local_disk, dry_run, state, approver, reason, request_id, error_code, error_message, http_status,
-	attempt, duration_ms, prev_hash, hash`
-
-type scanner interface{ Scan(...any) error }
-
-func scanEvent(s scanner) (Event, error) {
-	var e Event
-	var t string
-	err := s.Scan(&e.Seq, &e.OpID, &t, &e.Action, &e.User, &e.AuthMethod, &e.SourceIP, &e.UserAgent, &e.Region,
-		&e.InstanceID, &e.InstanceName, &e.InstanceType, &e.InitLocalDisk, &e.DryRun, &e.State, &e.Approver, &e.Reason,
-		&e.RequestID, &e.ErrorCode, &e.ErrorMessage, &e.HTTPStatus, &e.Attempt, &e.DurationMS, &e.PrevHash, &e.Hash)
-	if err != nil {
-		return Event{}, err
-	}
-	e.Time, err = time.Parse(TimeFormat, t)
-	if err != nil {
-		return Event{}, fmt.Errorf("audit: event %d has time %q: %w", e.Seq, t, err)
-	}
-	return e, nil
 }

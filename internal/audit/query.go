@@ -65,14 +65,6 @@ const opJoin = ` FROM (SELECT op_id, MAX(seq) AS last FROM audit_events GROUP BY
 	JOIN audit_events l ON l.seq = x.last
 	JOIN audit_events f ON f.seq = x.op_id`
 
-func prefixed(p string) string {
-	cols := strings.Split(columns, ",")
-	for i, c := range cols {
-		cols[i] = p + "." + strings.TrimSpace(c)
-	}
-	return strings.Join(cols, ", ")
-}
-
 // Operations lists operations newest first, with the total that match.
 func (l *Log) Operations(ctx context.Context, f Filter) ([]Op, int, error) {
 	where, args := f.where()
@@ -85,21 +77,21 @@ func (l *Log) Operations(ctx context.Context, f Filter) ([]Op, int, error) {
 		per = 50
 	}
 	page := max(f.Page, 1)
-	q := "SELECT " + prefixed("f") + ", " + prefixed("l") + opJoin + where + " ORDER BY x.op_id DESC LIMIT ? OFFSET ?"
+	q := "SELECT " + columnList("f") + ", " + columnList("l") + opJoin + where + " ORDER BY x.op_id DESC LIMIT ? OFFSET ?"
 	ops, err := l.queryOps(ctx, q, append(args, per, (page-1)*per)...)
 	return ops, total, err
 }
 
 // Awaiting lists the operations awaiting approval, oldest first.
 func (l *Log) Awaiting(ctx context.Context) ([]Op, error) {
-	q := "SELECT " + prefixed("f") + ", " + prefixed("l") + opJoin + " WHERE l.state = ? ORDER BY x.op_id"
+	q := "SELECT " + columnList("f") + ", " + columnList("l") + opJoin + " WHERE l.state = ? ORDER BY x.op_id"
 	return l.queryOps(ctx, q, StateAwaitingApproval)
 }
 
 // Dangling lists operations whose newest event is an intent ("sent"): the
 // process stopped before their outcome was recorded.
 func (l *Log) Dangling(ctx context.Context) ([]Op, error) {
-	q := "SELECT " + prefixed("f") + ", " + prefixed("l") + opJoin + " WHERE l.state = ? ORDER BY x.op_id"
+	q := "SELECT " + columnList("f") + ", " + columnList("l") + opJoin + " WHERE l.state = ? ORDER BY x.op_id"
 	return l.queryOps(ctx, q, StateSent)
 }
 
@@ -164,26 +156,19 @@ func (l *Log) queryOps(ctx context.Context, q string, args ...any) ([]Op, error)
 	defer rows.Close()
 	var ops []Op
 	for rows.Next() {
-		var first, last Event
-		var ft, lt string
-		err := rows.Scan(&first.Seq, &first.OpID, &ft, &first.Action, &first.User, &first.AuthMethod, &first.SourceIP, &first.UserAgent,
-			&first.Region, &first.InstanceID, &first.InstanceName, &first.InstanceType, &first.InitLocalDisk, &first.DryRun, &first.State,
-			&first.Approver, &first.Reason, &first.RequestID, &first.ErrorCode, &first.ErrorMessage, &first.HTTPStatus, &first.Attempt,
-			&first.DurationMS, &first.PrevHash, &first.Hash,
-			&last.Seq, &last.OpID, &lt, &last.Action, &last.User, &last.AuthMethod, &last.SourceIP, &last.UserAgent,
-			&last.Region, &last.InstanceID, &last.InstanceName, &last.InstanceType, &last.InitLocalDisk, &last.DryRun, &last.State,
-			&last.Approver, &last.Reason, &last.RequestID, &last.ErrorCode, &last.ErrorMessage, &last.HTTPStatus, &last.Attempt,
-			&last.DurationMS, &last.PrevHash, &last.Hash)
+		first, last := newEventScan(), newEventScan()
+		if err := rows.Scan(append(first.targets, last.targets...)...); err != nil {
+			return nil, err
+		}
+		f, err := first.event()
 		if err != nil {
 			return nil, err
 		}
-		if first.Time, err = time.Parse(TimeFormat, ft); err != nil {
+		l, err := last.event()
+		if err != nil {
 			return nil, err
 		}
-		if last.Time, err = time.Parse(TimeFormat, lt); err != nil {
-			return nil, err
-		}
-		ops = append(ops, Op{First: first, Last: last})
+		ops = append(ops, Op{First: f, Last: l})
 	}
 	return ops, rows.Err()
 }
@@ -192,7 +177,7 @@ func (l *Log) queryOps(ctx context.Context, q string, args ...any) ([]Op, error)
 // holding the table in memory.
 func (l *Log) Each(ctx context.Context, f Filter, fn func(Event) error) error {
 	where, args := f.where()
-	q := "SELECT " + prefixed("e") + " FROM audit_events e JOIN (SELECT x.op_id" + opJoin + where + ") m ON e.op_id = m.op_id ORDER BY e.seq"
+	q := "SELECT " + columnList("e") + " FROM audit_events e JOIN (SELECT x.op_id" + opJoin + where + ") m ON e.op_id = m.op_id ORDER BY e.seq"
 	rows, err := l.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("audit: export: %w", err)
