@@ -134,11 +134,29 @@ func startChild(t *testing.T, env []string, args ...string) *child {
 		if m == nil {
 			t.Fatalf("unexpected first line %q", l)
 		}
-		return &child{cmd: cmd, addr: m[1]}
+		c := &child{cmd: cmd, addr: m[1]}
+		c.waitReady(t)
+		return c
 	case <-time.After(20 * time.Second):
 		t.Fatal("the server did not come up")
 	}
 	return nil
+}
+
+// waitReady waits, as a load balancer would, until /readyz answers 200: the
+// first listing of the fleet is in.
+func (c *child) waitReady(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + c.addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+	}
+	t.Fatal("the server never became ready")
 }
 
 // stallingECS passes calls to the simulator but holds every StartInstance

@@ -46,65 +46,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer store.Close()
 
 	m := metrics.New()
-	client, err := connectECS(ctx, cfg, getenv, logger, m.ECSCall)
+	client, demo, err := connectECS(ctx, cfg, getenv, logger, m.ECSCall)
 	if err != nil {
 		return err
 	}
-	app, err := handlers.Build(handlers.Deps{Cfg: cfg, DB: store, ECS: client, Metrics: m, Logger: logger, DemoUsers: demoUsers})
+	srv, err := handlers.Build(ctx, handlers.Deps{Cfg: cfg, Demo: demo, DB: store, ECS: client, Metrics: m, Logger: logger, DemoUsers: demoUsers})
 	if err != nil {
 		return err
 	}
-	if cfg.Demo {
-		for _, u := range demoUsers {
-			if _, err := app.Users.Create(ctx, u.Name, u.Role, u.Password); err != nil && !errors.Is(err, users.ErrExists) {
-				return fmt.Errorf("seed demo user %s: %w", u.Name, err)
-			}
-		}
+	if err := srv.Start(ctx); err != nil {
+		return err
 	}
-	// Operations whose outcome was lost when the process last stopped.
-	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
-	n, err := app.Starts.RecoverDangling(rctx)
-	rcancel()
-	if err != nil {
-		return fmt.Errorf("recover unfinished operations: %w", err)
-	}
-	if n > 0 {
-		logger.Warn("recorded unfinished operations as outcome unknown", "count", n)
-	}
-	e := handlers.New(app)
-	fleet, svc := app.Fleet, app.Starts
-
-	go fleet.Run(ctx, cfg.RefreshInterval)
-	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := svc.ExpireDue(ctx); err != nil {
-					logger.Warn("approval expiry failed", "err", err)
-				}
-			}
-		}
-	}()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 90 * time.Second, IdleTimeout: 120 * time.Second}
 	mode := "ECS"
-	if cfg.Demo {
+	if demo {
 		mode = "the built-in ECS simulator (demo mode)"
 	}
 	fmt.Fprintf(stdout, "ECS dashboard on http://%s%s against %s\n", ln.Addr(), cfg.BasePath(), mode)
-	logger.Info("serving", "addr", ln.Addr().String(), "base", cfg.BaseURL.String(), "demo", cfg.Demo, "regions", client.Regions())
+	logger.Info("serving", "addr", ln.Addr().String(), "base", cfg.BaseURL.String(), "demo", demo, "regions", client.Regions())
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- hs.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
@@ -113,7 +81,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logger.Info("shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer scancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -122,34 +90,36 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// connectECS decides between demo mode and real ECS, without the network:
-// demo runs when asked, or when there are no credentials and no endpoint.
+// connectECS decides between demo mode and real ECS, without the network,
+// and says which it chose: demo runs when asked, or when there are no
+// credentials and no endpoint.
 func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) string, logger *slog.Logger,
-	observe func(action, code string, attempt int, d time.Duration)) (*ecs.Client, error) {
+	observe func(action, code string, attempt int, d time.Duration)) (client *ecs.Client, demo bool, err error) {
 	var src ecs.CredentialSource
 	var credErr error
 	if !(cfg.DemoSet && cfg.Demo) {
 		src, credErr = ecs.DetectCredentials(getenv, cfg.ECSRAMRole)
 	}
+	demo = cfg.Demo
 	if !cfg.DemoSet {
-		cfg.Demo = errors.Is(credErr, ecs.ErrNoCredentials) && cfg.ECSEndpoint == ""
+		demo = errors.Is(credErr, ecs.ErrNoCredentials) && cfg.ECSEndpoint == ""
 	}
-	if cfg.Demo {
+	if demo {
 		sim := ecssim.New(ecssim.Options{Regions: cfg.Regions, Instances: cfg.DemoScale, Seed: 1})
 		url, _, err := ecssim.Serve(ctx, sim, "127.0.0.1:0")
 		if err != nil {
-			return nil, fmt.Errorf("start the ECS simulator: %w", err)
+			return nil, false, fmt.Errorf("start the ECS simulator: %w", err)
 		}
 		cred, err := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		logger.Info("demo mode: ECS simulator running", "endpoint", url)
 		c, err := ecs.New(ecs.Options{Regions: sim.Regions(), Endpoint: url, Credential: cred, Timeout: cfg.ECSTimeout, Observe: observe})
-		return c, err
+		return c, true, err
 	}
 	if credErr != nil {
-		return nil, fmt.Errorf("%w: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, a CLI profile, or --ecs-ram-role; or run with --demo", credErr)
+		return nil, false, fmt.Errorf("%w: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, a CLI profile, or --ecs-ram-role; or run with --demo", credErr)
 	}
 	logger.Info("using Alibaba Cloud credentials", "source", src.Name)
 	opts := ecs.Options{Regions: cfg.Regions, Endpoint: cfg.ECSEndpoint, Credential: src.Credential, Timeout: cfg.ECSTimeout, Observe: observe}
@@ -159,10 +129,11 @@ func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) str
 		regions, err := ecs.DiscoverRegions(dctx, opts)
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("no --regions given, and asking ECS for the account's regions failed: %w", err)
+			return nil, false, fmt.Errorf("no --regions given, and asking ECS for the account's regions failed: %w", err)
 		}
 		logger.Info("no --regions given: listing every region of the account", "regions", regions)
 		opts.Regions = regions
 	}
-	return ecs.New(opts)
+	c, err := ecs.New(opts)
+	return c, false, err
 }

@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kind classifies an error for the HTTP layer and for operators.
@@ -66,4 +67,21 @@ func MessageOf(err error) string {
 		return e.Message
 	}
 	return "Internal error. The details are in the server log under this request's id."
+}
+
+// Truncate cuts s to at most n bytes without splitting a character: for
+// caller-controlled text that is stored or shown.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+// Quote shortens caller-controlled text quoted in a message.
+func Quote(s string) string {
+	if len(s) > 64 {
+		return Truncate(s, 64) + "…"
+	}
+	return s
 }

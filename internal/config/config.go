@@ -14,13 +14,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
-)
 
-// Approval policies: which starts wait for a second person.
-const (
-	ApprovalInitLocalDisk = "init-local-disk"
-	ApprovalAll           = "all"
-	ApprovalNone          = "none"
+	"ecsdash/internal/starts"
+	"ecsdash/internal/users"
 )
 
 // EnvPrefix prefixes every environment variable the serve flags read.
@@ -32,10 +28,10 @@ type Config struct {
 	DBPath            string
 	Regions           []string // empty: the simulator's regions in demo mode
 	ECSEndpoint       string   // one endpoint URL for every region, or ""
-	Demo              bool     // run against the built-in simulator
-	DemoSet           bool     // --demo was given explicitly (true or false)
+	Demo              bool     // --demo: run against the built-in simulator (see DemoSet)
+	DemoSet           bool     // --demo was given explicitly; otherwise demo mode is decided at start-up
 	DemoScale         int      // simulated instances in demo mode (0: the seeded demo fleet)
-	Approval          string
+	Approval          starts.Policy
 	ApprovalTTL       time.Duration
 	LocalDiskFamilies []string
 	SessionKeyFile    string
@@ -67,7 +63,6 @@ var ErrHelp = flag.ErrHelp
 var (
 	regionRe = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+){1,4}$`)
 	familyRe = regexp.MustCompile(`^ecs\.[a-z0-9-]+$`)
-	roleRe   = regexp.MustCompile(`^(viewer|operator|approver|admin)$`)
 )
 
 // Parse reads args (after the subcommand) and the environment. Flags win over
@@ -102,7 +97,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	def(&raw.endpoint, "ecs-endpoint", "", "one ECS endpoint URL for every region, e.g. http://127.0.0.1:9999 (default https://ecs.<region>.aliyuncs.com)")
 	defBool(&raw.demo, "demo", "", "run against the built-in ECS simulator (default: on when no credentials and no --ecs-endpoint)")
 	def(&raw.demoScale, "demo-instances", "0", "demo mode: simulate this many instances instead of the seeded demo fleet (e.g. 10000)")
-	def(&raw.approval, "approval", ApprovalInitLocalDisk, "which starts need a second person: init-local-disk, all, none")
+	def(&raw.approval, "approval", string(starts.PolicyInitLocalDisk), "which starts need a second person: init-local-disk, all, none")
 	def(&raw.approvalTTL, "approval-ttl", "24h", "how long a start waits for approval before it expires")
 	def(&raw.families, "local-disk-families", "ecs.d1,ecs.i1,ecs.i2", "instance families whose Start offers InitLocalDisk")
 	def(&raw.keyFile, "session-key-file", "", "session keys, created with mode 0600 when missing (default: beside the database)")
@@ -162,11 +157,10 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	if _, err := fmt.Sscan(raw.demoScale, &c.DemoScale); err != nil || c.DemoScale < 0 || c.DemoScale > 100000 {
 		bad("demo-instances", "%q is not a count from 0 to 100000", raw.demoScale)
 	}
-	switch raw.approval {
-	case ApprovalInitLocalDisk, ApprovalAll, ApprovalNone:
-		c.Approval = raw.approval
-	default:
-		bad("approval", "%q is not one of init-local-disk, all, none", raw.approval)
+	if p, err := starts.ParsePolicy(raw.approval); err != nil {
+		bad("approval", "%v", err)
+	} else {
+		c.Approval = p
 	}
 	c.ApprovalTTL = parseDuration(raw.approvalTTL, "approval-ttl", time.Minute, bad)
 	for _, f := range splitList(raw.families) {
@@ -206,7 +200,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	}
 	for _, pair := range splitList(raw.groupRoles) {
 		g, r, ok := strings.Cut(pair, "=")
-		if !ok || g == "" || !roleRe.MatchString(r) {
+		if !ok || g == "" || !users.ValidRole(r) {
 			bad("group-roles", "%q is not group=role with a role of viewer, operator, approver or admin", pair)
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -165,7 +166,7 @@ func (c *Client) ListRegion(ctx context.Context, region string) (instances []Ins
 		err := c.retry(ctx, func(ctx context.Context, n int) *Error {
 			calls++
 			var e *Error
-			page, e = c.describe(ctx, sdk, n, query)
+			page, e = c.describePage(ctx, sdk, n, query)
 			return e
 		}, func(*Error) bool { return true })
 		if err != nil {
@@ -195,7 +196,7 @@ func (c *Client) Describe(ctx context.Context, region, id string) (Instance, err
 	var page wireAnswer
 	if err := c.retry(ctx, func(ctx context.Context, n int) *Error {
 		var e *Error
-		page, e = c.describe(ctx, sdk, n, query)
+		page, e = c.describePage(ctx, sdk, n, query)
 		return e
 	}, func(*Error) bool { return true }); err != nil {
 		return Instance{}, err
@@ -208,6 +209,46 @@ func (c *Client) Describe(ctx context.Context, region, id string) (Instance, err
 	x := explanations["InvalidInstanceId.NotFound"]
 	return Instance{}, &Error{Kind: KindNotFound, Code: "InvalidInstanceId.NotFound", Summary: x.summary, Action: x.action,
 		RequestID: page.RequestId}
+}
+
+// statusPage is the most ids DescribeInstanceStatus answers for at once
+// (its PageSize is at most 50).
+const statusPage = 50
+
+// Statuses asks ECS for the status of ids in region with
+// DescribeInstanceStatus, one call per 50 ids. An id ECS does not know is
+// missing from the answer.
+func (c *Client) Statuses(ctx context.Context, region string, ids []string) (map[string]string, error) {
+	sdk, release, e := c.sdk(region)
+	if e != nil {
+		return nil, e
+	}
+	defer release()
+	out := make(map[string]string, len(ids))
+	for chunk := range slices.Chunk(ids, statusPage) {
+		req := &ecsapi.DescribeInstanceStatusRequest{RegionId: dara.String(region), PageSize: dara.Int32(statusPage)}
+		for _, id := range chunk {
+			req.InstanceId = append(req.InstanceId, dara.String(id))
+		}
+		err := c.retry(ctx, func(ctx context.Context, n int) *Error {
+			began := time.Now()
+			resp, err := sdk.DescribeInstanceStatusWithContext(ctx, req, c.runtime())
+			if e := c.observe("DescribeInstanceStatus", n, began, fromSDK(err)); e != nil {
+				return e
+			}
+			if resp == nil || resp.Body == nil || resp.Body.InstanceStatuses == nil {
+				return &Error{Kind: KindInternal, Code: CodeInvalidResponse, Summary: "ECS's answer to DescribeInstanceStatus could not be read."}
+			}
+			for _, st := range resp.Body.InstanceStatuses.InstanceStatus {
+				out[dara.StringValue(st.InstanceId)] = dara.StringValue(st.Status)
+			}
+			return nil
+		}, func(*Error) bool { return true })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // describeParams are DescribeInstances' call parameters as the SDK's typed
@@ -237,14 +278,11 @@ type wireInstance struct {
 	EipAddress                                                 struct{ IpAddress string }
 	LocalStorageAmount                                         int
 	LocalStorageCapacity                                       int64
-	Tags                                                       struct {
-		Tag []struct{ TagKey, TagValue string }
-	}
 }
 
-// describe sends one DescribeInstances through the SDK's generic CallApi
+// describePage sends one DescribeInstances through the SDK's generic CallApi
 // (its signing, transport and errors) and decodes the answer.
-func (c *Client) describe(ctx context.Context, sdk *ecsapi.Client, attempt int, query map[string]any) (wireAnswer, *Error) {
+func (c *Client) describePage(ctx context.Context, sdk *ecsapi.Client, attempt int, query map[string]any) (wireAnswer, *Error) {
 	began := time.Now()
 	out, err := sdk.CallApiWithCtx(ctx, describeParams, &openapi.OpenApiRequest{Query: openapi.Query(query)}, c.runtime())
 	if e := c.observe("DescribeInstances", attempt, began, fromSDK(err)); e != nil {
@@ -297,7 +335,7 @@ type Hooks struct {
 // StartInstance sends StartInstance, retrying throttling, ECS's internal
 // errors and failed connections (never a request whose fate is unknown), at
 // most MaxAttempts times inside ctx's deadline. It returns ECS's RequestId.
-func (c *Client) StartInstance(ctx context.Context, region, id string, initLocalDisk, dryRun bool, h Hooks) (string, error) {
+func (c *Client) StartInstance(ctx context.Context, region, id string, initLocalDisk bool, h Hooks) (string, error) {
 	sdk, release, e := c.sdk(region)
 	if e != nil {
 		return "", e
@@ -306,9 +344,6 @@ func (c *Client) StartInstance(ctx context.Context, region, id string, initLocal
 	req := &ecsapi.StartInstanceRequest{InstanceId: dara.String(id)}
 	if initLocalDisk {
 		req.InitLocalDisk = dara.Bool(true)
-	}
-	if dryRun {
-		req.DryRun = dara.Bool(true)
 	}
 	var requestID string
 	err := c.retry(ctx, func(ctx context.Context, n int) *Error {
@@ -417,12 +452,6 @@ func fromWire(region string, w *wireInstance) Instance {
 	}
 	if w.EipAddress.IpAddress != "" {
 		inst.PublicIPs = append(inst.PublicIPs, w.EipAddress.IpAddress)
-	}
-	for _, t := range w.Tags.Tag {
-		if inst.Tags == nil {
-			inst.Tags = map[string]string{}
-		}
-		inst.Tags[t.TagKey] = t.TagValue
 	}
 	return inst
 }

@@ -161,7 +161,7 @@ func TestStartMovesStoppedToStartingThenRunning(t *testing.T) {
 	clock := func() time.Time { return now.Add(time.Duration(offset.Load())) }
 	r := newRig(t, ecssim.Options{StartDelay: time.Minute, Now: clock}, nil)
 	in := findByName(t, r.client, "cn-hangzhou", "ci-runner-01")
-	id, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, false, ecs.Hooks{})
+	id, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, ecs.Hooks{})
 	if err != nil || id == "" {
 		t.Fatalf("start: %q %v", id, err)
 	}
@@ -175,23 +175,12 @@ func TestStartMovesStoppedToStartingThenRunning(t *testing.T) {
 		t.Fatalf("status %s, want Running", got.Status)
 	}
 	// A second start of a running instance is refused by ECS.
-	_, err = r.client.StartInstance(context.Background(), in.Region, in.ID, false, false, ecs.Hooks{})
+	_, err = r.client.StartInstance(context.Background(), in.Region, in.ID, false, ecs.Hooks{})
 	if e := ecsErr(t, err); e.Code != "IncorrectInstanceStatus" || e.HTTPStatus != 403 || e.RequestID == "" {
 		t.Fatalf("got %+v", e)
 	}
 }
 
-func TestDryRunAnswersDryRunOperationAndStartsNothing(t *testing.T) {
-	r := newRig(t, ecssim.Options{}, nil)
-	in := findByName(t, r.client, "cn-hangzhou", "ci-runner-01")
-	_, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, true, ecs.Hooks{})
-	if e := ecsErr(t, err); e.Code != "DryRunOperation" || e.HTTPStatus != 400 {
-		t.Fatalf("got %+v", e)
-	}
-	if n, _ := r.sim.Starts(in.ID); n != 0 {
-		t.Fatalf("dry run started the instance")
-	}
-}
 
 func TestEverySeedErrorCodeMapsToKindWordsAndRequestID(t *testing.T) {
 	cases := map[string]ecs.ErrorKind{
@@ -213,7 +202,7 @@ func TestEverySeedErrorCodeMapsToKindWordsAndRequestID(t *testing.T) {
 			if err := r.sim.InjectFault(in.ID, code, -1); err != nil {
 				t.Fatal(err)
 			}
-			_, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, false, ecs.Hooks{})
+			_, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, ecs.Hooks{})
 			e := ecsErr(t, err)
 			if e.Code != code || e.Kind != kind || e.RequestID == "" || e.Summary == "" || e.Action == "" || e.Message == "" {
 				t.Fatalf("got %+v", e)
@@ -231,7 +220,7 @@ func TestRetriesAreBoundedAndEachAttemptReported(t *testing.T) {
 	r.sim.InjectFault(in.ID, "InternalError", -1)
 	var before, after []int
 	var ids []string
-	_, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, false, ecs.Hooks{
+	_, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, ecs.Hooks{
 		Before: func(n int) error { before = append(before, n); return nil },
 		After:  func(a ecs.Attempt) { after = append(after, a.N); ids = append(ids, a.RequestID) },
 	})
@@ -250,7 +239,7 @@ func TestThrottledStartSucceedsOnRetry(t *testing.T) {
 	r := newRig(t, ecssim.Options{}, nil)
 	in := findByName(t, r.client, "cn-hangzhou", "ci-runner-01")
 	r.sim.InjectFault(in.ID, "Throttling.User", 1)
-	id, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, false, ecs.Hooks{})
+	id, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, ecs.Hooks{})
 	if err != nil || id == "" {
 		t.Fatalf("got %q %v", id, err)
 	}
@@ -262,7 +251,7 @@ func TestThrottledStartSucceedsOnRetry(t *testing.T) {
 func TestPreconditionErrorsAreNotRetried(t *testing.T) {
 	r := newRig(t, ecssim.Options{}, nil)
 	in := findByName(t, r.client, "cn-hangzhou", "web-prod-01")
-	_, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, false, ecs.Hooks{})
+	_, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, ecs.Hooks{})
 	if e := ecsErr(t, err); e.Code != "IncorrectInstanceStatus" {
 		t.Fatalf("got %+v", e)
 	}
@@ -280,7 +269,7 @@ func TestStalledECSTimesOutAsUnknownOutcomeWithoutRetry(t *testing.T) {
 	defer stall.Close()
 	c := clientFor(t, stall.URL, []string{"cn-hangzhou"}, "ak", "sk", func(o *ecs.Options) { o.Timeout = 300 * time.Millisecond })
 	began := time.Now()
-	_, err := c.StartInstance(context.Background(), "cn-hangzhou", "i-x", false, false, ecs.Hooks{})
+	_, err := c.StartInstance(context.Background(), "cn-hangzhou", "i-x", false, ecs.Hooks{})
 	e := ecsErr(t, err)
 	if e.Kind != ecs.KindUnknownOutcome {
 		t.Fatalf("got %+v", e)
@@ -302,7 +291,7 @@ func TestDroppedConnectionIsUnknownOutcome(t *testing.T) {
 	}))
 	defer drop.Close()
 	c := clientFor(t, drop.URL, []string{"cn-hangzhou"}, "ak", "sk", nil)
-	_, err := c.StartInstance(context.Background(), "cn-hangzhou", "i-x", false, false, ecs.Hooks{})
+	_, err := c.StartInstance(context.Background(), "cn-hangzhou", "i-x", false, ecs.Hooks{})
 	if e := ecsErr(t, err); e.Kind != ecs.KindUnknownOutcome || e.RequestID != "" {
 		t.Fatalf("got %+v", e)
 	}
@@ -317,7 +306,7 @@ func TestRefusedConnectionIsRetriedBecauseNothingWasSent(t *testing.T) {
 	ln.Close() // nothing listens there now
 	c := clientFor(t, "http://"+addr, []string{"cn-hangzhou"}, "ak", "sk", nil)
 	attempts := 0
-	_, err = c.StartInstance(context.Background(), "cn-hangzhou", "i-x", false, false, ecs.Hooks{After: func(ecs.Attempt) { attempts++ }})
+	_, err = c.StartInstance(context.Background(), "cn-hangzhou", "i-x", false, ecs.Hooks{After: func(ecs.Attempt) { attempts++ }})
 	if ecsErr(t, err).Kind != ecs.KindUnknownOutcome || attempts != 3 {
 		t.Fatalf("attempts %d, err %v", attempts, err)
 	}

@@ -3,9 +3,12 @@ package ecs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -15,18 +18,16 @@ import (
 type Lister interface {
 	Regions() []string
 	ListRegion(ctx context.Context, region string) ([]Instance, int, error)
+	Statuses(ctx context.Context, region string, ids []string) (map[string]string, error)
 }
 
 // Snapshot is one immutable view of the fleet. Pages read it; nobody changes it.
 type Snapshot struct {
-	Instances  []Instance // sorted by region, name, id
-	Families   []string   // every family in the fleet, sorted
-	index      map[string]int
-	Fetched    time.Time        // when the oldest region's list was fetched; zero before the first success
-	RegionErr  map[string]error // regions whose last refresh failed (their list is the last good one)
-	LastErrAt  time.Time
-	Calls      int // DescribeInstances calls made by the refresh that built this snapshot
-	RefreshDur time.Duration
+	Instances []Instance // sorted by region, name, id
+	Families  []string   // every family in the fleet, sorted
+	index     map[string]int
+	Fetched   time.Time        // when the oldest region's list was fetched; zero before the first success
+	RegionErr map[string]error // regions whose last refresh failed (their list is the last good one)
 }
 
 // Instance finds one instance by region and id.
@@ -41,18 +42,31 @@ func (s *Snapshot) Instance(region, id string) (Instance, bool) {
 	return s.Instances[i], true
 }
 
-// Fleet caches the whole fleet and refreshes it in the background and on
-// demand, one refresh at a time, so page views never call ECS.
-type Fleet struct {
-	lister  Lister
-	log     *slog.Logger
-	now     func() time.Time
-	timeout time.Duration
+// FleetOptions tune the cache; zero values take the defaults.
+type FleetOptions struct {
+	Timeout       time.Duration // one refresh's deadline; 2 minutes
+	TrackInterval time.Duration // how often moving instances are asked about; 2 seconds
+	TrackFor      time.Duration // how long an instance is followed before the refresh takes over; 10 minutes
+}
 
-	sf      singleflight.Group
-	mu      sync.RWMutex
-	snap    *Snapshot
+// Fleet caches the whole fleet and refreshes it in the background and on
+// demand, one refresh at a time, so page views never call ECS. Instances in a
+// moving state (Pending, Starting, Stopping) are followed with
+// DescribeInstanceStatus every few seconds until they settle, so every
+// viewer sees the new state soon after ECS does.
+type Fleet struct {
+	lister Lister
+	log    *slog.Logger
+	now    func() time.Time
+	opts   FleetOptions
+
+	sf   singleflight.Group
+	snap atomic.Pointer[Snapshot] // read without a lock: a page never waits
+
+	mu      sync.Mutex // held by writers only, never across a call to ECS
 	regions map[string]regionState
+	moving  map[string]time.Time // region/id -> since when it is followed
+	backoff map[string]backoff   // per region, after failed status calls
 }
 
 type regionState struct {
@@ -61,21 +75,49 @@ type regionState struct {
 	err       error
 }
 
+type backoff struct {
+	failures  int
+	notBefore time.Time
+}
+
 // NewFleet returns an empty cache; call Refresh or Run to fill it.
-func NewFleet(l Lister, log *slog.Logger, timeout time.Duration) *Fleet {
-	return &Fleet{lister: l, log: log, now: time.Now, timeout: timeout, snap: &Snapshot{index: map[string]int{}},
-		regions: map[string]regionState{}}
+func NewFleet(l Lister, log *slog.Logger, opts FleetOptions) *Fleet {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Minute
+	}
+	if opts.TrackInterval <= 0 {
+		opts.TrackInterval = 2 * time.Second
+	}
+	if opts.TrackFor <= 0 {
+		opts.TrackFor = 10 * time.Minute
+	}
+	f := &Fleet{lister: l, log: log, now: time.Now, opts: opts, regions: map[string]regionState{},
+		moving: map[string]time.Time{}, backoff: map[string]backoff{}}
+	f.snap.Store(&Snapshot{index: map[string]int{}})
+	return f
 }
 
-// Snapshot returns the current view. It never blocks on ECS.
-func (f *Fleet) Snapshot() *Snapshot {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return f.snap
+// Snapshot returns the current view. It never blocks.
+func (f *Fleet) Snapshot() *Snapshot { return f.snap.Load() }
+
+// Lookup is the cached view of one instance.
+func (f *Fleet) Lookup(region, id string) (Instance, bool) { return f.Snapshot().Instance(region, id) }
+
+// Ready reports whether every region's last listing succeeded.
+func (f *Fleet) Ready() error {
+	s := f.Snapshot()
+	if s.Fetched.IsZero() {
+		return errors.New("no successful listing yet")
+	}
+	if len(s.RegionErr) > 0 {
+		return fmt.Errorf("%d regions failing", len(s.RegionErr))
+	}
+	return nil
 }
 
-// Run refreshes every interval until ctx ends.
+// Run refreshes every interval and follows moving instances until ctx ends.
 func (f *Fleet) Run(ctx context.Context, interval time.Duration) {
+	go f.trackLoop(ctx)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -97,7 +139,7 @@ func (f *Fleet) Refresh(ctx context.Context) error {
 	ch := f.sf.DoChan("refresh", func() (any, error) {
 		// Detached from any one caller: a page that goes away must not cancel
 		// the refresh others wait for.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.opts.Timeout)
 		defer cancel()
 		return nil, f.refresh(rctx)
 	})
@@ -109,28 +151,33 @@ func (f *Fleet) Refresh(ctx context.Context) error {
 	}
 }
 
+type listing struct {
+	region string
+	list   []Instance
+	calls  int
+	err    error
+}
+
 func (f *Fleet) refresh(ctx context.Context) error {
 	began := f.now()
 	regions := f.lister.Regions()
-	type result struct {
-		region string
-		list   []Instance
-		calls  int
-		err    error
-	}
-	results := make(chan result, len(regions))
+	results := make(chan listing, len(regions))
 	for _, r := range regions {
 		go func() {
 			list, calls, err := f.lister.ListRegion(ctx, r)
-			results <- result{r, list, calls, err}
+			results <- listing{r, list, calls, err}
 		}()
+	}
+	// ECS is asked with no lock held; the lock only covers the swap.
+	got := make([]listing, 0, len(regions))
+	for range regions {
+		got = append(got, <-results)
 	}
 	calls := 0
 	var errs []error
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for range regions {
-		res := <-results
+	for _, res := range got {
 		calls += res.calls
 		st := f.regions[res.region]
 		if res.err != nil {
@@ -141,15 +188,19 @@ func (f *Fleet) refresh(ctx context.Context) error {
 		}
 		f.regions[res.region] = st
 	}
-	f.snap = f.build(calls, f.now().Sub(began))
-	f.log.Info("fleet refreshed", "instances", len(f.snap.Instances), "calls", calls,
-		"duration_ms", f.snap.RefreshDur.Milliseconds(), "failed_regions", len(errs))
+	s := f.build()
+	for _, in := range s.Instances {
+		f.follow(in)
+	}
+	f.snap.Store(s)
+	f.log.Info("fleet refreshed", "instances", len(s.Instances), "calls", calls,
+		"duration_ms", f.now().Sub(began).Milliseconds(), "failed_regions", len(errs))
 	return errors.Join(errs...)
 }
 
 // build makes a snapshot from the per-region state; f.mu is held.
-func (f *Fleet) build(calls int, dur time.Duration) *Snapshot {
-	s := &Snapshot{index: map[string]int{}, RegionErr: map[string]error{}, Calls: calls, RefreshDur: dur}
+func (f *Fleet) build() *Snapshot {
+	s := &Snapshot{index: map[string]int{}, RegionErr: map[string]error{}}
 	n := 0
 	for _, st := range f.regions {
 		n += len(st.instances)
@@ -159,7 +210,6 @@ func (f *Fleet) build(calls int, dur time.Duration) *Snapshot {
 		s.Instances = append(s.Instances, st.instances...)
 		if st.err != nil {
 			s.RegionErr[region] = st.err
-			s.LastErrAt = f.now()
 		}
 		if !st.fetched.IsZero() && (s.Fetched.IsZero() || st.fetched.Before(s.Fetched)) {
 			s.Fetched = st.fetched
@@ -187,46 +237,170 @@ func (f *Fleet) build(calls int, dur time.Duration) *Snapshot {
 	return s
 }
 
+// follow starts or stops following an instance by its state; f.mu is held.
+func (f *Fleet) follow(in Instance) {
+	key := in.Region + "/" + in.ID
+	if in.Settled() {
+		delete(f.moving, key)
+	} else if _, ok := f.moving[key]; !ok {
+		f.moving[key] = f.now()
+	}
+}
+
 // Update replaces one instance with a fresher view (after a Describe), so a
-// start shows at once without waiting for the next refresh. When the
-// instance keeps its place in the order (the usual case: only its status
-// moved), the new snapshot shares the old one's index: O(n) copy, no sort.
+// start shows at once without waiting for the next refresh.
 func (f *Fleet) Update(inst Instance) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	prev := f.snap
-	if i, ok := prev.index[inst.Region+"/"+inst.ID]; ok && prev.Instances[i].Name == inst.Name && prev.Instances[i].Family == inst.Family {
-		next := *prev
-		next.Instances = make([]Instance, len(prev.Instances))
-		copy(next.Instances, prev.Instances)
-		next.Instances[i] = inst
-		f.snap = &next
-		st := f.regions[inst.Region]
-		for j := range st.instances {
-			if st.instances[j].ID == inst.ID {
-				list := make([]Instance, len(st.instances))
-				copy(list, st.instances)
-				list[j] = inst
-				st.instances = list
-				f.regions[inst.Region] = st
-				break
+	f.replace(map[string]Instance{inst.Region + "/" + inst.ID: inst})
+	f.follow(inst)
+}
+
+// replace swaps in fresher views of some instances; f.mu is held. When each
+// keeps its place in the order (the usual case: only its status moved), the
+// new snapshot shares the old one's index: one O(n) copy, no sort.
+func (f *Fleet) replace(fresh map[string]Instance) {
+	prev := f.Snapshot()
+	inPlace := true
+	byRegion := map[string]int{}
+	for key, in := range fresh {
+		i, ok := prev.index[key]
+		if !ok || prev.Instances[i].Name != in.Name || prev.Instances[i].Family != in.Family {
+			inPlace = false
+		}
+		byRegion[in.Region]++
+	}
+	for region := range byRegion {
+		st := f.regions[region]
+		list := append([]Instance(nil), st.instances...)
+		found := 0
+		for j := range list {
+			if in, ok := fresh[region+"/"+list[j].ID]; ok {
+				list[j] = in
+				found++
 			}
 		}
+		if found < byRegion[region] { // not listed before: add it
+			for _, in := range fresh {
+				if in.Region == region && !slices.ContainsFunc(list, func(x Instance) bool { return x.ID == in.ID }) {
+					list = append(list, in)
+				}
+			}
+		}
+		st.instances = list
+		f.regions[region] = st
+	}
+	if !inPlace {
+		f.snap.Store(f.build())
 		return
 	}
-	st := f.regions[inst.Region]
-	list := make([]Instance, len(st.instances))
-	copy(list, st.instances)
-	found := false
-	for i := range list {
-		if list[i].ID == inst.ID {
-			list[i], found = inst, true
+	next := *prev
+	next.Instances = append([]Instance(nil), prev.Instances...)
+	for key, in := range fresh {
+		next.Instances[prev.index[key]] = in
+	}
+	f.snap.Store(&next)
+}
+
+func (f *Fleet) trackLoop(ctx context.Context) {
+	t := time.NewTicker(f.opts.TrackInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		f.FollowMoving(ctx)
+	}
+}
+
+// FollowMoving asks ECS once about every instance in a moving state, one
+// DescribeInstanceStatus call per region (per 50 instances), and swaps in
+// one new snapshot with the states that changed. A region whose call fails
+// is asked again after a growing pause (up to a minute); an instance
+// followed for longer than TrackFor is left to the next refresh.
+func (f *Fleet) FollowMoving(ctx context.Context) {
+	now := f.now()
+	byRegion := map[string][]string{}
+	f.mu.Lock()
+	for key, since := range f.moving {
+		if now.Sub(since) > f.opts.TrackFor {
+			delete(f.moving, key)
+			continue
+		}
+		in, ok := f.Snapshot().index[key]
+		if !ok {
+			delete(f.moving, key)
+			continue
+		}
+		inst := f.Snapshot().Instances[in]
+		if b := f.backoff[inst.Region]; now.Before(b.notBefore) {
+			continue
+		}
+		byRegion[inst.Region] = append(byRegion[inst.Region], inst.ID)
+	}
+	f.mu.Unlock()
+	if len(byRegion) == 0 {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, f.opts.TrackInterval*5)
+	defer cancel()
+	type answer struct {
+		region   string
+		statuses map[string]string
+		err      error
+	}
+	answers := make(chan answer, len(byRegion))
+	for region, ids := range byRegion {
+		go func() {
+			sort.Strings(ids)
+			st, err := f.lister.Statuses(cctx, region, ids)
+			answers <- answer{region, st, err}
+		}()
+	}
+	got := make([]answer, 0, len(byRegion))
+	for range byRegion {
+		got = append(got, <-answers)
+	}
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	snap := f.Snapshot()
+	fresh := map[string]Instance{}
+	for _, a := range got {
+		if a.err != nil {
+			b := f.backoff[a.region]
+			b.failures++
+			b.notBefore = f.now().Add(min(f.opts.TrackInterval<<b.failures, time.Minute))
+			f.backoff[a.region] = b
+			f.log.Warn("following moving instances failed", "region", a.region, "err", a.err, "failures", b.failures)
+			continue
+		}
+		delete(f.backoff, a.region)
+		for _, id := range byRegion[a.region] {
+			key := a.region + "/" + id
+			in, ok := snap.Instance(a.region, id)
+			status, known := a.statuses[id]
+			if !ok || !known {
+				delete(f.moving, key) // gone from ECS: the next refresh drops it
+				continue
+			}
+			if status != in.Status {
+				in.Status = status
+				fresh[key] = in
+			}
+			f.follow(in)
 		}
 	}
-	if !found {
-		list = append(list, inst)
+	if len(fresh) > 0 {
+		f.replace(fresh)
 	}
-	st.instances = list
-	f.regions[inst.Region] = st
-	f.snap = f.build(prev.Calls, prev.RefreshDur)
+}
+
+// Moving is the number of instances being followed.
+func (f *Fleet) Moving() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.moving)
 }

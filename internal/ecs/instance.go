@@ -22,7 +22,15 @@ type Instance struct {
 	PublicIPs            []string
 	LocalStorageAmount   int
 	LocalStorageCapacity int64 // GiB
-	Tags                 map[string]string
+}
+
+// Equal reports whether two views of an instance show the same.
+func (i *Instance) Equal(j *Instance) bool {
+	return i.ID == j.ID && i.Name == j.Name && i.Type == j.Type && i.Family == j.Family && i.Status == j.Status &&
+		i.Region == j.Region && i.Zone == j.Zone && i.ChargeType == j.ChargeType && i.ExpiredTime.Equal(j.ExpiredTime) &&
+		slices.Equal(i.LockReasons, j.LockReasons) && slices.Equal(i.PrivateIPs, j.PrivateIPs) &&
+		slices.Equal(i.PublicIPs, j.PublicIPs) && i.LocalStorageAmount == j.LocalStorageAmount &&
+		i.LocalStorageCapacity == j.LocalStorageCapacity
 }
 
 // Status values ECS reports.

@@ -62,7 +62,7 @@ func TestInitLocalDiskWaitsThenApprovalStartsItOnce(t *testing.T) {
 	if starts, init := h.sim.Starts(in.ID); starts != 1 || init != 1 {
 		t.Fatalf("starts=%d init=%d", starts, init)
 	}
-	op, _ := h.app.Audit.Operation(t.Context(), id)
+	op, _ := h.audit.Operation(t.Context(), id)
 	if op.Last.State != audit.StateSucceeded || op.Last.Approver != "appr" || op.Last.RequestID == "" || op.First.User != "op1" {
 		t.Fatalf("outcome %+v", op.Last)
 	}
@@ -108,7 +108,7 @@ func TestRejectionNeedsAReasonAndNeverReachesECS(t *testing.T) {
 	if p := decide(t, appr, id, "reject", url.Values{"reason": {"data still needed"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("reject: %d", p.status)
 	}
-	op, _ := h.app.Audit.Operation(t.Context(), id)
+	op, _ := h.audit.Operation(t.Context(), id)
 	if op.Last.State != audit.StateRejected || op.Last.Reason != "data still needed" || op.Last.Approver != "appr" {
 		t.Fatalf("%+v", op.Last)
 	}
@@ -168,7 +168,7 @@ func TestApprovalRechecksTheInstance(t *testing.T) {
 	if p.status != http.StatusConflict {
 		t.Fatalf("approve of a running instance: %d", p.status)
 	}
-	op, _ := h.app.Audit.Operation(t.Context(), id)
+	op, _ := h.audit.Operation(t.Context(), id)
 	if op.Last.State != audit.StateFailed || h.sim.Calls("StartInstance") != 0 {
 		t.Fatalf("%+v", op.Last)
 	}
@@ -178,11 +178,19 @@ func TestRequestsExpire(t *testing.T) {
 	h := newHarness(t, opts{args: []string{"--approval-ttl", "1h"}})
 	id, _ := requestInit(t, h, "op1")
 	h.advance(2 * time.Hour)
-	p := h.loggedIn("appr").get("audit")
-	if p.doc.Find(`tr[data-state=awaiting_approval]`).Length() != 0 {
-		t.Fatal("an expired request is still awaiting")
+	b := h.loggedIn("appr")
+	p := b.get("audit")
+	if p.doc.Find(`tr[data-state=awaiting_approval]`).Length() != 0 || p.doc.Find(`tr[data-state=expired]`).Length() != 1 {
+		t.Fatal("an expired request is still shown awaiting")
 	}
-	op, _ := h.app.Audit.Operation(t.Context(), id)
+	// A page view writes nothing; the decision records the expiry.
+	if op, _ := h.audit.Operation(t.Context(), id); op.Last.State != audit.StateAwaitingApproval {
+		t.Fatalf("a page view wrote %+v", op.Last)
+	}
+	if r := decide(t, b, id, "approve", nil); r.status != http.StatusConflict || h.sim.Calls("StartInstance") != 0 {
+		t.Fatalf("approving an expired request: %d", r.status)
+	}
+	op, _ := h.audit.Operation(t.Context(), id)
 	if op.Last.State != audit.StateExpired || op.Last.Action != audit.ActionExpire {
 		t.Fatalf("%+v", op.Last)
 	}
@@ -275,7 +283,7 @@ func TestApprovalWhileECSIsDownDecidesNothing(t *testing.T) {
 	if p.status != http.StatusServiceUnavailable {
 		t.Fatalf("approve while ECS throttles: %d %s", p.status, p.doc.Find("main").Text())
 	}
-	op, _ := h.app.Audit.Operation(t.Context(), id)
+	op, _ := h.audit.Operation(t.Context(), id)
 	if op.Last.State != audit.StateAwaitingApproval {
 		t.Fatalf("the request was decided while ECS could not be asked: %+v", op.Last)
 	}

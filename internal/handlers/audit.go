@@ -32,16 +32,16 @@ func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
 		return f, nil, apperr.New(apperr.Invalid, "The user and instance filters take at most 64 characters.")
 	}
 	if f.State != "" && !slices.Contains(auditStates, f.State) {
-		return f, nil, apperr.New(apperr.Invalid, "%q is not an audit state.", truncate(f.State, 32))
+		return f, nil, apperr.New(apperr.Invalid, "%q is not an audit state.", apperr.Quote(f.State))
 	}
 	if f.Action != "" && !slices.Contains(auditActions, f.Action) {
-		return f, nil, apperr.New(apperr.Invalid, "%q is not an audit action.", truncate(f.Action, 32))
+		return f, nil, apperr.New(apperr.Invalid, "%q is not an audit action.", apperr.Quote(f.Action))
 	}
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
 		if v := c.QueryParam(name); v != "" {
 			t, err := time.Parse("2006-01-02", v)
 			if err != nil {
-				return f, nil, apperr.New(apperr.Invalid, "%q is not a date (YYYY-MM-DD).", truncate(v, 32))
+				return f, nil, apperr.New(apperr.Invalid, "%q is not a date (YYYY-MM-DD).", apperr.Quote(v))
 			}
 			*dst = t
 		}
@@ -58,7 +58,7 @@ func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
 	return f, keep, nil
 }
 
-func (a *App) audit(c echo.Context) error {
+func (a *App) auditPage(c echo.Context) error {
 	f, keep, err := auditFilter(c)
 	if err != nil {
 		return err
@@ -66,24 +66,21 @@ func (a *App) audit(c echo.Context) error {
 	if p := c.QueryParam("page"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 1_000_000 {
-			return apperr.New(apperr.Invalid, "%q is not a page number.", truncate(p, 16))
+			return apperr.New(apperr.Invalid, "%q is not a page number.", apperr.Quote(p))
 		}
 		f.Page = n
 	}
 	f.PerPage = 50
 	ctx := c.Request().Context()
-	if err := a.Starts.ExpireDue(ctx); err != nil {
-		a.Logger.Warn("expiry check failed", "request_id", requestID(c), "err", err)
-	}
-	awaiting, err := a.Audit.Awaiting(ctx)
+	awaiting, err := a.auditLog.Awaiting(ctx)
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
-	history, total, err := a.Audit.Operations(ctx, f)
+	history, total, err := a.auditLog.Operations(ctx, f)
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
-	if err := a.Audit.Timelines(ctx, history); err != nil {
+	if err := a.auditLog.Timelines(ctx, history); err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
 	actor := a.actor(c)
@@ -95,16 +92,16 @@ func (a *App) audit(c echo.Context) error {
 		exp[k] = vals
 	}
 	exp.Set("format", "csv")
-	v.ExportCSV = a.Cfg.BasePath() + "audit/export?" + exp.Encode()
+	v.ExportCSV = a.cfg.BasePath() + "audit/export?" + exp.Encode()
 	exp.Set("format", "json")
-	v.ExportJSON = a.Cfg.BasePath() + "audit/export?" + exp.Encode()
+	v.ExportJSON = a.cfg.BasePath() + "audit/export?" + exp.Encode()
 	pageLink := func(p int) string {
 		q := url.Values{}
 		for k, vals := range keep {
 			q[k] = vals
 		}
 		q.Set("page", strconv.Itoa(p))
-		return a.Cfg.BasePath() + "audit?" + q.Encode()
+		return a.cfg.BasePath() + "audit?" + q.Encode()
 	}
 	if v.PageNum > 1 {
 		v.PrevURL = pageLink(v.PageNum - 1)
@@ -113,7 +110,9 @@ func (a *App) audit(c echo.Context) error {
 		v.NextURL = pageLink(v.PageNum + 1)
 	}
 	for _, op := range awaiting {
-		v.Awaiting = append(v.Awaiting, a.auditRow(op, actor))
+		if !a.starts.Expired(op) {
+			v.Awaiting = append(v.Awaiting, a.auditRow(op, actor))
+		}
 	}
 	for _, op := range history {
 		v.History = append(v.History, a.auditRow(op, actor))
@@ -126,8 +125,8 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 	r := templates.AuditRow{ID: op.ID(), State: l.State, Time: f.Time.Format("2006-01-02 15:04:05"), Action: f.Action,
 		Requester: f.User, Approver: l.Approver, Region: f.Region, InstanceID: f.InstanceID, InstanceName: f.InstanceName,
 		RequestID: l.RequestID, ErrorCode: l.ErrorCode, ErrorMessage: l.ErrorMessage, Reason: l.Reason, Digest: starts.Digest(f),
-		ApproveURL: a.Cfg.BasePath() + "audit/" + strconv.FormatInt(op.ID(), 10) + "/approve",
-		RejectURL:  a.Cfg.BasePath() + "audit/" + strconv.FormatInt(op.ID(), 10) + "/reject"}
+		ApproveURL: a.cfg.BasePath() + "audit/" + strconv.FormatInt(op.ID(), 10) + "/approve",
+		RejectURL:  a.cfg.BasePath() + "audit/" + strconv.FormatInt(op.ID(), 10) + "/reject"}
 	if f.Action == audit.ActionStartInstance {
 		r.Params = fmt.Sprintf("InitLocalDisk=%t", f.InitLocalDisk)
 		if f.DryRun {
@@ -135,6 +134,10 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 		}
 	}
 	switch {
+	case a.starts.Expired(op):
+		// Shown as what it is; the expiry is recorded by the ticker or
+		// by the next decision, never by a page view.
+		r.State, r.WhyNotDecide = audit.StateExpired, "Expired: not approved in time."
 	case !users.CanDecide(actor.Role):
 		r.WhyNotDecide = "Only an approver or admin decides."
 	case actor.User == f.User:
@@ -163,7 +166,7 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 func opID(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id < 1 {
-		return 0, apperr.New(apperr.Invalid, "%q is not a request number.", truncate(c.Param("id"), 24))
+		return 0, apperr.New(apperr.Invalid, "%q is not a request number.", apperr.Quote(c.Param("id")))
 	}
 	return id, nil
 }
@@ -173,11 +176,11 @@ func (a *App) approve(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := a.Starts.Approve(c.Request().Context(), a.actor(c), id, c.FormValue("digest"))
+	res, err := a.starts.Approve(c.Request().Context(), a.actor(c), id, c.FormValue("digest"))
 	if err != nil {
 		return err
 	}
-	return a.afterStart(c, res, a.Cfg.BasePath()+"audit")
+	return a.afterStart(c, res, a.cfg.BasePath()+"audit")
 }
 
 func (a *App) reject(c echo.Context) error {
@@ -185,11 +188,11 @@ func (a *App) reject(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.Starts.Reject(c.Request().Context(), a.actor(c), id, c.FormValue("digest"), strings.TrimSpace(c.FormValue("reason"))); err != nil {
+	if err := a.starts.Reject(c.Request().Context(), a.actor(c), id, c.FormValue("digest"), strings.TrimSpace(c.FormValue("reason"))); err != nil {
 		return err
 	}
 	sess(c).flash(templates.Flash{Text: fmt.Sprintf("Request %d is rejected; nothing was sent to ECS.", id)})
-	return c.Redirect(http.StatusSeeOther, a.Cfg.BasePath()+"audit")
+	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit")
 }
 
 // auditExport streams the matching events as CSV or JSON.
@@ -208,9 +211,9 @@ func (a *App) auditExport(c echo.Context) error {
 	h.Set("Content-Disposition", "attachment; filename=audit."+format)
 	h.Set("Cache-Control", "no-store")
 	c.Response().WriteHeader(http.StatusOK)
-	if err := a.Audit.Export(c.Request().Context(), c.Response(), format, f); err != nil {
+	if err := a.auditLog.Export(c.Request().Context(), c.Response(), format, f); err != nil {
 		// Headers are gone; the truncated body is all the client can get.
-		a.Logger.Error("audit export broke off", "request_id", requestID(c), "err", err)
+		a.log.Error("audit export broke off", "request_id", requestID(c), "err", err)
 	}
 	return nil
 }

@@ -3,7 +3,9 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -19,8 +21,8 @@ func (a *App) loginForm(c echo.Context) error {
 
 func (a *App) renderLogin(c echo.Context, status int, next, username, msg string) error {
 	v := templates.LoginPage{Page: a.page(c, "Sign in", "login"), Next: a.safeNext(next), Username: username, Error: msg}
-	if a.Cfg.Demo {
-		v.DemoUsers = a.DemoUsers
+	if a.demo {
+		v.DemoUsers = a.demoUsers
 	}
 	return render(c, status, templates.Login(v))
 }
@@ -32,17 +34,17 @@ func (a *App) login(c echo.Context) error {
 	password := c.FormValue("password")
 	next := c.FormValue("next")
 	ip := c.RealIP()
-	now := a.Now()
-	ev := audit.Event{Action: audit.ActionLogin, User: truncate(name, 64), AuthMethod: "password"}
+	now := a.now()
+	ev := audit.Event{Action: audit.ActionLogin, User: apperr.Truncate(name, 64), AuthMethod: "password"}
 	if name == "" || password == "" || len(name) > 64 || len(password) > 200 {
-		return a.renderLogin(c, http.StatusBadRequest, next, truncate(name, 64), "Enter a user name and a password.")
+		return a.renderLogin(c, http.StatusBadRequest, next, apperr.Truncate(name, 64), "Enter a user name and a password.")
 	}
 	if a.throttle.blocked(strings.ToLower(name), ip, now) {
 		ev.State, ev.ErrorCode = audit.StateFailed, "Throttled"
 		a.record(c, ev)
 		return a.renderLogin(c, http.StatusTooManyRequests, next, name, "Too many failed sign-ins. Wait 15 minutes and try again.")
 	}
-	u, err := a.Users.Authenticate(c.Request().Context(), name, password)
+	u, err := a.users.Authenticate(c.Request().Context(), name, password)
 	if errors.Is(err, users.ErrBadCredentials) {
 		a.throttle.fail(strings.ToLower(name), ip, now)
 		ev.State, ev.ErrorCode = audit.StateFailed, "BadCredentials"
@@ -71,11 +73,62 @@ func (a *App) logout(c echo.Context) error {
 	u := currentUser(c)
 	act := a.actor(c)
 	a.record(c, audit.Event{Action: audit.ActionLogout, User: u.Name, AuthMethod: act.AuthMethod, State: audit.StateSucceeded})
-	if err := a.Users.EndSessions(c.Request().Context(), u.Name); err != nil {
+	if err := a.users.EndSessions(c.Request().Context(), u.Name); err != nil {
 		return apperr.Wrap(err, apperr.Internal, "logout")
 	}
 	s := sess(c)
 	s.reset()
 	s.flash(templates.Flash{Text: "You are signed out."})
-	return c.Redirect(http.StatusSeeOther, a.Cfg.BasePath()+"login")
+	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"login")
+}
+
+// requireUser lets a request through only with a live session (or a trusted
+// proxy's user header), and loads the user fresh on every request, so that
+// logout, disable and role changes take effect at once.
+func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		s := sess(c)
+		ctx := c.Request().Context()
+		if u, ok, err := a.ssoUser(c, s); err != nil {
+			return err
+		} else if ok {
+			c.Set(ctxUser, u)
+			c.Set(ctxUserName, u.Name)
+			return next(c)
+		}
+		now := a.now()
+		uid := s.uid()
+		fail := func() error {
+			if uid != 0 {
+				s.reset()
+			}
+			if c.Request().Method == http.MethodGet && !wantsJSON(c) {
+				return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+			}
+			return apperr.New(apperr.Unauthorized, "Your session has ended. Sign in again.")
+		}
+		if uid == 0 {
+			return fail()
+		}
+		iat, seen := time.Unix(s.num("iat"), 0), time.Unix(s.num("seen"), 0)
+		if now.Sub(iat) > a.cfg.SessionLifetime || now.Sub(seen) > a.cfg.IdleTimeout {
+			return fail()
+		}
+		u, err := a.users.ByID(ctx, uid)
+		if errors.Is(err, users.ErrNotFound) {
+			return fail()
+		}
+		if err != nil {
+			return apperr.Wrap(err, apperr.Internal, "user lookup")
+		}
+		if u.Disabled || u.Epoch != s.num("epoch") {
+			return fail()
+		}
+		if now.Sub(seen) > time.Minute {
+			s.set("seen", now.Unix())
+		}
+		c.Set(ctxUser, u)
+		c.Set(ctxUserName, u.Name)
+		return next(c)
+	}
 }

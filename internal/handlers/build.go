@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"ecsdash/internal/audit"
 	"ecsdash/internal/config"
@@ -22,6 +25,7 @@ import (
 // both assemble it with Build, so the tests exercise the real wiring.
 type Deps struct {
 	Cfg         *config.Config
+	Demo        bool // against the built-in simulator: the banner, and DemoUsers are seeded
 	DB          *db.DB
 	ECS         *ecs.Client
 	Metrics     *metrics.Metrics
@@ -29,12 +33,19 @@ type Deps struct {
 	Now         func() time.Time     // nil: time.Now
 	BcryptCost  int                  // 0: bcrypt's default
 	SessionKeys [][]byte             // nil: read (or create) Cfg.SessionKeyFile
-	DemoUsers   []templates.DemoUser // shown on the login page in demo mode
+	DemoUsers   []templates.DemoUser // demo mode: created when missing, shown on the login page
 }
 
-// Build assembles the App: users, the audit log, the fleet cache, the start
-// service, sessions, assets and metrics. It makes no network call.
-func Build(d Deps) (*App, error) {
+// Server is the assembled dashboard: its HTTP handler, and Run for the work
+// it does in the background.
+type Server struct {
+	app  *App
+	echo *echo.Echo
+}
+
+// Build assembles the dashboard: users, the audit log, the fleet cache, the
+// start service, sessions, assets and metrics. It makes no network call.
+func Build(ctx context.Context, d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -49,24 +60,62 @@ func Build(d Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
-	fleet := ecs.NewFleet(d.ECS, d.Logger, 2*time.Minute)
+	fleet := ecs.NewFleet(d.ECS, d.Logger, ecs.FleetOptions{})
 	log := audit.New(d.DB.Write, d.DB.Read, d.Now)
 	log.OnAppend = func(e audit.Event) { d.Metrics.AuditEvent(e.Action, e.State) }
 	svc := &starts.Service{ECS: d.ECS, Fleet: fleet, Log: log, Families: d.Cfg.LocalDiskFamilies, Approval: d.Cfg.Approval,
 		TTL: d.Cfg.ApprovalTTL, Now: d.Now, Logger: d.Logger, CallLimit: 3 * d.Cfg.ECSTimeout}
-	a := &App{Cfg: d.Cfg, DB: d.DB, Users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost), Audit: log, Starts: svc,
-		Fleet: fleet, Regions: d.ECS.Regions(), Sessions: NewCookieStore(d.Cfg, keys), Assets: assets, Logger: d.Logger,
-		DemoUsers: d.DemoUsers, Now: d.Now, Metrics: d.Metrics, statusSeen: map[string]time.Time{},
-		ECSReady: func(context.Context) error {
-			s := fleet.Snapshot()
-			if s.Fetched.IsZero() {
-				return errors.New("no successful listing yet")
+	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost),
+		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), sessions: NewCookieStore(d.Cfg, keys),
+		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics}
+	if d.Demo {
+		a.demoUsers = d.DemoUsers
+		for _, u := range d.DemoUsers {
+			if _, err := a.users.Create(ctx, u.Name, u.Role, u.Password); err != nil && !errors.Is(err, users.ErrExists) {
+				return nil, fmt.Errorf("seed demo user %s: %w", u.Name, err)
 			}
-			if len(s.RegionErr) > 0 {
-				return fmt.Errorf("%d regions failing", len(s.RegionErr))
+		}
+	}
+	d.Metrics.Registry.MustRegister(a.scrapeCollectors()...)
+	return &Server{app: a, echo: routes(a)}, nil
+}
+
+// Handler serves every page and endpoint.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Fleet is the shared fleet cache (for a first refresh before serving).
+func (s *Server) Fleet() *ecs.Fleet { return s.app.fleet }
+
+// Start begins the dashboard's background work. First, before it returns,
+// it records as unknown the operations whose outcome was lost when the
+// process last stopped (an error here stops start-up). Then, until ctx ends,
+// it refreshes the fleet, follows moving instances, and expires approval
+// requests past their time.
+func (s *Server) Start(ctx context.Context) error {
+	a := s.app
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	n, err := a.starts.RecoverDangling(rctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("recover unfinished operations: %w", err)
+	}
+	if n > 0 {
+		a.log.Warn("recorded unfinished operations as outcome unknown", "count", n)
+	}
+	go a.fleet.Run(ctx, a.cfg.RefreshInterval)
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := a.starts.ExpireDue(ctx); err != nil {
+					a.log.Warn("approval expiry failed", "err", err)
+				}
 			}
-			return nil
-		}}
-	d.Metrics.Registry.MustRegister(a.ScrapeCollectors()...)
-	return a, nil
+		}
+	}()
+	return nil
 }

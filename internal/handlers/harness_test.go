@@ -43,8 +43,10 @@ type harness struct {
 	cfg   *config.Config
 	sim   *ecssim.Server
 	store *db.DB
-	app   *handlers.App
-	echo  *echo.Echo
+	srvr  *handlers.Server
+	audit *audit.Log
+	fleet *ecs.Fleet
+	echo  http.Handler
 	srv   *httptest.Server
 	skew  *atomic.Int64 // added to the wall clock, so tests can jump ahead
 	users *users.Store
@@ -69,7 +71,6 @@ func newHarness(t testing.TB, o opts) *harness {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	cfg.Demo = true
 	h := &harness{t: t, cfg: cfg}
 	h.skew = new(atomic.Int64)
 	clock := func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) }
@@ -97,23 +98,30 @@ func newHarness(t testing.TB, o opts) *harness {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	h.app, err = handlers.Build(handlers.Deps{Cfg: cfg, DB: h.store, ECS: client, Metrics: m, Logger: logger, Now: clock,
-		BcryptCost: bcrypt.MinCost, SessionKeys: o.keys})
+	h.srvr, err = handlers.Build(context.Background(), handlers.Deps{Cfg: cfg, Demo: true, DB: h.store, ECS: client, Metrics: m,
+		Logger: logger, Now: clock, BcryptCost: bcrypt.MinCost, SessionKeys: o.keys})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.users = h.app.Users
+	h.fleet = h.srvr.Fleet()
+	h.audit = audit.New(h.store.Write, h.store.Read, clock)
+	h.users = users.NewStore(h.store.Write, h.store.Read, clock, bcrypt.MinCost)
 	for name, role := range map[string]string{"op1": "operator", "op2": "operator", "appr": "approver", "appr2": "approver", "adm": "admin", "view": "viewer"} {
 		if _, err := h.users.Create(context.Background(), name, role, password); err != nil && err != users.ErrExists {
 			t.Fatal(err)
 		}
 	}
-	if err := h.app.Fleet.Refresh(context.Background()); err != nil {
+	if err := h.fleet.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h.echo = handlers.New(h.app)
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	if err := h.srvr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.echo = h.srvr.Handler()
 	if o.beforeUp != nil {
-		o.beforeUp(h.echo)
+		o.beforeUp(handlers.EchoOf(h.srvr))
 	}
 	h.srv = httptest.NewServer(h.echo)
 	t.Cleanup(h.srv.Close)
@@ -123,7 +131,7 @@ func newHarness(t testing.TB, o opts) *harness {
 // instance finds a simulated instance by name in cn-hangzhou.
 func (h *harness) instance(name string) ecs.Instance {
 	h.t.Helper()
-	for _, in := range h.app.Fleet.Snapshot().Instances {
+	for _, in := range h.fleet.Snapshot().Instances {
 		if in.Name == name && in.Region == "cn-hangzhou" {
 			return in
 		}
@@ -215,7 +223,7 @@ func (h *harness) loggedIn(name string) *browser { return h.browser().login(name
 // ops returns every operation in the audit log, newest first.
 func (h *harness) ops() []audit.Op {
 	h.t.Helper()
-	ops, _, err := h.app.Audit.Operations(context.Background(), audit.Filter{PerPage: 1000})
+	ops, _, err := h.audit.Operations(context.Background(), audit.Filter{PerPage: 1000})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -14,15 +14,13 @@ func (a *App) healthz(c echo.Context) error { return c.String(http.StatusOK, "ok
 func (a *App) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
 	defer cancel()
-	if err := a.DB.Ping(ctx); err != nil {
-		a.Logger.Warn("not ready: database", "request_id", requestID(c), "err", err)
+	if err := a.store.Ping(ctx); err != nil {
+		a.log.Warn("not ready: database", "request_id", requestID(c), "err", err)
 		return c.String(http.StatusServiceUnavailable, "database unavailable\n")
 	}
-	if a.ECSReady != nil {
-		if err := a.ECSReady(ctx); err != nil {
-			a.Logger.Warn("not ready: ecs", "request_id", requestID(c), "err", err)
-			return c.String(http.StatusServiceUnavailable, "ECS unavailable\n")
-		}
+	if err := a.fleet.Ready(); err != nil {
+		a.log.Warn("not ready: ecs", "request_id", requestID(c), "err", err)
+		return c.String(http.StatusServiceUnavailable, "ECS unavailable\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
 }
@@ -30,7 +28,7 @@ func (a *App) readyz(c echo.Context) error {
 // asset serves an embedded file under its content-hashed name: the name
 // changes whenever the content does, so it may be cached forever.
 func (a *App) asset(c echo.Context) error {
-	as, ok := a.Assets.ByHashed(c.Param("name"))
+	as, ok := a.assets.ByHashed(c.Param("name"))
 	if !ok {
 		return echo.ErrNotFound
 	}

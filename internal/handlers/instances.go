@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,128 +23,73 @@ var statuses = []string{ecs.StatusRunning, ecs.StatusStarting, ecs.StatusStoppin
 
 // instances lists the fleet from the shared cache: a page view never calls ECS.
 func (a *App) instances(c echo.Context) error {
-	q := strings.TrimSpace(c.QueryParam("q"))
-	region, status, family := c.QueryParam("region"), c.QueryParam("status"), strings.ToLower(c.QueryParam("family"))
-	if len(q) > 128 {
+	q := ecs.Query{Search: strings.TrimSpace(c.QueryParam("q")), Region: c.QueryParam("region"), Status: c.QueryParam("status"),
+		Family: strings.ToLower(c.QueryParam("family")), Page: 1, PerPage: 50}
+	if len(q.Search) > 128 {
 		return apperr.New(apperr.Invalid, "The search is too long (at most 128 characters).")
 	}
-	if region != "" && !slices.Contains(a.Regions, region) {
-		return apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", truncate(region, 64))
+	if q.Region != "" && !slices.Contains(a.regions, q.Region) {
+		return apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", apperr.Quote(q.Region))
 	}
-	if status != "" && !slices.Contains(statuses, status) {
-		return apperr.New(apperr.Invalid, "%q is not an instance status.", truncate(status, 32))
+	if q.Status != "" && !slices.Contains(statuses, q.Status) {
+		return apperr.New(apperr.Invalid, "%q is not an instance status.", apperr.Quote(q.Status))
 	}
-	per := 50
 	if c.QueryParam("per_page") == "100" {
-		per = 100
+		q.PerPage = 100
 	}
-	pageNum := 1
 	if p := c.QueryParam("page"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 1_000_000 {
-			return apperr.New(apperr.Invalid, "%q is not a page number.", truncate(p, 16))
+			return apperr.New(apperr.Invalid, "%q is not a page number.", apperr.Quote(p))
 		}
-		pageNum = n
+		q.Page = n
 	}
 
-	snap := a.Fleet.Snapshot()
+	snap := a.fleet.Snapshot()
 	u := currentUser(c)
-	lq := strings.ToLower(q)
-	keep := func(in *ecs.Instance) bool {
-		return (region == "" || in.Region == region) && (status == "" || in.Status == status) &&
-			(family == "" || in.Family == family) && (lq == "" || matches(in, lq))
-	}
-	// One pass counts the matches and keeps only the requested page's, as
-	// pointers into the immutable snapshot: a page view copies no instance.
-	window := func(from int) (view []*ecs.Instance, total int) {
-		view = make([]*ecs.Instance, 0, per)
-		for i := range snap.Instances {
-			in := &snap.Instances[i]
-			if !keep(in) {
-				continue
-			}
-			if total >= from && len(view) < per {
-				view = append(view, in)
-			}
-			total++
-		}
-		return view, total
-	}
-	key := fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%d\x00%d\x00%t", q, region, status, family, per, pageNum, users.CanStart(u.Role))
-	list, err := a.rows.get(snap, key, func() (listing, error) {
-		view, total := window((pageNum - 1) * per)
-		page := pageNum
-		if pages := max(1, (total+per-1)/per); page > pages { // past the end: show the last page
-			page = pages
-			view, _ = window((page - 1) * per)
-		}
-		r := make([]templates.InstanceRow, 0, len(view))
-		for _, in := range view {
-			r = append(r, a.row(*in, u))
-		}
-		var b strings.Builder
-		if err := templates.InstanceRows(r, csrfSlot, tokenSlot).Render(context.Background(), &b); err != nil {
-			return listing{}, err
-		}
-		return listing{rows: cutSlots(b.String()), total: total, page: page}, nil
-	})
+	found := a.rows.find(snap, q)
+	rows, err := a.rows.render(found.Instances, users.CanStart(u.Role), func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, u) })
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "render rows")
 	}
-	total, pageNum := list.total, list.page
-	pages := max(1, (total+per-1)/per)
 
-	v := templates.InstancesPage{Page: a.page(c, "Instances", "instances"), Q: q, Region: region, Status: status, Family: family,
-		PerPage: per, Regions: a.Regions, Statuses: statuses, Matched: total, Total: len(snap.Instances),
-		PageNum: pageNum, Pages: pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.Now()), Families: snap.Families}
+	v := templates.InstancesPage{Page: a.page(c, "Instances", "instances"), Q: q.Search, Region: q.Region, Status: q.Status, Family: q.Family,
+		PerPage: q.PerPage, Regions: a.regions, Statuses: statuses, Matched: found.Total, Total: len(snap.Instances),
+		PageNum: found.Page, Pages: found.Pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.now()), Families: snap.Families}
 	for r, err := range snap.RegionErr {
 		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Listing %s failed (%s); showing its last good list.", r, ecsWords(err)))
 	}
 	slices.Sort(v.CacheErrors)
 	link := func(p int) string {
 		vals := url.Values{}
-		for k, val := range map[string]string{"q": q, "region": region, "status": status, "family": family} {
+		for k, val := range map[string]string{"q": q.Search, "region": q.Region, "status": q.Status, "family": q.Family} {
 			if val != "" {
 				vals.Set(k, val)
 			}
 		}
-		if per != 50 {
-			vals.Set("per_page", strconv.Itoa(per))
+		if q.PerPage != 50 {
+			vals.Set("per_page", strconv.Itoa(q.PerPage))
 		}
 		vals.Set("page", strconv.Itoa(p))
-		return a.Cfg.BasePath() + "instances?" + vals.Encode()
+		return a.cfg.BasePath() + "instances?" + vals.Encode()
 	}
-	if pageNum > 1 {
-		v.PrevURL = link(pageNum - 1)
+	if found.Page > 1 {
+		v.PrevURL = link(found.Page - 1)
 	}
-	if pageNum < pages {
-		v.NextURL = link(pageNum + 1)
+	if found.Page < found.Pages {
+		v.NextURL = link(found.Page + 1)
 	}
-	v.Rows = list.rows.with(v.CSRF, v.FormToken)
+	v.Rows = rows.with(v.CSRF, v.FormToken)
 	return render(c, http.StatusOK, templates.Instances(v))
-}
-
-func matches(in *ecs.Instance, lq string) bool {
-	if strings.Contains(strings.ToLower(in.ID), lq) || strings.Contains(strings.ToLower(in.Name), lq) {
-		return true
-	}
-	for _, ips := range [][]string{in.PrivateIPs, in.PublicIPs} {
-		for _, ip := range ips {
-			if strings.Contains(ip, lq) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // row decides, for one instance and one user, whether the Start form shows,
 // and says why not in words.
 func (a *App) row(in ecs.Instance, u users.User) templates.InstanceRow {
-	base := a.Cfg.BasePath()
+	base := a.cfg.BasePath()
 	r := templates.InstanceRow{ID: in.ID, Name: in.Name, Region: in.Region, Zone: in.Zone, Type: in.Type, Family: in.Family,
-		Status: in.Status, Locks: in.LockReasons, Charge: in.ChargeType, LocalDisk: a.Starts.Families.Contains(in.Family),
-		NeedsApproval: a.Starts.NeedsApproval(false), NeedsApprovalInit: a.Starts.NeedsApproval(true),
+		Status: in.Status, Locks: in.LockReasons, Charge: in.ChargeType, LocalDisk: a.starts.Families.Contains(in.Family),
+		NeedsApproval: a.starts.Approval.NeedsApproval(false), NeedsApprovalInit: a.starts.Approval.NeedsApproval(true),
 		Live:       !in.Settled(),
 		StatusURL:  base + "instances/" + in.ID + "/status?region=" + url.QueryEscape(in.Region),
 		StartURL:   base + "instances/" + in.ID + "/start",
@@ -197,99 +141,70 @@ func ecsWords(err error) string {
 
 // refresh asks for a fresh list now; concurrent asks share one refresh.
 func (a *App) refresh(c echo.Context) error {
-	if err := a.Fleet.Refresh(c.Request().Context()); err != nil {
+	if err := a.fleet.Refresh(c.Request().Context()); err != nil {
 		sess(c).flash(templates.Flash{Error: true, Text: "Refresh failed for some regions: " + ecsWords(err) + " The last good list is shown."})
 	}
-	return c.Redirect(http.StatusSeeOther, a.Cfg.BasePath()+"instances")
+	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"instances")
 }
 
-// instanceStatus answers the live-status script: the cached status, checked
-// fresh against ECS at most once a second per instance while it is moving.
+// instanceStatus answers the live-status script from the shared cache, which
+// follows moving instances itself: a poll never calls ECS.
 func (a *App) instanceStatus(c echo.Context) error {
 	id, region := c.Param("id"), c.QueryParam("region")
-	if !starts.ValidID(id) || !slices.Contains(a.Regions, region) {
+	if !starts.ValidID(id) || !slices.Contains(a.regions, region) {
 		return apperr.New(apperr.Invalid, "Not an instance of this dashboard.")
 	}
-	in, ok := a.Fleet.Snapshot().Instance(region, id)
+	in, ok := a.fleet.Lookup(region, id)
 	if !ok {
 		return apperr.New(apperr.NotFound, "No instance %s in %s.", id, region)
-	}
-	key := region + "/" + id
-	a.statusMu.Lock()
-	due := !in.Settled() && a.Now().Sub(a.statusSeen[key]) >= time.Second
-	if due {
-		a.statusSeen[key] = a.Now()
-	}
-	a.statusMu.Unlock()
-	if due {
-		if fresh, err := a.Starts.ECS.Describe(c.Request().Context(), region, id); err == nil {
-			a.Fleet.Update(fresh)
-			in = fresh
-		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"id": in.ID, "status": in.Status, "settled": in.Settled()})
 }
 
-// start validates at the edge, then hands over to the start service.
+// start parses the form and checks its one-time token; the start service
+// validates the request and runs it.
 func (a *App) start(c echo.Context) error {
-	id := c.Param("id")
-	region := c.FormValue("region")
-	initRaw := c.FormValue("init_local_disk")
-	confirm := strings.TrimSpace(c.FormValue("confirm"))
-	token := c.FormValue("form_token")
-	u := currentUser(c)
-
-	if !starts.ValidID(id) {
-		return a.refused(apperr.New(apperr.Invalid, "%q is not an ECS instance ID.", truncate(id, 64)))
-	}
-	if !slices.Contains(a.Regions, region) {
-		return a.refused(apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", truncate(region, 64)))
-	}
-	initLocalDisk := false
-	switch initRaw {
+	req := starts.Request{InstanceID: c.Param("id"), Region: c.FormValue("region"), Confirm: c.FormValue("confirm")}
+	switch c.FormValue("init_local_disk") {
 	case "", "false", "0", "off":
 	case "true", "1", "on":
-		initLocalDisk = true
+		req.InitLocalDisk = true
 	default:
-		return a.refused(apperr.New(apperr.Invalid, "init_local_disk must be true or false."))
+		a.metrics.Start("refused")
+		return apperr.New(apperr.Invalid, "init_local_disk must be true or false.")
 	}
-	cached, known := a.Fleet.Snapshot().Instance(region, id)
-	if initLocalDisk && known && !a.Starts.Families.Contains(cached.Family) {
-		return a.refused(apperr.New(apperr.Unprocessable, "Initializing local disks applies only to the local-disk families (%s); %s is %s.",
-			strings.Join(a.Starts.Families, ", "), id, cached.Family))
-	}
-	if !users.CanStart(u.Role) {
-		return a.refused(apperr.New(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", u.Role))
-	}
-	if initLocalDisk && confirm != id {
-		msg := "Type the instance ID exactly to confirm that its local disks will be wiped."
-		if confirm != "" {
-			msg = "The confirmation does not match the instance ID; nothing was started. " + msg
+	actor := a.actor(c)
+	if err := a.starts.Validate(actor, req); err != nil {
+		a.metrics.Start("refused")
+		if errors.Is(err, starts.ErrConfirm) {
+			return a.confirmInit(c, req, apperr.MessageOf(err))
 		}
-		a.Metrics.Start("refused")
-		row := a.row(cached, u)
-		if !known {
-			row = templates.InstanceRow{ID: id, Name: id, Region: region, StartURL: a.Cfg.BasePath() + "instances/" + id + "/start"}
-		}
-		return render(c, http.StatusUnprocessableEntity, templates.ConfirmInit(templates.ConfirmInitPage{
-			Page: a.page(c, "Confirm", "instances"), Row: row, Error: msg, FormToken: randomToken(),
-			NeedsApproval: a.Starts.NeedsApproval(true)}))
+		return err
 	}
-	if token != "" && !a.usedTokens.use(token+"|"+id, a.Now()) {
-		sess(c).flash(templates.Flash{Text: fmt.Sprintf("That form for %s was already sent; it was not sent again. Its outcome is in the audit log.", id)})
-		return c.Redirect(http.StatusSeeOther, a.Cfg.BasePath()+"instances")
+	if token := c.FormValue("form_token"); token != "" && !a.usedTokens.use(token+"|"+req.InstanceID, a.now()) {
+		sess(c).flash(templates.Flash{Text: fmt.Sprintf("That form for %s was already sent; it was not sent again. Its outcome is in the audit log.", req.InstanceID)})
+		return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"instances")
 	}
-
-	res, err := a.Starts.Request(c.Request().Context(), a.actor(c), region, id, initLocalDisk, false)
+	res, err := a.starts.Request(c.Request().Context(), actor, req)
 	if err != nil {
-		return a.refused(err)
+		a.metrics.Start("refused")
+		return err
 	}
-	return a.afterStart(c, res, a.Cfg.BasePath()+"instances")
+	return a.afterStart(c, res, a.cfg.BasePath()+"instances")
 }
 
-func (a *App) refused(err error) error {
-	a.Metrics.Start("refused")
-	return err
+// confirmInit asks again, on a page of its own, for the typed confirmation
+// of a start that wipes local disks.
+func (a *App) confirmInit(c echo.Context, req starts.Request, msg string) error {
+	in, known := a.fleet.Lookup(req.Region, req.InstanceID)
+	row := a.row(in, currentUser(c))
+	if !known {
+		row = templates.InstanceRow{ID: req.InstanceID, Name: req.InstanceID, Region: req.Region,
+			StartURL: a.cfg.BasePath() + "instances/" + req.InstanceID + "/start"}
+	}
+	return render(c, http.StatusUnprocessableEntity, templates.ConfirmInit(templates.ConfirmInitPage{
+		Page: a.page(c, "Confirm", "instances"), Row: row, Error: msg, FormToken: randomToken(),
+		NeedsApproval: a.starts.Approval.NeedsApproval(true)}))
 }
 
 // afterStart shows the outcome: awaiting approval and success redirect with
@@ -302,16 +217,16 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 	}
 	switch {
 	case res.Awaiting:
-		a.Metrics.Start("awaiting_approval")
+		a.metrics.Start("awaiting_approval")
 		s.flash(templates.Flash{Text: fmt.Sprintf("Start of %s (%s) is recorded as request %d and waits for a second person's approval.", name, res.Instance.ID, res.OpID)})
-		return c.Redirect(http.StatusSeeOther, a.Cfg.BasePath()+"audit")
+		return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit")
 	case res.ECSError != nil:
 		e := res.ECSError
 		outcome := "failed"
 		if e.Kind == ecs.KindUnknownOutcome {
 			outcome = "unknown"
 		}
-		a.Metrics.Start(outcome)
+		a.metrics.Start(outcome)
 		status := ecsPageStatus(e)
 		heading := "ECS did not start " + name
 		if outcome == "unknown" {
@@ -321,9 +236,9 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 			Message: e.Summary, RequestID: requestID(c), BackURL: back,
 			ECS: &templates.ECSFailure{InstanceID: res.Instance.ID, InstanceName: res.Instance.Name, Code: e.Code, Message: e.Message,
 				ECSRequestID: e.RequestID, Summary: e.Summary, Action: e.Action,
-				AuditURL: a.Cfg.BasePath() + "audit?instance=" + url.QueryEscape(res.Instance.ID)}}))
+				AuditURL: a.cfg.BasePath() + "audit?instance=" + url.QueryEscape(res.Instance.ID)}}))
 	default:
-		a.Metrics.Start("succeeded")
+		a.metrics.Start("succeeded")
 		s.flash(templates.Flash{Text: fmt.Sprintf("ECS accepted the start of %s (%s). RequestId %s.", name, res.Instance.ID, res.RequestID)})
 		return c.Redirect(http.StatusSeeOther, back)
 	}

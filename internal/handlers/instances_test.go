@@ -43,7 +43,7 @@ func TestOnlyLocalDiskFamiliesOfferInitLocalDisk(t *testing.T) {
 	p.doc.Find("tr[data-instance-id]").Each(func(_ int, s *goquery.Selection) {
 		has := s.Find("input[name=init_local_disk]").Length() > 0
 		id := s.AttrOr("data-instance-id", "")
-		in, _ := h.app.Fleet.Snapshot().Instance("cn-hangzhou", id)
+		in, _ := h.fleet.Snapshot().Instance("cn-hangzhou", id)
 		family := in.Family
 		local := family == "ecs.d1" || family == "ecs.i1" || family == "ecs.i2"
 		stopped := s.AttrOr("data-status", "") == "Stopped"
@@ -145,7 +145,7 @@ func TestAcceptedStartRedirectsToTheRequestIDAndIsAudited(t *testing.T) {
 	if !strings.Contains(flash, ops[0].Last.RequestID) || !strings.Contains(flash, in.Name) {
 		t.Fatalf("flash %q lacks the RequestId %s or the name", flash, ops[0].Last.RequestID)
 	}
-	op, _ := h.app.Audit.Operation(t.Context(), ops[0].ID())
+	op, _ := h.audit.Operation(t.Context(), ops[0].ID())
 	if len(op.Events) != 2 || op.Events[0].State != audit.StateSent || op.Events[0].User != "op1" {
 		t.Fatalf("want intent then outcome, got %+v", op.Events)
 	}

@@ -9,13 +9,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// ScrapeCollectors are read at scrape time: the fleet cache's age and the
+// scrapeCollectors are read at scrape time: the fleet cache's age and the
 // starts awaiting approval.
-func (a *App) ScrapeCollectors() []prometheus.Collector {
+func (a *App) scrapeCollectors() []prometheus.Collector {
 	age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecsdash_fleet_cache_age_seconds", Help: "Age of the oldest region list in the cache."},
 		func() float64 {
-			if s := a.Fleet.Snapshot(); !s.Fetched.IsZero() {
-				return a.Now().Sub(s.Fetched).Seconds()
+			if s := a.fleet.Snapshot(); !s.Fetched.IsZero() {
+				return a.now().Sub(s.Fetched).Seconds()
 			}
 			return -1
 		})
@@ -23,7 +23,7 @@ func (a *App) ScrapeCollectors() []prometheus.Collector {
 		func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			ops, err := a.Audit.Awaiting(ctx)
+			ops, err := a.auditLog.Awaiting(ctx)
 			if err != nil {
 				return -1
 			}
@@ -32,7 +32,7 @@ func (a *App) ScrapeCollectors() []prometheus.Collector {
 	return []prometheus.Collector{age, waiting}
 }
 
-func (a *App) metrics(c echo.Context) error {
-	promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
+func (a *App) serveMetrics(c echo.Context) error {
+	promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
 	return nil
 }

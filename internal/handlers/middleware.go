@@ -28,7 +28,7 @@ func (a *App) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				a.Logger.Error("panic", "request_id", requestID(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				a.log.Error("panic", "request_id", requestID(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 				err = apperr.Wrap(fmt.Errorf("panic: %v", r), apperr.Internal, "internal error")
 			}
 		}()
@@ -45,12 +45,12 @@ func (a *App) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		status := c.Response().Status
 		route := c.Path()
-		a.Metrics.Request(route, c.Request().Method, status, time.Since(began))
+		a.metrics.Request(route, c.Request().Method, status, time.Since(began))
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		a.Logger.Log(c.Request().Context(), level, "request",
+		a.log.Log(c.Request().Context(), level, "request",
 			"request_id", requestID(c), "method", c.Request().Method, "path", c.Request().URL.Path, "route", route,
 			"status", status, "bytes", c.Response().Size, "duration_ms", time.Since(began).Milliseconds(),
 			"ip", c.RealIP(), "user", c.Get(ctxUserName))
@@ -60,7 +60,7 @@ func (a *App) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 
 func (a *App) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	csp := "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-		"form-action 'self'; base-uri 'none'; frame-ancestors " + strings.Join(a.Cfg.FrameAncestors, " ")
+		"form-action 'self'; base-uri 'none'; frame-ancestors " + strings.Join(a.cfg.FrameAncestors, " ")
 	return func(c echo.Context) error {
 		h := c.Response().Header()
 		h.Set("Content-Security-Policy", csp)
@@ -97,7 +97,7 @@ func (a *App) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 
 // safeNext keeps a post-login redirect inside the dashboard.
 func (a *App) safeNext(next string) string {
-	base := a.Cfg.BasePath()
+	base := a.cfg.BasePath()
 	u, err := url.Parse(next)
 	if next == "" || err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(u.Path, base) ||
 		strings.HasPrefix(next, "//") || strings.Contains(next, "\\") || strings.HasSuffix(u.Path, "/login") {

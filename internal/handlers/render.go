@@ -44,10 +44,10 @@ func (a *App) page(c echo.Context, title, current string) templates.Page {
 	s := sess(c)
 	u := currentUser(c)
 	return templates.Page{
-		Title: title, Base: a.Cfg.BasePath(), Current: current, User: u.Name, Role: u.Role, CSRF: s.csrf(),
-		Demo: a.Cfg.Demo, Flash: s.takeFlashes(),
-		StyleURL: a.Cfg.BasePath() + "static/" + a.Assets.Path("style.css"),
-		AppJSURL: a.Cfg.BasePath() + "static/" + a.Assets.Path("app.js"),
+		Title: title, Base: a.cfg.BasePath(), Current: current, User: u.Name, Role: u.Role, CSRF: s.csrf(),
+		Demo: a.demo, Flash: s.takeFlashes(),
+		StyleURL: a.cfg.BasePath() + "static/" + a.assets.Path("style.css"),
+		AppJSURL: a.cfg.BasePath() + "static/" + a.assets.Path("app.js"),
 	}
 }
 
@@ -58,7 +58,7 @@ func (a *App) actor(c echo.Context) starts.Actor {
 	if _, ok := sess(c).s.Values["sso"]; ok {
 		method = "sso"
 	}
-	return starts.Actor{User: u.Name, Role: u.Role, AuthMethod: method, SourceIP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 256)}
+	return starts.Actor{User: u.Name, Role: u.Role, AuthMethod: method, SourceIP: c.RealIP(), UserAgent: apperr.Truncate(c.Request().UserAgent(), 256)}
 }
 
 // record appends an audit event for a request; a failure is logged loudly,
@@ -68,21 +68,13 @@ func (a *App) record(c echo.Context, e audit.Event) error {
 		e.SourceIP = c.RealIP()
 	}
 	if e.UserAgent == "" {
-		e.UserAgent = truncate(c.Request().UserAgent(), 256)
+		e.UserAgent = apperr.Truncate(c.Request().UserAgent(), 256)
 	}
-	_, err := a.Audit.Append(c.Request().Context(), e)
+	_, err := a.auditLog.Append(c.Request().Context(), e)
 	if err != nil {
-		a.Logger.Error("audit event not recorded", "request_id", requestID(c), "action", e.Action, "user", e.User, "err", err)
+		a.log.Error("audit event not recorded", "request_id", requestID(c), "action", e.Action, "user", e.User, "err", err)
 	}
 	return err
-}
-
-// truncate cuts s to at most n bytes without splitting a character.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "")
 }
 
 // statusOf is the one table from error kinds to HTTP statuses.
@@ -136,9 +128,9 @@ func (a *App) handleError(err error, c echo.Context) {
 		status = http.StatusInternalServerError
 	}
 	if status >= 500 {
-		a.Logger.Error("request failed", "request_id", requestID(c), "status", status, "err", err)
+		a.log.Error("request failed", "request_id", requestID(c), "status", status, "err", err)
 	} else {
-		a.Logger.Warn("request refused", "request_id", requestID(c), "status", status, "err", err)
+		a.log.Warn("request refused", "request_id", requestID(c), "status", status, "err", err)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
@@ -154,13 +146,16 @@ func (a *App) handleError(err error, c echo.Context) {
 	}
 	p := a.page(c, heading, "")
 	if rerr := render(c, status, templates.Error(templates.ErrorPage{Page: p, Status: status, Heading: heading, Message: msg,
-		RequestID: requestID(c), BackURL: a.Cfg.BasePath() + "instances"})); rerr != nil {
-		a.Logger.Error("error page failed", "request_id", requestID(c), "err", rerr)
+		RequestID: requestID(c), BackURL: a.cfg.BasePath() + "instances"})); rerr != nil {
+		a.log.Error("error page failed", "request_id", requestID(c), "err", rerr)
 		_ = c.String(status, msg)
 	}
 }
 
+// wantsJSON reports whether the client asks for JSON first (the live-status
+// script does): its errors are JSON, and it is never redirected to a page.
 func wantsJSON(c echo.Context) bool {
-	accept := c.Request().Header.Get("Accept")
-	return len(accept) >= 16 && accept[:16] == "application/json"
+	first, _, _ := strings.Cut(c.Request().Header.Get("Accept"), ",")
+	mt, _, _ := strings.Cut(first, ";")
+	return strings.TrimSpace(mt) == "application/json"
 }

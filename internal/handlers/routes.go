@@ -10,20 +10,13 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 )
 
-// Route names, used by pages and tests alike.
-const (
-	RouteLogin     = "login"
-	RouteInstances = "instances"
-	RouteAudit     = "audit"
-)
-
-// New builds the Echo server with every route and middleware. The whole
+// routes builds the Echo server with every route and middleware. The whole
 // surface is on this one screen.
-func New(a *App) *echo.Echo {
+func routes(a *App) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.handleError
-	e.IPExtractor = ipExtractor(a.Cfg.TrustedProxies)
+	e.IPExtractor = ipExtractor(a.cfg.TrustedProxies)
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
 	e.Use(a.accessLog)
@@ -32,7 +25,7 @@ func New(a *App) *echo.Echo {
 	e.Use(middleware.BodyLimit("64K"))
 	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: 60 * time.Second}))
 
-	base := strings.TrimSuffix(a.Cfg.BasePath(), "/")
+	base := strings.TrimSuffix(a.cfg.BasePath(), "/")
 	if base != "" {
 		// Probes often hit the root even when pages live under a prefix.
 		e.GET("/healthz", a.healthz)
@@ -41,22 +34,22 @@ func New(a *App) *echo.Echo {
 	root := e.Group(base)
 	root.GET("/healthz", a.healthz)
 	root.GET("/readyz", a.readyz)
-	root.GET("/metrics", a.metrics)
+	root.GET("/metrics", a.serveMetrics)
 	root.GET("/static/:name", a.asset)
 
 	pages := e.Group(base, a.loadSession, a.checkCSRF)
 	pages.GET("", a.home)
 	pages.GET("/", a.home)
-	pages.GET("/login", a.loginForm).Name = RouteLogin
+	pages.GET("/login", a.loginForm)
 	pages.POST("/login", a.login)
 
 	in := pages.Group("", a.requireUser)
 	in.POST("/logout", a.logout)
-	in.GET("/instances", a.instances).Name = RouteInstances
+	in.GET("/instances", a.instances)
 	in.POST("/instances/refresh", a.refresh)
 	in.GET("/instances/:id/status", a.instanceStatus)
 	in.POST("/instances/:id/start", a.start)
-	in.GET("/audit", a.audit).Name = RouteAudit
+	in.GET("/audit", a.auditPage)
 	in.GET("/audit/export", a.auditExport)
 	in.POST("/audit/:id/approve", a.approve)
 	in.POST("/audit/:id/reject", a.reject)
@@ -77,5 +70,5 @@ func ipExtractor(proxies []netip.Prefix) echo.IPExtractor {
 }
 
 func (a *App) home(c echo.Context) error {
-	return c.Redirect(http.StatusSeeOther, a.Cfg.BasePath()+"instances")
+	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"instances")
 }

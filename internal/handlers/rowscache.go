@@ -9,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 
 	"ecsdash/internal/ecs"
+	"ecsdash/web/templates"
 )
 
 // The rows' HTML is the same for everyone with the same query and the same
@@ -21,12 +22,21 @@ var (
 	tokenSlot = "token-slot-" + randomToken()
 )
 
-// cachedRows is rendered rows cut at the placeholders: text, then a slot
-// (0 for the CSRF token, 1 for the form token), text, slot, … text.
-type cachedRows struct {
-	text  []string
-	slots []int
+// segment is a piece of rendered rows: text, then a slot (slotNone, or the
+// CSRF or the form token).
+type segment struct {
+	text string
+	slot int
 }
+
+const (
+	slotNone = iota
+	slotCSRF
+	slotToken
+)
+
+// cachedRows is rendered rows cut at the placeholders.
+type cachedRows []segment
 
 func cutSlots(html string) cachedRows {
 	var r cachedRows
@@ -34,13 +44,12 @@ func cutSlots(html string) cachedRows {
 		i, j := strings.Index(html, csrfSlot), strings.Index(html, tokenSlot)
 		switch {
 		case i < 0 && j < 0:
-			r.text = append(r.text, html)
-			return r
+			return append(r, segment{html, slotNone})
 		case j < 0 || (i >= 0 && i < j):
-			r.text, r.slots = append(r.text, html[:i]), append(r.slots, 0)
+			r = append(r, segment{html[:i], slotCSRF})
 			html = html[i+len(csrfSlot):]
 		default:
-			r.text, r.slots = append(r.text, html[:j]), append(r.slots, 1)
+			r = append(r, segment{html[:j], slotToken})
 			html = html[j+len(tokenSlot):]
 		}
 	}
@@ -49,57 +58,96 @@ func cutSlots(html string) cachedRows {
 // with writes the rows with this request's tokens in the slots.
 func (r cachedRows) with(csrf, token string) templ.Component {
 	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		for i, t := range r.text {
-			if _, err := io.WriteString(w, t); err != nil {
+		for _, seg := range r {
+			if _, err := io.WriteString(w, seg.text); err != nil {
 				return err
 			}
-			if i < len(r.slots) {
-				v := csrf
-				if r.slots[i] == 1 {
-					v = token
-				}
-				if _, err := io.WriteString(w, v); err != nil {
-					return err
-				}
+			v := ""
+			switch seg.slot {
+			case slotCSRF:
+				v = csrf
+			case slotToken:
+				v = token
+			}
+			if _, err := io.WriteString(w, v); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
 }
 
-// listing is one page of a query: its rendered rows, the number of matches
-// and the page shown (the last one when the request went past it).
-type listing struct {
-	rows        cachedRows
-	total, page int
-}
-
-// rowsCache maps query+role to listings for one snapshot. A new snapshot
-// (refresh, start) empties it, so nothing shown is older than the cache.
+// rowsCache keeps what a list page costs to compute: the query's matches,
+// per fleet snapshot, and each row's HTML, per instance and right to start,
+// for as long as the instance looks the same. A snapshot that changes a few
+// instances (a start, a state followed to Running) re-renders only their
+// rows, so a fleet in motion keeps the page fast.
 type rowsCache struct {
-	mu   sync.Mutex
-	snap *ecs.Snapshot
-	m    map[string]listing
+	mu    sync.Mutex
+	snap  *ecs.Snapshot
+	found map[ecs.Query]ecs.Found
+	rows  map[rowKey]cachedRow
 }
 
-func (rc *rowsCache) get(snap *ecs.Snapshot, key string, build func() (listing, error)) (listing, error) {
+type rowKey struct {
+	region, id string
+	canStart   bool
+}
+
+type cachedRow struct {
+	inst ecs.Instance // as rendered
+	html cachedRows
+}
+
+// Bounds on the cache: queries per snapshot, and rows (about 1 KiB each).
+const (
+	maxQueries = 512
+	maxRows    = 8192
+)
+
+// find runs q over snap, once per snapshot.
+func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query) ecs.Found {
 	rc.mu.Lock()
-	if rc.snap != snap || len(rc.m) > 512 {
-		rc.snap, rc.m = snap, map[string]listing{}
+	if rc.snap != snap || len(rc.found) >= maxQueries {
+		rc.snap, rc.found = snap, map[ecs.Query]ecs.Found{}
 	}
-	l, ok := rc.m[key]
+	f, ok := rc.found[q]
 	rc.mu.Unlock()
 	if ok {
-		return l, nil
+		return f
 	}
-	l, err := build()
-	if err != nil {
-		return listing{}, err
-	}
+	f = snap.Find(q)
 	rc.mu.Lock()
 	if rc.snap == snap {
-		rc.m[key] = l
+		rc.found[q] = f
 	}
 	rc.mu.Unlock()
-	return l, nil
+	return f
+}
+
+// render gives the rows' HTML with slots for the tokens, rendering only the
+// rows not cached as they look now.
+func (rc *rowsCache) render(list []*ecs.Instance, canStart bool, row func(*ecs.Instance) templates.InstanceRow) (cachedRows, error) {
+	out := make(cachedRows, 0, 4*len(list))
+	for _, in := range list {
+		k := rowKey{in.Region, in.ID, canStart}
+		rc.mu.Lock()
+		r, ok := rc.rows[k]
+		rc.mu.Unlock()
+		if !ok || !r.inst.Equal(in) {
+			var rb strings.Builder
+			if err := templates.InstanceRows([]templates.InstanceRow{row(in)}, csrfSlot, tokenSlot).Render(context.Background(), &rb); err != nil {
+				return cachedRows{}, err
+			}
+			r = cachedRow{inst: *in, html: cutSlots(rb.String())}
+			rc.mu.Lock()
+			if rc.rows == nil || len(rc.rows) >= maxRows {
+				rc.rows = map[rowKey]cachedRow{}
+			}
+			rc.rows[k] = r
+			rc.mu.Unlock()
+		}
+		out = append(out, r.html...)
+	}
+	return out, nil
 }

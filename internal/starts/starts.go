@@ -16,7 +16,6 @@ import (
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
-	"ecsdash/internal/config"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/users"
 )
@@ -25,11 +24,16 @@ import (
 type ECS interface {
 	HasRegion(region string) bool
 	Describe(ctx context.Context, region, id string) (ecs.Instance, error)
-	StartInstance(ctx context.Context, region, id string, initLocalDisk, dryRun bool, h ecs.Hooks) (string, error)
+	StartInstance(ctx context.Context, region, id string, initLocalDisk bool, h ecs.Hooks) (string, error)
 }
 
-// Fleet receives fresh views of instances so pages show them at once.
-type Fleet interface{ Update(ecs.Instance) }
+// Fleet is the shared cache: what it knows of an instance (to refuse what
+// cannot be asked without asking ECS), and fresh views of instances so that
+// pages show them at once.
+type Fleet interface {
+	Lookup(region, id string) (ecs.Instance, bool)
+	Update(ecs.Instance)
+}
 
 // Actor is who asks, and from where.
 type Actor struct {
@@ -46,7 +50,7 @@ type Service struct {
 	Fleet     Fleet
 	Log       *audit.Log
 	Families  ecs.Families
-	Approval  string // config.Approval*
+	Approval  Policy
 	TTL       time.Duration
 	Now       func() time.Time
 	Logger    *slog.Logger
@@ -67,32 +71,89 @@ var idRe = regexp.MustCompile(`^i-[a-z0-9]{8,40}$`)
 // ValidID reports whether id has the shape of an ECS instance id.
 func ValidID(id string) bool { return idRe.MatchString(id) }
 
-// NeedsApproval applies the policy.
-func (s *Service) NeedsApproval(initLocalDisk bool) bool {
-	return s.Approval == config.ApprovalAll || (s.Approval == config.ApprovalInitLocalDisk && initLocalDisk)
+// Policy says which starts wait for a second person's approval.
+type Policy string
+
+// The approval policies.
+const (
+	PolicyInitLocalDisk Policy = "init-local-disk" // only starts that wipe local disks
+	PolicyAll           Policy = "all"
+	PolicyNone          Policy = "none"
+)
+
+// ParsePolicy reads a policy's name.
+func ParsePolicy(s string) (Policy, error) {
+	switch p := Policy(s); p {
+	case PolicyInitLocalDisk, PolicyAll, PolicyNone:
+		return p, nil
+	}
+	return "", fmt.Errorf("%q is not an approval policy (init-local-disk, all, none)", s)
+}
+
+// NeedsApproval applies the policy to one start.
+func (p Policy) NeedsApproval(initLocalDisk bool) bool {
+	return p == PolicyAll || (p == PolicyInitLocalDisk && initLocalDisk)
+}
+
+// Request is one start as asked for.
+type Request struct {
+	Region        string
+	InstanceID    string
+	InitLocalDisk bool
+	// Confirm is the instance ID typed by the operator: an InitLocalDisk
+	// start needs it to match.
+	Confirm string
+}
+
+// ErrConfirm means an InitLocalDisk start lacks a matching confirmation: the
+// operator is to be asked again.
+var ErrConfirm = errors.New("starts: the confirmation does not match the instance ID")
+
+// Validate is the one place for the rules a start must pass before anything
+// is asked of ECS: the id's shape, a managed region, a local-disk family for
+// InitLocalDisk (as far as the cache knows it), the role, and the typed
+// confirmation. A refusal is an *apperr.Error; a missing or wrong
+// confirmation also matches ErrConfirm.
+func (s *Service) Validate(a Actor, r Request) error {
+	if !ValidID(r.InstanceID) {
+		return apperr.New(apperr.Invalid, "%q is not an ECS instance ID (i- followed by letters and digits).", apperr.Quote(r.InstanceID))
+	}
+	if !s.ECS.HasRegion(r.Region) {
+		return apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", apperr.Quote(r.Region))
+	}
+	if cached, known := s.Fleet.Lookup(r.Region, r.InstanceID); r.InitLocalDisk && known && !s.Families.Contains(cached.Family) {
+		return apperr.New(apperr.Unprocessable, "Initializing local disks applies only to the local-disk families (%s); %s is %s.",
+			strings.Join(s.Families, ", "), r.InstanceID, cached.Family)
+	}
+	if !users.CanStart(a.Role) {
+		return apperr.New(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Role)
+	}
+	if r.InitLocalDisk && strings.TrimSpace(r.Confirm) != r.InstanceID {
+		msg := "Type the instance ID exactly to confirm that its local disks will be wiped."
+		if r.Confirm != "" {
+			msg = "The confirmation does not match the instance ID; nothing was started. " + msg
+		}
+		return apperr.Wrap(ErrConfirm, apperr.Unprocessable, "%s", msg)
+	}
+	return nil
 }
 
 // Request validates and checks a start, then either records it as awaiting
 // approval or sends it. Refusals before sending are *apperr.Error and record
 // nothing in ECS; ECS's own answers come back in Result.ECSError.
-func (s *Service) Request(ctx context.Context, a Actor, region, id string, initLocalDisk, dryRun bool) (Result, error) {
-	if !ValidID(id) {
-		return Result{}, apperr.New(apperr.Invalid, "%q is not an ECS instance ID (i- followed by letters and digits).", trim(id))
+func (s *Service) Request(ctx context.Context, a Actor, r Request) (Result, error) {
+	if err := s.Validate(a, r); err != nil {
+		return Result{}, err
 	}
-	if !s.ECS.HasRegion(region) {
-		return Result{}, apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", trim(region))
-	}
-	if !users.CanStart(a.Role) {
-		return Result{}, apperr.New(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Role)
-	}
+	region, id, initLocalDisk := r.Region, r.InstanceID, r.InitLocalDisk
 	inst, err := s.fresh(ctx, region, id, initLocalDisk)
 	if err != nil {
 		return Result{}, err
 	}
 	base := audit.Event{Action: audit.ActionStartInstance, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP,
 		UserAgent: a.UserAgent, Region: region, InstanceID: id, InstanceName: inst.Name, InstanceType: inst.Type,
-		InitLocalDisk: initLocalDisk, DryRun: dryRun}
-	if s.NeedsApproval(initLocalDisk) {
+		InitLocalDisk: initLocalDisk}
+	if s.Approval.NeedsApproval(initLocalDisk) {
 		base.State = audit.StateAwaitingApproval
 		ev, err := s.Log.Append(ctx, base)
 		if err != nil {
@@ -117,9 +178,7 @@ func (s *Service) fresh(ctx context.Context, region, id string, initLocalDisk bo
 		}
 		return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS.")
 	}
-	if s.Fleet != nil {
-		s.Fleet.Update(inst)
-	}
+	s.Fleet.Update(inst)
 	if e := ecs.Check(inst, initLocalDisk, s.Families); e != nil {
 		kind := apperr.Conflict
 		if e.Code == ecs.CodeNoLocalDisk {
@@ -174,7 +233,7 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 			last = written
 		},
 	}
-	requestID, err := s.ECS.StartInstance(cctx, inst.Region, inst.ID, op.InitLocalDisk, op.DryRun, hooks)
+	requestID, err := s.ECS.StartInstance(cctx, inst.Region, inst.ID, op.InitLocalDisk, hooks)
 	res.RequestID = requestID
 	if err != nil {
 		var e *ecs.Error
@@ -190,9 +249,7 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 	// ECS documents that an accepted start moves the instance to Starting:
 	// show that at once; the live status poll and the next refresh confirm it.
 	res.Instance.Status = ecs.StatusStarting
-	if s.Fleet != nil {
-		s.Fleet.Update(res.Instance)
-	}
+	s.Fleet.Update(res.Instance)
 	return res, nil
 }
 
@@ -204,9 +261,7 @@ func (s *Service) statusNote(ctx context.Context, inst ecs.Instance) string {
 	if err != nil {
 		return "Its status could not be looked up afterwards."
 	}
-	if s.Fleet != nil {
-		s.Fleet.Update(now)
-	}
+	s.Fleet.Update(now)
 	return fmt.Sprintf("Looked up afterwards, the instance was %s.", now.Status)
 }
 
@@ -248,7 +303,7 @@ func (s *Service) awaiting(ctx context.Context, a Actor, opID int64, digest stri
 	if op.Last.State != audit.StateAwaitingApproval {
 		return op, apperr.New(apperr.Conflict, "Request %d is no longer awaiting approval (it is %s).", opID, op.Last.State)
 	}
-	if s.expired(op) {
+	if s.Expired(op) {
 		s.expire(ctx, op)
 		return op, apperr.New(apperr.Conflict, "Request %d expired before it was approved; the operator can ask again.", opID)
 	}
@@ -316,7 +371,12 @@ func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reaso
 	return nil
 }
 
-func (s *Service) expired(op audit.Op) bool { return s.Now().Sub(op.First.Time) >= s.TTL }
+// Expired reports whether a request awaiting approval is past its time. Its
+// expiry is recorded by ExpireDue or by the next decision on it; a page
+// shows it as expired meanwhile.
+func (s *Service) Expired(op audit.Op) bool {
+	return op.Last.State == audit.StateAwaitingApproval && s.Now().Sub(op.First.Time) >= s.TTL
+}
 
 func (s *Service) expire(ctx context.Context, op audit.Op) {
 	ev := op.Last
@@ -333,7 +393,7 @@ func (s *Service) ExpireDue(ctx context.Context) error {
 		return err
 	}
 	for _, op := range ops {
-		if s.expired(op) {
+		if s.Expired(op) {
 			s.expire(ctx, op)
 		}
 	}
@@ -357,12 +417,4 @@ func (s *Service) RecoverDangling(ctx context.Context) (int, error) {
 		}
 	}
 	return len(ops), nil
-}
-
-// trim shortens user input quoted in a message, without splitting a character.
-func trim(s string) string {
-	if len(s) > 64 {
-		return strings.ToValidUTF8(s[:64], "") + "…"
-	}
-	return s
 }

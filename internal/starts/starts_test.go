@@ -1,23 +1,38 @@
 package starts_test
 
 import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
-	"ecsdash/internal/config"
+	"ecsdash/internal/db"
+	"ecsdash/internal/ecs"
 	"ecsdash/internal/starts"
 )
 
 func TestApprovalPolicy(t *testing.T) {
-	for policy, want := range map[string][2]bool{ // {plain start, InitLocalDisk}
-		config.ApprovalNone:          {false, false},
-		config.ApprovalInitLocalDisk: {false, true},
-		config.ApprovalAll:           {true, true},
+	for policy, want := range map[starts.Policy][2]bool{ // {plain start, InitLocalDisk}
+		starts.PolicyNone:          {false, false},
+		starts.PolicyInitLocalDisk: {false, true},
+		starts.PolicyAll:           {true, true},
 	} {
-		s := &starts.Service{Approval: policy}
-		if s.NeedsApproval(false) != want[0] || s.NeedsApproval(true) != want[1] {
-			t.Errorf("%s: plain=%v init=%v", policy, s.NeedsApproval(false), s.NeedsApproval(true))
+		if policy.NeedsApproval(false) != want[0] || policy.NeedsApproval(true) != want[1] {
+			t.Errorf("%s: plain=%v init=%v", policy, policy.NeedsApproval(false), policy.NeedsApproval(true))
 		}
+		if p, err := starts.ParsePolicy(string(policy)); err != nil || p != policy {
+			t.Errorf("ParsePolicy(%s) = %s, %v", policy, p, err)
+		}
+	}
+	if _, err := starts.ParsePolicy("sometimes"); err == nil {
+		t.Error("an unknown policy was accepted")
 	}
 }
 
@@ -37,5 +52,273 @@ func TestDigestChangesWithEveryParameter(t *testing.T) {
 		if starts.Digest(e) == d {
 			t.Errorf("changing %s keeps the digest", name)
 		}
+	}
+}
+
+// fakeECS is as strict as ECS about what the service relies on: only
+// configured regions, unknown ids are not found, and a start of an instance
+// that is not Stopped is refused with IncorrectInstanceStatus.
+type fakeECS struct {
+	mu        sync.Mutex
+	instances map[string]ecs.Instance // by id
+	started   []string
+	down      bool // every call fails as if ECS were unreachable
+}
+
+func (f *fakeECS) HasRegion(r string) bool { return r == "cn-hangzhou" || r == "cn-shanghai" }
+
+func (f *fakeECS) Describe(_ context.Context, region, id string) (ecs.Instance, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return ecs.Instance{}, &ecs.Error{Kind: ecs.KindUnavailable, Code: "ServiceUnavailable", Summary: "down"}
+	}
+	in, ok := f.instances[id]
+	if !ok || in.Region != region {
+		return ecs.Instance{}, &ecs.Error{Kind: ecs.KindNotFound, Code: "InvalidInstanceId.NotFound", Summary: "not found"}
+	}
+	return in, nil
+}
+
+func (f *fakeECS) StartInstance(_ context.Context, region, id string, _ bool, h ecs.Hooks) (string, error) {
+	if h.Before != nil {
+		if err := h.Before(1); err != nil {
+			return "", &ecs.Error{Kind: ecs.KindInternal, Code: ecs.CodeAuditFailed, Err: err}
+		}
+	}
+	f.mu.Lock()
+	in, ok := f.instances[id]
+	var e *ecs.Error
+	switch {
+	case !ok || in.Region != region:
+		e = &ecs.Error{Kind: ecs.KindNotFound, Code: "InvalidInstanceId.NotFound", RequestID: "RID-404"}
+	case in.Status != ecs.StatusStopped:
+		e = &ecs.Error{Kind: ecs.KindPrecondition, Code: "IncorrectInstanceStatus", HTTPStatus: 403, RequestID: "RID-403"}
+	default:
+		in.Status = ecs.StatusStarting
+		f.instances[id] = in
+		f.started = append(f.started, id)
+	}
+	f.mu.Unlock()
+	a := ecs.Attempt{N: 1, Err: e, RequestID: "RID-OK"}
+	if e != nil {
+		a.RequestID = e.RequestID
+	}
+	if h.After != nil {
+		h.After(a)
+	}
+	if e != nil {
+		return "", e
+	}
+	return "RID-OK", nil
+}
+
+func (f *fakeECS) starts() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.started) }
+
+// fakeFleet remembers what it was told.
+type fakeFleet struct {
+	mu   sync.Mutex
+	seen map[string]ecs.Instance
+}
+
+func (f *fakeFleet) Lookup(region, id string) (ecs.Instance, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.seen[region+"/"+id]
+	return in, ok
+}
+
+func (f *fakeFleet) Update(in ecs.Instance) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seen[in.Region+"/"+in.ID] = in
+}
+
+type rig struct {
+	svc   *starts.Service
+	ecs   *fakeECS
+	fleet *fakeFleet
+	log   *audit.Log
+	now   *time.Time
+}
+
+const (
+	stoppedID = "i-stopped0001"
+	localID   = "i-localdisk01"
+	runningID = "i-running0001"
+)
+
+func newRig(t *testing.T, policy starts.Policy) *rig {
+	t.Helper()
+	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "starts.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	r := &rig{now: &now, fleet: &fakeFleet{seen: map[string]ecs.Instance{}}, ecs: &fakeECS{instances: map[string]ecs.Instance{
+		stoppedID: {ID: stoppedID, Name: "web", Region: "cn-hangzhou", Family: "ecs.g7", Status: ecs.StatusStopped},
+		localID:   {ID: localID, Name: "hadoop", Region: "cn-hangzhou", Family: "ecs.i2", Status: ecs.StatusStopped},
+		runningID: {ID: runningID, Name: "api", Region: "cn-hangzhou", Family: "ecs.g7", Status: ecs.StatusRunning},
+	}}}
+	clock := func() time.Time { return *r.now }
+	r.log = audit.New(d.Write, d.Read, clock)
+	r.svc = &starts.Service{ECS: r.ecs, Fleet: r.fleet, Log: r.log, Families: ecs.Families{"ecs.d1", "ecs.i1", "ecs.i2"},
+		Approval: policy, TTL: time.Hour, Now: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return r
+}
+
+var (
+	operator = starts.Actor{User: "olivia", Role: "operator"}
+	approver = starts.Actor{User: "arthur", Role: "approver"}
+)
+
+func (r *rig) op(t *testing.T, id int64) audit.Op {
+	t.Helper()
+	op, err := r.log.Operation(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op
+}
+
+func TestValidateRefusesBeforeAskingECS(t *testing.T) {
+	r := newRig(t, starts.PolicyNone)
+	r.fleet.Update(r.ecs.instances[stoppedID])
+	for name, c := range map[string]struct {
+		a    starts.Actor
+		req  starts.Request
+		kind apperr.Kind
+	}{
+		"malformed id":     {operator, starts.Request{Region: "cn-hangzhou", InstanceID: "i-../x"}, apperr.Invalid},
+		"unknown region":   {operator, starts.Request{Region: "mars-1", InstanceID: stoppedID}, apperr.Invalid},
+		"not a local disk": {operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID, InitLocalDisk: true, Confirm: stoppedID}, apperr.Unprocessable},
+		"viewer":           {starts.Actor{User: "vera", Role: "viewer"}, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID}, apperr.Forbidden},
+		"no confirmation":  {operator, starts.Request{Region: "cn-hangzhou", InstanceID: localID, InitLocalDisk: true}, apperr.Unprocessable},
+		"wrong confirm":    {operator, starts.Request{Region: "cn-hangzhou", InstanceID: localID, InitLocalDisk: true, Confirm: "i-other00001"}, apperr.Unprocessable},
+	} {
+		_, err := r.svc.Request(context.Background(), c.a, c.req)
+		if apperr.KindOf(err) != c.kind {
+			t.Errorf("%s: %v (kind %s), want %s", name, err, apperr.KindOf(err), c.kind)
+		}
+		if (name == "no confirmation" || name == "wrong confirm") != errors.Is(err, starts.ErrConfirm) {
+			t.Errorf("%s: ErrConfirm is %v", name, errors.Is(err, starts.ErrConfirm))
+		}
+	}
+	if r.ecs.starts() != 0 {
+		t.Fatal("a refused request reached ECS")
+	}
+}
+
+func TestRequestRefusesAnInstanceThatIsNotStoppedWithoutSending(t *testing.T) {
+	r := newRig(t, starts.PolicyNone)
+	_, err := r.svc.Request(context.Background(), operator, starts.Request{Region: "cn-hangzhou", InstanceID: runningID})
+	if apperr.KindOf(err) != apperr.Conflict || r.ecs.starts() != 0 {
+		t.Fatalf("err %v, %d starts", err, r.ecs.starts())
+	}
+}
+
+func TestApproveStartsOnceAndRecordsTheApprover(t *testing.T) {
+	r := newRig(t, starts.PolicyInitLocalDisk)
+	ctx := context.Background()
+	res, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: localID, InitLocalDisk: true, Confirm: localID})
+	if err != nil || !res.Awaiting || r.ecs.starts() != 0 {
+		t.Fatalf("request: %+v %v, %d starts", res, err, r.ecs.starts())
+	}
+	if _, err := r.svc.Approve(ctx, operator, res.OpID, ""); apperr.KindOf(err) != apperr.Forbidden {
+		t.Fatalf("the requester approved their own request: %v", err)
+	}
+	got, err := r.svc.Approve(ctx, approver, res.OpID, "")
+	if err != nil || got.RequestID != "RID-OK" || r.ecs.starts() != 1 {
+		t.Fatalf("approve: %+v %v, %d starts", got, err, r.ecs.starts())
+	}
+	if _, err := r.svc.Approve(ctx, starts.Actor{User: "adele", Role: "admin"}, res.OpID, ""); apperr.KindOf(err) != apperr.Conflict {
+		t.Fatalf("a second approval: %v", err)
+	}
+	op := r.op(t, res.OpID)
+	if op.Last.State != audit.StateSucceeded || op.Last.Approver != "arthur" || r.ecs.starts() != 1 {
+		t.Fatalf("last event %+v, %d starts", op.Last, r.ecs.starts())
+	}
+	if seen, _ := r.fleet.Lookup("cn-hangzhou", localID); seen.Status != ecs.StatusStarting {
+		t.Fatalf("the fleet was not told: %+v", seen)
+	}
+}
+
+func TestRejectRecordsTheReasonAndSendsNothing(t *testing.T) {
+	r := newRig(t, starts.PolicyAll)
+	ctx := context.Background()
+	res, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
+	if err != nil || !res.Awaiting {
+		t.Fatal(res, err)
+	}
+	if err := r.svc.Reject(ctx, approver, res.OpID, "", "no"); apperr.KindOf(err) != apperr.Invalid {
+		t.Fatalf("a reason of 2 characters: %v", err)
+	}
+	if err := r.svc.Reject(ctx, approver, res.OpID, "", "not during the freeze"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.svc.Approve(ctx, approver, res.OpID, ""); apperr.KindOf(err) != apperr.Conflict {
+		t.Fatalf("approved after a rejection: %v", err)
+	}
+	op := r.op(t, res.OpID)
+	if op.Last.State != audit.StateRejected || op.Last.Reason != "not during the freeze" || r.ecs.starts() != 0 {
+		t.Fatalf("%+v, %d starts", op.Last, r.ecs.starts())
+	}
+}
+
+func TestExpireDueClosesOnlyRequestsPastTheirTime(t *testing.T) {
+	r := newRig(t, starts.PolicyAll)
+	ctx := context.Background()
+	old, _ := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
+	*r.now = r.now.Add(50 * time.Minute)
+	young, _ := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: localID, InitLocalDisk: true, Confirm: localID})
+	*r.now = r.now.Add(20 * time.Minute) // old is 70 minutes, young 20, the TTL an hour
+	if err := r.svc.ExpireDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := r.op(t, old.OpID).Last.State; s != audit.StateExpired {
+		t.Fatalf("old request is %s", s)
+	}
+	if s := r.op(t, young.OpID).Last.State; s != audit.StateAwaitingApproval {
+		t.Fatalf("young request is %s", s)
+	}
+	if _, err := r.svc.Approve(ctx, approver, old.OpID, ""); apperr.KindOf(err) != apperr.Conflict || r.ecs.starts() != 0 {
+		t.Fatalf("approving an expired request: %v", err)
+	}
+}
+
+func TestApprovalWhileECSIsDownDecidesNothing(t *testing.T) {
+	r := newRig(t, starts.PolicyAll)
+	ctx := context.Background()
+	res, _ := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
+	r.ecs.down = true
+	if _, err := r.svc.Approve(ctx, approver, res.OpID, ""); apperr.KindOf(err) != apperr.Unavailable {
+		t.Fatalf("approve with ECS down: %v", err)
+	}
+	if s := r.op(t, res.OpID).Last.State; s != audit.StateAwaitingApproval {
+		t.Fatalf("the request is %s, want still awaiting", s)
+	}
+}
+
+func TestRecoverDanglingMarksLostOutcomesUnknownWithTheStatus(t *testing.T) {
+	r := newRig(t, starts.PolicyNone)
+	ctx := context.Background()
+	// An intent with no outcome: the process stopped during the call.
+	intent, err := r.log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "olivia", Region: "cn-hangzhou",
+		InstanceID: runningID, State: audit.StateSent, Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := r.svc.RecoverDangling(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("recovered %d: %v", n, err)
+	}
+	last := r.op(t, intent.OpID).Last
+	if last.State != audit.StateUnknown || last.Action != audit.ActionRecover || last.ErrorMessage == "" ||
+		!strings.Contains(last.ErrorMessage, "Running") {
+		t.Fatalf("%+v", last)
+	}
+	if n, _ := r.svc.RecoverDangling(ctx); n != 0 {
+		t.Fatalf("recovered again: %d", n)
 	}
 }

@@ -39,16 +39,6 @@ var faultTable = map[string]struct {
 	"ServiceUnavailable":                        {503, "The request has failed due to a temporary failure of the server."},
 }
 
-// FaultCodes lists the codes InjectFault accepts.
-func FaultCodes() []string {
-	out := make([]string, 0, len(faultTable))
-	for c := range faultTable {
-		out = append(out, c)
-	}
-	slices.Sort(out)
-	return out
-}
-
 func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 	region := q.Get("RegionId")
 	if region == "" {

@@ -19,8 +19,8 @@ import (
 	"time"
 )
 
-// Demo credentials: the simulator accepts only these (and any added with
-// AddCredential); they unlock nothing anywhere else.
+// Demo credentials: the simulator accepts only these; they unlock nothing
+// anywhere else.
 const (
 	DemoAccessKeyID     = "LTAI5tDemoSimulatedKey"
 	DemoAccessKeySecret = "demo-simulator-secret-not-a-real-key"
@@ -120,9 +120,6 @@ func New(opts Options) *Server {
 	return s
 }
 
-// AddCredential lets another access-key pair sign requests.
-func (s *Server) AddCredential(id, secret string) { s.credentials[id] = secret }
-
 // Regions lists the simulated regions.
 func (s *Server) Regions() []string { return append([]string(nil), s.regions...) }
 
@@ -134,7 +131,7 @@ func (s *Server) Calls(action string) int64 {
 	return 0
 }
 
-// SetOutage makes every call answer code (one of FaultCodes), as during an
+// SetOutage makes every call answer code (a documented error code), as during an
 // ECS outage; "" ends it.
 func (s *Server) SetOutage(code string) error {
 	if _, ok := faultTable[code]; code != "" && !ok {

@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"ecsdash/internal/apperr"
+	"ecsdash/internal/audit"
+	"ecsdash/internal/users"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// ssoUser honours --auth-header only when the TCP peer is a trusted proxy;
+// the header from anyone else is ignored and logged. A change of user in the
+// header ends the session.
+func (a *App) ssoUser(c echo.Context, s *session) (users.User, bool, error) {
+	if a.cfg.AuthHeader == "" {
+		return users.User{}, false, nil
+	}
+	name := strings.TrimSpace(c.Request().Header.Get(a.cfg.AuthHeader))
+	if name == "" {
+		return users.User{}, false, nil
+	}
+	peer, ok := peerAddr(c.Request())
+	trusted := false
+	for _, p := range a.cfg.TrustedProxies {
+		if ok && p.Contains(peer) {
+			trusted = true
+		}
+	}
+	if !trusted {
+		a.log.Warn("ignored SSO header from an untrusted peer", "request_id", requestID(c), "peer", c.Request().RemoteAddr, "header", a.cfg.AuthHeader)
+		return users.User{}, false, nil
+	}
+	if !users.ValidName(name) {
+		return users.User{}, false, apperr.New(apperr.Forbidden, "The single sign-on user name is not acceptable here.")
+	}
+	role := a.ssoRole(c)
+	if role == "" {
+		return users.User{}, false, apperr.New(apperr.Forbidden, "Your single sign-on groups grant no role on this dashboard.")
+	}
+	if prev, _ := s.s.Values["sso"].(string); prev != name {
+		s.reset()
+		s.set("sso", name)
+		a.record(c, audit.Event{Action: audit.ActionLogin, User: name, AuthMethod: "sso", State: audit.StateSucceeded})
+	}
+	u, err := a.users.EnsureSSO(c.Request().Context(), name, role)
+	if err != nil {
+		return users.User{}, false, apperr.Wrap(err, apperr.Internal, "sso user")
+	}
+	if u.Disabled {
+		return users.User{}, false, apperr.New(apperr.Forbidden, "Your account is disabled on this dashboard.")
+	}
+	return u, true, nil
+}
+
+// ssoRole maps the groups header to the most privileged role it grants;
+// without a groups header every SSO user is a viewer.
+func (a *App) ssoRole(c echo.Context) string {
+	if a.cfg.GroupsHeader == "" || len(a.cfg.GroupRoles) == 0 {
+		return users.RoleViewer
+	}
+	best := -1
+	for _, g := range strings.Split(c.Request().Header.Get(a.cfg.GroupsHeader), ",") {
+		if r, ok := a.cfg.GroupRoles[strings.TrimSpace(g)]; ok {
+			for i, x := range users.Roles {
+				if x == r && i > best {
+					best = i
+				}
+			}
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return users.Roles[best]
+}
