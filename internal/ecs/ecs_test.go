@@ -181,7 +181,6 @@ func TestStartMovesStoppedToStartingThenRunning(t *testing.T) {
 	}
 }
 
-
 func TestEverySeedErrorCodeMapsToKindWordsAndRequestID(t *testing.T) {
 	cases := map[string]ecs.ErrorKind{
 		"IncorrectInstanceStatus": ecs.KindPrecondition,

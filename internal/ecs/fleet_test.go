@@ -36,7 +36,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 func TestConcurrentRefreshesShareOneListing(t *testing.T) {
 	r := newRig(t, ecssim.Options{}, nil)
 	l := &flakyLister{Client: r.client, delay: 50 * time.Millisecond}
-	f := ecs.NewFleet(l, quiet(), ecs.FleetOptions{Timeout: 10*time.Second})
+	f := ecs.NewFleet(l, quiet(), ecs.FleetOptions{Timeout: 10 * time.Second})
 	var wg sync.WaitGroup
 	for i := 0; i < 50; i++ {
 		wg.Add(1)
@@ -55,7 +55,7 @@ func TestConcurrentRefreshesShareOneListing(t *testing.T) {
 func TestFailedRefreshKeepsTheLastGoodList(t *testing.T) {
 	r := newRig(t, ecssim.Options{}, nil)
 	l := &flakyLister{Client: r.client}
-	f := ecs.NewFleet(l, quiet(), ecs.FleetOptions{Timeout: 10*time.Second})
+	f := ecs.NewFleet(l, quiet(), ecs.FleetOptions{Timeout: 10 * time.Second})
 	if err := f.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestFailedRefreshKeepsTheLastGoodList(t *testing.T) {
 
 func TestUpdateShowsAFresherInstanceAtOnce(t *testing.T) {
 	r := newRig(t, ecssim.Options{}, nil)
-	f := ecs.NewFleet(r.client, quiet(), ecs.FleetOptions{Timeout: 10*time.Second})
+	f := ecs.NewFleet(r.client, quiet(), ecs.FleetOptions{Timeout: 10 * time.Second})
 	f.Refresh(context.Background())
 	in := f.Snapshot().Instances[0]
 	in.Status = ecs.StatusStarting
