@@ -104,3 +104,132 @@ func BenchmarkColdList(b *testing.B) {
 	// The ideal: 34 pages per region (3,334 instances, 100 a page) x 20 ms, regions in parallel.
 	b.ReportMetric(float64(34*20), "ideal-ms")
 }
+
+// blockingLister holds every listing until released, and says when one began.
+type blockingLister struct {
+	*ecs.Client
+	began   chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingLister) ListRegion(ctx context.Context, region string) ([]ecs.Instance, int, error) {
+	select {
+	case b.began <- struct{}{}:
+	default:
+	}
+	<-b.release
+	return b.Client.ListRegion(ctx, region)
+}
+
+// A refresh asks ECS with no lock held: while every region's listing is
+// stalled, Snapshot, Lookup, Ready and Update all return.
+func TestPagesAndUpdatesNeverWaitOnARefreshInFlight(t *testing.T) {
+	r := newRig(t, ecssim.Options{}, nil)
+	l := &blockingLister{Client: r.client, began: make(chan struct{}, 1), release: make(chan struct{})}
+	f := ecs.NewFleet(l, quiet(), ecs.FleetOptions{Timeout: time.Minute})
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- f.Refresh(context.Background()) }()
+	<-l.began // the refresh is now waiting on ECS
+
+	answered := make(chan struct{})
+	go func() {
+		f.Snapshot()
+		f.Lookup("cn-hangzhou", "i-abcdefgh01")
+		f.Ready()
+		f.Update(ecs.Instance{ID: "i-abcdefgh01", Region: "cn-hangzhou", Name: "new", Status: ecs.StatusStarting})
+		close(answered)
+	}()
+	select {
+	case <-answered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cache's readers and writers waited on ECS")
+	}
+	if in, ok := f.Lookup("cn-hangzhou", "i-abcdefgh01"); !ok || in.Status != ecs.StatusStarting {
+		t.Fatalf("the update during the refresh was not applied: %+v", in)
+	}
+	close(l.release)
+	if err := <-refreshed; err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Snapshot().Instances) < 50 {
+		t.Fatalf("the refresh swapped in %d instances", len(f.Snapshot().Instances))
+	}
+}
+
+// An instance seen Starting is followed with DescribeInstanceStatus, one
+// call per region and round, until ECS reports it Running; then it is no
+// longer followed.
+func TestMovingInstancesAreFollowedUntilTheySettle(t *testing.T) {
+	r := newRig(t, ecssim.Options{StartDelay: 300 * time.Millisecond}, nil)
+	f := ecs.NewFleet(r.client, quiet(), ecs.FleetOptions{TrackInterval: 50 * time.Millisecond})
+	if err := f.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if f.Moving() != 0 {
+		t.Fatalf("%d instances followed in a settled fleet", f.Moving())
+	}
+	in := findByName(t, r.client, "cn-hangzhou", "ci-runner-01")
+	if _, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, ecs.Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	in.Status = ecs.StatusStarting
+	f.Update(in)
+	if f.Moving() != 1 {
+		t.Fatalf("%d instances followed after a start", f.Moving())
+	}
+	before := r.sim.Calls("DescribeInstanceStatus")
+	rounds := 0
+	for ; rounds < 200; rounds++ {
+		if got, _ := f.Lookup(in.Region, in.ID); got.Status == ecs.StatusRunning {
+			break
+		}
+		f.FollowMoving(context.Background())
+		time.Sleep(10 * time.Millisecond) // the simulator's instance moves with the clock
+	}
+	if got, _ := f.Lookup(in.Region, in.ID); got.Status != ecs.StatusRunning {
+		t.Fatalf("still %s after %d rounds", got.Status, rounds)
+	}
+	if f.Moving() != 0 {
+		t.Fatalf("a settled instance is still followed")
+	}
+	if calls := int(r.sim.Calls("DescribeInstanceStatus") - before); calls > rounds || calls == 0 {
+		t.Fatalf("%d DescribeInstanceStatus calls in %d rounds for one instance in one region", calls, rounds)
+	}
+	if r.sim.Calls("DescribeInstances") != 3+1 { // the refresh's three regions and findByName
+		t.Fatalf("following listed the fleet again: %d DescribeInstances", r.sim.Calls("DescribeInstances"))
+	}
+}
+
+// statusFailingLister fails every status call.
+type statusFailingLister struct {
+	*ecs.Client
+	calls atomic.Int64
+}
+
+func (s *statusFailingLister) Statuses(context.Context, string, []string) (map[string]string, error) {
+	s.calls.Add(1)
+	return nil, &ecs.Error{Kind: ecs.KindUnavailable, Code: "ServiceUnavailable", Summary: "down"}
+}
+
+// A region whose status calls fail is asked again only after a pause that
+// grows: ten rounds in a row do not make ten calls.
+func TestFollowingBacksOffWhenECSFails(t *testing.T) {
+	r := newRig(t, ecssim.Options{}, nil)
+	l := &statusFailingLister{Client: r.client}
+	f := ecs.NewFleet(l, quiet(), ecs.FleetOptions{TrackInterval: time.Hour})
+	if err := f.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	in := findByName(t, r.client, "cn-hangzhou", "ci-runner-01")
+	in.Status = ecs.StatusStarting
+	f.Update(in)
+	for range 10 {
+		f.FollowMoving(context.Background())
+	}
+	if n := l.calls.Load(); n != 1 {
+		t.Fatalf("%d status calls in ten rounds while the region fails", n)
+	}
+	if got, _ := f.Lookup(in.Region, in.ID); got.Status != ecs.StatusStarting || f.Moving() != 1 {
+		t.Fatalf("a failed call changed the instance (%s) or stopped following it", got.Status)
+	}
+}

@@ -1,9 +1,11 @@
 package handlers_test
 
 import (
+	"ecsdash/internal/starts"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +36,7 @@ func FuzzStartForm(f *testing.F) {
 		for _, c := range cookies {
 			req.AddCookie(c)
 		}
+		before := h.sim.Calls("StartInstance")
 		rec := httptest.NewRecorder()
 		done := make(chan struct{})
 		go func() { h.echo.ServeHTTP(rec, req); close(done) }()
@@ -48,6 +51,16 @@ func FuzzStartForm(f *testing.F) {
 			if rec.Code >= 500 && rec.Code != 503 && rec.Code != 504 {
 				t.Fatalf("id=%q region=%q init=%q confirm=%q: %d", id, region, initLocal, confirm, rec.Code)
 			}
+		}
+		sent := h.sim.Calls("StartInstance") > before
+		wellFormed := starts.ValidID(id) && slices.Contains(h.sim.Regions(), region) &&
+			(slices.Contains([]string{"", "false", "0", "off"}, initLocal) ||
+				(slices.Contains([]string{"true", "1", "on"}, initLocal) && strings.TrimSpace(confirm) == id))
+		if sent && !wellFormed {
+			t.Fatalf("a malformed form reached ECS: id=%q region=%q init=%q confirm=%q", id, region, initLocal, confirm)
+		}
+		if sent && rec.Code >= 400 && rec.Code < 500 {
+			t.Fatalf("refused with %d but sent to ECS: id=%q", rec.Code, id)
 		}
 		if strings.Contains(rec.Body.String(), "<script>") {
 			t.Fatalf("markup echoed for id=%q confirm=%q", id, confirm)
