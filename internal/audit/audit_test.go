@@ -39,6 +39,7 @@ func openLog(t testing.TB, path string) (*db.DB, *audit.Log) {
 }
 
 func TestEveryEventKindIsWrittenAndReadBack(t *testing.T) {
+	t.Parallel()
 	d, log := openLog(t, "")
 	ctx := context.Background()
 	start := audit.Event{Action: audit.ActionStartInstance, User: "op1", AuthMethod: "password", SourceIP: "10.0.0.1",
@@ -96,6 +97,7 @@ func TestEveryEventKindIsWrittenAndReadBack(t *testing.T) {
 }
 
 func TestTriggersRefuseUpdateAndDelete(t *testing.T) {
+	t.Parallel()
 	d, log := openLog(t, "")
 	if _, err := log.Append(context.Background(), audit.Event{Action: audit.ActionLogin, User: "a", State: audit.StateSucceeded}); err != nil {
 		t.Fatal(err)
@@ -117,6 +119,7 @@ func fill(t *testing.T, log *audit.Log, n int) {
 }
 
 func TestVerifyPassesOnAGoodLogAndReportsTheHead(t *testing.T) {
+	t.Parallel()
 	d, log := openLog(t, "")
 	fill(t, log, 20)
 	head, n, err := audit.Verify(context.Background(), d.Read)
@@ -151,6 +154,7 @@ func tamperedCopy(t *testing.T, src, stmt string) *db.DB {
 }
 
 func TestVerifyNamesTheFirstTamperedEvent(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "audit.db")
 	d, log := openLog(t, path)
 	fill(t, log, 30)
@@ -179,6 +183,7 @@ func TestVerifyNamesTheFirstTamperedEvent(t *testing.T) {
 }
 
 func TestConcurrentAppendsKeepTheChainGapless(t *testing.T) {
+	t.Parallel()
 	d, log := openLog(t, "")
 	var wg sync.WaitGroup
 	for w := 0; w < 8; w++ {
@@ -199,6 +204,7 @@ func TestConcurrentAppendsKeepTheChainGapless(t *testing.T) {
 }
 
 func TestAppendIfLetsOnlyOneDecisionThrough(t *testing.T) {
+	t.Parallel()
 	_, log := openLog(t, "")
 	ctx := context.Background()
 	req, _ := log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "op", State: audit.StateAwaitingApproval})
@@ -231,6 +237,7 @@ func TestAppendIfLetsOnlyOneDecisionThrough(t *testing.T) {
 }
 
 func TestAppendSurvivesACancelledCaller(t *testing.T) {
+	t.Parallel()
 	_, log := openLog(t, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -240,6 +247,7 @@ func TestAppendSurvivesACancelledCaller(t *testing.T) {
 }
 
 func TestExportCSVAndJSONCarryTheContractFields(t *testing.T) {
+	t.Parallel()
 	_, log := openLog(t, "")
 	ctx := context.Background()
 	log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "=cmd|' /C calc'!A0", State: audit.StateSucceeded, RequestID: "R-9", InstanceID: "i-x"})

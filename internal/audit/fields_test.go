@@ -25,6 +25,7 @@ var goldenEvent = audit.Event{Seq: 7, OpID: 5, Time: time.Date(2026, 11, 27, 5, 
 // earlier versions verify after an upgrade. The expected value was computed
 // by the hand-written Hash of the first version.
 func TestHashFormatIsUnchangedFromTheFirstVersion(t *testing.T) {
+	t.Parallel()
 	const want = "e56a66dcdb6e6aa33d9b9305e841287ad28cc4129956c4cc78cd0bf4db268076"
 	if got := audit.Hash(goldenEvent); got != want {
 		t.Fatalf("Hash = %s, want %s (the chain format changed)", got, want)
@@ -34,6 +35,7 @@ func TestHashFormatIsUnchangedFromTheFirstVersion(t *testing.T) {
 // Every field but the hash itself is covered by the hash: changing any one
 // of them changes it.
 func TestChangingAnyFieldChangesTheHash(t *testing.T) {
+	t.Parallel()
 	base := audit.Hash(goldenEvent)
 	typ := reflect.TypeFor[audit.Event]()
 	for i := range typ.NumField() {
@@ -60,6 +62,7 @@ func TestChangingAnyFieldChangesTheHash(t *testing.T) {
 }
 
 func TestJSONAndCSVExportsCarryEveryFieldWithTheSameValues(t *testing.T) {
+	t.Parallel()
 	_, l := openLog(t, "")
 	ctx := context.Background()
 	e := goldenEvent

@@ -14,6 +14,7 @@ func parse(args []string, env map[string]string) (*config.Config, error) {
 }
 
 func TestDefaultsMatchTheContract(t *testing.T) {
+	t.Parallel()
 	c, err := parse(nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -26,6 +27,7 @@ func TestDefaultsMatchTheContract(t *testing.T) {
 }
 
 func TestFlagsWinOverEnvironment(t *testing.T) {
+	t.Parallel()
 	c, err := parse([]string{"--addr", "127.0.0.1:9000"}, map[string]string{"ECS_DASHBOARD_ADDR": "127.0.0.1:7000", "ECS_DASHBOARD_APPROVAL": "all"})
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +38,7 @@ func TestFlagsWinOverEnvironment(t *testing.T) {
 }
 
 func TestDemoSwitchTakesNoValue(t *testing.T) {
+	t.Parallel()
 	c, err := parse([]string{"--demo"}, nil)
 	if err != nil || !c.Demo || !c.DemoSet {
 		t.Fatalf("%v %+v", err, c)
@@ -47,6 +50,7 @@ func TestDemoSwitchTakesNoValue(t *testing.T) {
 }
 
 func TestBaseURLSetsPrefixAndSecureCookies(t *testing.T) {
+	t.Parallel()
 	c, err := parse([]string{"--base-url", "https://portal.example.com/ecs"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +61,7 @@ func TestBaseURLSetsPrefixAndSecureCookies(t *testing.T) {
 }
 
 func TestInvalidValuesAreAllReported(t *testing.T) {
+	t.Parallel()
 	_, err := parse([]string{"--addr", "nope", "--approval", "sometimes", "--regions", "Mars!", "--ecs-endpoint", "ftp://x",
 		"--local-disk-families", "d1", "--trusted-proxies", "not-a-cidr", "--auth-header", "X-User",
 		"--cross-site-cookies", "--refresh-interval", "1ms", "--group-roles", "ops=root"}, nil)
@@ -72,6 +77,7 @@ func TestInvalidValuesAreAllReported(t *testing.T) {
 }
 
 func TestAuthHeaderNeedsTrustedProxies(t *testing.T) {
+	t.Parallel()
 	if _, err := parse([]string{"--auth-header", "X-Forwarded-User"}, nil); err == nil || !strings.Contains(err.Error(), "--trusted-proxies") {
 		t.Fatalf("got %v", err)
 	}
@@ -82,6 +88,7 @@ func TestAuthHeaderNeedsTrustedProxies(t *testing.T) {
 }
 
 func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
+	t.Parallel()
 	var out strings.Builder
 	_, err := config.Parse([]string{"--help"}, func(string) string { return "" }, &out)
 	if err != config.ErrHelp {

@@ -25,6 +25,7 @@ func tables(t *testing.T, d *db.DB) map[string]bool {
 }
 
 func TestFreshDatabaseIsMigrated(t *testing.T) {
+	t.Parallel()
 	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +40,7 @@ func TestFreshDatabaseIsMigrated(t *testing.T) {
 }
 
 func TestMigratedDatabaseOpensAgainUnchanged(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "x.db")
 	d, err := db.Open(context.Background(), path)
 	if err != nil {
@@ -62,6 +64,7 @@ func TestMigratedDatabaseOpensAgainUnchanged(t *testing.T) {
 }
 
 func TestPragmasAreSetOnBothPools(t *testing.T) {
+	t.Parallel()
 	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"))
 	if err != nil {
 		t.Fatal(err)

@@ -80,6 +80,7 @@ func ecsErr(t *testing.T, err error) *ecs.Error {
 }
 
 func TestSDKSignatureIsAcceptedBySimulator(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	list, calls, err := r.client.ListRegion(context.Background(), "cn-hangzhou")
 	if err != nil {
@@ -91,6 +92,7 @@ func TestSDKSignatureIsAcceptedBySimulator(t *testing.T) {
 }
 
 func TestWrongSecretIsRefusedWithSignatureDoesNotMatch(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	bad := clientFor(t, r.url, r.sim.Regions(), ecssim.DemoAccessKeyID, "not-the-secret", nil)
 	_, _, err := bad.ListRegion(context.Background(), "cn-hangzhou")
@@ -101,6 +103,7 @@ func TestWrongSecretIsRefusedWithSignatureDoesNotMatch(t *testing.T) {
 }
 
 func TestUnknownAccessKeyIsRefused(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	bad := clientFor(t, r.url, r.sim.Regions(), "LTAI-nobody", "x", nil)
 	_, _, err := bad.ListRegion(context.Background(), "cn-hangzhou")
@@ -110,6 +113,7 @@ func TestUnknownAccessKeyIsRefused(t *testing.T) {
 }
 
 func TestListingPagesWithNextTokenUntilEmpty(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{Instances: 750}, nil)
 	list, calls, err := r.client.ListRegion(context.Background(), "cn-hangzhou")
 	if err != nil {
@@ -132,6 +136,7 @@ func TestListingPagesWithNextTokenUntilEmpty(t *testing.T) {
 }
 
 func TestListingConvertsLocksFamiliesAndExpiry(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	locked := findByName(t, r.client, "cn-hangzhou", "legacy-billing-01")
 	if !locked.SecurityLocked() {
@@ -148,6 +153,7 @@ func TestListingConvertsLocksFamiliesAndExpiry(t *testing.T) {
 }
 
 func TestDescribeUnknownInstanceIsNotFound(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	_, err := r.client.Describe(context.Background(), "cn-hangzhou", "i-doesnotexist00000")
 	if e := ecsErr(t, err); e.Kind != ecs.KindNotFound {
@@ -156,6 +162,7 @@ func TestDescribeUnknownInstanceIsNotFound(t *testing.T) {
 }
 
 func TestStartMovesStoppedToStartingThenRunning(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	var offset atomic.Int64
 	clock := func() time.Time { return now.Add(time.Duration(offset.Load())) }
@@ -182,6 +189,7 @@ func TestStartMovesStoppedToStartingThenRunning(t *testing.T) {
 }
 
 func TestEverySeedErrorCodeMapsToKindWordsAndRequestID(t *testing.T) {
+	t.Parallel()
 	cases := map[string]ecs.ErrorKind{
 		"IncorrectInstanceStatus": ecs.KindPrecondition,
 		"DiskError":               ecs.KindPrecondition,
@@ -214,6 +222,7 @@ func TestEverySeedErrorCodeMapsToKindWordsAndRequestID(t *testing.T) {
 }
 
 func TestRetriesAreBoundedAndEachAttemptReported(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	in := findByName(t, r.client, "cn-hangzhou", "ci-runner-01")
 	r.sim.InjectFault(in.ID, "InternalError", -1)
@@ -235,6 +244,7 @@ func TestRetriesAreBoundedAndEachAttemptReported(t *testing.T) {
 }
 
 func TestThrottledStartSucceedsOnRetry(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	in := findByName(t, r.client, "cn-hangzhou", "ci-runner-01")
 	r.sim.InjectFault(in.ID, "Throttling.User", 1)
@@ -248,6 +258,7 @@ func TestThrottledStartSucceedsOnRetry(t *testing.T) {
 }
 
 func TestPreconditionErrorsAreNotRetried(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	in := findByName(t, r.client, "cn-hangzhou", "web-prod-01")
 	_, err := r.client.StartInstance(context.Background(), in.Region, in.ID, false, ecs.Hooks{})
@@ -260,6 +271,7 @@ func TestPreconditionErrorsAreNotRetried(t *testing.T) {
 }
 
 func TestStalledECSTimesOutAsUnknownOutcomeWithoutRetry(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int64
 	stall := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -282,6 +294,7 @@ func TestStalledECSTimesOutAsUnknownOutcomeWithoutRetry(t *testing.T) {
 }
 
 func TestDroppedConnectionIsUnknownOutcome(t *testing.T) {
+	t.Parallel()
 	drop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, _, err := w.(http.Hijacker).Hijack()
 		if err == nil {
@@ -297,6 +310,7 @@ func TestDroppedConnectionIsUnknownOutcome(t *testing.T) {
 }
 
 func TestRefusedConnectionIsRetriedBecauseNothingWasSent(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -312,6 +326,7 @@ func TestRefusedConnectionIsRetriedBecauseNothingWasSent(t *testing.T) {
 }
 
 func TestCheckRefusesRunningLockedAndWrongFamily(t *testing.T) {
+	t.Parallel()
 	fams := ecs.Families{"ecs.d1", "ecs.i1", "ecs.i2"}
 	stopped := ecs.Instance{Status: "Stopped", Family: "ecs.g7"}
 	if e := ecs.Check(stopped, false, fams); e != nil {
@@ -332,6 +347,7 @@ func TestCheckRefusesRunningLockedAndWrongFamily(t *testing.T) {
 }
 
 func TestDetectCredentialsNeverFallsThroughToMetadata(t *testing.T) {
+	t.Parallel()
 	home := t.TempDir()
 	env := map[string]string{"HOME": home}
 	_, err := ecs.DetectCredentials(func(k string) string { return env[k] }, "")
@@ -360,6 +376,7 @@ func rigFor(tb testing.TB, sim *ecssim.Server) *ecs.Client {
 // TestConcurrentCallsInOneRegion runs many calls at once in one region; under
 // -race it shows that no SDK client is shared between concurrent calls.
 func TestConcurrentCallsInOneRegion(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	in := findByName(t, r.client, "cn-hangzhou", "web-prod-01")
 	var wg sync.WaitGroup

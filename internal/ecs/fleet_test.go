@@ -34,6 +34,7 @@ func (f *flakyLister) ListRegion(ctx context.Context, region string) ([]ecs.Inst
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func TestConcurrentRefreshesShareOneListing(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	l := &flakyLister{Client: r.client, delay: 50 * time.Millisecond}
 	f := ecs.NewFleet(l, quiet(), ecs.FleetOptions{Timeout: 10 * time.Second})
@@ -53,6 +54,7 @@ func TestConcurrentRefreshesShareOneListing(t *testing.T) {
 }
 
 func TestFailedRefreshKeepsTheLastGoodList(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	l := &flakyLister{Client: r.client}
 	f := ecs.NewFleet(l, quiet(), ecs.FleetOptions{Timeout: 10 * time.Second})
@@ -73,6 +75,7 @@ func TestFailedRefreshKeepsTheLastGoodList(t *testing.T) {
 }
 
 func TestUpdateShowsAFresherInstanceAtOnce(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	f := ecs.NewFleet(r.client, quiet(), ecs.FleetOptions{Timeout: 10 * time.Second})
 	f.Refresh(context.Background())
@@ -124,6 +127,7 @@ func (b *blockingLister) ListRegion(ctx context.Context, region string) ([]ecs.I
 // A refresh asks ECS with no lock held: while every region's listing is
 // stalled, Snapshot, Lookup, Ready and Update all return.
 func TestPagesAndUpdatesNeverWaitOnARefreshInFlight(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	l := &blockingLister{Client: r.client, began: make(chan struct{}, 1), release: make(chan struct{})}
 	f := ecs.NewFleet(l, quiet(), ecs.FleetOptions{Timeout: time.Minute})
@@ -160,6 +164,7 @@ func TestPagesAndUpdatesNeverWaitOnARefreshInFlight(t *testing.T) {
 // call per region and round, until ECS reports it Running; then it is no
 // longer followed.
 func TestMovingInstancesAreFollowedUntilTheySettle(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{StartDelay: 300 * time.Millisecond}, nil)
 	f := ecs.NewFleet(r.client, quiet(), ecs.FleetOptions{TrackInterval: 50 * time.Millisecond})
 	if err := f.Refresh(context.Background()); err != nil {
@@ -214,6 +219,7 @@ func (s *statusFailingLister) Statuses(context.Context, string, []string) (map[s
 // A region whose status calls fail is asked again only after a pause that
 // grows: ten rounds in a row do not make ten calls.
 func TestFollowingBacksOffWhenECSFails(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
 	l := &statusFailingLister{Client: r.client}
 	f := ecs.NewFleet(l, quiet(), ecs.FleetOptions{TrackInterval: time.Hour})

@@ -26,6 +26,7 @@ func ids(f Found) []string {
 }
 
 func TestFindFiltersByEveryFieldTogether(t *testing.T) {
+	t.Parallel()
 	s := testSnapshot()
 	f := s.Find(Query{Region: "cn-hangzhou", Status: StatusRunning, PerPage: 50})
 	// even indexes are cn-hangzhou, multiples of 3 are Running: 0, 6, 12, 18, 24
@@ -38,6 +39,7 @@ func TestFindFiltersByEveryFieldTogether(t *testing.T) {
 }
 
 func TestFindSearchesIDNameAndIPInAnyCase(t *testing.T) {
+	t.Parallel()
 	s := testSnapshot()
 	for q, want := range map[string]int{"WEB-07": 1, "i-ABCDEFGH1": 10, "10.0.0.2": 6, "nothing": 0} {
 		if f := s.Find(Query{Search: q, PerPage: 50}); f.Total != want {
@@ -47,6 +49,7 @@ func TestFindSearchesIDNameAndIPInAnyCase(t *testing.T) {
 }
 
 func TestFindPagesAndClampsPastTheEnd(t *testing.T) {
+	t.Parallel()
 	s := testSnapshot()
 	f := s.Find(Query{PerPage: 10, Page: 2})
 	if f.Total != 25 || f.Pages != 3 || f.Page != 2 || len(f.Instances) != 10 || f.Instances[0].ID != "i-abcdefgh10" {

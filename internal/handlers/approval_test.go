@@ -46,6 +46,7 @@ func decide(t *testing.T, b *browser, id int64, verb string, extra url.Values) p
 }
 
 func TestInitLocalDiskWaitsThenApprovalStartsItOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	id, _ := requestInit(t, h, "op1")
 	appr := h.loggedIn("appr")
@@ -69,6 +70,7 @@ func TestInitLocalDiskWaitsThenApprovalStartsItOnce(t *testing.T) {
 }
 
 func TestRequesterCannotApproveOwnRequestEvenAsAdmin(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	id, adm := requestInit(t, h, "adm")
 	p := adm.get("audit")
@@ -87,6 +89,7 @@ func TestRequesterCannotApproveOwnRequestEvenAsAdmin(t *testing.T) {
 }
 
 func TestOperatorAndViewerCannotDecide(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	id, _ := requestInit(t, h, "op1")
 	digest := h.loggedIn("appr").get("audit").doc.Find("input[name=digest]").First().AttrOr("value", "")
@@ -99,6 +102,7 @@ func TestOperatorAndViewerCannotDecide(t *testing.T) {
 }
 
 func TestRejectionNeedsAReasonAndNeverReachesECS(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	id, _ := requestInit(t, h, "op1")
 	appr := h.loggedIn("appr")
@@ -118,6 +122,7 @@ func TestRejectionNeedsAReasonAndNeverReachesECS(t *testing.T) {
 }
 
 func TestTwoApproversAtOnceStartItExactlyOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	id, _ := requestInit(t, h, "op1")
 	a1, a2 := h.loggedIn("appr"), h.loggedIn("appr2")
@@ -152,6 +157,7 @@ func TestTwoApproversAtOnceStartItExactlyOnce(t *testing.T) {
 }
 
 func TestApprovalIsBoundToTheParameters(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	id, _ := requestInit(t, h, "op1")
 	r := h.loggedIn("appr").post("audit/"+strconv.FormatInt(id, 10)+"/approve", url.Values{"digest": {"0000"}})
@@ -161,6 +167,7 @@ func TestApprovalIsBoundToTheParameters(t *testing.T) {
 }
 
 func TestApprovalRechecksTheInstance(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	id, _ := requestInit(t, h, "op1")
 	h.sim.SetStatus(h.instance("hadoop-data-01").ID, "Running")
@@ -175,6 +182,7 @@ func TestApprovalRechecksTheInstance(t *testing.T) {
 }
 
 func TestRequestsExpire(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{args: []string{"--approval-ttl", "1h"}})
 	id, _ := requestInit(t, h, "op1")
 	h.advance(2 * time.Hour)
@@ -197,6 +205,7 @@ func TestRequestsExpire(t *testing.T) {
 }
 
 func TestApprovalAllMakesEveryStartWait(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{args: []string{"--approval", "all"}})
 	in := h.instance("ci-runner-01")
 	b := h.loggedIn("op1")
@@ -210,6 +219,7 @@ func TestApprovalAllMakesEveryStartWait(t *testing.T) {
 }
 
 func TestAuditExportHoldsEveryRequestID(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.loggedIn("op1")
 	for _, name := range []string{"ci-runner-01", "ci-runner-02", "reports-db-01"} {
@@ -245,6 +255,7 @@ func TestAuditExportHoldsEveryRequestID(t *testing.T) {
 }
 
 func TestAuditPageFiltersByInstance(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.loggedIn("op1")
 	a, c := h.instance("ci-runner-01"), h.instance("ci-runner-02")
@@ -258,6 +269,7 @@ func TestAuditPageFiltersByInstance(t *testing.T) {
 }
 
 func TestApprovalByTheContractsFieldsAlone(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	id, _ := requestInit(t, h, "op1")
 	appr := h.loggedIn("appr")
@@ -271,6 +283,7 @@ func TestApprovalByTheContractsFieldsAlone(t *testing.T) {
 }
 
 func TestApprovalWhileECSIsDownDecidesNothing(t *testing.T) {
+	t.Parallel()
 	// ECS down is not the instance failing its preconditions: the request
 	// must keep waiting, not be closed as failed.
 	h := newHarness(t, opts{})

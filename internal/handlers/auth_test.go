@@ -14,6 +14,7 @@ import (
 )
 
 func TestStrangerIsRedirectedToLogin(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	p := h.browser().get("instances")
 	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.resp.Header.Get("Location"), "/login?next=") {
@@ -22,6 +23,7 @@ func TestStrangerIsRedirectedToLogin(t *testing.T) {
 }
 
 func TestLoginGoesWhereTheUserWasGoing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.browser()
 	b.get("login?next=/audit")
@@ -32,6 +34,7 @@ func TestLoginGoesWhereTheUserWasGoing(t *testing.T) {
 }
 
 func TestLoginRefusesOffsiteNext(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.browser()
 	b.get("login")
@@ -42,6 +45,7 @@ func TestLoginRefusesOffsiteNext(t *testing.T) {
 }
 
 func TestFailedLoginShowsTheFormAgainWithTheSameAnswerForUserAndPassword(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.browser()
 	b.get("login")
@@ -68,6 +72,7 @@ func TestFailedLoginShowsTheFormAgainWithTheSameAnswerForUserAndPassword(t *test
 }
 
 func TestLoginIsThrottledAfterRepeatedFailures(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.browser()
 	b.get("login")
@@ -85,6 +90,7 @@ func TestLoginIsThrottledAfterRepeatedFailures(t *testing.T) {
 }
 
 func TestPostWithoutValidCSRFIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	in := h.instance("ci-runner-01")
 	b := h.loggedIn("op1")
@@ -116,6 +122,7 @@ func TestPostWithoutValidCSRFIsRefusedAndChangesNothing(t *testing.T) {
 }
 
 func TestCSRFHeaderIsAccepted(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	in := h.instance("ci-runner-01")
 	b := h.loggedIn("op1")
@@ -131,6 +138,7 @@ func TestCSRFHeaderIsAccepted(t *testing.T) {
 }
 
 func TestLogoutEndsTheSessionEverywhere(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.loggedIn("op1")
 	copyOf := h.browser()
@@ -148,6 +156,7 @@ func TestLogoutEndsTheSessionEverywhere(t *testing.T) {
 }
 
 func TestDisablingOrChangingRoleEndsSessionsAtOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.loggedIn("op1")
 	if err := h.users.SetRole(context.Background(), "op1", "viewer"); err != nil {
@@ -170,6 +179,7 @@ func TestDisablingOrChangingRoleEndsSessionsAtOnce(t *testing.T) {
 }
 
 func TestIdleSessionExpires(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{args: []string{"--idle-timeout", "5m"}})
 	b := h.loggedIn("view")
 	h.advance(6 * time.Minute)
@@ -188,6 +198,7 @@ func cookieNamed(resp *http.Response, name string) *http.Cookie {
 }
 
 func TestCookieAttributesInEachMode(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		args     []string
@@ -216,6 +227,7 @@ func TestCookieAttributesInEachMode(t *testing.T) {
 }
 
 func TestKeyRotationKeepsOldSessionsValid(t *testing.T) {
+	t.Parallel()
 	oldKeys := [][]byte{[]byte(strings.Repeat("h", 64)), []byte(strings.Repeat("e", 32))}
 	dbPath := t.TempDir() + "/shared.db"
 	h1 := newHarness(t, opts{keys: oldKeys, dbPath: dbPath})
@@ -242,6 +254,7 @@ func TestKeyRotationKeepsOldSessionsValid(t *testing.T) {
 }
 
 func TestSessionKeyFileIsCreatedPrivate(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	st, err := os.Stat(h.cfg.SessionKeyFile)
 	if err != nil || st.Mode().Perm() != 0o600 {
@@ -258,6 +271,7 @@ func TestSessionKeyFileIsCreatedPrivate(t *testing.T) {
 }
 
 func TestUnreadMessagesDoNotGrowTheCookieWithoutBound(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.loggedIn("op1")
 	var last page
@@ -281,6 +295,7 @@ func TestUnreadMessagesDoNotGrowTheCookieWithoutBound(t *testing.T) {
 }
 
 func TestSessionEndsAfterItsAbsoluteLifetimeEvenWhenActive(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{args: []string{"--idle-timeout", "30m", "--session-lifetime", "1h"}})
 	b := h.loggedIn("view")
 	for i := 0; i < 5; i++ { // active every 20 minutes: never idle

@@ -14,6 +14,7 @@ import (
 )
 
 func TestSecurityHeadersAndFrameAncestorsFromTheFlag(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{args: []string{"--frame-ancestors", "https://portal.example.com"}})
 	p := h.browser().get("login")
 	csp := p.resp.Header.Get("Content-Security-Policy")
@@ -33,6 +34,7 @@ func TestSecurityHeadersAndFrameAncestorsFromTheFlag(t *testing.T) {
 }
 
 func TestBaseURLPrefixesLinksRedirectsAssetsAndCookies(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{args: []string{"--base-url", "https://portal.example.com/ecs/"}})
 	b := h.browser()
 	first := b.get("instances")
@@ -81,6 +83,7 @@ func ssoGet(t *testing.T, h *harness, hdr map[string]string) page {
 }
 
 func TestSSOHeaderFromAnUntrustedPeerIsIgnored(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{args: []string{"--auth-header", "X-Forwarded-User", "--trusted-proxies", "10.9.0.0/16"}})
 	p := ssoGet(t, h, map[string]string{"X-Forwarded-User": "mallory", "X-Forwarded-For": "10.9.0.1"})
 	if p.status != http.StatusSeeOther {
@@ -89,6 +92,7 @@ func TestSSOHeaderFromAnUntrustedPeerIsIgnored(t *testing.T) {
 }
 
 func TestSSOHeaderFromATrustedProxyIsHonouredWithGroupRoles(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{args: []string{"--auth-header", "X-Forwarded-User", "--trusted-proxies", "127.0.0.1/32",
 		"--groups-header", "X-Forwarded-Groups", "--group-roles", "ops=operator,leads=approver"}})
 	p := ssoGet(t, h, map[string]string{"X-Forwarded-User": "sam", "X-Forwarded-Groups": "staff,ops"})
@@ -114,6 +118,7 @@ func TestSSOHeaderFromATrustedProxyIsHonouredWithGroupRoles(t *testing.T) {
 }
 
 func TestSSOUserChangeMidSessionEndsTheSession(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{args: []string{"--auth-header", "X-Forwarded-User", "--trusted-proxies", "127.0.0.1/32"}})
 	b := h.browser()
 	b.hdr.Set("X-Forwarded-User", "alice")
@@ -132,6 +137,7 @@ func TestSSOUserChangeMidSessionEndsTheSession(t *testing.T) {
 type echoSel = goquery.Selection
 
 func TestErrorHandlerShowsWordsNotInternals(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{beforeUp: func(e *echo.Echo) {
 		e.GET("/boom", func(echo.Context) error { return errors.New("SELECT secret FROM internals") })
 		e.GET("/panic", func(echo.Context) error { panic("stack secret") })
@@ -151,6 +157,7 @@ func TestErrorHandlerShowsWordsNotInternals(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	if r := h.browser().get("healthz"); r.status != 200 {
 		t.Fatalf("healthz %d", r.status)
@@ -165,6 +172,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestMetricsAreServedInPrometheusFormat(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.loggedIn("op1")
 	in := h.instance("reports-db-01")

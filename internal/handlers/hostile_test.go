@@ -10,6 +10,7 @@ import (
 // TestHostileInputsAreAnswered4xx sends what an attacker or a broken script
 // would; every answer must be a 4xx and nothing may reach ECS.
 func TestHostileInputsAreAnswered4xx(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.loggedIn("op1")
 	stopped := h.instance("ci-runner-01")

@@ -16,6 +16,7 @@ func row(p page, id string) *goquery.Selection {
 }
 
 func TestOperatorSeesStartFormsOnlyWhereAllowed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	p := h.loggedIn("op1").get("instances?per_page=100")
 	if p.status != http.StatusOK {
@@ -37,6 +38,7 @@ func TestOperatorSeesStartFormsOnlyWhereAllowed(t *testing.T) {
 }
 
 func TestOnlyLocalDiskFamiliesOfferInitLocalDisk(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	p := h.loggedIn("op1").get("instances?per_page=100&region=cn-hangzhou")
 	n := 0
@@ -60,6 +62,7 @@ func TestOnlyLocalDiskFamiliesOfferInitLocalDisk(t *testing.T) {
 }
 
 func TestViewerSeesNoFormsAndIsRefusedByHand(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.loggedIn("view")
 	p := b.get("instances")
@@ -79,6 +82,7 @@ func TestViewerSeesNoFormsAndIsRefusedByHand(t *testing.T) {
 }
 
 func TestApproverCannotStart(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	in := h.instance("ci-runner-01")
 	if r := h.loggedIn("appr").post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}}); r.status != http.StatusForbidden {
@@ -87,6 +91,7 @@ func TestApproverCannotStart(t *testing.T) {
 }
 
 func TestStartRefusalsNeverReachECS(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	g7, running, locked, d1 := h.instance("ci-runner-01"), h.instance("web-prod-01"), h.instance("legacy-billing-01"), h.instance("hadoop-data-01")
 	cases := []struct {
@@ -129,6 +134,7 @@ func TestStartRefusalsNeverReachECS(t *testing.T) {
 }
 
 func TestAcceptedStartRedirectsToTheRequestIDAndIsAudited(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	in := h.instance("ci-runner-01")
 	b := h.loggedIn("op1")
@@ -155,6 +161,7 @@ func TestAcceptedStartRedirectsToTheRequestIDAndIsAudited(t *testing.T) {
 }
 
 func TestECSErrorIsExplainedInWordsWithCodeAndRequestID(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	in := h.instance("reports-db-01") // the simulator answers DiskError for it
 	p := h.loggedIn("op1").post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}})
@@ -177,6 +184,7 @@ func TestECSErrorIsExplainedInWordsWithCodeAndRequestID(t *testing.T) {
 }
 
 func TestDoubleSubmitStartsOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	in := h.instance("ci-runner-01")
 	b := h.loggedIn("op1")
@@ -196,6 +204,7 @@ func TestDoubleSubmitStartsOnce(t *testing.T) {
 }
 
 func TestSearchFiltersAndPaging(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.loggedIn("view")
 	p := b.get("instances?q=hadoop&region=cn-shanghai")
@@ -221,6 +230,7 @@ func TestSearchFiltersAndPaging(t *testing.T) {
 }
 
 func TestStatusEndpointShowsStartingRightAfterAStart(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	in := h.instance("ci-runner-01")
 	b := h.loggedIn("op1")
@@ -233,6 +243,7 @@ func TestStatusEndpointShowsStartingRightAfterAStart(t *testing.T) {
 }
 
 func TestNothingIsSentWhenTheIntentCannotBeRecorded(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	in := h.instance("ci-runner-01")
 	b := h.loggedIn("op1")
@@ -248,6 +259,7 @@ func TestNothingIsSentWhenTheIntentCannotBeRecorded(t *testing.T) {
 }
 
 func TestECSOutageKeepsTheLastListAndSaysSo(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, opts{})
 	b := h.loggedIn("view")
 	before := b.get("instances").doc.Find("tr[data-instance-id]").Length()

@@ -7,6 +7,7 @@ import (
 )
 
 func TestCachedRowsFillEverySlot(t *testing.T) {
+	t.Parallel()
 	html := "<a>" + csrfSlot + tokenSlot + "</a><b x=\"" + tokenSlot + "\">" + csrfSlot
 	var buf bytes.Buffer
 	if err := cutSlots(html).with("C", "T").Render(context.Background(), &buf); err != nil {

@@ -23,6 +23,7 @@ func FuzzValidID(f *testing.F) {
 }
 
 func TestValidIDExamples(t *testing.T) {
+	t.Parallel()
 	for id, want := range map[string]bool{
 		"i-bp1g6zv0ce8oghu7k4m2": true, "i-abc": false, "i-BP1G6ZV0CE8OGHU7K4M2": false, "i-bp1g6zv0/../x": false,
 		"i-bp1g6zv0ce8oghu7k4m2\n": false, "x-bp1g6zv0ce8oghu7k4m2": false,

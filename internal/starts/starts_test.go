@@ -19,6 +19,7 @@ import (
 )
 
 func TestApprovalPolicy(t *testing.T) {
+	t.Parallel()
 	for policy, want := range map[starts.Policy][2]bool{ // {plain start, InitLocalDisk}
 		starts.PolicyNone:          {false, false},
 		starts.PolicyInitLocalDisk: {false, true},
@@ -37,6 +38,7 @@ func TestApprovalPolicy(t *testing.T) {
 }
 
 func TestDigestChangesWithEveryParameter(t *testing.T) {
+	t.Parallel()
 	base := audit.Event{OpID: 7, Region: "cn-hangzhou", InstanceID: "i-abcdefgh12", InitLocalDisk: true, User: "op1"}
 	d := starts.Digest(base)
 	for name, mod := range map[string]func(*audit.Event){
@@ -183,6 +185,7 @@ func (r *rig) op(t *testing.T, id int64) audit.Op {
 }
 
 func TestValidateRefusesBeforeAskingECS(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, starts.PolicyNone)
 	r.fleet.Update(r.ecs.instances[stoppedID])
 	for name, c := range map[string]struct {
@@ -211,6 +214,7 @@ func TestValidateRefusesBeforeAskingECS(t *testing.T) {
 }
 
 func TestRequestRefusesAnInstanceThatIsNotStoppedWithoutSending(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, starts.PolicyNone)
 	_, err := r.svc.Request(context.Background(), operator, starts.Request{Region: "cn-hangzhou", InstanceID: runningID})
 	if apperr.KindOf(err) != apperr.Conflict || r.ecs.starts() != 0 {
@@ -219,6 +223,7 @@ func TestRequestRefusesAnInstanceThatIsNotStoppedWithoutSending(t *testing.T) {
 }
 
 func TestApproveStartsOnceAndRecordsTheApprover(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, starts.PolicyInitLocalDisk)
 	ctx := context.Background()
 	res, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: localID, InitLocalDisk: true, Confirm: localID})
@@ -245,6 +250,7 @@ func TestApproveStartsOnceAndRecordsTheApprover(t *testing.T) {
 }
 
 func TestRejectRecordsTheReasonAndSendsNothing(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, starts.PolicyAll)
 	ctx := context.Background()
 	res, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
@@ -267,6 +273,7 @@ func TestRejectRecordsTheReasonAndSendsNothing(t *testing.T) {
 }
 
 func TestExpireDueClosesOnlyRequestsPastTheirTime(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, starts.PolicyAll)
 	ctx := context.Background()
 	old, _ := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
@@ -288,6 +295,7 @@ func TestExpireDueClosesOnlyRequestsPastTheirTime(t *testing.T) {
 }
 
 func TestApprovalWhileECSIsDownDecidesNothing(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, starts.PolicyAll)
 	ctx := context.Background()
 	res, _ := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
@@ -301,6 +309,7 @@ func TestApprovalWhileECSIsDownDecidesNothing(t *testing.T) {
 }
 
 func TestRecoverDanglingMarksLostOutcomesUnknownWithTheStatus(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, starts.PolicyNone)
 	ctx := context.Background()
 	// An intent with no outcome: the process stopped during the call.

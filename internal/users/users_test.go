@@ -23,6 +23,7 @@ func store(t *testing.T) *users.Store {
 }
 
 func TestEveryFailureIsTheSameAnswer(t *testing.T) {
+	t.Parallel()
 	s := store(t)
 	ctx := context.Background()
 	if _, err := s.Create(ctx, "ann", users.RoleOperator, "correct-horse"); err != nil {
@@ -44,6 +45,7 @@ func TestEveryFailureIsTheSameAnswer(t *testing.T) {
 }
 
 func TestCreateValidates(t *testing.T) {
+	t.Parallel()
 	s := store(t)
 	ctx := context.Background()
 	for _, c := range []struct{ name, role, pw string }{
@@ -60,6 +62,7 @@ func TestCreateValidates(t *testing.T) {
 }
 
 func TestChangesBumpTheEpoch(t *testing.T) {
+	t.Parallel()
 	s := store(t)
 	ctx := context.Background()
 	u, _ := s.Create(ctx, "cat", users.RoleOperator, "long-enough")
@@ -86,6 +89,7 @@ func TestChangesBumpTheEpoch(t *testing.T) {
 }
 
 func TestRolesAllowWhatTheContractSays(t *testing.T) {
+	t.Parallel()
 	for role, want := range map[string][2]bool{
 		users.RoleViewer: {false, false}, users.RoleOperator: {true, false}, users.RoleApprover: {false, true}, users.RoleAdmin: {true, true},
 	} {

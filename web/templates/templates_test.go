@@ -37,6 +37,7 @@ func rowsHTML(t *testing.T, rows []templates.InstanceRow) string {
 var basePage = templates.Page{Title: "T", Base: "/ecs/", User: "op1", Role: "operator", CSRF: "tok", StyleURL: "/ecs/static/s.css", AppJSURL: "/ecs/static/a.js"}
 
 func TestInstanceRowsCarryTheContractAndTheRightControls(t *testing.T) {
+	t.Parallel()
 	rows := []templates.InstanceRow{
 		{ID: "i-startable01", Name: "web", Region: "cn-hangzhou", Status: "Stopped", CanStart: true, StartURL: "/ecs/instances/i-startable01/start"},
 		{ID: "i-localdisk01", Name: "hadoop", Region: "cn-hangzhou", Status: "Stopped", CanStart: true, LocalDisk: true, NeedsApprovalInit: true, StartURL: "/ecs/instances/i-localdisk01/start"},
@@ -75,6 +76,7 @@ func TestInstanceRowsCarryTheContractAndTheRightControls(t *testing.T) {
 }
 
 func TestOutputIsEscaped(t *testing.T) {
+	t.Parallel()
 	rows := []templates.InstanceRow{{ID: "i-x0000000", Name: `<script>alert(1)</script>`, Status: "Stopped", WhyNot: `"><img src=x>`}}
 	doc, html := renderDoc(t, templates.Instances(templates.InstancesPage{Page: basePage, Rows: templ.Raw(rowsHTML(t, rows))}))
 	if strings.Contains(html, "<script>alert") || doc.Find("img").Length() != 0 {
@@ -83,6 +85,7 @@ func TestOutputIsEscaped(t *testing.T) {
 }
 
 func TestDemoBannerOnlyInDemoMode(t *testing.T) {
+	t.Parallel()
 	doc, _ := renderDoc(t, templates.Login(templates.LoginPage{Page: basePage}))
 	if doc.Find("[data-testid=demo-banner]").Length() != 0 {
 		t.Fatal("banner outside demo mode")
@@ -96,6 +99,7 @@ func TestDemoBannerOnlyInDemoMode(t *testing.T) {
 }
 
 func TestAuditRowsAndDecisions(t *testing.T) {
+	t.Parallel()
 	v := templates.AuditPage{Page: basePage,
 		Awaiting: []templates.AuditRow{
 			{ID: 7, State: "awaiting_approval", Requester: "op1", InstanceID: "i-a", CanDecide: true, Digest: "d7", ApproveURL: "/ecs/audit/7/approve", RejectURL: "/ecs/audit/7/reject"},
@@ -122,6 +126,7 @@ func TestAuditRowsAndDecisions(t *testing.T) {
 }
 
 func TestECSErrorPageShowsCodeAndRequestID(t *testing.T) {
+	t.Parallel()
 	doc, _ := renderDoc(t, templates.Error(templates.ErrorPage{Page: basePage, Status: 409, Heading: "ECS did not start web",
 		ECS: &templates.ECSFailure{Code: "DiskError", ECSRequestID: "RID-1", Summary: "A disk is in a bad state.", Action: "Check the disks."}}))
 	if doc.Find("[data-testid=ecs-code]").Text() != "DiskError" || doc.Find("[data-testid=ecs-request-id]").Text() != "RID-1" {
@@ -133,6 +138,7 @@ func TestECSErrorPageShowsCodeAndRequestID(t *testing.T) {
 }
 
 func TestConfirmInitPageSaysWhatIsLostAndCarriesTheForm(t *testing.T) {
+	t.Parallel()
 	row := templates.InstanceRow{ID: "i-localdisk01", Name: "hadoop", Region: "cn-hangzhou", StartURL: "/ecs/instances/i-localdisk01/start"}
 	doc, _ := renderDoc(t, templates.ConfirmInit(templates.ConfirmInitPage{Page: basePage, Row: row, Error: "does not match", FormToken: "ft", NeedsApproval: true}))
 	form := doc.Find(`form[method=post][action="/ecs/instances/i-localdisk01/start"]`)

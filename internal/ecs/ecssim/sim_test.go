@@ -79,6 +79,7 @@ func send(t *testing.T, srv *httptest.Server, r *http.Request, mutate func(*http
 }
 
 func TestReplayedNonceIsRefused(t *testing.T) {
+	t.Parallel()
 	srv, r := signedRequest(t, ecssim.New(ecssim.Options{}))
 	status, body := send(t, srv, r, nil)
 	if status != 400 || body["Code"] != "SignatureNonceUsed" {
@@ -87,6 +88,7 @@ func TestReplayedNonceIsRefused(t *testing.T) {
 }
 
 func TestTamperedQueryIsRefused(t *testing.T) {
+	t.Parallel()
 	srv, r := signedRequest(t, ecssim.New(ecssim.Options{}))
 	status, body := send(t, srv, r, func(req *http.Request) {
 		q := req.URL.Query()
@@ -100,6 +102,7 @@ func TestTamperedQueryIsRefused(t *testing.T) {
 }
 
 func TestWrongAPIVersionIsRefused(t *testing.T) {
+	t.Parallel()
 	srv, r := signedRequest(t, ecssim.New(ecssim.Options{}))
 	status, body := send(t, srv, r, func(req *http.Request) { req.Header.Set("x-acs-version", "2016-01-01") })
 	if status != 400 || body["Code"] != "InvalidVersion" {
@@ -108,6 +111,7 @@ func TestWrongAPIVersionIsRefused(t *testing.T) {
 }
 
 func TestSkewedDateIsRefused(t *testing.T) {
+	t.Parallel()
 	sim := ecssim.New(ecssim.Options{Now: func() time.Time { return time.Now().Add(20 * time.Minute) }})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
@@ -121,6 +125,7 @@ func TestSkewedDateIsRefused(t *testing.T) {
 }
 
 func TestErrorBodiesHaveTheDocumentedFields(t *testing.T) {
+	t.Parallel()
 	srv, r := signedRequest(t, ecssim.New(ecssim.Options{}))
 	_, body := send(t, srv, r, nil)
 	for _, f := range []string{"RequestId", "HostId", "Code", "Message", "Recommend"} {
@@ -131,6 +136,7 @@ func TestErrorBodiesHaveTheDocumentedFields(t *testing.T) {
 }
 
 func TestThrottlingAboveTheRate(t *testing.T) {
+	t.Parallel()
 	sim := ecssim.New(ecssim.Options{RateLimit: 2})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
@@ -148,12 +154,14 @@ func TestThrottlingAboveTheRate(t *testing.T) {
 }
 
 func TestUnknownFaultCodeIsRejected(t *testing.T) {
+	t.Parallel()
 	if err := ecssim.New(ecssim.Options{}).InjectFault("i-x", "NoSuchCode", 1); err == nil {
 		t.Fatal("accepted an undocumented code")
 	}
 }
 
 func TestDemoFleetHasTheAwkwardCases(t *testing.T) {
+	t.Parallel()
 	sim := ecssim.New(ecssim.Options{})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
@@ -206,6 +214,7 @@ func typedClient(t *testing.T, sim *ecssim.Server) *ecsapi.Client {
 }
 
 func TestDescribeRegionsAndInstanceStatusThroughTheTypedSDK(t *testing.T) {
+	t.Parallel()
 	sim := ecssim.New(ecssim.Options{})
 	c := typedClient(t, sim)
 	regions, err := c.DescribeRegions(&ecsapi.DescribeRegionsRequest{})
@@ -223,6 +232,7 @@ func TestDescribeRegionsAndInstanceStatusThroughTheTypedSDK(t *testing.T) {
 }
 
 func TestDeprecatedPageNumberPagingStillAnswers(t *testing.T) {
+	t.Parallel()
 	sim := ecssim.New(ecssim.Options{Instances: 450})
 	c := typedClient(t, sim)
 	seen := map[string]bool{}
@@ -244,6 +254,7 @@ func TestDeprecatedPageNumberPagingStillAnswers(t *testing.T) {
 }
 
 func TestInstanceIdsFilterAndBadToken(t *testing.T) {
+	t.Parallel()
 	sim := ecssim.New(ecssim.Options{})
 	c := typedClient(t, sim)
 	all, _ := c.DescribeInstances(&ecsapi.DescribeInstancesRequest{RegionId: dara.String("cn-hangzhou"), MaxResults: dara.Int32(100)})
