@@ -47,8 +47,7 @@ func (a *App) instances(c echo.Context) error {
 
 	snap := a.fleet.Snapshot()
 	u := currentUser(c)
-	found := a.rows.find(snap, q)
-	rows, err := a.rows.render(found.Instances, users.CanStart(u.Role), func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, u) })
+	found, rows, err := a.rows.page(snap, q, users.CanStart(u.Role), func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, u) })
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "render rows")
 	}

@@ -86,7 +86,13 @@ type rowsCache struct {
 	mu    sync.Mutex
 	snap  *ecs.Snapshot
 	found map[ecs.Query]ecs.Found
+	pages map[pageKey]cachedRows // a query's assembled rows, for this snapshot
 	rows  map[rowKey]cachedRow
+}
+
+type pageKey struct {
+	q        ecs.Query
+	canStart bool
 }
 
 type rowKey struct {
@@ -109,7 +115,7 @@ const (
 func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query) ecs.Found {
 	rc.mu.Lock()
 	if rc.snap != snap || len(rc.found) >= maxQueries {
-		rc.snap, rc.found = snap, map[ecs.Query]ecs.Found{}
+		rc.snap, rc.found, rc.pages = snap, map[ecs.Query]ecs.Found{}, map[pageKey]cachedRows{}
 	}
 	f, ok := rc.found[q]
 	rc.mu.Unlock()
@@ -123,6 +129,29 @@ func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query) ecs.Found {
 	}
 	rc.mu.Unlock()
 	return f
+}
+
+// page gives the rows of a query's page, assembled once per snapshot from
+// the rows' cached HTML.
+func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, cachedRows, error) {
+	found := rc.find(snap, q)
+	k := pageKey{q, canStart}
+	rc.mu.Lock()
+	rows, ok := rc.pages[k]
+	rc.mu.Unlock()
+	if ok {
+		return found, rows, nil
+	}
+	rows, err := rc.render(found.Instances, canStart, row)
+	if err != nil {
+		return found, nil, err
+	}
+	rc.mu.Lock()
+	if rc.snap == snap {
+		rc.pages[k] = rows
+	}
+	rc.mu.Unlock()
+	return found, rows, nil
 }
 
 // render gives the rows' HTML with slots for the tokens, rendering only the
@@ -147,7 +176,16 @@ func (rc *rowsCache) render(list []*ecs.Instance, canStart bool, row func(*ecs.I
 			rc.rows[k] = r
 			rc.mu.Unlock()
 		}
-		out = append(out, r.html...)
+		for _, seg := range r.html {
+			// A row ends with text and no slot: join it to the next
+			// row's first text, so the page writes as few pieces as one
+			// rendered whole.
+			if n := len(out); n > 0 && out[n-1].slot == slotNone {
+				out[n-1] = segment{out[n-1].text + seg.text, seg.slot}
+				continue
+			}
+			out = append(out, seg)
+		}
 	}
 	return out, nil
 }
