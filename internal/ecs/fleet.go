@@ -323,18 +323,19 @@ func (f *Fleet) trackLoop(ctx context.Context) {
 func (f *Fleet) FollowMoving(ctx context.Context) {
 	now := f.now()
 	byRegion := map[string][]string{}
+	asked := f.Snapshot() // what the instances looked like when ECS was asked
 	f.mu.Lock()
 	for key, since := range f.moving {
 		if now.Sub(since) > f.opts.TrackFor {
 			delete(f.moving, key)
 			continue
 		}
-		in, ok := f.Snapshot().index[key]
+		i, ok := asked.index[key]
 		if !ok {
 			delete(f.moving, key)
 			continue
 		}
-		inst := f.Snapshot().Instances[in]
+		inst := asked.Instances[i]
 		if b := f.backoff[inst.Region]; now.Before(b.notBefore) {
 			continue
 		}
@@ -385,6 +386,9 @@ func (f *Fleet) FollowMoving(ctx context.Context) {
 			if !ok || !known {
 				delete(f.moving, key) // gone from ECS: the next refresh drops it
 				continue
+			}
+			if then, _ := asked.Instance(a.region, id); !then.Equal(&in) {
+				continue // changed while ECS was asked (a start, a refresh): the newer view stands
 			}
 			if status != in.Status {
 				in.Status = status

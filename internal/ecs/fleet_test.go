@@ -239,3 +239,40 @@ func TestFollowingBacksOffWhenECSFails(t *testing.T) {
 		t.Fatalf("a failed call changed the instance (%s) or stopped following it", got.Status)
 	}
 }
+
+// racingLister answers a status asked before a start ("Stopped") while,
+// during the call, the start is accepted and the fleet told ("Starting").
+type racingLister struct {
+	*ecs.Client
+	fleet *ecs.Fleet
+	in    ecs.Instance
+}
+
+func (r *racingLister) Statuses(context.Context, string, []string) (map[string]string, error) {
+	started := r.in
+	started.Status = ecs.StatusStarting
+	r.fleet.Update(started)
+	return map[string]string{r.in.ID: ecs.StatusStopped}, nil
+}
+
+// An answer about an instance that changed while ECS was asked does not
+// overwrite the newer view: a start accepted meanwhile stays Starting and
+// followed, never shown Stopped again with a Start button.
+func TestAStaleStatusAnswerDoesNotUndoANewerView(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, ecssim.Options{}, nil)
+	l := &racingLister{Client: r.client}
+	f := ecs.NewFleet(l, quiet(), ecs.FleetOptions{TrackInterval: time.Hour})
+	l.fleet = f
+	if err := f.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	in := findByName(t, r.client, "cn-hangzhou", "ci-runner-01")
+	in.Status = ecs.StatusPending // followed, and asked about
+	f.Update(in)
+	l.in = in
+	f.FollowMoving(context.Background())
+	if got, _ := f.Lookup(in.Region, in.ID); got.Status != ecs.StatusStarting || f.Moving() != 1 {
+		t.Fatalf("after a stale answer the instance shows %s, followed: %d", got.Status, f.Moving())
+	}
+}

@@ -195,11 +195,10 @@ func (a *App) start(c echo.Context) error {
 // confirmInit asks again, on a page of its own, for the typed confirmation
 // of a start that wipes local disks.
 func (a *App) confirmInit(c echo.Context, req starts.Request, msg string) error {
-	in, known := a.fleet.Lookup(req.Region, req.InstanceID)
-	row := a.row(in, currentUser(c))
-	if !known {
-		row = templates.InstanceRow{ID: req.InstanceID, Name: req.InstanceID, Region: req.Region,
-			StartURL: a.cfg.BasePath() + "instances/" + req.InstanceID + "/start"}
+	row := templates.InstanceRow{ID: req.InstanceID, Name: req.InstanceID, Region: req.Region,
+		StartURL: a.cfg.BasePath() + "instances/" + req.InstanceID + "/start"}
+	if in, known := a.fleet.Lookup(req.Region, req.InstanceID); known {
+		row = a.row(in, currentUser(c))
 	}
 	return render(c, http.StatusUnprocessableEntity, templates.ConfirmInit(templates.ConfirmInitPage{
 		Page: a.page(c, "Confirm", "instances"), Row: row, Error: msg, FormToken: randomToken(),
