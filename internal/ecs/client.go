@@ -36,6 +36,9 @@ type Options struct {
 	// Observe, when set, is told of every request: action, ECS's code ("" for
 	// success), attempt number and duration.
 	Observe func(action, code string, attempt int, d time.Duration)
+	// ZoneConcurrency bounds how many zones of one region are listed at
+	// once; 4 when zero.
+	ZoneConcurrency int
 }
 
 // Client talks to ECS in every configured region, one SDK client per region.
@@ -43,6 +46,7 @@ type Client struct {
 	opts    Options
 	regions []string
 	byID    map[string]*sync.Pool // of *ecsapi.Client, per region
+	zones   sync.Map              // region -> []string: the zones its last listing met
 }
 
 // New builds the per-region SDK clients. It makes no network call.
@@ -61,6 +65,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.BaseDelay <= 0 {
 		opts.BaseDelay = 200 * time.Millisecond
+	}
+	if opts.ZoneConcurrency <= 0 {
+		opts.ZoneConcurrency = 4
 	}
 	if opts.Sleep == nil {
 		opts.Sleep = sleepCtx
@@ -148,43 +155,6 @@ func (c *Client) runtime() *dara.RuntimeOptions {
 	return &dara.RuntimeOptions{ReadTimeout: dara.Int(int(c.opts.Timeout / time.Millisecond))}
 }
 
-// ListRegion returns every instance of region, paging with MaxResults=100 and
-// NextToken until the token is empty. calls counts DescribeInstances requests.
-func (c *Client) ListRegion(ctx context.Context, region string) (instances []Instance, calls int, err error) {
-	sdk, release, e := c.sdk(region)
-	if e != nil {
-		return nil, 0, e
-	}
-	defer release()
-	token := ""
-	for {
-		query := map[string]any{"RegionId": region, "MaxResults": 100}
-		if token != "" {
-			query["NextToken"] = token
-		}
-		var page wireAnswer
-		err := c.retry(ctx, func(ctx context.Context, n int) *Error {
-			calls++
-			var e *Error
-			page, e = c.describePage(ctx, sdk, n, query)
-			return e
-		}, func(*Error) bool { return true })
-		if err != nil {
-			return nil, calls, err
-		}
-		for i := range page.Instances.Instance {
-			instances = append(instances, fromWire(region, &page.Instances.Instance[i]))
-		}
-		token = page.NextToken
-		if token == "" {
-			return instances, calls, nil
-		}
-		if calls > 10000 {
-			return nil, calls, &Error{Kind: KindInternal, Code: CodeInvalidResponse, Summary: "ECS kept returning pages; the listing was stopped."}
-		}
-	}
-}
-
 // Describe looks one instance up fresh. An unknown id is a KindNotFound error.
 func (c *Client) Describe(ctx context.Context, region, id string) (Instance, error) {
 	sdk, release, e := c.sdk(region)
@@ -264,8 +234,9 @@ var describeParams = &openapi.Params{
 
 // wireAnswer is the part of DescribeInstances' answer the dashboard reads.
 type wireAnswer struct {
-	RequestId string
-	NextToken string
+	RequestId  string
+	NextToken  string
+	TotalCount int // meaningful only for PageNumber/PageSize paging
 	Instances struct{ Instance []wireInstance }
 }
 

@@ -66,19 +66,30 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 		return
 	}
 	family := q.Get("InstanceTypeFamily")
+	zone := q.Get("ZoneId")
 
 	s.mu.Lock()
+	if zone != "" && !slices.Contains(s.zonesOf(region), zone) {
+		s.mu.Unlock()
+		s.fail(w, 400, "InvalidZoneId.NotFound", "The specified ZoneId does not exist in the region.")
+		return
+	}
+	// Newest first, as the console shows them: an instance created during
+	// a listing moves every later one a place down, so a client paging
+	// through must expect to meet one twice.
+	ids := s.byRegion[region]
 	var matched []*instance
-	for _, id := range s.byRegion[region] {
-		in := s.instances[id]
+	for i := len(ids) - 1; i >= 0; i-- {
+		in := s.instances[ids[i]]
 		st := s.statusOf(in)
 		if (status != "" && st != status) || (family != "" && in.Family != family) ||
-			(wantIDs != nil && !slices.Contains(wantIDs, in.ID)) {
+			(zone != "" && in.Zone != zone) || (wantIDs != nil && !slices.Contains(wantIDs, in.ID)) {
 			continue
 		}
 		matched = append(matched, in)
 	}
 	s.mu.Unlock()
+	listing := region + "/" + zone // what a NextToken is bound to
 
 	resp := map[string]any{"TotalCount": len(matched)}
 	var page []*instance
@@ -101,7 +112,7 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 		}
 		from := 0
 		if tok := q.Get("NextToken"); tok != "" {
-			n, err := decodeToken(tok, region)
+			n, err := decodeToken(tok, listing)
 			if err != nil || n > len(matched) {
 				s.fail(w, 400, "InvalidParameter.NextToken", "The specified NextToken is not valid.")
 				return
@@ -112,7 +123,7 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 		page = matched[from:to]
 		next := ""
 		if to < len(matched) {
-			next = encodeToken(to, region)
+			next = encodeToken(to, listing)
 		}
 		resp["NextToken"] = next
 	}
@@ -220,6 +231,37 @@ func (s *Server) describeRegions(w http.ResponseWriter) {
 	s.reply(w, 200, map[string]any{"Regions": map[string]any{"Region": list}})
 }
 
+// describeZones lists a region's zones, except retired ones.
+func (s *Server) describeZones(w http.ResponseWriter, q url.Values) {
+	region := q.Get("RegionId")
+	if region == "" {
+		s.fail(w, 400, "MissingParameter", "The input parameter \"RegionId\" that is mandatory for processing this request is not supplied.")
+		return
+	}
+	if !slices.Contains(s.regions, region) {
+		s.fail(w, 400, "InvalidRegionId.NotFound", "The specified RegionId does not exist.")
+		return
+	}
+	s.mu.Lock()
+	list := []map[string]any{}
+	for _, z := range s.zonesOf(region) {
+		if !s.retired[z] {
+			list = append(list, map[string]any{"ZoneId": z, "LocalName": z, "ZoneType": "AvailabilityZone"})
+		}
+	}
+	s.mu.Unlock()
+	s.reply(w, 200, map[string]any{"Zones": map[string]any{"Zone": list}})
+}
+
+// zonesOf lists region's zones, retired or not; s.mu is held.
+func (s *Server) zonesOf(region string) []string {
+	zones := make([]string, s.opts.Zones)
+	for i := range zones {
+		zones[i] = zoneName(region, i)
+	}
+	return zones
+}
+
 func (s *Server) startInstance(w http.ResponseWriter, q url.Values) {
 	id := q.Get("InstanceId")
 	if id == "" {
@@ -301,18 +343,19 @@ func boolParam(q url.Values, name string) (bool, error) {
 	return false, fmt.Errorf("%s is not a boolean", name)
 }
 
-// Tokens are opaque to clients and bound to the region they page through.
-func encodeToken(offset int, region string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%s:%d", region, offset)))
+// Tokens are opaque to clients and bound to the listing (region and zone)
+// they page through.
+func encodeToken(offset int, listing string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%s:%d", listing, offset)))
 }
 
-func decodeToken(tok, region string) (int, error) {
+func decodeToken(tok, listing string) (int, error) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
 		return 0, err
 	}
 	r, n, ok := strings.Cut(string(b), ":")
-	if !ok || r != region {
+	if !ok || r != listing {
 		return 0, fmt.Errorf("token of another listing")
 	}
 	return strconv.Atoi(n)

@@ -81,7 +81,7 @@ func (s *Server) add(region, name, typ, status string) *instance {
 	n := len(s.order)
 	in := &instance{
 		ID: id, Name: name, Type: typ, Family: family, Region: region,
-		Zone: region + "-" + string(rune('h'+n%3)), ChargeType: "PostPaid", status: status,
+		Zone: zoneName(region, len(s.byRegion[region])%s.opts.Zones), ChargeType: "PostPaid", status: status,
 		PrivateIP: fmt.Sprintf("10.%d.%d.%d", 10+len(s.regionsBefore(region)), n/250%250, n%250+2),
 		Tags:      map[string]string{"team": teamOf(name), "env": envOf(name)},
 		Cpu:       4, Memory: 16384,
@@ -101,6 +101,9 @@ func (s *Server) add(region, name, typ, status string) *instance {
 	s.byRegion[region] = append(s.byRegion[region], id)
 	return in
 }
+
+// zoneName is a region's i-th zone as ECS names them: cn-hangzhou-h, -i, …
+func zoneName(region string, i int) string { return region + "-" + string(rune('h'+i%19)) }
 
 func (s *Server) regionsBefore(region string) []string {
 	for i, r := range s.regions {

@@ -13,6 +13,7 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,7 @@ const (
 type Options struct {
 	Regions    []string      // default: cn-hangzhou, cn-shanghai, ap-southeast-1
 	Instances  int           // 0: the seeded demo fleet of about 60; more: a generated fleet of this size
+	Zones      int           // zones per region, instances spread evenly over them; default 3
 	StartDelay time.Duration // Starting -> Running; default 4s
 	Latency    time.Duration // added to every answer
 	RateLimit  int           // calls per second before Throttling.User; 0: no limit
@@ -55,6 +57,7 @@ type Server struct {
 	instances map[string]*instance // by id
 	order     []string             // ids in a stable order
 	byRegion  map[string][]string  // ids per region, in the same order
+	retired   map[string]bool      // zones DescribeZones no longer lists (their instances remain)
 	faults    map[string]*fault    // StartInstance faults by instance id
 	rng       *mrand.Rand
 
@@ -95,6 +98,9 @@ func New(opts Options) *Server {
 	if len(opts.Regions) == 0 {
 		opts.Regions = []string{"cn-hangzhou", "cn-shanghai", "ap-southeast-1"}
 	}
+	if opts.Zones <= 0 {
+		opts.Zones = 3
+	}
 	if opts.StartDelay == 0 {
 		opts.StartDelay = 4 * time.Second
 	}
@@ -109,6 +115,7 @@ func New(opts Options) *Server {
 		regions:     opts.Regions,
 		instances:   map[string]*instance{},
 		byRegion:    map[string][]string{},
+		retired:     map[string]bool{},
 		faults:      map[string]*fault{},
 		rng:         mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 	}
@@ -168,6 +175,37 @@ func (s *Server) SetStatus(id, status string) {
 	if in, ok := s.instances[id]; ok {
 		in.status, in.startedAt = status, time.Time{}
 	}
+}
+
+// Add creates a Stopped or Running instance in region (its zone taken in
+// turn, like the seeded ones) and returns its id: instances that appear
+// while a dashboard lists the region.
+func (s *Server) Add(region, name, typ, status string) (string, error) {
+	if !slices.Contains(s.regions, region) {
+		return "", fmt.Errorf("ecssim: no region %q", region)
+	}
+	if len(strings.Split(typ, ".")) < 2 {
+		return "", fmt.Errorf("ecssim: instance type %q is not ecs.FAMILY.SIZE", typ)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.add(region, name, typ, status).ID, nil
+}
+
+// InstanceIDs lists region's instance ids, oldest first.
+func (s *Server) InstanceIDs(region string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.byRegion[region])
+}
+
+// RetireZone makes DescribeZones stop listing zone, as ECS does for a zone
+// that sells nothing more; its instances are still there and still listed by
+// DescribeInstances, with or without the zone as a filter.
+func (s *Server) RetireZone(zone string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retired[zone] = true
 }
 
 // Starts reports how many StartInstance calls ECS accepted for id, and how
@@ -262,10 +300,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.describeInstanceStatus(w, q)
 	case "DescribeRegions":
 		s.describeRegions(w)
+	case "DescribeZones":
+		s.describeZones(w, q)
 	case "StartInstance":
 		s.startInstance(w, q)
 	default:
-		s.fail(w, 400, "InvalidAction.NotFound", fmt.Sprintf("Specified api %q is not found; the simulator knows DescribeInstances, DescribeInstanceStatus, DescribeRegions and StartInstance.", action))
+		s.fail(w, 400, "InvalidAction.NotFound", fmt.Sprintf("Specified api %q is not found; the simulator knows DescribeInstances, DescribeInstanceStatus, DescribeRegions, DescribeZones and StartInstance.", action))
 	}
 }
 

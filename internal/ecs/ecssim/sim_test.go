@@ -268,3 +268,56 @@ func TestInstanceIdsFilterAndBadToken(t *testing.T) {
 		t.Fatalf("forged token: %v", err)
 	}
 }
+
+func TestZonesAndTheZoneFilterThroughTheTypedSDK(t *testing.T) {
+	t.Parallel()
+	sim := ecssim.New(ecssim.Options{Instances: 1200, Zones: 4})
+	sim.RetireZone("cn-hangzhou-k")
+	c := typedClient(t, sim)
+	zr, err := c.DescribeZones(&ecsapi.DescribeZonesRequest{RegionId: dara.String("cn-hangzhou")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zones []string
+	for _, z := range zr.Body.Zones.Zone {
+		zones = append(zones, dara.StringValue(z.ZoneId))
+	}
+	if strings.Join(zones, ",") != "cn-hangzhou-h,cn-hangzhou-i,cn-hangzhou-j" {
+		t.Fatalf("DescribeZones lists %v (the retired zone k must not be listed)", zones)
+	}
+	// Every zone, the retired one too, filters; the pages add up to the region.
+	total := 0
+	for _, z := range append(zones, "cn-hangzhou-k") {
+		req := &ecsapi.DescribeInstancesRequest{RegionId: dara.String("cn-hangzhou"), ZoneId: dara.String(z), MaxResults: dara.Int32(100)}
+		for {
+			r, err := c.DescribeInstances(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range r.Body.Instances.Instance {
+				if dara.StringValue(in.ZoneId) != z {
+					t.Fatalf("zone %s's listing holds an instance of %s", z, dara.StringValue(in.ZoneId))
+				}
+				total++
+			}
+			if dara.StringValue(r.Body.NextToken) == "" {
+				break
+			}
+			// A token pages only the listing it came from.
+			other := &ecsapi.DescribeInstancesRequest{RegionId: dara.String("cn-hangzhou"), ZoneId: dara.String("cn-hangzhou-h"), NextToken: r.Body.NextToken}
+			if z != "cn-hangzhou-h" {
+				if _, err := c.DescribeInstances(other); err == nil || !strings.Contains(err.Error(), "InvalidParameter.NextToken") {
+					t.Fatalf("zone %s's token accepted for zone h: %v", z, err)
+				}
+			}
+			req.NextToken = r.Body.NextToken
+		}
+	}
+	if total != 400 {
+		t.Fatalf("the zones hold %d instances, want the region's 400", total)
+	}
+	if _, err := c.DescribeInstances(&ecsapi.DescribeInstancesRequest{RegionId: dara.String("cn-hangzhou"), ZoneId: dara.String("cn-shanghai-h")}); err == nil ||
+		!strings.Contains(err.Error(), "InvalidZoneId.NotFound") {
+		t.Fatalf("another region's zone: %v", err)
+	}
+}
