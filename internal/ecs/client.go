@@ -237,7 +237,7 @@ type wireAnswer struct {
 	RequestId  string
 	NextToken  string
 	TotalCount int // meaningful only for PageNumber/PageSize paging
-	Instances struct{ Instance []wireInstance }
+	Instances  struct{ Instance []wireInstance }
 }
 
 type wireInstance struct {
