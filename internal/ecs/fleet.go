@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +24,7 @@ type Lister interface {
 
 // Snapshot is one immutable view of the fleet. Pages read it; nobody changes it.
 type Snapshot struct {
-	Instances []Instance // sorted by region, name, id
+	Instances []*Instance // sorted by region, name, id; shared between snapshots, never changed
 	Families  []string   // every family in the fleet, sorted
 	index     map[string]int
 	Fetched   time.Time        // when the oldest region's list was fetched; zero before the first success
@@ -39,7 +40,7 @@ func (s *Snapshot) Instance(region, id string) (Instance, bool) {
 	if !ok {
 		return Instance{}, false
 	}
-	return s.Instances[i], true
+	return *s.Instances[i], true
 }
 
 // FleetOptions tune the cache; zero values take the defaults.
@@ -67,12 +68,14 @@ type Fleet struct {
 	regions map[string]regionState
 	moving  map[string]time.Time // region/id -> since when it is followed
 	backoff map[string]backoff   // per region, after failed status calls
+	updated map[string]time.Time // region/id -> when Update or the tracker last changed it
 }
 
+// regionState is how a region's last listing went; its instances are in
+// the snapshot.
 type regionState struct {
-	instances []Instance
-	fetched   time.Time
-	err       error
+	fetched time.Time // the last successful listing
+	err     error     // the last listing's failure, nil after a success
 }
 
 type backoff struct {
@@ -92,7 +95,7 @@ func NewFleet(l Lister, log *slog.Logger, opts FleetOptions) *Fleet {
 		opts.TrackFor = 10 * time.Minute
 	}
 	f := &Fleet{lister: l, log: log, now: time.Now, opts: opts, regions: map[string]regionState{},
-		moving: map[string]time.Time{}, backoff: map[string]backoff{}}
+		moving: map[string]time.Time{}, backoff: map[string]backoff{}, updated: map[string]time.Time{}}
 	f.snap.Store(&Snapshot{index: map[string]int{}})
 	return f
 }
@@ -177,6 +180,9 @@ func (f *Fleet) refresh(ctx context.Context) error {
 	var errs []error
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	prev := f.Snapshot()
+	listed := map[string]bool{}
+	var all []*Instance
 	for _, res := range got {
 		calls += res.calls
 		st := f.regions[res.region]
@@ -184,11 +190,33 @@ func (f *Fleet) refresh(ctx context.Context) error {
 			st.err = res.err
 			errs = append(errs, res.err)
 		} else {
-			st = regionState{instances: res.list, fetched: f.now()}
+			st = regionState{fetched: f.now()}
+			listed[res.region] = true
+			for i := range res.list {
+				in := &res.list[i]
+				// A start or a followed state that came after the listing
+				// began is newer than what the listing saw.
+				if at, ok := f.updated[in.Region+"/"+in.ID]; ok && at.After(began) {
+					if cur, ok := prev.index[in.Region+"/"+in.ID]; ok {
+						in = prev.Instances[cur]
+					}
+				}
+				all = append(all, in)
+			}
 		}
 		f.regions[res.region] = st
 	}
-	s := f.build()
+	for _, in := range prev.Instances { // failed regions keep their last good list
+		if !listed[in.Region] {
+			all = append(all, in)
+		}
+	}
+	for key, at := range f.updated {
+		if !at.After(began) {
+			delete(f.updated, key)
+		}
+	}
+	s := f.build(all)
 	for _, in := range s.Instances {
 		f.follow(in)
 	}
@@ -198,16 +226,10 @@ func (f *Fleet) refresh(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// build makes a snapshot from the per-region state; f.mu is held.
-func (f *Fleet) build() *Snapshot {
-	s := &Snapshot{index: map[string]int{}, RegionErr: map[string]error{}}
-	n := 0
-	for _, st := range f.regions {
-		n += len(st.instances)
-	}
-	s.Instances = make([]Instance, 0, n)
+// build makes a snapshot of all, with the regions' state; f.mu is held.
+func (f *Fleet) build(all []*Instance) *Snapshot {
+	s := &Snapshot{Instances: all, index: make(map[string]int, len(all)), RegionErr: map[string]error{}}
 	for region, st := range f.regions {
-		s.Instances = append(s.Instances, st.instances...)
 		if st.err != nil {
 			s.RegionErr[region] = st.err
 		}
@@ -215,15 +237,14 @@ func (f *Fleet) build() *Snapshot {
 			s.Fetched = st.fetched
 		}
 	}
-	sort.Slice(s.Instances, func(i, j int) bool {
-		a, b := &s.Instances[i], &s.Instances[j]
-		if a.Region != b.Region {
-			return a.Region < b.Region
+	slices.SortFunc(s.Instances, func(a, b *Instance) int {
+		if c := strings.Compare(a.Region, b.Region); c != 0 {
+			return c
 		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
 		}
-		return a.ID < b.ID
+		return strings.Compare(a.ID, b.ID)
 	})
 	fams := map[string]bool{}
 	for i, inst := range s.Instances {
@@ -238,7 +259,7 @@ func (f *Fleet) build() *Snapshot {
 }
 
 // follow starts or stops following an instance by its state; f.mu is held.
-func (f *Fleet) follow(in Instance) {
+func (f *Fleet) follow(in *Instance) {
 	key := in.Region + "/" + in.ID
 	if in.Settled() {
 		delete(f.moving, key)
@@ -253,53 +274,47 @@ func (f *Fleet) Update(inst Instance) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.replace(map[string]Instance{inst.Region + "/" + inst.ID: inst})
-	f.follow(inst)
+	f.follow(&inst)
 }
 
 // replace swaps in fresher views of some instances; f.mu is held. When each
 // keeps its place in the order (the usual case: only its status moved), the
-// new snapshot shares the old one's index: one O(n) copy, no sort.
+// new snapshot shares the old one's index and instances: one copy of the
+// pointers, no sort.
 func (f *Fleet) replace(fresh map[string]Instance) {
 	prev := f.Snapshot()
 	inPlace := true
-	byRegion := map[string]int{}
 	for key, in := range fresh {
 		i, ok := prev.index[key]
-		if !ok || prev.Instances[i].Name != in.Name || prev.Instances[i].Family != in.Family {
+		if !ok || prev.Instances[i].Name != in.Name || prev.Instances[i].Region != in.Region {
 			inPlace = false
 		}
-		byRegion[in.Region]++
-	}
-	for region := range byRegion {
-		st := f.regions[region]
-		list := append([]Instance(nil), st.instances...)
-		found := 0
-		for j := range list {
-			if in, ok := fresh[region+"/"+list[j].ID]; ok {
-				list[j] = in
-				found++
-			}
-		}
-		if found < byRegion[region] { // not listed before: add it
-			for _, in := range fresh {
-				if in.Region == region && !slices.ContainsFunc(list, func(x Instance) bool { return x.ID == in.ID }) {
-					list = append(list, in)
-				}
-			}
-		}
-		st.instances = list
-		f.regions[region] = st
-	}
-	if !inPlace {
-		f.snap.Store(f.build())
-		return
+		f.updated[key] = f.now()
 	}
 	next := *prev
-	next.Instances = append([]Instance(nil), prev.Instances...)
+	next.Instances = slices.Clone(prev.Instances)
 	for key, in := range fresh {
-		next.Instances[prev.index[key]] = in
+		if i, ok := prev.index[key]; ok {
+			next.Instances[i] = &in
+		} else {
+			next.Instances = append(next.Instances, &in)
+		}
+	}
+	if !inPlace || familiesChanged(prev, fresh) {
+		f.snap.Store(f.build(next.Instances))
+		return
 	}
 	f.snap.Store(&next)
+}
+
+// familiesChanged reports whether fresh brings a family the snapshot does not list.
+func familiesChanged(s *Snapshot, fresh map[string]Instance) bool {
+	for _, in := range fresh {
+		if !slices.Contains(s.Families, in.Family) {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *Fleet) trackLoop(ctx context.Context) {
@@ -394,7 +409,7 @@ func (f *Fleet) FollowMoving(ctx context.Context) {
 				in.Status = status
 				fresh[key] = in
 			}
-			f.follow(in)
+			f.follow(&in)
 		}
 	}
 	if len(fresh) > 0 {

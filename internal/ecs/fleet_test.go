@@ -79,7 +79,7 @@ func TestUpdateShowsAFresherInstanceAtOnce(t *testing.T) {
 	r := newRig(t, ecssim.Options{}, nil)
 	f := ecs.NewFleet(r.client, quiet(), ecs.FleetOptions{Timeout: 10 * time.Second})
 	f.Refresh(context.Background())
-	in := f.Snapshot().Instances[0]
+	in := *f.Snapshot().Instances[0]
 	in.Status = ecs.StatusStarting
 	f.Update(in)
 	got, ok := f.Snapshot().Instance(in.Region, in.ID)
@@ -157,6 +157,71 @@ func TestPagesAndUpdatesNeverWaitOnARefreshInFlight(t *testing.T) {
 	}
 	if len(f.Snapshot().Instances) < 50 {
 		t.Fatalf("the refresh swapped in %d instances", len(f.Snapshot().Instances))
+	}
+}
+
+// gatedLister lists at once until close is called with a gate; then every
+// listing waits for the gate to open, and says when one began.
+type gatedLister struct {
+	*ecs.Client
+	mu    sync.Mutex
+	gate  chan struct{}
+	began chan struct{}
+}
+
+func (g *gatedLister) ListRegion(ctx context.Context, region string) ([]ecs.Instance, int, error) {
+	g.mu.Lock()
+	gate := g.gate
+	g.mu.Unlock()
+	if gate != nil {
+		select {
+		case g.began <- struct{}{}:
+		default:
+		}
+		<-gate
+	}
+	return g.Client.ListRegion(ctx, region)
+}
+
+// A start recorded while a refresh was listing is newer than what the
+// listing saw: the refresh must not put the instance back to Stopped (it
+// would then not be followed, and show Stopped until the next refresh).
+func TestARefreshDoesNotUndoAStartMadeWhileItListed(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, ecssim.Options{}, nil)
+	l := &gatedLister{Client: r.client, began: make(chan struct{}, 1)}
+	f := ecs.NewFleet(l, quiet(), ecs.FleetOptions{Timeout: time.Minute})
+	if err := f.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	l.mu.Lock()
+	l.gate = gate
+	l.mu.Unlock()
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- f.Refresh(context.Background()) }()
+	<-l.began
+
+	in := findByName(t, r.client, "cn-hangzhou", "ci-runner-01") // Stopped, and ECS will list it so
+	other := findByName(t, r.client, "cn-hangzhou", "ci-runner-02")
+	in.Status = ecs.StatusStarting
+	f.Update(in)
+	close(gate)
+	if err := <-refreshed; err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.Lookup(in.Region, in.ID); got.Status != ecs.StatusStarting || f.Moving() != 1 {
+		t.Fatalf("after the refresh: %s, %d followed; want Starting, 1 (the start came after the listing began)", got.Status, f.Moving())
+	}
+	// The next refresh began after the update: its listing stands.
+	if err := f.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.Lookup(in.Region, in.ID); got.Status != ecs.StatusStopped {
+		t.Fatalf("a later refresh: %s; want the listing's Stopped", got.Status)
+	}
+	if got, _ := f.Lookup(other.Region, other.ID); got.Status != ecs.StatusStopped {
+		t.Fatalf("an untouched instance: %s", got.Status)
 	}
 }
 

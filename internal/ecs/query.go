@@ -33,7 +33,7 @@ func (s *Snapshot) Find(q Query) Found {
 	window := func(from int) (view []*Instance, total int) {
 		view = make([]*Instance, 0, per)
 		for i := range s.Instances {
-			in := &s.Instances[i]
+			in := s.Instances[i]
 			if !keep(in) {
 				continue
 			}

@@ -11,7 +11,7 @@ func testSnapshot() *Snapshot {
 		region := []string{"cn-hangzhou", "cn-shanghai"}[i%2]
 		status := []string{StatusRunning, StatusStopped, StatusStarting}[i%3]
 		fam := []string{"ecs.g7", "ecs.i2"}[i%2]
-		s.Instances = append(s.Instances, Instance{ID: fmt.Sprintf("i-abcdefgh%02d", i), Name: fmt.Sprintf("Web-%02d", i),
+		s.Instances = append(s.Instances, &Instance{ID: fmt.Sprintf("i-abcdefgh%02d", i), Name: fmt.Sprintf("Web-%02d", i),
 			Region: region, Status: status, Family: fam, PrivateIPs: []string{fmt.Sprintf("10.0.0.%d", i)}})
 	}
 	return s
@@ -63,7 +63,7 @@ func TestFindPagesAndClampsPastTheEnd(t *testing.T) {
 		t.Fatalf("no match: %+v", f)
 	}
 	// Pointers into the snapshot: nothing is copied.
-	if f := s.Find(Query{PerPage: 1}); f.Instances[0] != &s.Instances[0] {
+	if f := s.Find(Query{PerPage: 1}); f.Instances[0] != s.Instances[0] {
 		t.Fatal("Find copied an instance")
 	}
 }

@@ -133,7 +133,7 @@ func (h *harness) instance(name string) ecs.Instance {
 	h.t.Helper()
 	for _, in := range h.fleet.Snapshot().Instances {
 		if in.Name == name && in.Region == "cn-hangzhou" {
-			return in
+			return *in
 		}
 	}
 	h.t.Fatalf("no instance %s", name)

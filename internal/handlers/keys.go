@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 )
 
@@ -75,6 +76,11 @@ func NewCookieStore(cfg *config.Config, keys [][]byte) *sessions.CookieStore {
 		s.Options.Partitioned = true
 	}
 	s.MaxAge(s.Options.MaxAge)
+	for _, c := range s.Codecs {
+		if sc, ok := c.(*securecookie.SecureCookie); ok {
+			sc.SetSerializer(sessionCodec{})
+		}
+	}
 	return s
 }
 

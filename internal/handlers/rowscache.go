@@ -55,21 +55,41 @@ func cutSlots(html string) cachedRows {
 	}
 }
 
-// with writes the rows with this request's tokens in the slots.
-func (r cachedRows) with(csrf, token string) templ.Component {
-	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		for _, seg := range r {
-			if _, err := io.WriteString(w, seg.text); err != nil {
+// write writes the rows with this request's tokens in the slots.
+func (r cachedRows) write(w io.Writer, csrf, token string) error {
+	for _, seg := range r {
+		if _, err := io.WriteString(w, seg.text); err != nil {
+			return err
+		}
+		v := ""
+		switch seg.slot {
+		case slotCSRF:
+			v = csrf
+		case slotToken:
+			v = token
+		}
+		if v != "" {
+			if _, err := io.WriteString(w, v); err != nil {
 				return err
 			}
-			v := ""
-			switch seg.slot {
-			case slotCSRF:
-				v = csrf
-			case slotToken:
-				v = token
-			}
-			if _, err := io.WriteString(w, v); err != nil {
+		}
+	}
+	return nil
+}
+
+// with is the rows as a component, with this request's tokens in the slots.
+func (r cachedRows) with(csrf, token string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error { return r.write(w, csrf, token) })
+}
+
+// pageRows is a page's rows: each row's cached HTML, shared, not copied.
+type pageRows []*cachedRow
+
+// with is the page's rows as a component, with this request's tokens.
+func (p pageRows) with(csrf, token string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		for _, r := range p {
+			if err := r.html.write(w, csrf, token); err != nil {
 				return err
 			}
 		}
@@ -77,17 +97,18 @@ func (r cachedRows) with(csrf, token string) templ.Component {
 	})
 }
 
-// rowsCache keeps what a list page costs to compute: the query's matches,
-// per fleet snapshot, and each row's HTML, per instance and right to start,
-// for as long as the instance looks the same. A snapshot that changes a few
-// instances (a start, a state followed to Running) re-renders only their
-// rows, so a fleet in motion keeps the page fast.
+// rowsCache keeps what a list page costs to compute: the query's matches
+// and the page's rows, per fleet snapshot, and each row's HTML, per instance
+// and right to start, for as long as the instance looks the same. A snapshot
+// that changes a few instances (a start, a state followed to Running)
+// re-renders only their rows, and a page is a list of pointers to rows, so a
+// fleet in motion keeps the page fast and makes little garbage.
 type rowsCache struct {
 	mu    sync.Mutex
 	snap  *ecs.Snapshot
 	found map[ecs.Query]ecs.Found
-	pages map[pageKey]cachedRows // a query's assembled rows, for this snapshot
-	rows  map[rowKey]cachedRow
+	pages map[pageKey]pageRows // a query's rows, for this snapshot
+	rows  map[rowKey]*cachedRow
 }
 
 type pageKey struct {
@@ -105,17 +126,19 @@ type cachedRow struct {
 	html cachedRows
 }
 
-// Bounds on the cache: queries per snapshot, and rows (about 1 KiB each).
+// Bounds on the cache: queries per snapshot, and rows (about 1 KiB each)
+// beyond both rights to start for every instance of the fleet: a bound under
+// the fleet's size would empty the cache on every walk through the pages.
 const (
 	maxQueries = 512
-	maxRows    = 8192
+	extraRows  = 1024
 )
 
 // find runs q over snap, once per snapshot.
 func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query) ecs.Found {
 	rc.mu.Lock()
 	if rc.snap != snap || len(rc.found) >= maxQueries {
-		rc.snap, rc.found, rc.pages = snap, map[ecs.Query]ecs.Found{}, map[pageKey]cachedRows{}
+		rc.snap, rc.found, rc.pages = snap, map[ecs.Query]ecs.Found{}, map[pageKey]pageRows{}
 	}
 	f, ok := rc.found[q]
 	rc.mu.Unlock()
@@ -133,7 +156,7 @@ func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query) ecs.Found {
 
 // page gives the rows of a query's page, assembled once per snapshot from
 // the rows' cached HTML.
-func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, cachedRows, error) {
+func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, pageRows, error) {
 	found := rc.find(snap, q)
 	k := pageKey{q, canStart}
 	rc.mu.Lock()
@@ -142,7 +165,7 @@ func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, row fu
 	if ok {
 		return found, rows, nil
 	}
-	rows, err := rc.render(found.Instances, canStart, row)
+	rows, err := rc.render(found.Instances, canStart, len(snap.Instances), row)
 	if err != nil {
 		return found, nil, err
 	}
@@ -155,37 +178,28 @@ func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, row fu
 }
 
 // render gives the rows' HTML with slots for the tokens, rendering only the
-// rows not cached as they look now.
-func (rc *rowsCache) render(list []*ecs.Instance, canStart bool, row func(*ecs.Instance) templates.InstanceRow) (cachedRows, error) {
-	out := make(cachedRows, 0, 4*len(list))
+// rows not cached as they look now. fleet is the number of instances.
+func (rc *rowsCache) render(list []*ecs.Instance, canStart bool, fleet int, row func(*ecs.Instance) templates.InstanceRow) (pageRows, error) {
+	out := make(pageRows, 0, len(list))
 	for _, in := range list {
 		k := rowKey{in.Region, in.ID, canStart}
 		rc.mu.Lock()
-		r, ok := rc.rows[k]
+		r := rc.rows[k]
 		rc.mu.Unlock()
-		if !ok || !r.inst.Equal(in) {
+		if r == nil || !r.inst.Equal(in) {
 			var rb strings.Builder
 			if err := templates.InstanceRows([]templates.InstanceRow{row(in)}, csrfSlot, tokenSlot).Render(context.Background(), &rb); err != nil {
-				return cachedRows{}, err
+				return nil, err
 			}
-			r = cachedRow{inst: *in, html: cutSlots(rb.String())}
+			r = &cachedRow{inst: *in, html: cutSlots(rb.String())}
 			rc.mu.Lock()
-			if rc.rows == nil || len(rc.rows) >= maxRows {
-				rc.rows = map[rowKey]cachedRow{}
+			if rc.rows == nil || len(rc.rows) >= 2*fleet+extraRows {
+				rc.rows = map[rowKey]*cachedRow{}
 			}
 			rc.rows[k] = r
 			rc.mu.Unlock()
 		}
-		for _, seg := range r.html {
-			// A row ends with text and no slot: join it to the next
-			// row's first text, so the page writes as few pieces as one
-			// rendered whole.
-			if n := len(out); n > 0 && out[n-1].slot == slotNone {
-				out[n-1] = segment{out[n-1].text + seg.text, seg.slot}
-				continue
-			}
-			out = append(out, seg)
-		}
+		out = append(out, r)
 	}
 	return out, nil
 }
