@@ -25,7 +25,7 @@ type Lister interface {
 // Snapshot is one immutable view of the fleet. Pages read it; nobody changes it.
 type Snapshot struct {
 	Instances []*Instance // sorted by region, name, id; shared between snapshots, never changed
-	Families  []string   // every family in the fleet, sorted
+	Families  []string    // every family in the fleet, sorted
 	index     map[string]int
 	Fetched   time.Time        // when the oldest region's list was fetched; zero before the first success
 	RegionErr map[string]error // regions whose last refresh failed (their list is the last good one)
