@@ -243,12 +243,27 @@ type wireAnswer struct {
 type wireInstance struct {
 	InstanceId, InstanceName, InstanceType, InstanceTypeFamily string
 	Status, ZoneId, InstanceChargeType, ExpiredTime            string
-	OperationLocks                                             struct{ LockReason []struct{ LockReason string } }
+	OperationLocks                                             struct{ LockReason []struct{ LockReason, LockMsg string } }
 	VpcAttributes                                              struct{ PrivateIpAddress struct{ IpAddress []string } }
 	PublicIpAddress                                            struct{ IpAddress []string }
 	EipAddress                                                 struct{ IpAddress string }
 	LocalStorageAmount                                         int
 	LocalStorageCapacity                                       int64
+}
+
+// Advise makes a start's failure advice fit the instance: DiskError's
+// remedy of initializing local disks applies only to local-disk families.
+func Advise(e *Error, inst Instance, localDisk Families) *Error {
+	if e == nil || e.Code != "DiskError" {
+		return e
+	}
+	adv := *e
+	if localDisk.Contains(inst.Family) {
+		adv.Action = "If a local disk failed, start again with 'Initialize local disks', which wipes ALL data on this instance's local disks; otherwise check its disks in the console (attaching, detaching or failed)."
+	} else {
+		adv.Action = fmt.Sprintf("Check the instance's cloud disks in the console (attaching, detaching or failed) and wait until they settle; %s has no local disks, so initializing them does not apply. If the disks look normal, contact Alibaba Cloud support with the RequestId.", inst.Family)
+	}
+	return &adv
 }
 
 // describePage sends one DescribeInstances through the SDK's generic CallApi
@@ -269,12 +284,17 @@ func (c *Client) describePage(ctx context.Context, sdk *ecsapi.Client, attempt i
 
 // Check is the precondition StartInstance has, decided fresh against ECS
 // before anything is sent: the instance must be Stopped, carry no security
-// lock, and InitLocalDisk needs a local-disk family.
-func Check(inst Instance, initLocalDisk bool, localDisk Families) *Error {
+// lock, not be expired or locked for billing, and InitLocalDisk needs a
+// local-disk family.
+func Check(inst Instance, initLocalDisk bool, localDisk Families, now time.Time) *Error {
 	switch {
 	case inst.SecurityLocked():
 		x := explanations["InstanceLockedForSecurity"]
 		return &Error{Kind: KindPrecondition, Code: CodeSecurityLocked, Summary: x.summary, Action: x.action}
+	case inst.Expired(now):
+		return &Error{Kind: KindPrecondition, Code: CodeExpired,
+			Summary: inst.ExpiryWords() + ", so ECS will not start it (it answers InstanceExpired).",
+			Action:  "Renew the subscription or settle the account's overdue payment, then start it again."}
 	case inst.Status != StatusStopped:
 		return &Error{Kind: KindPrecondition, Code: CodeNotStopped,
 			Summary: fmt.Sprintf("The instance is %s, not Stopped, so it cannot be started now.", inst.Status),
@@ -413,12 +433,17 @@ func fromWire(region string, w *wireInstance) Instance {
 	if inst.Family == "" {
 		inst.Family = FamilyOf(inst.Type)
 	}
-	if t, err := time.Parse("2006-01-02T15:04Z", w.ExpiredTime); err == nil {
+	// Only a subscription expires: ECS sends pay-as-you-go instances a
+	// placeholder (2099-12-31T15:59Z), not an expiry.
+	if t, err := time.Parse("2006-01-02T15:04Z", w.ExpiredTime); err == nil && strings.EqualFold(w.InstanceChargeType, "PrePaid") && t.Year() < 2099 {
 		inst.ExpiredTime = t
 	}
 	for _, l := range w.OperationLocks.LockReason {
 		if r := strings.ToLower(l.LockReason); r != "" {
 			inst.LockReasons = append(inst.LockReasons, r)
+		}
+		if l.LockMsg != "" {
+			inst.LockNotes = append(inst.LockNotes, l.LockMsg)
 		}
 	}
 	if w.EipAddress.IpAddress != "" {

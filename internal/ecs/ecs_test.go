@@ -317,24 +317,58 @@ func TestRefusedConnectionIsRetriedBecauseNothingWasSent(t *testing.T) {
 	}
 }
 
-func TestCheckRefusesRunningLockedAndWrongFamily(t *testing.T) {
+func TestCheckRefusesRunningLockedExpiredAndWrongFamily(t *testing.T) {
 	t.Parallel()
 	fams := ecs.Families{"ecs.d1", "ecs.i1", "ecs.i2"}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	stopped := ecs.Instance{Status: "Stopped", Family: "ecs.g7"}
-	if e := ecs.Check(stopped, false, fams); e != nil {
+	if e := ecs.Check(stopped, false, fams, now); e != nil {
 		t.Fatalf("stopped g7 refused: %v", e)
 	}
-	if e := ecs.Check(ecs.Instance{Status: "Running", Family: "ecs.g7"}, false, fams); e == nil || e.Code != ecs.CodeNotStopped {
+	if e := ecs.Check(ecs.Instance{Status: "Running", Family: "ecs.g7"}, false, fams, now); e == nil || e.Code != ecs.CodeNotStopped {
 		t.Fatalf("running accepted: %v", e)
 	}
-	if e := ecs.Check(ecs.Instance{Status: "Stopped", LockReasons: []string{"Security"}}, false, fams); e == nil || e.Code != ecs.CodeSecurityLocked {
+	if e := ecs.Check(ecs.Instance{Status: "Stopped", LockReasons: []string{"Security"}}, false, fams, now); e == nil || e.Code != ecs.CodeSecurityLocked {
 		t.Fatalf("locked accepted: %v", e)
 	}
-	if e := ecs.Check(stopped, true, fams); e == nil || e.Code != ecs.CodeNoLocalDisk {
+	if e := ecs.Check(ecs.Instance{Status: "Stopped", LockReasons: []string{"Financial"}}, false, fams, now); e == nil || e.Code != ecs.CodeExpired ||
+		!strings.Contains(e.Summary, "financial lock") {
+		t.Fatalf("financially locked accepted: %v", e)
+	}
+	lapsed := ecs.Instance{Status: "Stopped", ChargeType: "PrePaid", ExpiredTime: now.Add(-time.Hour)}
+	if e := ecs.Check(lapsed, false, fams, now); e == nil || e.Code != ecs.CodeExpired || !strings.Contains(e.Summary, "Expired on 2026-11-27") ||
+		!strings.Contains(e.Action, "Renew") {
+		t.Fatalf("lapsed subscription accepted: %v", e)
+	}
+	lapsed.ExpiredTime = now.Add(time.Hour)
+	if e := ecs.Check(lapsed, false, fams, now); e != nil {
+		t.Fatalf("a subscription that runs another hour refused: %v", e)
+	}
+	if e := ecs.Check(stopped, true, fams, now); e == nil || e.Code != ecs.CodeNoLocalDisk {
 		t.Fatalf("init local disk on g7 accepted: %v", e)
 	}
-	if e := ecs.Check(ecs.Instance{Status: "Stopped", Family: "ecs.d1"}, true, fams); e != nil {
+	if e := ecs.Check(ecs.Instance{Status: "Stopped", Family: "ecs.d1"}, true, fams, now); e != nil {
 		t.Fatalf("init local disk on d1 refused: %v", e)
+	}
+}
+
+func TestDiskErrorAdviceFitsTheFamily(t *testing.T) {
+	t.Parallel()
+	fams := ecs.Families{"ecs.d1", "ecs.i1", "ecs.i2"}
+	e := &ecs.Error{Code: "DiskError", Kind: ecs.KindPrecondition, Action: "generic"}
+	if got := ecs.Advise(e, ecs.Instance{Family: "ecs.g7"}, fams); strings.Contains(got.Action, "start again with 'Initialize") ||
+		!strings.Contains(got.Action, "ecs.g7 has no local disks") {
+		t.Fatalf("g7 advised: %q", got.Action)
+	}
+	if got := ecs.Advise(e, ecs.Instance{Family: "ecs.i2"}, fams); !strings.Contains(got.Action, "Initialize local disks") {
+		t.Fatalf("i2 advised: %q", got.Action)
+	}
+	if e.Action != "generic" {
+		t.Fatal("Advise changed the error it was given")
+	}
+	other := &ecs.Error{Code: "InternalError", Action: "retry"}
+	if got := ecs.Advise(other, ecs.Instance{Family: "ecs.i2"}, fams); got.Action != "retry" {
+		t.Fatalf("other codes changed: %q", got.Action)
 	}
 }
 

@@ -82,7 +82,7 @@ var explanations = map[string]explanation{
 	"InstanceNotReady": {KindPrecondition, "ECS says the instance is not ready yet (it may still be being created or changed).",
 		"Wait a few minutes and try again."},
 	"DiskError": {KindPrecondition, "One of the instance's disks is in a state that prevents starting (IncorrectDiskStatus).",
-		"Check the instance's disks in the console (attaching, detaching or failed); for a failed local disk of a D1/I1/I2 instance, start with 'Initialize local disks', which wipes them."},
+		"Check the instance's disks in the console (attaching, detaching or failed) and wait until they settle."}, // starts.Service advises per family (Advise)
 	"DiskInArrears": {KindForbidden, "A disk of the instance is suspended for overdue payment.",
 		"Settle the account's overdue payment, then start again."},
 	"OperationDenied.NoStock": {KindUnavailable, "The zone has no stock of this instance type right now.",
@@ -126,6 +126,7 @@ var explanations = map[string]explanation{
 const (
 	CodeNotStopped      = "Dashboard.NotStopped"
 	CodeSecurityLocked  = "Dashboard.SecurityLocked"
+	CodeExpired         = "Dashboard.Expired"
 	CodeNoLocalDisk     = "Dashboard.NotLocalDiskFamily"
 	CodeUnknownRegion   = "Dashboard.UnknownRegion"
 	CodeUnknownOutcome  = "Dashboard.NoAnswer"

@@ -18,6 +18,7 @@ type Instance struct {
 	ChargeType           string // PrePaid, PostPaid
 	ExpiredTime          time.Time
 	LockReasons          []string // lower case: financial, security, recycling, …
+	LockNotes            []string // ECS's LockMsg of the locks that carry one
 	PrivateIPs           []string
 	PublicIPs            []string
 	LocalStorageAmount   int
@@ -28,7 +29,7 @@ type Instance struct {
 func (i *Instance) Equal(j *Instance) bool {
 	return i.ID == j.ID && i.Name == j.Name && i.Type == j.Type && i.Family == j.Family && i.Status == j.Status &&
 		i.Region == j.Region && i.Zone == j.Zone && i.ChargeType == j.ChargeType && i.ExpiredTime.Equal(j.ExpiredTime) &&
-		slices.Equal(i.LockReasons, j.LockReasons) && slices.Equal(i.PrivateIPs, j.PrivateIPs) &&
+		slices.Equal(i.LockReasons, j.LockReasons) && slices.Equal(i.LockNotes, j.LockNotes) && slices.Equal(i.PrivateIPs, j.PrivateIPs) &&
 		slices.Equal(i.PublicIPs, j.PublicIPs) && i.LocalStorageAmount == j.LocalStorageAmount &&
 		i.LocalStorageCapacity == j.LocalStorageCapacity
 }
@@ -50,6 +51,21 @@ func (i Instance) HasLock(reason string) bool {
 
 // SecurityLocked reports a Security Control lock, which forbids starting.
 func (i Instance) SecurityLocked() bool { return i.HasLock("security") }
+
+// Expired reports whether ECS will refuse a start for billing: a
+// financial lock (ECS sets one when a subscription lapses or the account is
+// overdue), or a subscription past its expiry.
+func (i Instance) Expired(now time.Time) bool {
+	return i.HasLock("financial") || (!i.ExpiredTime.IsZero() && now.After(i.ExpiredTime))
+}
+
+// ExpiryWords says why an expired instance cannot start, in a few words.
+func (i Instance) ExpiryWords() string {
+	if !i.ExpiredTime.IsZero() {
+		return "Expired on " + i.ExpiredTime.Format("2006-01-02")
+	}
+	return "Locked for billing (financial lock)"
+}
 
 // Settled reports whether the status will not change by itself.
 func (i Instance) Settled() bool {

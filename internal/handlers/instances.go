@@ -47,7 +47,7 @@ func (a *App) instances(c echo.Context) error {
 
 	snap := a.fleet.Snapshot()
 	u := currentUser(c)
-	found, rows, err := a.rows.page(snap, q, users.CanStart(u.Role), func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, u) })
+	found, rows, err := a.rows.page(snap, q, users.CanStart(u.Role), a.now(), func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, u) })
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "render rows")
 	}
@@ -103,11 +103,15 @@ func (a *App) row(in ecs.Instance, u users.User) templates.InstanceRow {
 	if !in.ExpiredTime.IsZero() {
 		r.Expiry = in.ExpiredTime.Format("2006-01-02")
 	}
+	r.LockNotes = in.LockNotes
+	r.Expired = in.Expired(a.now())
 	switch {
 	case !users.CanStart(u.Role):
 		r.WhyNot = "Your role can only view."
 	case in.SecurityLocked():
 		r.WhyNot = "Locked by security control."
+	case r.Expired:
+		r.WhyNot = in.ExpiryWords() + " — renew it first."
 	case in.Status != ecs.StatusStopped:
 		r.WhyNot = in.Status + "."
 	default:

@@ -37,6 +37,37 @@ func TestOperatorSeesStartFormsOnlyWhereAllowed(t *testing.T) {
 	}
 }
 
+// Billing as ECS sends it: a pay-as-you-go instance carries a placeholder
+// expiry (2099) that means nothing; a lapsed subscription says so in the
+// row (the action cell, which phones show too) and offers no Start.
+func TestBillingShowsOnlyRealExpiriesAndExpiredInstancesOfferNoStart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	p := h.loggedIn("op1").get("instances?per_page=100&region=cn-hangzhou")
+	postpaid, expired, prepaid := h.instance("ci-runner-01"), h.instance("promo-site-2019"), h.instance("billing-archive-01")
+	if postpaid.ChargeType != "PostPaid" || !postpaid.ExpiredTime.IsZero() {
+		t.Fatalf("pay-as-you-go instance: %s, expiry %v (ECS's 2099 placeholder must not become one)", postpaid.ChargeType, postpaid.ExpiredTime)
+	}
+	if txt := row(p, postpaid.ID).Text(); strings.Contains(txt, "expire") || strings.Contains(txt, "2099") {
+		t.Fatalf("pay-as-you-go row shows an expiry: %q", txt)
+	}
+	r := row(p, expired.ID)
+	if r.Find("form").Length() != 0 {
+		t.Fatal("an expired instance offers Start")
+	}
+	want := "Expired on " + expired.ExpiredTime.Format("2006-01-02") + " — renew it first."
+	if got := r.Find("[data-testid=why-not]").Text(); got != want {
+		t.Fatalf("expired row says %q, want %q", got, want)
+	}
+	if !strings.Contains(r.Text(), "Subscription lapsed") {
+		t.Fatalf("the lock's message (LockMsg) is not shown: %q", r.Text())
+	}
+	r = row(p, prepaid.ID)
+	if r.Find("form.start-form").Length() != 1 || !strings.Contains(r.Text(), "expires "+prepaid.ExpiredTime.Format("2006-01-02")) {
+		t.Fatalf("a subscription still running: %q", r.Text())
+	}
+}
+
 func TestOnlyLocalDiskFamiliesOfferInitLocalDisk(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, opts{})
@@ -94,6 +125,7 @@ func TestStartRefusalsNeverReachECS(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, opts{})
 	g7, running, locked, d1 := h.instance("ci-runner-01"), h.instance("web-prod-01"), h.instance("legacy-billing-01"), h.instance("hadoop-data-01")
+	expired := h.instance("promo-site-2019")
 	cases := []struct {
 		name   string
 		id     string
@@ -109,6 +141,7 @@ func TestStartRefusalsNeverReachECS(t *testing.T) {
 		{"confirm missing", d1.ID, url.Values{"region": {d1.Region}, "init_local_disk": {"true"}}, 422, "Type the instance ID"},
 		{"not stopped", running.ID, url.Values{"region": {running.Region}}, 409, "not Stopped"},
 		{"security locked", locked.ID, url.Values{"region": {locked.Region}}, 409, "Security Control"},
+		{"expired subscription", expired.ID, url.Values{"region": {expired.Region}}, 409, "Renew the subscription"},
 		{"unknown instance", "i-bp1doesnotexist0000", url.Values{"region": {"cn-hangzhou"}}, 404, "No instance"},
 	}
 	b := h.loggedIn("op1")

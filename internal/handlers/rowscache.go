@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/a-h/templ"
 
@@ -122,8 +123,9 @@ type rowKey struct {
 }
 
 type cachedRow struct {
-	inst ecs.Instance // as rendered
-	html cachedRows
+	inst    ecs.Instance // as rendered
+	expired bool         // whether it was past its expiry then
+	html    cachedRows
 }
 
 // Bounds on the cache: queries per snapshot, and rows (about 1 KiB each)
@@ -156,7 +158,7 @@ func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query) ecs.Found {
 
 // page gives the rows of a query's page, assembled once per snapshot from
 // the rows' cached HTML.
-func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, pageRows, error) {
+func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, now time.Time, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, pageRows, error) {
 	found := rc.find(snap, q)
 	k := pageKey{q, canStart}
 	rc.mu.Lock()
@@ -165,7 +167,7 @@ func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, row fu
 	if ok {
 		return found, rows, nil
 	}
-	rows, err := rc.render(found.Instances, canStart, len(snap.Instances), row)
+	rows, err := rc.render(found.Instances, canStart, len(snap.Instances), now, row)
 	if err != nil {
 		return found, nil, err
 	}
@@ -178,20 +180,22 @@ func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, row fu
 }
 
 // render gives the rows' HTML with slots for the tokens, rendering only the
-// rows not cached as they look now. fleet is the number of instances.
-func (rc *rowsCache) render(list []*ecs.Instance, canStart bool, fleet int, row func(*ecs.Instance) templates.InstanceRow) (pageRows, error) {
+// rows not cached as they look now (an instance whose subscription lapsed
+// since looks different). fleet is the number of instances.
+func (rc *rowsCache) render(list []*ecs.Instance, canStart bool, fleet int, now time.Time, row func(*ecs.Instance) templates.InstanceRow) (pageRows, error) {
 	out := make(pageRows, 0, len(list))
 	for _, in := range list {
 		k := rowKey{in.Region, in.ID, canStart}
 		rc.mu.Lock()
 		r := rc.rows[k]
 		rc.mu.Unlock()
-		if r == nil || !r.inst.Equal(in) {
+		expired := in.Expired(now)
+		if r == nil || !r.inst.Equal(in) || r.expired != expired {
 			var rb strings.Builder
 			if err := templates.InstanceRows([]templates.InstanceRow{row(in)}, csrfSlot, tokenSlot).Render(context.Background(), &rb); err != nil {
 				return nil, err
 			}
-			r = &cachedRow{inst: *in, html: cutSlots(rb.String())}
+			r = &cachedRow{inst: *in, expired: expired, html: cutSlots(rb.String())}
 			rc.mu.Lock()
 			if rc.rows == nil || len(rc.rows) >= 2*fleet+extraRows {
 				rc.rows = map[rowKey]*cachedRow{}

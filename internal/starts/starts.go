@@ -179,7 +179,7 @@ func (s *Service) fresh(ctx context.Context, region, id string, initLocalDisk bo
 		return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS.")
 	}
 	s.Fleet.Update(inst)
-	if e := ecs.Check(inst, initLocalDisk, s.Families); e != nil {
+	if e := ecs.Check(inst, initLocalDisk, s.Families, s.Now()); e != nil {
 		kind := apperr.Conflict
 		if e.Code == ecs.CodeNoLocalDisk {
 			kind = apperr.Unprocessable
@@ -243,7 +243,7 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 		if e.Code == ecs.CodeAuditFailed {
 			return res, apperr.Wrap(err, apperr.Unavailable, "%s %s", e.Summary, e.Action)
 		}
-		res.ECSError, res.RequestID = e, e.RequestID
+		res.ECSError, res.RequestID = ecs.Advise(e, inst, s.Families), e.RequestID
 		return res, nil
 	}
 	// ECS documents that an accepted start moves the instance to Starting:

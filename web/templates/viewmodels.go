@@ -60,6 +60,8 @@ type InstanceRow struct {
 	ID, Name, Region, Zone, Type, Family, Status string
 	Locks                                        []string
 	Charge, Expiry                               string
+	Expired                                      bool     // past its expiry or locked for billing
+	LockNotes                                    []string // ECS's LockMsg for each lock that has one
 	PrivateIP, PublicIP                          string
 	CanStart                                     bool
 	WhyNot                                       string

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // faultTable holds the documented StartInstance errors: HTTP status and ECS's message.
@@ -91,9 +92,12 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 	s.mu.Unlock()
 	listing := region + "/" + zone // what a NextToken is bound to
 
-	resp := map[string]any{"TotalCount": len(matched)}
+	resp := map[string]any{}
 	var page []*instance
-	if q.Has("PageNumber") || q.Has("PageSize") {
+	// MaxResults/NextToken win when both pagings are sent, as on ECS, and
+	// then TotalCount is not sent: it is meaningful only for PageNumber.
+	if (q.Has("PageNumber") || q.Has("PageSize")) && !q.Has("MaxResults") && !q.Has("NextToken") {
+		resp["TotalCount"] = len(matched)
 		// The deprecated paging, still answered.
 		num, err1 := intParam(q, "PageNumber", 1, 1, 1<<30)
 		size, err2 := intParam(q, "PageSize", 10, 1, 100)
@@ -153,15 +157,27 @@ type wireInstance struct {
 	CreationTime         string
 	Cpu                  int
 	Memory               int
+	StartTime            string
+	StoppedMode          string
 	OperationLocks       struct{ LockReason []wireLock }
-	VpcAttributes        struct{ PrivateIpAddress struct{ IpAddress []string } }
-	PublicIpAddress      struct{ IpAddress []string }
+	VpcAttributes        struct {
+		VpcId            string
+		VSwitchId        string
+		PrivateIpAddress struct{ IpAddress []string }
+	}
+	PublicIpAddress struct{ IpAddress []string }
+	EipAddress      struct {
+		IpAddress          string
+		AllocationId       string
+		InternetChargeType string
+		Bandwidth          int
+	}
 	LocalStorageAmount   int
 	LocalStorageCapacity int64
 	Tags                 struct{ Tag []wireTag }
 }
 
-type wireLock struct{ LockReason string }
+type wireLock struct{ LockReason, LockMsg string }
 
 type wireTag struct{ TagKey, TagValue string }
 
@@ -172,9 +188,20 @@ func (in *instance) wire(status string) wireInstance {
 		LocalStorageCapacity: in.LocalStorageCapacity}
 	w.OperationLocks.LockReason = []wireLock{}
 	for _, l := range in.Locks {
-		w.OperationLocks.LockReason = append(w.OperationLocks.LockReason, wireLock{l})
+		w.OperationLocks.LockReason = append(w.OperationLocks.LockReason, wireLock{l.reason, l.msg})
 	}
+	if status == "Stopped" {
+		w.StoppedMode = "KeepCharging" // ECS's default for a stop; StopCharging only on request
+	}
+	if status == "Running" || status == "Stopping" {
+		w.StartTime = in.StartTime
+	}
+	w.VpcAttributes.VpcId, w.VpcAttributes.VSwitchId = in.VpcID, "vsw-"+strings.TrimPrefix(in.VpcID, "vpc-")+"-"+in.Zone[len(in.Zone)-1:]
 	w.VpcAttributes.PrivateIpAddress.IpAddress = []string{in.PrivateIP}
+	if in.EIP != "" {
+		w.EipAddress.IpAddress, w.EipAddress.AllocationId = in.EIP, "eip-"+strings.TrimPrefix(in.ID, "i-")
+		w.EipAddress.InternetChargeType, w.EipAddress.Bandwidth = "PayByTraffic", 100
+	}
 	w.PublicIpAddress.IpAddress = []string{}
 	if in.PublicIP != "" {
 		w.PublicIpAddress.IpAddress = append(w.PublicIpAddress.IpAddress, in.PublicIP)
@@ -226,7 +253,7 @@ func (s *Server) describeInstanceStatus(w http.ResponseWriter, q url.Values) {
 func (s *Server) describeRegions(w http.ResponseWriter) {
 	list := make([]map[string]any, 0, len(s.regions))
 	for _, r := range s.regions {
-		list = append(list, map[string]any{"RegionId": r, "LocalName": r, "RegionEndpoint": "ecs." + r + ".aliyuncs.com"})
+		list = append(list, map[string]any{"RegionId": r, "LocalName": r, "RegionEndpoint": "ecs." + r + ".aliyuncs.com", "Status": "available"})
 	}
 	s.reply(w, 200, map[string]any{"Regions": map[string]any{"Region": list}})
 }
@@ -296,9 +323,9 @@ func (s *Server) startInstance(w http.ResponseWriter, q url.Values) {
 		}
 	}
 	switch {
-	case slices.Contains(in.Locks, "security"):
+	case in.locked("security"):
 		s.failCode(w, "InstanceLockedForSecurity")
-	case slices.Contains(in.Locks, "financial"):
+	case in.locked("financial") || in.lapsed(s.now()):
 		s.failCode(w, "InstanceExpired")
 	case s.statusOf(in) != "Stopped":
 		s.failCode(w, "IncorrectInstanceStatus")
@@ -308,12 +335,23 @@ func (s *Server) startInstance(w http.ResponseWriter, q url.Values) {
 		s.fail(w, 400, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
 	default:
 		in.status, in.startedAt = "Starting", s.now()
+		in.StartTime = s.now().UTC().Format("2006-01-02T15:04Z")
 		in.starts++
 		if initLocal {
 			in.initLocalDisk++
 		}
 		s.reply(w, 200, map[string]any{})
 	}
+}
+
+func (in *instance) locked(reason string) bool {
+	return slices.ContainsFunc(in.Locks, func(l lock) bool { return l.reason == reason })
+}
+
+// lapsed reports a subscription past its expiry.
+func (in *instance) lapsed(now time.Time) bool {
+	t, err := time.Parse("2006-01-02T15:04Z", in.ExpiredTime)
+	return in.ChargeType == "PrePaid" && err == nil && now.After(t)
 }
 
 func (s *Server) failCode(w http.ResponseWriter, code string) {

@@ -39,11 +39,14 @@ func (s *Server) seedDemo() {
 	// The awkward cases live in the first region, so a newcomer meets them at once.
 	r := s.regions[0]
 	locked := s.add(r, "legacy-billing-01", "ecs.g6.large", "Stopped")
-	locked.Locks = []string{"security"}
+	locked.Locks = []lock{{"security", "The instance is under security control after a detected intrusion."}}
 	expired := s.add(r, "promo-site-2019", "ecs.g6.large", "Stopped")
-	expired.Locks = []string{"financial"}
+	expired.Locks = []lock{{"financial", "Subscription lapsed: the instance expired and was stopped."}}
 	expired.ChargeType = "PrePaid"
 	expired.ExpiredTime = s.now().AddDate(0, -2, 0).UTC().Format("2006-01-02T15:04Z")
+	prepaid := s.add(r, "billing-archive-01", "ecs.g6.large", "Stopped")
+	prepaid.ChargeType = "PrePaid"
+	prepaid.ExpiredTime = s.now().AddDate(0, 5, 0).UTC().Format("2006-01-02T15:04Z")
 	disk := s.add(r, "reports-db-01", "ecs.g7.large", "Stopped")
 	s.faults[disk.ID] = &fault{code: "DiskError", times: -1}
 	kms := s.add(r, "vault-encrypted-01", "ecs.g7.large", "Stopped")
@@ -82,13 +85,20 @@ func (s *Server) add(region, name, typ, status string) *instance {
 	in := &instance{
 		ID: id, Name: name, Type: typ, Family: family, Region: region,
 		Zone: zoneName(region, len(s.byRegion[region])%s.opts.Zones), ChargeType: "PostPaid", status: status,
+		ExpiredTime: postPaidExpiry, VpcID: "vpc-" + prefix + "demo" + fmt.Sprint(len(s.regionsBefore(region))),
 		PrivateIP: fmt.Sprintf("10.%d.%d.%d", 10+len(s.regionsBefore(region)), n/250%250, n%250+2),
 		Tags:      map[string]string{"team": teamOf(name), "env": envOf(name)},
 		Cpu:       4, Memory: 16384,
 		CreationTime: time.Date(2025, 3, 1+n%28, 8, 0, 0, 0, time.UTC).Format("2006-01-02T15:04Z"),
 	}
-	if strings.HasPrefix(name, "web-") || strings.HasPrefix(name, "api-") {
+	switch {
+	case strings.HasPrefix(name, "web-"):
 		in.PublicIP = fmt.Sprintf("47.%d.%d.%d", 90+len(s.regionsBefore(region)), n/250%250, n%250+1)
+	case strings.HasPrefix(name, "api-"): // an elastic IP, sent apart from the public IPs
+		in.EIP = fmt.Sprintf("39.%d.%d.%d", 100+len(s.regionsBefore(region)), n/250%250, n%250+1)
+	}
+	if status == "Running" {
+		in.StartTime = in.CreationTime
 	}
 	switch family {
 	case "ecs.d1":
@@ -101,6 +111,10 @@ func (s *Server) add(region, name, typ, status string) *instance {
 	s.byRegion[region] = append(s.byRegion[region], id)
 	return in
 }
+
+// postPaidExpiry is what ECS sends as a pay-as-you-go instance's
+// ExpiredTime: a placeholder, not an expiry.
+const postPaidExpiry = "2099-12-31T15:59Z"
 
 // zoneName is a region's i-th zone as ECS names them: cn-hangzhou-h, -i, …
 func zoneName(region string, i int) string { return region + "-" + string(rune('h'+i%19)) }

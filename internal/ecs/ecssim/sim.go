@@ -77,8 +77,8 @@ type instance struct {
 	ID, Name, Type, Family, Region, Zone, ChargeType, ExpiredTime string
 	status                                                        string
 	startedAt                                                     time.Time
-	Locks                                                         []string
-	PrivateIP, PublicIP                                           string
+	Locks                                                         []lock
+	PrivateIP, PublicIP, EIP, VpcID, StartTime                    string
 	LocalStorageAmount                                            int
 	LocalStorageCapacity                                          int64
 	Tags                                                          map[string]string
@@ -87,6 +87,8 @@ type instance struct {
 	starts                                                        int
 	initLocalDisk                                                 int
 }
+
+type lock struct{ reason, msg string }
 
 type fault struct {
 	code  string
@@ -305,7 +307,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "StartInstance":
 		s.startInstance(w, q)
 	default:
-		s.fail(w, 400, "InvalidAction.NotFound", fmt.Sprintf("Specified api %q is not found; the simulator knows DescribeInstances, DescribeInstanceStatus, DescribeRegions, DescribeZones and StartInstance.", action))
+		s.fail(w, 404, "InvalidAction.NotFound", fmt.Sprintf("Specified api %q is not found; the simulator knows DescribeInstances, DescribeInstanceStatus, DescribeRegions, DescribeZones and StartInstance.", action))
 	}
 }
 

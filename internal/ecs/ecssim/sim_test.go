@@ -3,6 +3,7 @@ package ecssim_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
 	ecsapi "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/dara"
+	"github.com/alibabacloud-go/tea/tea"
 
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/ecs/ecssim"
@@ -319,5 +321,85 @@ func TestZonesAndTheZoneFilterThroughTheTypedSDK(t *testing.T) {
 	if _, err := c.DescribeInstances(&ecsapi.DescribeInstancesRequest{RegionId: dara.String("cn-hangzhou"), ZoneId: dara.String("cn-shanghai-h")}); err == nil ||
 		!strings.Contains(err.Error(), "InvalidZoneId.NotFound") {
 		t.Fatalf("another region's zone: %v", err)
+	}
+}
+
+// The fields ECS sends that the first simulator left out, read back
+// through the typed SDK's own structs.
+func TestAnswersCarryTheFieldsECSSends(t *testing.T) {
+	t.Parallel()
+	sim := ecssim.New(ecssim.Options{})
+	c := typedClient(t, sim)
+	r, err := c.DescribeInstances(&ecsapi.DescribeInstancesRequest{RegionId: dara.String("cn-hangzhou"), MaxResults: dara.Int32(100)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, in := range r.Body.Instances.Instance {
+		name, status := dara.StringValue(in.InstanceName), dara.StringValue(in.Status)
+		if dara.StringValue(in.VpcAttributes.VpcId) == "" {
+			t.Fatalf("%s: no VpcAttributes.VpcId", name)
+		}
+		switch dara.StringValue(in.InstanceChargeType) {
+		case "PostPaid":
+			if dara.StringValue(in.ExpiredTime) != "2099-12-31T15:59Z" {
+				t.Fatalf("%s: pay-as-you-go ExpiredTime %q, ECS sends the 2099 placeholder", name, dara.StringValue(in.ExpiredTime))
+			}
+		case "PrePaid":
+			seen["prepaid"] = true
+		}
+		if status == "Stopped" && dara.StringValue(in.StoppedMode) == "" {
+			t.Fatalf("%s: stopped with no StoppedMode", name)
+		}
+		if status == "Running" && dara.StringValue(in.StartTime) == "" {
+			t.Fatalf("%s: running with no StartTime", name)
+		}
+		if in.EipAddress != nil && dara.StringValue(in.EipAddress.IpAddress) != "" {
+			seen["eip"] = true
+		}
+		for _, l := range in.OperationLocks.LockReason {
+			if dara.StringValue(l.LockMsg) != "" {
+				seen["lockmsg"] = true
+			}
+		}
+	}
+	for _, k := range []string{"prepaid", "eip", "lockmsg"} {
+		if !seen[k] {
+			t.Errorf("no instance of the demo fleet carries %s", k)
+		}
+	}
+	if r.Body.TotalCount != nil {
+		t.Errorf("TotalCount %d sent with NextToken paging, where ECS says it is not meaningful", dara.Int32Value(r.Body.TotalCount))
+	}
+	regions, err := c.DescribeRegions(&ecsapi.DescribeRegionsRequest{})
+	if err != nil || dara.StringValue(regions.Body.Regions.Region[0].Status) != "available" {
+		t.Fatalf("regions: %v %+v", err, regions)
+	}
+}
+
+func TestMaxResultsWinsOverPageSize(t *testing.T) {
+	t.Parallel()
+	sim := ecssim.New(ecssim.Options{Instances: 900})
+	c := typedClient(t, sim)
+	r, err := c.DescribeInstances(&ecsapi.DescribeInstancesRequest{RegionId: dara.String("cn-hangzhou"),
+		MaxResults: dara.Int32(7), PageSize: dara.Int32(50), PageNumber: dara.Int32(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.Body.Instances.Instance); n != 7 || dara.StringValue(r.Body.NextToken) == "" {
+		t.Fatalf("%d instances, NextToken %q: MaxResults must win", n, dara.StringValue(r.Body.NextToken))
+	}
+}
+
+func TestUnknownActionIs404(t *testing.T) {
+	t.Parallel()
+	sim := ecssim.New(ecssim.Options{})
+	c := typedClient(t, sim)
+	_, err := c.CallApi(&openapi.Params{Action: dara.String("RebootTheUniverse"), Version: dara.String("2014-05-26"), Protocol: dara.String("HTTP"),
+		Pathname: dara.String("/"), Method: dara.String("POST"), AuthType: dara.String("AK"), Style: dara.String("RPC"),
+		ReqBodyType: dara.String("formData"), BodyType: dara.String("json")}, &openapi.OpenApiRequest{}, &dara.RuntimeOptions{})
+	var sdkErr *tea.SDKError
+	if !errors.As(err, &sdkErr) || dara.IntValue(sdkErr.StatusCode) != 404 || dara.StringValue(sdkErr.Code) != "InvalidAction.NotFound" {
+		t.Fatalf("got %v", err)
 	}
 }
