@@ -243,12 +243,14 @@ type wireAnswer struct {
 type wireInstance struct {
 	InstanceId, InstanceName, InstanceType, InstanceTypeFamily string
 	Status, ZoneId, InstanceChargeType, ExpiredTime            string
-	OperationLocks                                             struct{ LockReason []struct{ LockReason, LockMsg string } }
-	VpcAttributes                                              struct{ PrivateIpAddress struct{ IpAddress []string } }
-	PublicIpAddress                                            struct{ IpAddress []string }
-	EipAddress                                                 struct{ IpAddress string }
-	LocalStorageAmount                                         int
-	LocalStorageCapacity                                       int64
+	OperationLocks                                             struct {
+		LockReason []struct{ LockReason, LockMsg string }
+	}
+	VpcAttributes        struct{ PrivateIpAddress struct{ IpAddress []string } }
+	PublicIpAddress      struct{ IpAddress []string }
+	EipAddress           struct{ IpAddress string }
+	LocalStorageAmount   int
+	LocalStorageCapacity int64
 }
 
 // Advise makes a start's failure advice fit the instance: DiskError's

@@ -145,22 +145,22 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 // sends it (a struct: encoding a map per instance was the simulator's
 // largest cost at 10,000 instances).
 type wireInstance struct {
-	InstanceId           string
-	InstanceName         string
-	InstanceType         string
-	InstanceTypeFamily   string
-	Status               string
-	RegionId             string
-	ZoneId               string
-	InstanceChargeType   string
-	ExpiredTime          string
-	CreationTime         string
-	Cpu                  int
-	Memory               int
-	StartTime            string
-	StoppedMode          string
-	OperationLocks       struct{ LockReason []wireLock }
-	VpcAttributes        struct {
+	InstanceId         string
+	InstanceName       string
+	InstanceType       string
+	InstanceTypeFamily string
+	Status             string
+	RegionId           string
+	ZoneId             string
+	InstanceChargeType string
+	ExpiredTime        string
+	CreationTime       string
+	Cpu                int
+	Memory             int
+	StartTime          string
+	StoppedMode        string
+	OperationLocks     struct{ LockReason []wireLock }
+	VpcAttributes      struct {
 		VpcId            string
 		VSwitchId        string
 		PrivateIpAddress struct{ IpAddress []string }
