@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -75,13 +76,39 @@ func New(opts Options) (*Client, error) {
 	if opts.Observe == nil {
 		opts.Observe = func(string, string, int, time.Duration) {}
 	}
-	httpc := &sdkHTTPClient{c: &http.Client{Transport: &http.Transport{
+	transport := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
 		MaxIdleConns:        64,
 		MaxIdleConnsPerHost: 32,
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
-	}}}
+	}
+	var endpoint *url.URL
+	if opts.Endpoint != "" {
+		u, err := url.Parse(opts.Endpoint)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("ecs: endpoint %q is not a URL", opts.Endpoint)
+		}
+		endpoint = u
+	}
+	regional := endpoint != nil && isLoopback(endpoint.Hostname())
+	if regional {
+		// A loopback endpoint is the simulator or a tunnel to ECS: each
+		// region's requests are addressed to its own regional host name
+		// (Host, signature, TLS name), as ECS's regional endpoints expect
+		// and as the simulator checks (StartInstance names no region), and
+		// every connection goes to the loopback address.
+		addr := endpoint.Host
+		if endpoint.Port() == "" {
+			addr = net.JoinHostPort(endpoint.Hostname(), map[string]string{"https": "443"}[endpoint.Scheme])
+		}
+		dialer := &net.Dialer{Timeout: 5 * time.Second}
+		transport.Proxy = nil
+		transport.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, network, addr)
+		}
+	}
+	httpc := &sdkHTTPClient{c: &http.Client{Transport: transport}}
 	c := &Client{opts: opts, byID: map[string]*sync.Pool{}}
 	for _, region := range opts.Regions {
 		cfg := &openapi.Config{
@@ -92,13 +119,11 @@ func New(opts Options) (*Client, error) {
 			HttpClient:     httpc,
 			UserAgent:      dara.String("ecs-dashboard"),
 		}
-		if opts.Endpoint != "" {
-			u, err := url.Parse(opts.Endpoint)
-			if err != nil || u.Host == "" {
-				return nil, fmt.Errorf("ecs: endpoint %q is not a URL", opts.Endpoint)
-			}
-			cfg.Endpoint = dara.String(u.Host)
-			cfg.Protocol = dara.String(u.Scheme)
+		switch {
+		case regional:
+			cfg.Endpoint, cfg.Protocol = dara.String(RegionalHost(region)), dara.String(endpoint.Scheme)
+		case endpoint != nil:
+			cfg.Endpoint, cfg.Protocol = dara.String(endpoint.Host), dara.String(endpoint.Scheme)
 		}
 		first, err := ecsapi.NewClient(cfg)
 		if err != nil {
@@ -121,6 +146,17 @@ func New(opts Options) (*Client, error) {
 	}
 	sort.Strings(c.regions)
 	return c, nil
+}
+
+// RegionalHost is ECS's endpoint host for region.
+func RegionalHost(region string) string { return "ecs." + region + ".aliyuncs.com" }
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // sdkHTTPClient lets our transport (pooled, with its own timeouts) carry the

@@ -422,3 +422,25 @@ func TestConcurrentCallsInOneRegion(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// StartInstance names no region: the endpoint is the region. Through the
+// simulator on loopback each region's requests carry its own regional host
+// name, so a region mix-up is caught as on ECS.
+func TestStartInstanceThroughAnotherRegionsEndpointIsNotFound(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, ecssim.Options{}, nil)
+	in := findByName(t, r.client, "cn-shanghai", "ci-runner-01")
+	_, err := r.client.StartInstance(context.Background(), "cn-hangzhou", in.ID, false, ecs.Hooks{})
+	if e := ecsErr(t, err); e.Code != "InvalidInstanceId.NotFound" || e.Kind != ecs.KindNotFound {
+		t.Fatalf("a cn-shanghai instance started through cn-hangzhou: %+v", e)
+	}
+	if n, _ := r.sim.Starts(in.ID); n != 0 {
+		t.Fatal("the instance was started through the wrong region")
+	}
+	if _, err := r.client.StartInstance(context.Background(), "cn-shanghai", in.ID, false, ecs.Hooks{}); err != nil {
+		t.Fatalf("through its own region: %v", err)
+	}
+	if n, _ := r.sim.Starts(in.ID); n != 1 {
+		t.Fatalf("%d starts through its own region", n)
+	}
+}

@@ -289,7 +289,10 @@ func (s *Server) zonesOf(region string) []string {
 	return zones
 }
 
-func (s *Server) startInstance(w http.ResponseWriter, q url.Values) {
+// startInstance starts an instance of the endpoint's region: StartInstance
+// names no region, so an instance of another region is not found there, as
+// on ECS.
+func (s *Server) startInstance(w http.ResponseWriter, q url.Values, region string) {
 	id := q.Get("InstanceId")
 	if id == "" {
 		s.fail(w, 400, "MissingParameter", "The input parameter \"InstanceId\" that is mandatory for processing this request is not supplied.")
@@ -305,7 +308,7 @@ func (s *Server) startInstance(w http.ResponseWriter, q url.Values) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in, ok := s.instances[id]
-	if !ok {
+	if !ok || (region != "" && in.Region != region) {
 		s.failCode(w, "InvalidInstanceId.NotFound")
 		return
 	}

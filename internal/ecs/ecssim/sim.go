@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -305,10 +306,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "DescribeZones":
 		s.describeZones(w, q)
 	case "StartInstance":
-		s.startInstance(w, q)
+		s.startInstance(w, q, regionOfHost(r.Host))
 	default:
 		s.fail(w, 404, "InvalidAction.NotFound", fmt.Sprintf("Specified api %q is not found; the simulator knows DescribeInstances, DescribeInstanceStatus, DescribeRegions, DescribeZones and StartInstance.", action))
 	}
+}
+
+// regionOfHost is the region of a regional endpoint's host name
+// (ecs.cn-hangzhou.aliyuncs.com), "" for any other host (the simulator's
+// own address stands for the central endpoint, which serves every region).
+func regionOfHost(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	region, ok := strings.CutSuffix(strings.TrimPrefix(strings.ToLower(host), "ecs."), ".aliyuncs.com")
+	if !ok || !strings.HasPrefix(strings.ToLower(host), "ecs.") || strings.Contains(region, ".") {
+		return ""
+	}
+	return region
 }
 
 func (s *Server) allow() bool {
