@@ -122,7 +122,7 @@ func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) str
 		return nil, false, fmt.Errorf("%w: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, a CLI profile, or --ecs-ram-role; or run with --demo", credErr)
 	}
 	logger.Info("using Alibaba Cloud credentials", "source", src.Name)
-	opts := ecs.Options{Regions: cfg.Regions, Endpoint: cfg.ECSEndpoint, Credential: src.Credential, Timeout: cfg.ECSTimeout, Observe: observe}
+	opts := ecs.Options{Regions: cfg.Regions, Endpoint: cfg.ECSEndpoint, Credential: src.Credential, Renew: src.Renew, Timeout: cfg.ECSTimeout, Observe: observe}
 	if len(opts.Regions) == 0 {
 		// No --regions: every region the account can use.
 		dctx, cancel := context.WithTimeout(ctx, 3*cfg.ECSTimeout)

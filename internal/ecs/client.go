@@ -40,6 +40,10 @@ type Options struct {
 	// ZoneConcurrency bounds how many zones of one region are listed at
 	// once; 4 when zero.
 	ZoneConcurrency int
+	// Renew builds the credential again from its source (a role, a
+	// profile), for when ECS refuses its security token as expired; nil
+	// when the credential cannot be renewed.
+	Renew func() (credentials.Credential, error)
 }
 
 // Client talks to ECS in every configured region, one SDK client per region.
@@ -48,6 +52,7 @@ type Client struct {
 	regions []string
 	byID    map[string]*sync.Pool // of *ecsapi.Client, per region
 	zones   sync.Map              // region -> []string: the zones its last listing met
+	cred    *renewable
 }
 
 // New builds the per-region SDK clients. It makes no network call.
@@ -109,11 +114,11 @@ func New(opts Options) (*Client, error) {
 		}
 	}
 	httpc := &sdkHTTPClient{c: &http.Client{Transport: transport}}
-	c := &Client{opts: opts, byID: map[string]*sync.Pool{}}
+	c := &Client{opts: opts, byID: map[string]*sync.Pool{}, cred: newRenewable(opts.Credential, opts.Renew)}
 	for _, region := range opts.Regions {
 		cfg := &openapi.Config{
 			RegionId:       dara.String(region),
-			Credential:     opts.Credential,
+			Credential:     c.cred,
 			ReadTimeout:    dara.Int(int(opts.Timeout / time.Millisecond)),
 			ConnectTimeout: dara.Int(5000),
 			HttpClient:     httpc,
@@ -409,12 +414,19 @@ func (c *Client) StartInstance(ctx context.Context, region, id string, initLocal
 // the next backoff would not fit in ctx's deadline. safe says whether a
 // retryable-looking failure may be retried for this call.
 func (c *Client) retry(ctx context.Context, call func(ctx context.Context, n int) *Error, safe func(*Error) bool) error {
+	renewed := false
 	for n := 1; ; n++ {
 		cctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 		e := call(cctx, n)
 		cancel()
 		if e == nil {
 			return nil
+		}
+		// ECS refused the security token as expired, so nothing was done:
+		// renew the credential from its source and try once more at once.
+		if e.Code == "InvalidSecurityToken.Expired" && !renewed && n < c.opts.MaxAttempts && c.cred.renew() {
+			renewed = true
+			continue
 		}
 		retryable := e.Retryable() || (e.Kind == KindUnknownOutcome && sentNothing(e.Err))
 		if !retryable || !safe(e) || n >= c.opts.MaxAttempts || ctx.Err() != nil {

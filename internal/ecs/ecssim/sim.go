@@ -47,7 +47,9 @@ type Options struct {
 type Server struct {
 	opts        Options
 	now         func() time.Time
-	credentials map[string]string
+	credMu      sync.RWMutex
+	credentials map[string]string   // AccessKey id -> secret
+	tokens      map[string]stsToken // security token -> what it was issued for
 
 	nonceMu     sync.Mutex
 	nonces      map[string]time.Time
@@ -114,6 +116,7 @@ func New(opts Options) *Server {
 		opts:        opts,
 		now:         opts.Now,
 		credentials: map[string]string{DemoAccessKeyID: DemoAccessKeySecret},
+		tokens:      map[string]stsToken{},
 		nonces:      map[string]time.Time{},
 		regions:     opts.Regions,
 		instances:   map[string]*instance{},
@@ -240,11 +243,35 @@ func (s *Server) statusOf(in *instance) string {
 	return in.status
 }
 
-// ServeHTTP answers one RPC call.
+// ServeHTTP answers one RPC call, signed either way ECS accepts: the V3
+// signature (ACS3-HMAC-SHA256 in the Authorization header, as the current
+// SDKs sign) or the RPC signature (HMAC-SHA1 in the Signature parameter, as
+// the legacy SDK, the aliyun CLI and Terraform sign).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Latency > 0 {
+		// Not cut short when the caller goes away: like ECS, a request that
+		// arrived is carried out whether or not anyone hears the answer.
+		time.Sleep(s.opts.Latency)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		s.fail(w, 400, "InvalidParameter", "The request body could not be read.")
+		return
+	}
+	q := r.URL.Query()
+	if strings.Contains(r.Header.Get("content-type"), "x-www-form-urlencoded") {
+		if form, err := parseForm(body); err == nil {
+			for k, v := range form {
+				q[k] = append(q[k], v...)
+			}
+		}
+	}
+	// An RPC-signed request carries its signature as a parameter and no
+	// Authorization header (it may carry x-acs-* headers all the same).
+	v3 := !(r.Header.Get("Authorization") == "" && q.Has("Signature"))
 	action := r.Header.Get("x-acs-action")
-	if action == "" {
-		action = r.URL.Query().Get("Action")
+	if !v3 {
+		action = q.Get("Action")
 	}
 	counter, _ := s.calls.LoadOrStore(action, new(atomic.Int64))
 	counter.(*atomic.Int64).Add(1)
@@ -258,25 +285,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 
-	if s.opts.Latency > 0 {
-		// Not cut short when the caller goes away: like ECS, a request that
-		// arrived is carried out whether or not anyone hears the answer.
-		time.Sleep(s.opts.Latency)
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		s.fail(w, 400, "InvalidParameter", "The request body could not be read.")
-		return
-	}
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		s.fail(w, 405, "UnsupportedHTTPMethod", "The HTTP method is not supported.")
 		return
 	}
-	if v := r.Header.Get("x-acs-version"); v != "2014-05-26" {
-		s.fail(w, 400, "InvalidVersion", fmt.Sprintf("Specified parameter Version %q is not valid; ECS expects 2014-05-26.", v))
+	version := r.Header.Get("x-acs-version")
+	if !v3 {
+		version = q.Get("Version")
+	}
+	if version != "2014-05-26" {
+		s.fail(w, 400, "InvalidVersion", fmt.Sprintf("Specified parameter Version %q is not valid; ECS expects 2014-05-26.", version))
 		return
 	}
-	if e := s.verify(r, body); e != nil {
+	var e *authError
+	if v3 {
+		e = s.verify(r, body)
+	} else {
+		e = s.verifyRPC(r.Method, q)
+	}
+	if e != nil {
 		s.fail(w, e.status, e.code, e.message)
 		return
 	}
@@ -287,14 +314,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if code, _ := s.outage.Load().(string); code != "" {
 		s.failCode(w, code)
 		return
-	}
-	q := r.URL.Query()
-	if strings.Contains(r.Header.Get("content-type"), "x-www-form-urlencoded") {
-		if form, err := parseForm(body); err == nil {
-			for k, v := range form {
-				q[k] = v
-			}
-		}
 	}
 	switch action {
 	case "DescribeInstances":
