@@ -312,39 +312,150 @@ func (s *Server) startInstance(w http.ResponseWriter, q url.Values, region strin
 		s.failCode(w, "InvalidInstanceId.NotFound")
 		return
 	}
-	if f := s.faults[id]; f != nil && f.times != 0 {
-		if f.times > 0 {
+	if status, code, msg := s.refusal(in, initLocal, dryRun); code != "" {
+		s.fail(w, status, code, msg)
+		return
+	}
+	if dryRun {
+		s.fail(w, 400, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
+		return
+	}
+	s.start(in, initLocal)
+	s.reply(w, 200, map[string]any{})
+}
+
+// refusal is why ECS would not start in now (code "" when it would): an
+// injected or random fault, a lock, a lapsed subscription, the status, or
+// InitLocalDisk without local disks. A dry run does not use up a fault that
+// answers a number of times. s.mu is held.
+func (s *Server) refusal(in *instance, initLocal, dryRun bool) (status int, code, msg string) {
+	fault := func(code string) (int, string, string) {
+		f := faultTable[code]
+		return f.status, code, f.message
+	}
+	if f := s.faults[in.ID]; f != nil && f.times != 0 {
+		if f.times > 0 && !dryRun {
 			f.times--
 		}
-		s.failCode(w, f.code)
-		return
+		return fault(f.code)
 	}
 	for code, rate := range s.opts.RandomFaults {
 		if s.rng.Float64() < rate {
-			s.failCode(w, code)
-			return
+			return fault(code)
 		}
 	}
 	switch {
 	case in.locked("security"):
-		s.failCode(w, "InstanceLockedForSecurity")
+		return fault("InstanceLockedForSecurity")
 	case in.locked("financial") || in.lapsed(s.now()):
-		s.failCode(w, "InstanceExpired")
+		return fault("InstanceExpired")
 	case s.statusOf(in) != "Stopped":
-		s.failCode(w, "IncorrectInstanceStatus")
+		return fault("IncorrectInstanceStatus")
 	case initLocal && in.LocalStorageAmount == 0:
-		s.fail(w, 403, "IncorrectInstanceStatus", "InitLocalDisk applies only to instances with local disks.")
-	case dryRun:
-		s.fail(w, 400, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
-	default:
-		in.status, in.startedAt = "Starting", s.now()
-		in.StartTime = s.now().UTC().Format("2006-01-02T15:04Z")
-		in.starts++
-		if initLocal {
-			in.initLocalDisk++
-		}
-		s.reply(w, 200, map[string]any{})
+		return 403, "IncorrectInstanceStatus", "InitLocalDisk applies only to instances with local disks."
 	}
+	return 0, "", ""
+}
+
+// start moves in to Starting; s.mu is held.
+func (s *Server) start(in *instance, initLocal bool) {
+	in.status, in.startedAt = "Starting", s.now()
+	in.StartTime = s.now().UTC().Format("2006-01-02T15:04Z")
+	in.starts++
+	if initLocal {
+		in.initLocalDisk++
+	}
+}
+
+// startInstances is the batch start: up to 100 ids of one region. With
+// BatchOptimization=AllTogether (the default) one refusal refuses the whole
+// call and nothing starts; with SuccessFirst each instance is started on its
+// own and InstanceResponses says how each went. DryRun checks without
+// starting: DryRunOperation when every instance would start.
+func (s *Server) startInstances(w http.ResponseWriter, q url.Values, hostRegion string) {
+	region := q.Get("RegionId")
+	if region == "" {
+		s.fail(w, 400, "MissingParameter", "The input parameter \"RegionId\" that is mandatory for processing this request is not supplied.")
+		return
+	}
+	if !slices.Contains(s.regions, region) || (hostRegion != "" && hostRegion != region) {
+		s.fail(w, 400, "InvalidRegionId.NotFound", "The specified RegionId does not exist.")
+		return
+	}
+	var ids []string
+	for i := 1; i <= 101; i++ {
+		if v := q.Get("InstanceId." + strconv.Itoa(i)); v != "" {
+			ids = append(ids, v)
+		}
+	}
+	switch {
+	case len(ids) == 0:
+		s.fail(w, 400, "MissingParameter", "The input parameter \"InstanceId\" that is mandatory for processing this request is not supplied.")
+		return
+	case len(ids) > 100:
+		s.fail(w, 400, "InvalidInstanceIds.ValueNotSupported", "The specified parameter InstanceId holds more than 100 ids.")
+		return
+	}
+	dryRun, err := boolParam(q, "DryRun")
+	if err != nil {
+		s.fail(w, 400, "InvalidParameter", "DryRun must be true or false.")
+		return
+	}
+	batch := q.Get("BatchOptimization")
+	if batch == "" {
+		batch = "AllTogether"
+	}
+	if batch != "AllTogether" && batch != "SuccessFirst" {
+		s.fail(w, 400, "InvalidBatchOptimization.ValueNotSupported", "BatchOptimization must be SuccessFirst or AllTogether.")
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type outcome struct {
+		in              *instance
+		status          int
+		code, msg, prev string
+	}
+	outcomes := make([]outcome, len(ids))
+	refused := -1
+	for i, id := range ids {
+		in, ok := s.instances[id]
+		if !ok || in.Region != region {
+			f := faultTable["InvalidInstanceId.NotFound"]
+			outcomes[i] = outcome{status: f.status, code: "InvalidInstanceId.NotFound", msg: f.message}
+		} else {
+			status, code, msg := s.refusal(in, false, dryRun || batch == "AllTogether")
+			outcomes[i] = outcome{in: in, status: status, code: code, msg: msg, prev: s.statusOf(in)}
+		}
+		if outcomes[i].code != "" && refused < 0 {
+			refused = i
+		}
+	}
+	if refused >= 0 && (batch == "AllTogether" || len(ids) == 1) {
+		o := outcomes[refused]
+		s.fail(w, o.status, o.code, o.msg)
+		return
+	}
+	if dryRun && refused < 0 {
+		s.fail(w, 400, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
+		return
+	}
+	list := make([]map[string]any, 0, len(ids))
+	for i, o := range outcomes {
+		r := map[string]any{"InstanceId": ids[i], "Code": "200", "Message": "success", "PreviousStatus": o.prev, "CurrentStatus": o.prev}
+		switch {
+		case o.code != "":
+			r["Code"], r["Message"] = o.code, o.msg
+		case dryRun:
+			r["Code"], r["Message"] = "DryRunOperation", "Request validation has been passed with DryRun flag set."
+		default:
+			s.start(o.in, false)
+			r["CurrentStatus"] = "Starting"
+		}
+		list = append(list, r)
+	}
+	s.reply(w, 200, map[string]any{"InstanceResponses": map[string]any{"InstanceResponse": list}})
 }
 
 func (in *instance) locked(reason string) bool {

@@ -275,7 +275,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	counter, _ := s.calls.LoadOrStore(action, new(atomic.Int64))
 	counter.(*atomic.Int64).Add(1)
-	if action == "StartInstance" {
+	if action == "StartInstance" || action == "StartInstances" {
 		defer func() {
 			if id := w.Header().Get("x-acs-request-id"); id != "" {
 				s.issuedMu.Lock()
@@ -326,8 +326,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.describeZones(w, q)
 	case "StartInstance":
 		s.startInstance(w, q, regionOfHost(r.Host))
+	case "StartInstances":
+		s.startInstances(w, q, regionOfHost(r.Host))
 	default:
-		s.fail(w, 404, "InvalidAction.NotFound", fmt.Sprintf("Specified api %q is not found; the simulator knows DescribeInstances, DescribeInstanceStatus, DescribeRegions, DescribeZones and StartInstance.", action))
+		s.fail(w, 404, "InvalidAction.NotFound", fmt.Sprintf("Specified api %q is not found; the simulator knows DescribeInstances, DescribeInstanceStatus, DescribeRegions, DescribeZones, StartInstance and StartInstances.", action))
 	}
 }
 

@@ -403,3 +403,106 @@ func TestUnknownActionIs404(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func demoIDs(t *testing.T, c *ecsapi.Client, names ...string) map[string]string {
+	t.Helper()
+	r, err := c.DescribeInstances(&ecsapi.DescribeInstancesRequest{RegionId: dara.String("cn-hangzhou"), MaxResults: dara.Int32(100)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, in := range r.Body.Instances.Instance {
+		ids[dara.StringValue(in.InstanceName)] = dara.StringValue(in.InstanceId)
+	}
+	for _, n := range names {
+		if ids[n] == "" {
+			t.Fatalf("no %s in the demo fleet", n)
+		}
+	}
+	return ids
+}
+
+func sdkCode(err error) (int, string) {
+	var e *tea.SDKError
+	if errors.As(err, &e) {
+		return dara.IntValue(e.StatusCode), dara.StringValue(e.Code)
+	}
+	return 0, ""
+}
+
+func TestStartInstancesAnswersPerInstanceOrAllTogether(t *testing.T) {
+	t.Parallel()
+	sim := ecssim.New(ecssim.Options{})
+	c := typedClient(t, sim)
+	ids := demoIDs(t, c, "ci-runner-01", "ci-runner-02", "batch-worker-01", "web-prod-01", "legacy-billing-01")
+	many := func(batch string, dry bool, names ...string) (*ecsapi.StartInstancesResponse, error) {
+		req := &ecsapi.StartInstancesRequest{RegionId: dara.String("cn-hangzhou"), BatchOptimization: dara.String(batch), DryRun: dara.Bool(dry)}
+		for _, n := range names {
+			id := ids[n]
+			if id == "" {
+				id = n
+			}
+			req.InstanceId = append(req.InstanceId, dara.String(id))
+		}
+		return c.StartInstances(req)
+	}
+
+	// All together: one refusal refuses the call, nothing starts.
+	if _, err := many("AllTogether", false, "ci-runner-02", "web-prod-01"); err == nil {
+		t.Fatal("AllTogether with a running instance was accepted")
+	} else if status, code := sdkCode(err); status != 403 || code != "IncorrectInstanceStatus" {
+		t.Fatalf("AllTogether: %d %s", status, code)
+	}
+	if sim.Status(ids["ci-runner-02"]) != "Stopped" {
+		t.Fatal("AllTogether started an instance although the call was refused")
+	}
+	// Dry run: checks, starts nothing.
+	if _, err := many("AllTogether", true, "ci-runner-02"); err == nil {
+		t.Fatal("dry run answered success")
+	} else if status, code := sdkCode(err); status != 400 || code != "DryRunOperation" {
+		t.Fatalf("dry run: %d %s", status, code)
+	}
+	if n, _ := sim.Starts(ids["ci-runner-02"]); n != 0 {
+		t.Fatal("a dry run started an instance")
+	}
+	// Success first: each on its own.
+	resp, err := many("SuccessFirst", false, "ci-runner-01", "web-prod-01", "legacy-billing-01", "i-bp1doesnotexist000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{ids["ci-runner-01"]: "200", ids["web-prod-01"]: "IncorrectInstanceStatus",
+		ids["legacy-billing-01"]: "InstanceLockedForSecurity", "i-bp1doesnotexist000": "InvalidInstanceId.NotFound"}
+	for _, r := range resp.Body.InstanceResponses.InstanceResponse {
+		id := dara.StringValue(r.InstanceId)
+		if got := dara.StringValue(r.Code); got != want[id] {
+			t.Errorf("%s: code %s, want %s", id, got, want[id])
+		}
+		delete(want, id)
+	}
+	if len(want) != 0 {
+		t.Fatalf("no answer for %v", want)
+	}
+	if sim.Status(ids["ci-runner-01"]) != "Starting" {
+		t.Fatal("SuccessFirst did not start the stopped instance")
+	}
+}
+
+func TestDryRunDoesNotUseUpAOneTimeFault(t *testing.T) {
+	t.Parallel()
+	sim := ecssim.New(ecssim.Options{})
+	c := typedClient(t, sim)
+	id := demoIDs(t, c, "etl-nightly-01")["etl-nightly-01"] // InstanceNotReady once
+	start := func(dry bool) string {
+		_, err := c.StartInstance(&ecsapi.StartInstanceRequest{InstanceId: dara.String(id), DryRun: dara.Bool(dry)})
+		_, code := sdkCode(err)
+		return code
+	}
+	for i, want := range []struct {
+		dry  bool
+		code string
+	}{{true, "InstanceNotReady"}, {true, "InstanceNotReady"}, {false, "InstanceNotReady"}, {true, "DryRunOperation"}, {false, ""}} {
+		if got := start(want.dry); got != want.code {
+			t.Fatalf("call %d (dry run %v): %q, want %q", i+1, want.dry, got, want.code)
+		}
+	}
+}
