@@ -1,5 +1,6 @@
 // Command web is the ECS start dashboard: `web serve` runs it; `web user …`
-// and `web audit …` manage users and read the audit log.
+// and `web audit …` manage users and read the audit log; `web simulator`
+// runs the ECS simulator on its own.
 package main
 
 import (
@@ -44,6 +45,8 @@ const usage = `Usage:
   web user passwd --db PATH NAME                    set a password from stdin (ends its sessions)
   web audit verify --db PATH                        check the audit log's chain; exit 1 naming the first bad entry
   web audit export --db PATH --format csv|json      write the audit log to stdout
+  web simulator --addr HOST:PORT [--demo-instances N]
+                                                    the ECS simulator alone; prints its endpoint and demo AccessKey
 Roles: viewer, operator, approver, admin.
 `
 
@@ -58,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCmd(ctx, args[1:], stdin, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], stdout, stderr)
+	case "simulator":
+		return simulatorCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

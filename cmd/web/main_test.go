@@ -21,6 +21,7 @@ import (
 
 	"ecsdash/internal/audit"
 	"ecsdash/internal/db"
+	"ecsdash/internal/ecs"
 	"ecsdash/internal/ecs/ecssim"
 )
 
@@ -313,5 +314,54 @@ func TestWrongCredentialsStopTheServerWithWords(t *testing.T) {
 		func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "signature") || strings.Contains(err.Error(), "TOPSECRET") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// `web simulator` serves the simulator alone and says how to reach it; a
+// client signing with the printed pair lists and starts instances.
+func TestSimulatorCommandPrintsItsEndpointAndKeys(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"simulator", "--addr", "127.0.0.1:0", "--demo-instances", "300"}, func(string) string { return "" }, nil, pw, io.Discard)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	fields := map[string]string{}
+	for sc.Scan() && len(fields) < 3 {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && f[0] == "endpoint" {
+			fields["endpoint"] = f[1]
+		}
+		if len(f) == 4 && f[0] == "access" {
+			fields[f[2]] = f[3]
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if fields["endpoint"] == "" || fields["id"] != ecssim.DemoAccessKeyID || fields["secret"] != ecssim.DemoAccessKeySecret {
+		t.Fatalf("printed %v", fields)
+	}
+	cred, _ := ecs.StaticCredential(fields["id"], fields["secret"])
+	c, err := ecs.New(ecs.Options{Regions: []string{"cn-hangzhou"}, Endpoint: fields["endpoint"], Credential: cred})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := c.ListRegion(ctx, "cn-hangzhou")
+	if err != nil || len(list) != 100 {
+		t.Fatalf("listing through the printed endpoint: %d instances, %v", len(list), err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("simulator ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the simulator did not stop when interrupted")
+	}
+	if _, err := runCmd(t, "", "simulator", "--demo-instances", "-1"); err == nil {
+		t.Fatal("a negative fleet size was accepted")
 	}
 }
