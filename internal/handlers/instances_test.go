@@ -210,6 +210,10 @@ func TestECSErrorIsExplainedInWordsWithCodeAndRequestID(t *testing.T) {
 	if !strings.Contains(text, "disks") || strings.Contains(text, "SDKError") || strings.Contains(text, "statusCode") {
 		t.Fatalf("page is not words: %s", text)
 	}
+	// reports-db-01 is a g7: no local disks, so no advice to initialize them.
+	if strings.Contains(text, "Initialize local disks") || !strings.Contains(text, "ecs.g7 has no local disks") {
+		t.Fatalf("DiskError advice does not fit a g7: %s", text)
+	}
 	ops := h.ops()
 	if ops[0].Last.State != audit.StateFailed || ops[0].Last.RequestID != rid || ops[0].Last.ErrorCode != "DiskError" {
 		t.Fatalf("audit %+v", ops[0].Last)
