@@ -147,11 +147,33 @@ func (r *renewable) renew() bool {
 
 func (r *renewable) get() credentials.Credential { return *r.cur.Load() }
 
-func (r *renewable) GetAccessKeyId() (*string, error)     { return r.get().GetAccessKeyId() }
-func (r *renewable) GetAccessKeySecret() (*string, error) { return r.get().GetAccessKeySecret() }
-func (r *renewable) GetSecurityToken() (*string, error)   { return r.get().GetSecurityToken() }
-func (r *renewable) GetBearerToken() *string              { return r.get().GetBearerToken() }
-func (r *renewable) GetType() *string                     { return r.get().GetType() }
+// The deprecated getters answer from GetCredential, as the SDK now asks.
+func (r *renewable) GetAccessKeyId() (*string, error) {
+	m, err := r.GetCredential()
+	if err != nil {
+		return nil, err
+	}
+	return m.AccessKeyId, nil
+}
+
+func (r *renewable) GetAccessKeySecret() (*string, error) {
+	m, err := r.GetCredential()
+	if err != nil {
+		return nil, err
+	}
+	return m.AccessKeySecret, nil
+}
+
+func (r *renewable) GetSecurityToken() (*string, error) {
+	m, err := r.GetCredential()
+	if err != nil {
+		return nil, err
+	}
+	return m.SecurityToken, nil
+}
+
+func (r *renewable) GetBearerToken() *string { return r.get().GetBearerToken() }
+func (r *renewable) GetType() *string        { return r.get().GetType() }
 func (r *renewable) GetCredential() (*credentials.CredentialModel, error) {
 	return r.get().GetCredential()
 }
