@@ -38,22 +38,22 @@ func (f Filter) where() (string, []any) {
 	var args []any
 	add := func(cond string, arg any) { conds = append(conds, cond); args = append(args, arg) }
 	if f.User != "" {
-		add("f.user = ?", f.User)
+		add("x.user = ?", f.User)
 	}
 	if f.InstanceID != "" {
-		add("f.instance_id = ?", f.InstanceID)
+		add("x.instance_id = ?", f.InstanceID)
 	}
 	if f.State != "" {
-		add("l.state = ?", f.State)
+		add("x.state = ?", f.State)
 	}
 	if f.Action != "" {
-		add("f.action = ?", f.Action)
+		add("x.action = ?", f.Action)
 	}
 	if !f.From.IsZero() {
-		add("f.time >= ?", f.From.UTC().Format(TimeFormat))
+		add("x.time >= ?", f.From.UTC().Format(TimeFormat))
 	}
 	if !f.To.IsZero() {
-		add("f.time < ?", f.To.UTC().Format(TimeFormat))
+		add("x.time < ?", f.To.UTC().Format(TimeFormat))
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -61,15 +61,18 @@ func (f Filter) where() (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-const opJoin = ` FROM (SELECT op_id, MAX(seq) AS last FROM audit_events GROUP BY op_id) x
-	JOIN audit_events l ON l.seq = x.last
+// opJoin reads operations through audit_ops (one row per operation, kept by
+// a trigger; see migrations/0003_audit_ops.sql) and joins their first and
+// newest events.
+const opJoin = ` FROM audit_ops x
+	JOIN audit_events l ON l.seq = x.last_seq
 	JOIN audit_events f ON f.seq = x.op_id`
 
 // Operations lists operations newest first, with the total that match.
 func (l *Log) Operations(ctx context.Context, f Filter) ([]Op, int, error) {
 	where, args := f.where()
 	var total int
-	if err := l.r.QueryRowContext(ctx, "SELECT COUNT(*)"+opJoin+where, args...).Scan(&total); err != nil {
+	if err := l.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM audit_ops x"+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("audit: count: %w", err)
 	}
 	per := f.PerPage
@@ -84,14 +87,14 @@ func (l *Log) Operations(ctx context.Context, f Filter) ([]Op, int, error) {
 
 // Awaiting lists the operations awaiting approval, oldest first.
 func (l *Log) Awaiting(ctx context.Context) ([]Op, error) {
-	q := "SELECT " + columnList("f") + ", " + columnList("l") + opJoin + " WHERE l.state = ? ORDER BY x.op_id"
+	q := "SELECT " + columnList("f") + ", " + columnList("l") + opJoin + " WHERE x.state = ? ORDER BY x.op_id"
 	return l.queryOps(ctx, q, StateAwaitingApproval)
 }
 
 // Dangling lists operations whose newest event is an intent ("sent"): the
 // process stopped before their outcome was recorded.
 func (l *Log) Dangling(ctx context.Context) ([]Op, error) {
-	q := "SELECT " + columnList("f") + ", " + columnList("l") + opJoin + " WHERE l.state = ? ORDER BY x.op_id"
+	q := "SELECT " + columnList("f") + ", " + columnList("l") + opJoin + " WHERE x.state = ? ORDER BY x.op_id"
 	return l.queryOps(ctx, q, StateSent)
 }
 
@@ -177,7 +180,7 @@ func (l *Log) queryOps(ctx context.Context, q string, args ...any) ([]Op, error)
 // holding the table in memory.
 func (l *Log) Each(ctx context.Context, f Filter, fn func(Event) error) error {
 	where, args := f.where()
-	q := "SELECT " + columnList("e") + " FROM audit_events e JOIN (SELECT x.op_id" + opJoin + where + ") m ON e.op_id = m.op_id ORDER BY e.seq"
+	q := "SELECT " + columnList("e") + " FROM audit_events e JOIN (SELECT x.op_id FROM audit_ops x" + where + ") m ON e.op_id = m.op_id ORDER BY e.seq"
 	rows, err := l.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("audit: export: %w", err)

@@ -38,6 +38,7 @@ type App struct {
 	metrics   *metrics.Metrics
 
 	rows       rowsCache
+	routeNames map[string]bool // the route templates, the only route labels of metrics
 	throttle   loginThrottle
 	usedTokens usedTokens
 }

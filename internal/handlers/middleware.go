@@ -11,13 +11,45 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
 	"ecsdash/internal/apperr"
+	"ecsdash/internal/metrics"
 )
 
 func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
+
+// ctxClientRequestID holds the X-Request-ID a client sent, cleaned.
+const ctxClientRequestID = "client_request_id"
+
+// assignRequestID gives every request an id of our own, sent back as
+// X-Request-ID, logged and shown as the reference for support. An id the
+// client sent is never shown; it is logged as client_request_id, at most 64
+// characters of [A-Za-z0-9._:-], so that logs can be joined with a proxy's.
+func assignRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderXRequestID, randomToken())
+		if v := c.Request().Header.Get(echo.HeaderXRequestID); v != "" {
+			c.Set(ctxClientRequestID, cleanClientID(v))
+		}
+		return next(c)
+	}
+}
+
+func cleanClientID(v string) string {
+	var b strings.Builder
+	for _, r := range v {
+		if b.Len() >= 64 {
+			break
+		}
+		if r < 128 && (r == '.' || r == '_' || r == ':' || r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
 
 // recoverPanics turns a panic into an internal error page; the stack goes to
 // the log with the request id, never to the page.
@@ -45,15 +77,22 @@ func (a *App) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		status := c.Response().Status
 		route := c.Path()
+		if !a.routeNames[route] {
+			route = "" // not one of ours: a 404 or 405 must not name a series
+		}
 		a.metrics.Request(route, c.Request().Method, status, time.Since(began))
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		a.log.Log(c.Request().Context(), level, "request",
-			"request_id", requestID(c), "method", c.Request().Method, "path", c.Request().URL.Path, "route", route,
+		attrs := []any{"request_id", requestID(c), "method", metrics.Method(c.Request().Method),
+			"path", apperr.Truncate(c.Request().URL.Path, 256), "route", route,
 			"status", status, "bytes", c.Response().Size, "duration_ms", time.Since(began).Milliseconds(),
-			"ip", c.RealIP(), "user", c.Get(ctxUserName))
+			"ip", c.RealIP(), "user", c.Get(ctxUserName)}
+		if id, ok := c.Get(ctxClientRequestID).(string); ok {
+			attrs = append(attrs, "client_request_id", id)
+		}
+		a.log.Log(c.Request().Context(), level, "request", attrs...)
 		return nil
 	}
 }

@@ -18,7 +18,7 @@ func routes(a *App) *echo.Echo {
 	e.HTTPErrorHandler = a.handleError
 	e.IPExtractor = ipExtractor(a.cfg.TrustedProxies)
 
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
+	e.Use(assignRequestID)
 	e.Use(a.accessLog)
 	e.Use(a.securityHeaders)
 	e.Use(a.recoverPanics)
@@ -53,6 +53,11 @@ func routes(a *App) *echo.Echo {
 	in.GET("/audit/export", a.auditExport)
 	in.POST("/audit/:id/approve", a.approve)
 	in.POST("/audit/:id/reject", a.reject)
+
+	a.routeNames = map[string]bool{}
+	for _, r := range e.Routes() {
+		a.routeNames[r.Path] = true
+	}
 	return e
 }
 

@@ -52,12 +52,23 @@ func New() *Metrics {
 	return m
 }
 
-// Request records one HTTP request.
+// Request records one HTTP request. route must be a route template (or ""
+// for none); a method outside HTTP's own is counted as "other", so that no
+// request can add series of its choosing.
 func (m *Metrics) Request(route, method string, status int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requestDuration.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+	m.requestDuration.WithLabelValues(route, Method(method), strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// Method is method if HTTP defines it, else "other".
+func Method(method string) string {
+	switch method {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE":
+		return method
+	}
+	return "other"
 }
 
 // ECSCall records one ECS request; attempt 2 and later count as retries.
