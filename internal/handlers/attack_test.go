@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"ecsdash/internal/audit"
 )
 
 // Finding 1: made-up methods and paths must not add /metrics series.
@@ -63,5 +67,82 @@ func TestTheClientDoesNotChooseTheRequestID(t *testing.T) {
 	p2 := b.get("login")
 	if p2.resp.Header.Get("X-Request-ID") == id {
 		t.Fatal("two requests got the same id")
+	}
+}
+
+// Finding 3: failures from one address never lock the owner out from
+// another; many addresses only slow the name down to one try every few
+// seconds.
+func TestFailuresFromElsewhereNeverLockTheOwnerOut(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{args: []string{"--trusted-proxies", "127.0.0.1/32"}})
+	from := func(addr string) *browser {
+		b := h.browser()
+		b.hdr.Set("X-Forwarded-For", addr)
+		b.get("login")
+		return b
+	}
+	attacker := from("203.0.113.9")
+	for range 30 {
+		attacker.post("login", url.Values{"username": {"op1"}, "password": {"guess"}})
+	}
+	if p := attacker.post("login", url.Values{"username": {"op1"}, "password": {password}}); p.status != http.StatusTooManyRequests {
+		t.Fatalf("the guessing address got %d with the right password, want 429", p.status)
+	}
+	if p := from("198.51.100.7").post("login", url.Values{"username": {"op1"}, "password": {password}}); p.status != http.StatusSeeOther {
+		t.Fatalf("the owner, from their own address, got %d: locked out by someone else's failures", p.status)
+	}
+	// A spray from 40 addresses, one guess each: the name is paced.
+	for i := range 40 {
+		from(fmt.Sprintf("192.0.2.%d", i+1)).post("login", url.Values{"username": {"op1"}, "password": {"guess"}})
+	}
+	owner := from("198.51.100.7")
+	p := owner.post("login", url.Values{"username": {"op1"}, "password": {password}})
+	if p.status == http.StatusTooManyRequests {
+		if ra := p.resp.Header.Get("Retry-After"); ra != "2" {
+			t.Fatalf("paced answer with Retry-After %q, want 2 (seconds, not minutes)", ra)
+		}
+		h.advance(3 * time.Second)
+		p = owner.post("login", url.Values{"username": {"op1"}, "password": {password}})
+	}
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("after a spray the owner got %d, a few seconds later", p.status)
+	}
+}
+
+// Finding 2: a throttled burst is one audit event per refusing key and
+// window, with the user name and User-Agent capped.
+func TestAThrottledBurstIsOneAuditEvent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{args: []string{"--trusted-proxies", "127.0.0.1/32"}})
+	b := h.browser()
+	b.hdr.Set("X-Forwarded-For", "203.0.113.50")
+	b.hdr.Set("User-Agent", strings.Repeat("A", 10000))
+	b.get("login")
+	for range 200 {
+		b.post("login", url.Values{"username": {"op1"}, "password": {"guess"}})
+	}
+	for i := range 40 { // many names from the same address: the address's limit
+		b.post("login", url.Values{"username": {fmt.Sprintf("user-%d-%s", i, strings.Repeat("n", 50))}, "password": {"guess"}})
+	}
+	bad, throttled := 0, 0
+	for _, op := range h.ops() {
+		if op.First.Action != audit.ActionLogin {
+			continue
+		}
+		if len(op.First.UserAgent) > 256 || len(op.First.User) > 64 {
+			t.Fatalf("stored user %d bytes, User-Agent %d bytes", len(op.First.User), len(op.First.UserAgent))
+		}
+		switch op.First.ErrorCode {
+		case "BadCredentials":
+			bad++
+		case "Throttled":
+			throttled++
+		}
+	}
+	// 5 failures for op1 (then its pair waits), 15 more names until the
+	// address's 20; one event for the pair's refusals, one for the address's.
+	if bad != 20 || throttled != 2 {
+		t.Fatalf("240 attempts wrote %d failure and %d throttle events, want 20 and 2", bad, throttled)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,10 +40,16 @@ func (a *App) login(c echo.Context) error {
 	if name == "" || password == "" || len(name) > 64 || len(password) > 200 {
 		return a.renderLogin(c, http.StatusBadRequest, next, apperr.Truncate(name, 64), "Enter a user name and a password.")
 	}
-	if a.throttle.blocked(strings.ToLower(name), ip, now) {
-		ev.State, ev.ErrorCode = audit.StateFailed, "Throttled"
-		a.record(c, ev)
-		return a.renderLogin(c, http.StatusTooManyRequests, next, name, "Too many failed sign-ins. Wait 15 minutes and try again.")
+	if r := a.throttle.check(strings.ToLower(name), ip, now); r != nil {
+		// One event per refusing key and window: a burst of refused
+		// attempts is one line in the audit log, not one per request.
+		if a.throttle.note(r.key, now) {
+			ev.State, ev.ErrorCode = audit.StateFailed, "Throttled"
+			ev.ErrorMessage = "Sign-ins refused by the throttle; further refusals of the same kind in the next 15 minutes are not recorded."
+			a.record(c, ev)
+		}
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(r.retry.Seconds())))
+		return a.renderLogin(c, http.StatusTooManyRequests, next, name, r.words)
 	}
 	u, err := a.users.Authenticate(c.Request().Context(), name, password)
 	if errors.Is(err, users.ErrBadCredentials) {
@@ -54,7 +61,7 @@ func (a *App) login(c echo.Context) error {
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "login")
 	}
-	a.throttle.reset(strings.ToLower(name))
+	a.throttle.succeeded(strings.ToLower(name), ip)
 	ev.User, ev.State = u.Name, audit.StateSucceeded
 	if err := a.record(c, ev); err != nil {
 		return apperr.Wrap(err, apperr.Unavailable, "Sign-in is unavailable: the audit log cannot be written.")
