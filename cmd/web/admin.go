@@ -98,13 +98,13 @@ func userCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tROLE\tSTATUS\tCREATED")
+		fmt.Fprintln(tw, "NAME\tSOURCE\tROLE\tSTATUS\tCREATED")
 		for _, u := range list {
 			st := "active"
 			if u.Disabled {
 				st = "disabled"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Role, st, u.CreatedAt.Format("2006-01-02"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.Source, u.Role, st, u.CreatedAt.Format("2006-01-02"))
 		}
 		return tw.Flush()
 	case "disable", "enable":

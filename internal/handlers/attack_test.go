@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"ecsdash/internal/audit"
+	"ecsdash/internal/users"
 )
 
 // Finding 1: made-up methods and paths must not add /metrics series.
@@ -144,5 +146,45 @@ func TestAThrottledBurstIsOneAuditEvent(t *testing.T) {
 	// address's 20; one event for the pair's refusals, one for the address's.
 	if bad != 20 || throttled != 2 {
 		t.Fatalf("240 attempts wrote %d failure and %d throttle events, want 20 and 2", bad, throttled)
+	}
+}
+
+// Finding 4: SSO identities never merge into local accounts: a name that
+// matches one (in any case) is refused, and the proxy's groups change
+// nothing about the local account or its sessions.
+func TestSSONamesNeverMergeIntoLocalAccounts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{args: []string{"--auth-header", "X-Forwarded-User", "--trusted-proxies", "127.0.0.1/32",
+		"--groups-header", "X-Forwarded-Groups", "--group-roles", "admins=admin,ops=operator"}})
+	local := h.loggedIn("adm") // the local break-glass admin, signed in
+	for _, tc := range []struct{ name, groups string }{
+		{"VIEW", "admins"}, // would have made the local viewer an admin
+		{"Adm", "ops"},     // would have downgraded the local admin and ended its sessions
+	} {
+		p := ssoGet(t, h, map[string]string{"X-Forwarded-User": tc.name, "X-Forwarded-Groups": tc.groups})
+		if p.status != http.StatusForbidden || !strings.Contains(p.doc.Find("main").Text(), "matches a local account") {
+			t.Fatalf("SSO %s: %d %q", tc.name, p.status, p.doc.Find("main").Text())
+		}
+	}
+	for name, role := range map[string]string{"view": "viewer", "adm": "admin"} {
+		u, err := h.users.ByName(context.Background(), name)
+		if err != nil || u.Role != role || u.Source != users.SourceLocal {
+			t.Fatalf("local %s after the SSO attempts: %+v %v", name, u, err)
+		}
+	}
+	if p := local.get("instances"); p.status != http.StatusOK || !strings.Contains(p.doc.Find("[data-testid=whoami]").Text(), "adm (admin)") {
+		t.Fatalf("the local admin's session: %d", p.status)
+	}
+	// An SSO account is its own, and its groups move it.
+	if p := ssoGet(t, h, map[string]string{"X-Forwarded-User": "sam", "X-Forwarded-Groups": "admins"}); p.status != http.StatusOK {
+		t.Fatalf("a new SSO user: %d", p.status)
+	}
+	ssoGet(t, h, map[string]string{"X-Forwarded-User": "SAM", "X-Forwarded-Groups": "ops"})
+	if u, _ := h.users.ByName(context.Background(), "sam"); u.Source != users.SourceSSO || u.Role != "operator" {
+		t.Fatalf("the SSO account after its groups changed: %+v", u)
+	}
+	// And a password never signs in as an SSO account.
+	if p := h.browser().post("login", url.Values{"username": {"sam"}, "password": {""}}); p.status == http.StatusSeeOther {
+		t.Fatal("an SSO account signed in with a password")
 	}
 }

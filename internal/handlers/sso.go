@@ -1,12 +1,14 @@
 package handlers
 
 import (
-	"ecsdash/internal/apperr"
-	"ecsdash/internal/audit"
-	"ecsdash/internal/users"
+	"errors"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"ecsdash/internal/apperr"
+	"ecsdash/internal/audit"
+	"ecsdash/internal/users"
 )
 
 // ssoUser honours --auth-header only when the TCP peer is a trusted proxy;
@@ -38,14 +40,24 @@ func (a *App) ssoUser(c echo.Context, s *session) (users.User, bool, error) {
 	if role == "" {
 		return users.User{}, false, apperr.New(apperr.Forbidden, "Your single sign-on groups grant no role on this dashboard.")
 	}
+	u, err := a.users.EnsureSSO(c.Request().Context(), name, role)
+	if errors.Is(err, users.ErrNameClash) {
+		a.log.Warn("SSO name matches a local account; refused", "request_id", requestID(c), "name", name)
+		if prev, _ := s.s.Values["sso_refused"].(string); prev != name { // once per session, not per request
+			s.set("sso_refused", name)
+			a.record(c, audit.Event{Action: audit.ActionLogin, User: name, AuthMethod: "sso", State: audit.StateFailed, ErrorCode: "NameClash",
+				ErrorMessage: "The single sign-on name matches a local account; they are separate identities."})
+		}
+		return users.User{}, false, apperr.New(apperr.Forbidden,
+			"Your single sign-on name matches a local account of this dashboard, so it cannot be used here. Ask the dashboard's administrator to rename one of them.")
+	}
+	if err != nil {
+		return users.User{}, false, apperr.Wrap(err, apperr.Internal, "sso user")
+	}
 	if prev, _ := s.s.Values["sso"].(string); prev != name {
 		s.reset()
 		s.set("sso", name)
-		a.record(c, audit.Event{Action: audit.ActionLogin, User: name, AuthMethod: "sso", State: audit.StateSucceeded})
-	}
-	u, err := a.users.EnsureSSO(c.Request().Context(), name, role)
-	if err != nil {
-		return users.User{}, false, apperr.Wrap(err, apperr.Internal, "sso user")
+		a.record(c, audit.Event{Action: audit.ActionLogin, User: u.Name, AuthMethod: "sso", State: audit.StateSucceeded})
 	}
 	if u.Disabled {
 		return users.User{}, false, apperr.New(apperr.Forbidden, "Your account is disabled on this dashboard.")

@@ -41,10 +41,17 @@ func CanStart(role string) bool { return role == RoleOperator || role == RoleAdm
 // CanDecide reports whether the role may approve or reject others' starts.
 func CanDecide(role string) bool { return role == RoleApprover || role == RoleAdmin }
 
+// Where an account comes from.
+const (
+	SourceLocal = "local" // created with a password
+	SourceSSO   = "sso"   // created from the trusted proxy's header
+)
+
 // User is one account.
 type User struct {
 	ID        int64
 	Name      string
+	Source    string // SourceLocal or SourceSSO
 	Role      string
 	Disabled  bool
 	Epoch     int64
@@ -61,6 +68,9 @@ var (
 	ErrBadCredentials = errors.New("users: wrong user name or password")
 	// ErrExists means the name is taken.
 	ErrExists = errors.New("users: a user of that name exists")
+	// ErrNameClash means a single sign-on name matches a local account's:
+	// they are separate identities and are never merged.
+	ErrNameClash = errors.New("users: a local account has this name")
 )
 
 var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
@@ -90,12 +100,12 @@ func NewStore(w, r *sql.DB, now func() time.Time, cost int) *Store {
 	return &Store{w: w, r: r, now: now, cost: cost, dummy: dummy}
 }
 
-const userCols = "id, name, role, disabled, epoch, created_at, updated_at, password_hash"
+const userCols = "id, name, source, role, disabled, epoch, created_at, updated_at, password_hash"
 
 func scanUser(s interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var c, up string
-	if err := s.Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &u.Epoch, &c, &up, &u.hash); err != nil {
+	if err := s.Scan(&u.ID, &u.Name, &u.Source, &u.Role, &u.Disabled, &u.Epoch, &c, &up, &u.hash); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return User{}, ErrNotFound
 		}
@@ -121,23 +131,26 @@ func (s *Store) Create(ctx context.Context, name, role, password string) (User, 
 	if err != nil {
 		return User{}, err
 	}
-	return s.insert(ctx, name, role, string(hash))
+	return s.insert(ctx, name, SourceLocal, role, string(hash))
 }
+
+// maxPassword is the most bytes bcrypt reads of a password.
+const maxPassword = 72
 
 func checkPassword(p string) error {
 	if len(p) < 8 {
 		return errors.New("users: the password needs at least 8 characters")
 	}
-	if len(p) > 72 {
-		return errors.New("users: the password may have at most 72 bytes")
+	if len(p) > maxPassword {
+		return fmt.Errorf("users: the password has %d bytes; at most %d are allowed (bcrypt would silently ignore the rest)", len(p), maxPassword)
 	}
 	return nil
 }
 
-func (s *Store) insert(ctx context.Context, name, role, hash string) (User, error) {
+func (s *Store) insert(ctx context.Context, name, source, role, hash string) (User, error) {
 	now := s.now().UTC().Format(time.RFC3339)
-	res, err := s.w.ExecContext(ctx, "INSERT INTO users (name, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-		name, role, hash, now, now)
+	res, err := s.w.ExecContext(ctx, "INSERT INTO users (name, source, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+		name, source, role, hash, now, now)
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return User{}, ErrExists
@@ -182,8 +195,12 @@ func (s *Store) List(ctx context.Context) ([]User, error) {
 // Authenticate checks a name and password. Every failure is ErrBadCredentials
 // and costs one bcrypt comparison.
 func (s *Store) Authenticate(ctx context.Context, name, password string) (User, error) {
+	if len(password) > maxPassword { // never set so: bcrypt would compare its first 72 bytes only
+		_ = bcrypt.CompareHashAndPassword(s.dummy, []byte(password[:maxPassword]))
+		return User{}, ErrBadCredentials
+	}
 	u, err := s.ByName(ctx, name)
-	if errors.Is(err, ErrNotFound) || (err == nil && u.hash == "") {
+	if errors.Is(err, ErrNotFound) || (err == nil && (u.hash == "" || u.Source != SourceLocal)) {
 		_ = bcrypt.CompareHashAndPassword(s.dummy, []byte(password)) // spend the same time; the result is irrelevant
 		return User{}, ErrBadCredentials
 	}
@@ -196,19 +213,27 @@ func (s *Store) Authenticate(ctx context.Context, name, password string) (User, 
 	return u, nil
 }
 
-// EnsureSSO returns the user a trusted proxy named, creating it (without a
-// password) or moving it to role when the proxy's groups say so.
+// EnsureSSO returns the SSO account a trusted proxy named, creating it
+// (without a password) or moving it to role when the proxy's groups say so.
+// A name that matches a local account (names compare case-insensitively)
+// is ErrNameClash: the proxy can neither sign in as a local account nor
+// change its role.
 func (s *Store) EnsureSSO(ctx context.Context, name, role string) (User, error) {
 	u, err := s.ByName(ctx, name)
 	if errors.Is(err, ErrNotFound) {
-		u, err = s.insert(ctx, name, role, "")
+		u, err = s.insert(ctx, name, SourceSSO, role, "")
 		if errors.Is(err, ErrExists) { // created by a concurrent request
-			return s.ByName(ctx, name)
+			u, err = s.ByName(ctx, name)
 		}
-		return u, err
 	}
-	if err != nil || u.Role == role {
-		return u, err
+	if err != nil {
+		return User{}, err
+	}
+	if u.Source != SourceSSO {
+		return User{}, ErrNameClash
+	}
+	if u.Role == role {
+		return u, nil
 	}
 	if err := s.SetRole(ctx, name, role); err != nil {
 		return User{}, err

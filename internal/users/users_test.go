@@ -2,14 +2,17 @@ package users_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"ecsdash/internal/db"
 	"ecsdash/internal/users"
+	"ecsdash/migrations"
 )
 
 func store(t *testing.T) *users.Store {
@@ -96,5 +99,67 @@ func TestRolesAllowWhatTheContractSays(t *testing.T) {
 		if users.CanStart(role) != want[0] || users.CanDecide(role) != want[1] {
 			t.Errorf("%s: start=%v decide=%v", role, users.CanStart(role), users.CanDecide(role))
 		}
+	}
+}
+
+// Finding 10: bcrypt reads 72 bytes of a password; a longer one is refused
+// where it is set, with words, and never signs in by its first 72 bytes.
+func TestPasswordsPast72BytesAreRefused(t *testing.T) {
+	t.Parallel()
+	s := store(t)
+	ctx := context.Background()
+	long := strings.Repeat("p", 72) + "-and-more"
+	if _, err := s.Create(ctx, "ann", users.RoleOperator, long); err == nil || !strings.Contains(err.Error(), "at most 72") {
+		t.Fatalf("a %d-byte password was accepted: %v", len(long), err)
+	}
+	if _, err := s.ByName(ctx, "ann"); !errors.Is(err, users.ErrNotFound) {
+		t.Fatal("the refused user was created")
+	}
+	if _, err := s.Create(ctx, "ann", users.RoleOperator, strings.Repeat("p", 72)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPassword(ctx, "ann", long); err == nil {
+		t.Fatal("SetPassword accepted a password past 72 bytes")
+	}
+	if _, err := s.Authenticate(ctx, "ann", long); !errors.Is(err, users.ErrBadCredentials) {
+		t.Fatalf("72 matching bytes and more signed in: %v", err)
+	}
+	if _, err := s.Authenticate(ctx, "ann", strings.Repeat("p", 72)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Accounts made before the source column: those without a password were
+// created by SSO and become SSO accounts; the others stay local.
+func TestAccountsFromBeforeTheSourceColumnKeepTheirIdentity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	w, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := migrations.FS.ReadFile("0001_users.sql")
+	if _, err := w.Exec(string(b)); err != nil {
+		t.Fatal(err)
+	}
+	w.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);
+		INSERT INTO schema_migrations VALUES (1, 'users', 'x');
+		INSERT INTO users (name, password_hash, role, created_at, updated_at) VALUES ('local-ann', '$2a$04$abcdefghijklmnopqrstuv', 'admin', 'x', 'x'), ('sso-sam', '', 'viewer', 'x', 'x')`)
+	w.Close()
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s := users.NewStore(d.Write, d.Read, nil, bcrypt.MinCost)
+	if u, _ := s.ByName(ctx, "local-ann"); u.Source != users.SourceLocal {
+		t.Fatalf("local-ann is %q", u.Source)
+	}
+	if u, _ := s.ByName(ctx, "sso-sam"); u.Source != users.SourceSSO {
+		t.Fatalf("sso-sam is %q", u.Source)
+	}
+	if _, err := s.EnsureSSO(ctx, "LOCAL-ANN", users.RoleViewer); !errors.Is(err, users.ErrNameClash) {
+		t.Fatalf("an SSO name matching a local account: %v", err)
 	}
 }
