@@ -2,10 +2,12 @@ package db_test
 
 import (
 	"context"
+	"io/fs"
 	"path/filepath"
 	"testing"
 
 	"ecsdash/internal/db"
+	migrationsFS "ecsdash/migrations"
 )
 
 func tables(t *testing.T, d *db.DB) map[string]bool {
@@ -32,7 +34,7 @@ func TestFreshDatabaseIsMigrated(t *testing.T) {
 	}
 	defer d.Close()
 	got := tables(t, d)
-	for _, want := range []string{"users", "audit_events", "schema_migrations", "audit_events_no_update", "audit_events_no_delete"} {
+	for _, want := range []string{"users", "audit_events", "schema_migrations", "audit_events_no_update", "audit_events_no_delete", "audit_ops", "audit_ops_track"} {
 		if !got[want] {
 			t.Errorf("missing %s", want)
 		}
@@ -58,7 +60,8 @@ func TestMigratedDatabaseOpensAgainUnchanged(t *testing.T) {
 	var migrations, users int
 	d.Read.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&migrations)
 	d.Read.QueryRow("SELECT COUNT(*) FROM users").Scan(&users)
-	if migrations != 2 || users != 1 {
+	files, _ := fs.Glob(migrationsFS.FS, "*.sql")
+	if migrations != len(files) || users != 1 {
 		t.Fatalf("migrations=%d users=%d", migrations, users)
 	}
 }
