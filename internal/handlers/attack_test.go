@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ecsdash/internal/audit"
+	"ecsdash/internal/ecs"
 	"ecsdash/internal/users"
 )
 
@@ -186,5 +187,40 @@ func TestSSONamesNeverMergeIntoLocalAccounts(t *testing.T) {
 	// And a password never signs in as an SSO account.
 	if p := h.browser().post("login", url.Values{"username": {"sam"}, "password": {""}}); p.status == http.StatusSeeOther {
 		t.Fatal("an SSO account signed in with a password")
+	}
+}
+
+// Finding 5: a form token is bounded in size and kept only for starts that
+// went ahead.
+func TestFormTokensAreBoundedAndKeptOnlyForStartsThatWentAhead(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	b := h.loggedIn("op1")
+	in := h.instance("ci-runner-01")
+	if p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "form_token": {strings.Repeat("A", 60000)}}); p.status != http.StatusBadRequest {
+		t.Fatalf("a 60 KB form token answered %d", p.status)
+	}
+	if n, _ := h.sim.Starts(in.ID); n != 0 {
+		t.Fatal("the start with the oversized token ran")
+	}
+	// Refused (the instance is Running): the token is not kept, so the same
+	// form works once the instance is Stopped again.
+	h.sim.SetStatus(in.ID, "Running")
+	h.fleet.Update(func() ecs.Instance { x := in; x.Status = "Running"; return x }())
+	token := "tok-" + strings.Repeat("x", 20)
+	if p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "form_token": {token}}); p.status != http.StatusConflict {
+		t.Fatalf("start of a running instance: %d", p.status)
+	}
+	h.sim.SetStatus(in.ID, "Stopped")
+	if p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "form_token": {token}}); p.status != http.StatusSeeOther {
+		t.Fatalf("the same form after the refusal: %d", p.status)
+	}
+	if n, _ := h.sim.Starts(in.ID); n != 1 {
+		t.Fatalf("%d starts, want 1", n)
+	}
+	// And kept once it went ahead: a resubmission does not start again.
+	b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "form_token": {token}})
+	if n, _ := h.sim.Starts(in.ID); n != 1 {
+		t.Fatalf("a resubmitted form started again: %d starts", n)
 	}
 }

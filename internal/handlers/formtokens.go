@@ -6,29 +6,81 @@ import (
 )
 
 // usedTokens remembers one-time form tokens, so a double click or a
-// resubmitted form starts an instance once.
+// resubmitted form starts an instance once. A token is reserved before the
+// start runs and released when the start is refused before anything was
+// sent, so only starts that went ahead keep theirs. Memory is bounded: at
+// most maxFormTokens are kept, each for formTokenTTL, oldest dropped first.
 type usedTokens struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
+	mu    sync.Mutex
+	seen  map[string]time.Time
+	order []string // keys, oldest first
 }
 
-// use reports whether key is fresh, and marks it used.
+const (
+	maxFormTokens  = 20000
+	formTokenTTL   = time.Hour
+	maxFormToken   = 64 // we issue 32 characters; a longer one is not ours
+	formTokenChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+)
+
+// validFormToken reports whether t could be a token we issued.
+func validFormToken(t string) bool {
+	if len(t) == 0 || len(t) > maxFormToken {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if !containsByte(formTokenChars, t[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func containsByte(s string, b byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == b {
+			return true
+		}
+	}
+	return false
+}
+
+// use reports whether key is fresh, and reserves it.
 func (u *usedTokens) use(key string, now time.Time) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.seen == nil {
 		u.seen = map[string]time.Time{}
 	}
-	if len(u.seen) > 10000 {
-		for k, t := range u.seen {
-			if now.Sub(t) > 24*time.Hour {
-				delete(u.seen, k)
-			}
+	// Drop what expired or overflows, oldest first.
+	for len(u.order) > 0 {
+		k := u.order[0]
+		at, ok := u.seen[k]
+		if ok && now.Sub(at) < formTokenTTL && len(u.seen) < maxFormTokens {
+			break
 		}
+		delete(u.seen, k)
+		u.order = u.order[1:]
 	}
 	if _, dup := u.seen[key]; dup {
 		return false
 	}
 	u.seen[key] = now
+	u.order = append(u.order, key)
 	return true
+}
+
+// release forgets a reservation: the start it guarded was refused before
+// anything was sent, so the same form may be sent again.
+func (u *usedTokens) release(key string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.seen, key) // its place in order is skipped when reached
+}
+
+// size is how many tokens are kept.
+func (u *usedTokens) size() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.seen)
 }

@@ -184,12 +184,23 @@ func (a *App) start(c echo.Context) error {
 		}
 		return err
 	}
-	if token := c.FormValue("form_token"); token != "" && !a.usedTokens.use(token+"|"+req.InstanceID, a.now()) {
-		sess(c).flash(templates.Flash{Text: fmt.Sprintf("That form for %s was already sent; it was not sent again. Its outcome is in the audit log.", req.InstanceID)})
-		return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"instances")
+	key := ""
+	if token := c.FormValue("form_token"); token != "" {
+		if !validFormToken(token) {
+			a.metrics.Start("refused")
+			return apperr.New(apperr.Invalid, "The form's token is not one this dashboard issued. Reload the list and start again.")
+		}
+		key = token + "|" + req.Region + "/" + req.InstanceID
+		if !a.usedTokens.use(key, a.now()) {
+			sess(c).flash(templates.Flash{Text: fmt.Sprintf("That form for %s was already sent; it was not sent again. Its outcome is in the audit log.", req.InstanceID)})
+			return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"instances")
+		}
 	}
 	res, err := a.starts.Request(c.Request().Context(), actor, req)
 	if err != nil {
+		if key != "" {
+			a.usedTokens.release(key) // refused before anything was sent: the form may be sent again
+		}
 		a.metrics.Start("refused")
 		return err
 	}
