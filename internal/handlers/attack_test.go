@@ -224,3 +224,33 @@ func TestFormTokensAreBoundedAndKeptOnlyForStartsThatWentAhead(t *testing.T) {
 		t.Fatalf("a resubmitted form started again: %d starts", n)
 	}
 }
+
+// Finding 7: after sign-in, next never leads off the base path or the site.
+func TestNextNeverLeavesTheBasePath(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{args: []string{"--base-url", "https://portal.example/ecs/"}})
+	page, _ := url.Parse("https://portal.example/ecs/login")
+	for _, next := range []string{
+		"/ecs/../..//evil.com", "/ecs/..//evil.com/x", "/ecs/%2e%2e/%2e%2e//evil.com", "/ecs/./../admin",
+		"//evil.com/ecs/", "https://evil.com/ecs/", "/ecs/\\\\evil.com", "/ecs/..%2f..%2f/evil.com", "/other/app",
+		"/ecs/audit?state=failed", "/ecs/instances?region=cn-hangzhou&page=2",
+	} {
+		b := h.browser()
+		b.get("login")
+		p := b.post("login", url.Values{"username": {"op1"}, "password": {password}, "next": {next}})
+		loc, err := url.Parse(p.resp.Header.Get("Location"))
+		if p.status != http.StatusSeeOther || err != nil {
+			t.Fatalf("next %q: %d %v", next, p.status, err)
+		}
+		to := page.ResolveReference(loc)
+		if to.Host != "portal.example" || !strings.HasPrefix(to.Path, "/ecs/") {
+			t.Errorf("next %q sent the browser to %s", next, to)
+		}
+	}
+	b := h.browser()
+	b.get("login")
+	p := b.post("login", url.Values{"username": {"op1"}, "password": {password}, "next": {"/ecs/audit?state=failed"}})
+	if loc := p.resp.Header.Get("Location"); loc != "/ecs/audit?state=failed" {
+		t.Fatalf("a good next became %q", loc)
+	}
+}

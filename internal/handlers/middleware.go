@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"path"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -137,12 +138,19 @@ func (a *App) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 // safeNext keeps a post-login redirect inside the dashboard.
 func (a *App) safeNext(next string) string {
 	base := a.cfg.BasePath()
+	fallback := base + "instances"
 	u, err := url.Parse(next)
-	if next == "" || err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(u.Path, base) ||
-		strings.HasPrefix(next, "//") || strings.Contains(next, "\\") || strings.HasSuffix(u.Path, "/login") {
-		return base + "instances"
+	if next == "" || err != nil || u.IsAbs() || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\x00\r\n") {
+		return fallback
 	}
-	return u.RequestURI()
+	// The path as the browser will resolve it: dot segments and doubled
+	// slashes gone, so "/ecs/../..//evil.com" is "/evil.com", not under the base.
+	clean := path.Clean("/" + u.Path)
+	if !strings.HasPrefix(clean+"/", base) || strings.HasPrefix(clean, "//") || strings.HasSuffix(clean, "/login") {
+		return fallback
+	}
+	return (&url.URL{Path: clean, RawQuery: u.RawQuery}).RequestURI()
 }
 
 func peerAddr(r *http.Request) (netip.Addr, bool) {
