@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"ecsdash/internal/secrets"
 	"ecsdash/migrations"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver; pure Go, no cgo
@@ -28,6 +29,13 @@ type DB struct {
 
 // Open opens (creating if needed) the database at file and migrates it.
 func Open(ctx context.Context, file string) (*DB, error) {
+	// The file holds password hashes and the audit log: created private,
+	// and SQLite gives its -wal and -shm files the database file's mode.
+	if file != ":memory:" && !strings.HasPrefix(file, "file:") {
+		if err := secrets.CreateEmpty(file); err != nil {
+			return nil, fmt.Errorf("create %s: %w", file, err)
+		}
+	}
 	// synchronous(FULL): the audit log must survive power loss, so a commit
 	// waits for the WAL to reach the disk.
 	common := []string{"journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "busy_timeout(5000)"}

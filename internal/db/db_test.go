@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -86,5 +87,29 @@ func TestPragmasAreSetOnBothPools(t *testing.T) {
 	}
 	if st := d.Write.Stats(); st.MaxOpenConnections != 1 {
 		t.Fatalf("writer pool allows %d connections", st.MaxOpenConnections)
+	}
+}
+
+// Finding 9: the database, its WAL and its shared memory file hold
+// password hashes and the audit log: only their owner may read them.
+func TestDatabaseFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "x.db")
+	d, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Write.Exec("INSERT INTO users (name, role, created_at, updated_at) VALUES ('w', 'viewer', 'now', 'now')"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %04o", filepath.Base(f), st.Mode().Perm())
+		}
 	}
 }

@@ -2,39 +2,34 @@ package handlers
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
-	"ecsdash/internal/config"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
+
+	"ecsdash/internal/config"
+	"ecsdash/internal/secrets"
 )
 
 // LoadSessionKeys reads the key file (one "hashkey-hex encryptionkey-hex"
 // pair a line; the first signs, all verify), creating it with mode 0600 and
 // one fresh pair when it is missing.
 func LoadSessionKeys(path string) ([][]byte, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		line := hex.EncodeToString(randomBytes(64)) + " " + hex.EncodeToString(randomBytes(32)) + "\n"
-		if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
-			return nil, fmt.Errorf("create session key file %s: %w", path, err)
-		}
-		f, err = os.Open(path)
-	}
+	b, err := secrets.Load(path, "session key file", func() []byte {
+		return []byte(hex.EncodeToString(randomBytes(64)) + " " + hex.EncodeToString(randomBytes(32)) + "\n")
+	})
 	if err != nil {
-		return nil, fmt.Errorf("session key file: %w", err)
+		return nil, err
 	}
-	defer f.Close()
 	var pairs [][]byte
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(b))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
