@@ -7,11 +7,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"ecsdash/internal/audit"
+	"ecsdash/internal/config"
 	"ecsdash/internal/db"
+	"ecsdash/internal/secrets"
 	"ecsdash/internal/users"
 )
 
@@ -19,6 +23,7 @@ import (
 // admin subcommands; flags may come before or after the name.
 type subFlags struct {
 	db, role, format string
+	keyFile, head    string // audit verify
 	args             []string
 }
 
@@ -32,6 +37,10 @@ func parseSub(name string, args []string, stderr io.Writer, withRole, withFormat
 	}
 	if withFormat {
 		fs.StringVar(&f.format, "format", "csv", "csv or json")
+	}
+	if name == "web audit verify" {
+		fs.StringVar(&f.keyFile, "audit-key-file", "", "the audit chain's key (default: beside the database)")
+		fs.StringVar(&f.head, "head", "", "a head noted earlier, SEQ:HASH (from a checkpoint or an earlier verify): the log must still reach it")
 	}
 	rest := args
 	for {
@@ -48,6 +57,58 @@ func parseSub(name string, args []string, stderr io.Writer, withRole, withFormat
 }
 
 func openDB(ctx context.Context, path string) (*db.DB, error) { return db.Open(ctx, path) }
+
+// verifyCmd walks the chain with the audit key (when its file exists) and,
+// with --head, checks that the log still reaches a head noted earlier.
+// Exit 1 names the first bad entry.
+func verifyCmd(ctx context.Context, store *db.DB, f subFlags, stdout io.Writer) error {
+	var noted audit.Head
+	if f.head != "" {
+		seq, hash, ok := strings.Cut(f.head, ":")
+		n, err := strconv.ParseInt(seq, 10, 64)
+		if !ok || err != nil || n < 1 || hash == "" {
+			return fmt.Errorf("--head wants SEQ:HASH as a checkpoint or verify printed it, got %q", f.head)
+		}
+		noted = audit.Head{Seq: n, Hash: hash}
+	}
+	keyFile := f.keyFile
+	if keyFile == "" {
+		keyFile = config.DefaultAuditKeyFile(f.db)
+	}
+	var keys *audit.Keys
+	if b, err := secrets.Load(keyFile, "audit key file", nil); err == nil {
+		if keys, err = audit.ParseKeys(b); err != nil {
+			return fmt.Errorf("%s: %w", keyFile, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) || f.keyFile != "" {
+		return err
+	}
+	head, n, err := audit.Verify(ctx, store.Read, keys)
+	var bad *audit.BadEvent
+	if errors.As(err, &bad) {
+		fmt.Fprintf(stdout, "TAMPERED: entry %d: %s\n", bad.Seq, bad.Reason)
+		fmt.Fprintf(stdout, "the %d entries before it are intact; last good entry %d %s\n", n, head.Seq, head.Hash)
+		return exitCode(1)
+	}
+	if err != nil {
+		return err
+	}
+	if noted.Seq != 0 {
+		if err := audit.Reaches(ctx, store.Read, noted); errors.As(err, &bad) {
+			fmt.Fprintf(stdout, "TAMPERED: entry %d: %s\n", bad.Seq, bad.Reason)
+			fmt.Fprintf(stdout, "the chain itself is consistent up to %d %s, but it is not the log that was noted\n", head.Seq, head.Hash)
+			return exitCode(1)
+		} else if err != nil {
+			return err
+		}
+	}
+	keyed := "plain SHA-256 chain (no audit key)"
+	if keys != nil {
+		keyed = "keyed chain checked with " + keyFile
+	}
+	fmt.Fprintf(stdout, "intact: %d entries; %s; head %d:%s\n", n, keyed, head.Seq, head.Hash)
+	return nil
+}
 
 func readPassword(stdin io.Reader) (string, error) {
 	line, err := bufio.NewReader(stdin).ReadString('\n')
@@ -150,17 +211,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer store.Close()
 	switch sub {
 	case "verify":
-		head, n, err := audit.Verify(ctx, store.Read)
-		var bad *audit.BadEvent
-		if errors.As(err, &bad) {
-			fmt.Fprintf(stdout, "TAMPERED: entry %d: %s\n", bad.Seq, bad.Reason)
-			fmt.Fprintf(stdout, "the %d entries before it are intact; last good entry %d %s\n", n, head.Seq, head.Hash)
-			return exitCode(1)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "intact: %d entries; head %d %s\n", n, head.Seq, head.Hash)
+		return verifyCmd(ctx, store, f, stdout)
 	case "export":
 		if f.format != "csv" && f.format != "json" {
 			return fmt.Errorf("--format must be csv or json")
@@ -174,5 +225,4 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown audit command %q", sub)
 	}
-	return nil
 }

@@ -43,7 +43,9 @@ const usage = `Usage:
   web user disable|enable --db PATH NAME            disable or enable a user (ends its sessions)
   web user set-role --db PATH --role ROLE NAME      change a user's role (ends its sessions)
   web user passwd --db PATH NAME                    set a password from stdin (ends its sessions)
-  web audit verify --db PATH                        check the audit log's chain; exit 1 naming the first bad entry
+  web audit verify --db PATH [--head SEQ:HASH] [--audit-key-file PATH]
+                                                    check the audit log's chain (and that it still reaches a
+                                                    head noted earlier); exit 1 naming the first bad entry
   web audit export --db PATH --format csv|json      write the audit log to stdout
   web simulator --addr HOST:PORT [--demo-instances N]
                                                     the ECS simulator alone; prints its endpoint and demo AccessKey

@@ -75,9 +75,10 @@ func TestAuditVerifyExitsOneNamingTheFirstBadEntry(t *testing.T) {
 		log.Append(context.Background(), audit.Event{Action: audit.ActionLogin, User: "u", State: audit.StateSucceeded, RequestID: fmt.Sprint("R", i)})
 	}
 	out, err := runCmd(t, "", "audit", "verify", "--db", path)
-	if err != nil || !strings.Contains(out, "intact: 5 entries; head 5 ") {
+	if err != nil || !strings.Contains(out, "intact: 5 entries;") || !strings.Contains(out, "head 5:") {
 		t.Fatalf("%v %s", err, out)
 	}
+	noted := strings.TrimSpace(out[strings.Index(out, "head ")+len("head "):])
 	exp, err := runCmd(t, "", "audit", "export", "--db", path, "--format", "json")
 	if err != nil || !strings.Contains(exp, `"request_id":"R4"`) {
 		t.Fatalf("%v %s", err, exp)
@@ -91,6 +92,21 @@ func TestAuditVerifyExitsOneNamingTheFirstBadEntry(t *testing.T) {
 	out, err = runCmd(t, "", "audit", "verify", "--db", path)
 	if code, ok := err.(exitCode); !ok || code != 1 || !strings.Contains(out, "entry 3") {
 		t.Fatalf("%v %s", err, out)
+	}
+	// A head noted earlier that the log no longer reaches.
+	d, _ = db.Open(context.Background(), path)
+	d.Write.Exec("DROP TRIGGER audit_events_no_delete")
+	d.Write.Exec("DELETE FROM audit_events WHERE seq >= 3")
+	d.Close()
+	if out, err := runCmd(t, "", "audit", "verify", "--db", path); err != nil {
+		t.Fatalf("the cut log's own chain: %v %s", err, out)
+	}
+	out, err = runCmd(t, "", "audit", "verify", "--db", path, "--head", noted)
+	if code, ok := err.(exitCode); !ok || code != 1 || !strings.Contains(out, "no longer reaches the noted head 5") {
+		t.Fatalf("--head %s on a truncated log: %v %s", noted, err, out)
+	}
+	if _, err := runCmd(t, "", "audit", "verify", "--db", path, "--head", "five"); err == nil {
+		t.Fatal("a malformed --head was accepted")
 	}
 }
 

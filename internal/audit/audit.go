@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -88,6 +87,7 @@ type Log struct {
 	stateStmt            *sql.Stmt
 	// OnAppend, when set, is told of every event written (for metrics).
 	OnAppend func(Event)
+	keys     *Keys // when set, new entries are chained with HMAC (keys.go)
 }
 
 // New returns a Log writing through w (the single writer connection) and
@@ -170,7 +170,11 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 	}
 	e.Time = l.now().UTC().Truncate(time.Microsecond)
 	e.PrevHash = prev
-	e.Hash = Hash(e)
+	if l.keys != nil {
+		e.Hash = l.keys.sign(e)
+	} else {
+		e.Hash = Hash(e)
+	}
 	_, err = tx.StmtContext(ctx, l.insertStmt).ExecContext(ctx, e.args()...)
 	if err != nil {
 		return Event{}, fmt.Errorf("audit: insert: %w", err)
@@ -186,20 +190,10 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 
 // Hash is SHA-256 over the previous hash and a length-prefixed encoding of
 // every field but the hash itself, so no field can change, and no two
-// fields can trade bytes, without the chain showing it.
+// fields can trade bytes, without the chain showing it. It is the chain's
+// first format; keyed entries use the same encoding under HMAC (keys.go).
 func Hash(e Event) string {
 	h := sha256.New()
-	var n [4]byte
-	write := func(f string) {
-		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
-		h.Write(n[:])
-		h.Write([]byte(f))
-	}
-	write(e.PrevHash)
-	for _, f := range fields {
-		if f.chained {
-			write(e.text(f))
-		}
-	}
+	encode(h, &e)
 	return hex.EncodeToString(h.Sum(nil))
 }

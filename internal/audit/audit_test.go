@@ -91,7 +91,7 @@ func TestEveryEventKindIsWrittenAndReadBack(t *testing.T) {
 	if err != nil || total != 6 || len(ops) != 6 {
 		t.Fatalf("%d ops (%d total): %v", len(ops), total, err)
 	}
-	if _, _, err := audit.Verify(ctx, d.Read); err != nil {
+	if _, _, err := audit.Verify(ctx, d.Read, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -122,7 +122,7 @@ func TestVerifyPassesOnAGoodLogAndReportsTheHead(t *testing.T) {
 	t.Parallel()
 	d, log := openLog(t, "")
 	fill(t, log, 20)
-	head, n, err := audit.Verify(context.Background(), d.Read)
+	head, n, err := audit.Verify(context.Background(), d.Read, nil)
 	if err != nil || n != 20 || head.Seq != 20 || len(head.Hash) != 64 {
 		t.Fatalf("head %+v n %d err %v", head, n, err)
 	}
@@ -173,7 +173,7 @@ func TestVerifyNamesTheFirstTamperedEvent(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			c := tamperedCopy(t, path, tc.stmt)
-			_, _, err := audit.Verify(context.Background(), c.Read)
+			_, _, err := audit.Verify(context.Background(), c.Read, nil)
 			var bad *audit.BadEvent
 			if !errors.As(err, &bad) || bad.Seq != tc.seq {
 				t.Fatalf("got %v, want entry %d named", err, tc.seq)
@@ -198,7 +198,7 @@ func TestConcurrentAppendsKeepTheChainGapless(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if _, n, err := audit.Verify(context.Background(), d.Read); err != nil || n != 80 {
+	if _, n, err := audit.Verify(context.Background(), d.Read, nil); err != nil || n != 80 {
 		t.Fatalf("n=%d err=%v", n, err)
 	}
 }

@@ -54,7 +54,7 @@ func TestAnOlderLogIsFoldedIntoOperationsOnUpgrade(t *testing.T) {
 	}
 	defer d.Close()
 	log := audit.New(d.Write, d.Read, nil)
-	if head, n, err := audit.Verify(ctx, d.Read); err != nil || n != 8 || head.Seq != 8 {
+	if head, n, err := audit.Verify(ctx, d.Read, nil); err != nil || n != 8 || head.Seq != 8 {
 		t.Fatalf("after the upgrade the chain says %+v (%d events): %v", head, n, err)
 	}
 	ops, total, err := log.Operations(ctx, audit.Filter{})

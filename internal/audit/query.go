@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"crypto/hmac"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -212,10 +213,17 @@ type BadEvent struct {
 
 func (b *BadEvent) Error() string { return fmt.Sprintf("audit event %d: %s", b.Seq, b.Reason) }
 
+// ErrNoKey means the log holds keyed entries and no key to check them was
+// given: the chain could not be verified (which is not the same as tampered).
+var ErrNoKey = errors.New("audit: the log is keyed; give the audit key file to verify it")
+
 // Verify walks the whole log from the first event: the sequence must have no
 // gaps, each prev_hash must be the hash before it, and each hash must be
-// recomputable. It returns the head, or a *BadEvent naming the first bad event.
-func Verify(ctx context.Context, r *sql.DB) (Head, int64, error) {
+// recomputable: SHA-256 before the keyed chain starts, HMAC under keys
+// after it, and no plain entry after a keyed one. With keys, a log with no
+// keyed entry at all is refused too (the keyed part was rewritten without
+// the key). It returns the head, or a *BadEvent naming the first bad event.
+func Verify(ctx context.Context, r *sql.DB, keys *Keys) (Head, int64, error) {
 	rows, err := r.QueryContext(ctx, "SELECT "+columns+" FROM audit_events ORDER BY seq")
 	if err != nil {
 		return Head{}, 0, err
@@ -223,21 +231,66 @@ func Verify(ctx context.Context, r *sql.DB) (Head, int64, error) {
 	defer rows.Close()
 	head := Head{Hash: GenesisHash}
 	var n int64
+	keyedSince := int64(0)
 	for rows.Next() {
 		e, err := scanEvent(rows)
 		if err != nil {
 			return head, n, &BadEvent{Seq: head.Seq + 1, Reason: err.Error()}
 		}
-		switch {
-		case e.Seq != head.Seq+1:
+		if e.Seq != head.Seq+1 {
 			return head, n, &BadEvent{Seq: head.Seq + 1, Reason: fmt.Sprintf("missing: the sequence jumps from %d to %d", head.Seq, e.Seq)}
-		case e.PrevHash != head.Hash:
+		}
+		if e.PrevHash != head.Hash {
 			return head, n, &BadEvent{Seq: e.Seq, Reason: "prev_hash does not match the hash of the event before it"}
-		case Hash(e) != e.Hash:
-			return head, n, &BadEvent{Seq: e.Seq, Reason: "its content does not match its hash (altered)"}
+		}
+		if id, keyed := keyedID(e.Hash); keyed {
+			if keys == nil {
+				return head, n, fmt.Errorf("%w (entries are keyed from %d on)", ErrNoKey, e.Seq)
+			}
+			secret := keys.find(id)
+			if secret == nil {
+				return head, n, &BadEvent{Seq: e.Seq, Reason: fmt.Sprintf("keyed with audit key %s, which the key file does not hold", id)}
+			}
+			if !hmac.Equal([]byte(keyedHash(id, secret, e)), []byte(e.Hash)) {
+				return head, n, &BadEvent{Seq: e.Seq, Reason: "its content does not match its keyed hash (altered)"}
+			}
+			if keyedSince == 0 {
+				keyedSince = e.Seq
+			}
+		} else {
+			if keyedSince != 0 {
+				return head, n, &BadEvent{Seq: e.Seq, Reason: fmt.Sprintf("a plain hash after the keyed chain began at %d (rewritten without the key)", keyedSince)}
+			}
+			if Hash(e) != e.Hash {
+				return head, n, &BadEvent{Seq: e.Seq, Reason: "its content does not match its hash (altered)"}
+			}
 		}
 		head = Head{Seq: e.Seq, Hash: e.Hash}
 		n++
 	}
-	return head, n, rows.Err()
+	if err := rows.Err(); err != nil {
+		return head, n, err
+	}
+	if keys != nil && keyedSince == 0 && n > 0 {
+		return head, n, &BadEvent{Seq: head.Seq, Reason: "no entry is keyed although an audit key exists: the chain was rewritten without the key, " +
+			"or the dashboard has not run since the key was made"}
+	}
+	return head, n, nil
+}
+
+// Reaches checks that the log still holds the entry of a head noted
+// earlier (from a checkpoint or an earlier verify), unchanged.
+func Reaches(ctx context.Context, r *sql.DB, noted Head) error {
+	var h string
+	err := r.QueryRowContext(ctx, "SELECT hash FROM audit_events WHERE seq = ?", noted.Seq).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &BadEvent{Seq: noted.Seq, Reason: fmt.Sprintf("missing: the log no longer reaches the noted head %d (truncated)", noted.Seq)}
+	}
+	if err != nil {
+		return err
+	}
+	if h != noted.Hash {
+		return &BadEvent{Seq: noted.Seq, Reason: "its hash is not the one noted (rewritten)"}
+	}
+	return nil
 }

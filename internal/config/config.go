@@ -35,6 +35,7 @@ type Config struct {
 	ApprovalTTL       time.Duration
 	LocalDiskFamilies []string
 	SessionKeyFile    string
+	AuditKeyFile      string
 	FrameAncestors    []string
 	AuthHeader        string
 	GroupsHeader      string
@@ -72,7 +73,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	fs.SetOutput(usageOut)
 	var raw struct {
 		addr, db, regions, endpoint, demo, demoScale, approval, approvalTTL, families,
-		keyFile, frameAncestors, authHeader, groupsHeader, groupRoles, trustedProxies,
+		keyFile, auditKeyFile, frameAncestors, authHeader, groupsHeader, groupRoles, trustedProxies,
 		baseURL, crossSite, refresh, ecsTimeout, ramRole, idle, lifetime, logLevel string
 	}
 	def := func(p *string, name, value, usage string) {
@@ -101,6 +102,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	def(&raw.approvalTTL, "approval-ttl", "24h", "how long a start waits for approval before it expires")
 	def(&raw.families, "local-disk-families", "ecs.d1,ecs.i1,ecs.i2", "instance families whose Start offers InitLocalDisk")
 	def(&raw.keyFile, "session-key-file", "", "session keys, created with mode 0600 when missing (default: beside the database)")
+	def(&raw.auditKeyFile, "audit-key-file", "", "the audit chain's HMAC key, created with mode 0600 when missing; keep a copy apart from the database (default: beside the database)")
 	def(&raw.frameAncestors, "frame-ancestors", "'self'", "space- or comma-separated origins allowed to embed the pages (CSP frame-ancestors)")
 	def(&raw.authHeader, "auth-header", "", "single sign-on: request header holding the user name, set by a trusted reverse proxy")
 	def(&raw.groupsHeader, "groups-header", "", "single sign-on: request header holding the user's comma-separated groups")
@@ -174,6 +176,10 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	if c.SessionKeyFile == "" {
 		c.SessionKeyFile = filepath.Join(filepath.Dir(c.DBPath), "session-keys")
 	}
+	c.AuditKeyFile = raw.auditKeyFile
+	if c.AuditKeyFile == "" {
+		c.AuditKeyFile = DefaultAuditKeyFile(c.DBPath)
+	}
 	for _, o := range strings.FieldsFunc(raw.frameAncestors, func(r rune) bool { return r == ',' || r == ' ' }) {
 		if strings.ContainsAny(o, ";\"\r\n") {
 			bad("frame-ancestors", "%q is not a CSP source", o)
@@ -240,6 +246,12 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 		return nil, err
 	}
 	return c, nil
+}
+
+// DefaultAuditKeyFile is where the audit key lives when not given: beside
+// the database (the CLI's audit verify looks there too).
+func DefaultAuditKeyFile(dbPath string) string {
+	return filepath.Join(filepath.Dir(dbPath), "audit-key")
 }
 
 func parseDuration(s, name string, min time.Duration, bad func(string, string, ...any)) time.Duration {

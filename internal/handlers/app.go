@@ -39,6 +39,7 @@ type App struct {
 
 	rows       rowsCache
 	routeNames map[string]bool // the route templates, the only route labels of metrics
+	appended   *eventCount     // audit events written, for checkpoints
 	throttle   loginThrottle
 	usedTokens usedTokens
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,5 +253,33 @@ func TestNextNeverLeavesTheBasePath(t *testing.T) {
 	p := b.post("login", url.Values{"username": {"op1"}, "password": {password}, "next": {"/ecs/audit?state=failed"}})
 	if loc := p.resp.Header.Get("Location"); loc != "/ecs/audit?state=failed" {
 		t.Fatalf("a good next became %q", loc)
+	}
+}
+
+// lockedBuffer is a log the server writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// Finding 6: the server keys the chain from a marked entry at start-up and
+// logs a signed checkpoint of the head, which verify --head takes.
+func TestTheServerKeysTheChainAndLogsCheckpoints(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	h := newHarness(t, opts{logs: logs})
+	ops, _, err := h.audit.Operations(context.Background(), audit.Filter{Action: audit.ActionChainKeyed})
+	if err != nil || len(ops) != 1 || !strings.HasPrefix(ops[0].First.Hash, "hmac-sha256:") {
+		t.Fatalf("the keyed chain's mark: %+v %v", ops, err)
+	}
+	m := regexp.MustCompile(`"msg":"audit checkpoint","head":"(\d+):(hmac-sha256:[0-9a-f]+:[0-9a-f]{64})","time":"[^"]+","signature":"[0-9a-f]+:[0-9a-f]{64}"`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no signed checkpoint in the log:\n%s", logs.String())
+	}
+	if m[2] != ops[0].First.Hash {
+		t.Fatalf("the checkpoint's head %s is not the mark's hash %s", m[2], ops[0].First.Hash)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -15,6 +16,7 @@ import (
 	"ecsdash/internal/db"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/metrics"
+	"ecsdash/internal/secrets"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/static"
@@ -62,12 +64,25 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	}
 	fleet := ecs.NewFleet(d.ECS, d.Logger, ecs.FleetOptions{})
 	log := audit.New(d.DB.Write, d.DB.Read, d.Now)
-	log.OnAppend = func(e audit.Event) { d.Metrics.AuditEvent(e.Action, e.State) }
+	rawKeys, err := secrets.Load(d.Cfg.AuditKeyFile, "audit key file", audit.NewKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	auditKeys, err := audit.ParseKeys(rawKeys)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", d.Cfg.AuditKeyFile, err)
+	}
+	log.UseKeys(auditKeys)
+	appended := &eventCount{signal: make(chan struct{}, 1)}
+	log.OnAppend = func(e audit.Event) {
+		d.Metrics.AuditEvent(e.Action, e.State)
+		appended.add()
+	}
 	svc := &starts.Service{ECS: d.ECS, Fleet: fleet, Log: log, Families: d.Cfg.LocalDiskFamilies, Approval: d.Cfg.Approval,
 		TTL: d.Cfg.ApprovalTTL, Now: d.Now, Logger: d.Logger, CallLimit: 3 * d.Cfg.ECSTimeout}
 	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost),
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), sessions: NewCookieStore(d.Cfg, keys),
-		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics}
+		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics, appended: appended}
 	if d.Demo {
 		a.demoUsers = d.DemoUsers
 		for _, u := range d.DemoUsers {
@@ -78,6 +93,60 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	}
 	d.Metrics.Registry.MustRegister(a.scrapeCollectors()...)
 	return &Server{app: a, echo: routes(a)}, nil
+}
+
+// Checkpoints go to the log every checkpointEvery events and every
+// checkpointInterval, and at start-up.
+const (
+	checkpointEvery    = 1000
+	checkpointInterval = time.Hour
+)
+
+// checkpoints logs a signed checkpoint of the audit chain's head every
+// checkpointEvery events and every checkpointInterval, so that a copy of the
+// logs kept elsewhere shows if the log is later cut short
+// (web audit verify --head SEQ:HASH).
+func (a *App) checkpoints(ctx context.Context) {
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	last := a.appended.n.Load()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-a.appended.signal:
+			if a.appended.n.Load()-last < checkpointEvery {
+				continue
+			}
+		}
+		last = a.appended.n.Load()
+		a.checkpoint(ctx)
+	}
+}
+
+// eventCount counts audit events written and signals each (a signal may
+// stand for several).
+type eventCount struct {
+	n      atomic.Int64
+	signal chan struct{}
+}
+
+func (c *eventCount) add() {
+	c.n.Add(1)
+	select {
+	case c.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (a *App) checkpoint(ctx context.Context) {
+	c, err := a.auditLog.Checkpoint(ctx)
+	if err != nil {
+		a.log.Warn("audit checkpoint failed", "err", err)
+		return
+	}
+	a.log.Info("audit checkpoint", "head", fmt.Sprintf("%d:%s", c.Seq, c.Hash), "time", c.Time.Format(time.RFC3339), "signature", c.Signature)
 }
 
 // Handler serves every page and endpoint.
@@ -94,14 +163,19 @@ func (s *Server) Fleet() *ecs.Fleet { return s.app.fleet }
 func (s *Server) Start(ctx context.Context) error {
 	a := s.app
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := a.auditLog.EnsureKeyed(rctx); err != nil {
+		return fmt.Errorf("mark the keyed audit chain: %w", err)
+	}
 	n, err := a.starts.RecoverDangling(rctx)
-	cancel()
 	if err != nil {
 		return fmt.Errorf("recover unfinished operations: %w", err)
 	}
 	if n > 0 {
 		a.log.Warn("recorded unfinished operations as outcome unknown", "count", n)
 	}
+	a.checkpoint(rctx)
+	go a.checkpoints(ctx)
 	go a.fleet.Run(ctx, a.cfg.RefreshInterval)
 	go func() {
 		t := time.NewTicker(time.Minute)

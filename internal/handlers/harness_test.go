@@ -58,6 +58,7 @@ type opts struct {
 	dbPath   string
 	simOpts  ecssim.Options
 	beforeUp func(*echo.Echo)
+	logs     io.Writer // the server's log, as JSON lines
 }
 
 func newHarness(t testing.TB, o opts) *harness {
@@ -97,6 +98,9 @@ func newHarness(t testing.TB, o opts) *harness {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if o.logs != nil {
+		logger = slog.New(slog.NewJSONHandler(o.logs, nil))
 	}
 	h.srvr, err = handlers.Build(context.Background(), handlers.Deps{Cfg: cfg, Demo: true, DB: h.store, ECS: client, Metrics: m,
 		Logger: logger, Now: clock, BcryptCost: bcrypt.MinCost, SessionKeys: o.keys})

@@ -36,10 +36,11 @@ func check(path, what string, st os.FileInfo) error {
 }
 
 // Load returns the contents of the key file at path after checking it is
-// private; when it is missing, it is created 0600 with fresh().
+// private; when it is missing, it is created 0600 with fresh() (with fresh
+// nil, a missing file is an error satisfying errors.Is(err, os.ErrNotExist)).
 func Load(path, what string, fresh func() []byte) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) && fresh != nil {
 		if err := create(path, fresh()); err != nil {
 			return nil, fmt.Errorf("create %s %s: %w", what, path, err)
 		}
