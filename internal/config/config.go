@@ -36,6 +36,7 @@ type Config struct {
 	LocalDiskFamilies []string
 	SessionKeyFile    string
 	AuditKeyFile      string
+	MetricsTokenFile  string
 	FrameAncestors    []string
 	AuthHeader        string
 	GroupsHeader      string
@@ -73,7 +74,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	fs.SetOutput(usageOut)
 	var raw struct {
 		addr, db, regions, endpoint, demo, demoScale, approval, approvalTTL, families,
-		keyFile, auditKeyFile, frameAncestors, authHeader, groupsHeader, groupRoles, trustedProxies,
+		keyFile, auditKeyFile, metricsToken, frameAncestors, authHeader, groupsHeader, groupRoles, trustedProxies,
 		baseURL, crossSite, refresh, ecsTimeout, ramRole, idle, lifetime, logLevel string
 	}
 	def := func(p *string, name, value, usage string) {
@@ -102,6 +103,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	def(&raw.approvalTTL, "approval-ttl", "24h", "how long a start waits for approval before it expires")
 	def(&raw.families, "local-disk-families", "ecs.d1,ecs.i1,ecs.i2", "instance families whose Start offers InitLocalDisk")
 	def(&raw.keyFile, "session-key-file", "", "session keys, created with mode 0600 when missing (default: beside the database)")
+	def(&raw.metricsToken, "metrics-token-file", "", "a file holding a bearer token that /metrics then requires (default: /metrics is open; restrict it at the proxy)")
 	def(&raw.auditKeyFile, "audit-key-file", "", "the audit chain's HMAC key, created with mode 0600 when missing; keep a copy apart from the database (default: beside the database)")
 	def(&raw.frameAncestors, "frame-ancestors", "'self'", "space- or comma-separated origins allowed to embed the pages (CSP frame-ancestors)")
 	def(&raw.authHeader, "auth-header", "", "single sign-on: request header holding the user name, set by a trusted reverse proxy")
@@ -176,6 +178,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	if c.SessionKeyFile == "" {
 		c.SessionKeyFile = filepath.Join(filepath.Dir(c.DBPath), "session-keys")
 	}
+	c.MetricsTokenFile = raw.metricsToken
 	c.AuditKeyFile = raw.auditKeyFile
 	if c.AuditKeyFile == "" {
 		c.AuditKeyFile = DefaultAuditKeyFile(c.DBPath)

@@ -37,9 +37,10 @@ type App struct {
 	now       func() time.Time
 	metrics   *metrics.Metrics
 
-	rows       rowsCache
-	routeNames map[string]bool // the route templates, the only route labels of metrics
-	appended   *eventCount     // audit events written, for checkpoints
-	throttle   loginThrottle
-	usedTokens usedTokens
+	rows         rowsCache
+	routeNames   map[string]bool // the route templates, the only route labels of metrics
+	appended     *eventCount     // audit events written, for checkpoints
+	metricsToken []byte          // with --metrics-token-file, what /metrics requires
+	throttle     loginThrottle
+	usedTokens   usedTokens
 }

@@ -235,6 +235,16 @@ func TestAuditExportHoldsEveryRequestID(t *testing.T) {
 	if len(ids) != 3 {
 		t.Fatalf("%d request ids in the log", len(ids))
 	}
+	if p := b.get("audit/export?format=csv"); p.status != http.StatusForbidden {
+		t.Fatalf("an operator's export: %d (it holds everyone's address and browser)", p.status)
+	}
+	if p := h.loggedIn("view").get("audit"); p.doc.Find(`a[href*="audit/export"]`).Length() != 0 {
+		t.Fatal("a viewer is offered the export")
+	}
+	b = h.loggedIn("appr")
+	if p := b.get("audit"); p.doc.Find(`a[href*="audit/export"]`).Length() != 2 {
+		t.Fatal("an approver is not offered the export")
+	}
 	for _, f := range []string{"csv", "json"} {
 		p := b.get("audit/export?format=" + f)
 		if p.status != http.StatusOK {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -285,5 +287,47 @@ func TestTheServerKeysTheChainAndLogsCheckpoints(t *testing.T) {
 	}
 	if m[2] != ops[0].First.Hash {
 		t.Fatalf("the checkpoint's head %s is not the mark's hash %s", m[2], ops[0].First.Hash)
+	}
+}
+
+// Also: HSTS behind an https base URL, a Permissions-Policy everywhere, and
+// /metrics behind a bearer token when --metrics-token-file is given.
+func TestTransportHeadersAndTheMetricsToken(t *testing.T) {
+	t.Parallel()
+	plain := newHarness(t, opts{})
+	resp, err := http.Get(plain.url("login"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Strict-Transport-Security") != "" || !strings.Contains(resp.Header.Get("Permissions-Policy"), "camera=()") {
+		t.Fatalf("http base: HSTS %q, Permissions-Policy %q", resp.Header.Get("Strict-Transport-Security"), resp.Header.Get("Permissions-Policy"))
+	}
+
+	tokenFile := filepath.Join(t.TempDir(), "metrics-token")
+	os.WriteFile(tokenFile, []byte("s3cret-metrics-token-0123\n"), 0o600)
+	h := newHarness(t, opts{args: []string{"--base-url", "https://portal.example/ecs/", "--metrics-token-file", tokenFile}})
+	resp, err = http.Get(h.url("login"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !strings.HasPrefix(resp.Header.Get("Strict-Transport-Security"), "max-age=") {
+		t.Fatal("no HSTS behind an https base URL")
+	}
+	scrape := func(token string) int {
+		req, _ := http.NewRequest(http.MethodGet, h.url("metrics"), nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if a, b, c := scrape(""), scrape("wrong-token-wrong-token"), scrape("s3cret-metrics-token-0123"); a != 401 || b != 401 || c != 200 {
+		t.Fatalf("scrapes: none %d, wrong %d, right %d", a, b, c)
 	}
 }

@@ -91,10 +91,12 @@ func (a *App) auditPage(c echo.Context) error {
 	for k, vals := range keep {
 		exp[k] = vals
 	}
-	exp.Set("format", "csv")
-	v.ExportCSV = a.cfg.BasePath() + "audit/export?" + exp.Encode()
-	exp.Set("format", "json")
-	v.ExportJSON = a.cfg.BasePath() + "audit/export?" + exp.Encode()
+	if users.CanDecide(actor.Role) { // the export carries everyone's address and browser
+		exp.Set("format", "csv")
+		v.ExportCSV = a.cfg.BasePath() + "audit/export?" + exp.Encode()
+		exp.Set("format", "json")
+		v.ExportJSON = a.cfg.BasePath() + "audit/export?" + exp.Encode()
+	}
 	pageLink := func(p int) string {
 		q := url.Values{}
 		for k, vals := range keep {
@@ -197,6 +199,9 @@ func (a *App) reject(c echo.Context) error {
 
 // auditExport streams the matching events as CSV or JSON.
 func (a *App) auditExport(c echo.Context) error {
+	if u := currentUser(c); !users.CanDecide(u.Role) {
+		return apperr.New(apperr.Forbidden, "Exporting the audit log needs the approver or admin role: it holds every user's address and browser.")
+	}
 	format := c.QueryParam("format")
 	if format != "csv" && format != "json" {
 		return apperr.New(apperr.Invalid, "format must be csv or json.")

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -89,6 +90,15 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 			if _, err := a.users.Create(ctx, u.Name, u.Role, u.Password); err != nil && !errors.Is(err, users.ErrExists) {
 				return nil, fmt.Errorf("seed demo user %s: %w", u.Name, err)
 			}
+		}
+	}
+	if f := d.Cfg.MetricsTokenFile; f != "" {
+		b, err := secrets.Load(f, "metrics token file", nil)
+		if err != nil {
+			return nil, err
+		}
+		if a.metricsToken = bytes.TrimSpace(b); len(a.metricsToken) < 16 {
+			return nil, fmt.Errorf("metrics token file %s: the token needs at least 16 characters", f)
 		}
 	}
 	d.Metrics.Registry.MustRegister(a.scrapeCollectors()...)

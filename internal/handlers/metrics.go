@@ -2,6 +2,9 @@ package handlers
 
 import (
 	"context"
+	"crypto/subtle"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -32,7 +35,16 @@ func (a *App) scrapeCollectors() []prometheus.Collector {
 	return []prometheus.Collector{age, waiting}
 }
 
+// serveMetrics answers a scrape; with --metrics-token-file, only one that
+// carries the token as a bearer.
 func (a *App) serveMetrics(c echo.Context) error {
+	if a.metricsToken != nil {
+		got, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), a.metricsToken) != 1 {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			return c.String(http.StatusUnauthorized, "metrics need the bearer token\n")
+		}
+	}
 	promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
 	return nil
 }

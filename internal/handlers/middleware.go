@@ -101,12 +101,17 @@ func (a *App) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 func (a *App) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	csp := "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 		"form-action 'self'; base-uri 'none'; frame-ancestors " + strings.Join(a.cfg.FrameAncestors, " ")
+	https := a.cfg.BaseURL.Scheme == "https"
 	return func(c echo.Context) error {
 		h := c.Response().Header()
 		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), hid=(), clipboard-read=(), display-capture=()")
+		if https {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		// No X-Frame-Options: it would contradict frame-ancestors for the portal.
 		return next(c)
 	}
