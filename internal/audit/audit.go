@@ -18,6 +18,7 @@ const (
 	StateAwaitingApproval = "awaiting_approval"
 	StateRejected         = "rejected"
 	StateExpired          = "expired"
+	StateWithdrawn        = "withdrawn"
 	StateSent             = "sent"
 	StateSucceeded        = "succeeded"
 	StateFailed           = "failed"
@@ -30,6 +31,7 @@ const (
 	ActionApprove       = "approve"
 	ActionReject        = "reject"
 	ActionExpire        = "expire"
+	ActionWithdraw      = "withdraw"
 	ActionRecover       = "recover"
 	ActionLogin         = "login"
 	ActionLogout        = "logout"
@@ -74,6 +76,37 @@ var GenesisHash = hex.EncodeToString(make([]byte, sha256.Size))
 // ErrStateChanged means a conditional append found the operation in another
 // state than expected (someone else decided first).
 var ErrStateChanged = errors.New("audit: the operation's state changed")
+
+// OpenError means a new start of an instance was refused because another
+// operation of it is open: awaiting approval, or its call in flight.
+type OpenError struct {
+	OpID  int64
+	State string
+	User  string
+}
+
+func (e *OpenError) Error() string {
+	return fmt.Sprintf("audit: request %d for this instance is %s", e.OpID, e.State)
+}
+
+// OpenStates are the states in which an operation holds its instance: no
+// other start of it may begin.
+var OpenStates = []string{StateAwaitingApproval, StateSent}
+
+const openSQL = "SELECT op_id, state, user FROM audit_ops WHERE instance_id = ? AND state IN ('awaiting_approval', 'sent') ORDER BY op_id LIMIT 1"
+
+// Open returns the open operation of an instance, if any.
+func (l *Log) Open(ctx context.Context, instanceID string) (*OpenError, error) {
+	var o OpenError
+	err := l.r.QueryRowContext(ctx, openSQL, instanceID).Scan(&o.OpID, &o.State, &o.User)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
 
 // Log appends to and reads the audit log.
 type Log struct {
@@ -154,6 +187,18 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 		}
 		if state != want {
 			return Event{}, ErrStateChanged
+		}
+	}
+	if e.OpID == 0 && e.Action == ActionStartInstance && e.InstanceID != "" {
+		// One open operation per instance, decided in the same immediate
+		// transaction as the append, so two requests cannot both begin.
+		var o OpenError
+		err := tx.QueryRowContext(ctx, openSQL, e.InstanceID).Scan(&o.OpID, &o.State, &o.User)
+		if err == nil {
+			return Event{}, &o
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return Event{}, fmt.Errorf("audit: open operations: %w", err)
 		}
 	}
 	var last sql.NullInt64

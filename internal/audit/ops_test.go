@@ -35,16 +35,28 @@ func TestAnOlderLogIsFoldedIntoOperationsOnUpgrade(t *testing.T) {
 	}
 	w.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
 	w.Exec(`INSERT INTO schema_migrations VALUES (1, 'users', 'x'), (2, 'audit', 'x')`)
-	old := audit.New(w, w, func() time.Time { return time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) })
-	waiting, err := old.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "olivia", InstanceID: "i-a", State: audit.StateAwaitingApproval})
-	if err != nil {
-		t.Fatal(err)
+	// Rows as the first version wrote them: its chain, its columns.
+	prev, seq := audit.GenesisHash, int64(0)
+	old := func(e audit.Event) audit.Event {
+		seq++
+		e.Seq, e.PrevHash, e.Time = seq, prev, time.Date(2026, 11, 1, 0, 0, int(seq), 0, time.UTC)
+		if e.OpID == 0 {
+			e.OpID = seq
+		}
+		e.Hash = audit.Hash(e)
+		prev = e.Hash
+		if _, err := w.Exec(`INSERT INTO audit_events (seq, op_id, time, action, user, instance_id, state, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.Seq, e.OpID, e.Time.Format(audit.TimeFormat), e.Action, e.User, e.InstanceID, e.State, e.PrevHash, e.Hash); err != nil {
+			t.Fatal(err)
+		}
+		return e
 	}
-	started, _ := old.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "olivia", InstanceID: "i-b", State: audit.StateSent})
+	waiting := old(audit.Event{Action: audit.ActionStartInstance, User: "olivia", InstanceID: "i-a", State: audit.StateAwaitingApproval})
+	started := old(audit.Event{Action: audit.ActionStartInstance, User: "olivia", InstanceID: "i-b", State: audit.StateSent})
 	started.State = audit.StateSucceeded
-	old.Append(ctx, started)
+	old(started)
 	for i := range 5 {
-		old.Append(ctx, audit.Event{Action: audit.ActionLogin, User: fmt.Sprintf("guess%d", i), State: audit.StateFailed})
+		old(audit.Event{Action: audit.ActionLogin, User: fmt.Sprintf("guess%d", i), State: audit.StateFailed})
 	}
 	w.Close()
 

@@ -212,9 +212,16 @@ func TestApprovalAllMakesEveryStartWait(t *testing.T) {
 	if !strings.Contains(row(b.get("instances?per_page=100"), in.ID).Text(), "Request start") {
 		t.Fatal("the button does not say the start needs approval")
 	}
-	p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}})
+	if p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}}); p.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(p.doc.Find("main").Text(), "Give a reason") {
+		t.Fatalf("a request without a reason under --approval all: %d", p.status)
+	}
+	p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "reason": {"nightly batch after the patch window"}})
 	if p.status != http.StatusSeeOther || p.resp.Header.Get("Location") != "/audit" || h.sim.Calls("StartInstance") != 0 {
 		t.Fatalf("%d %q", p.status, p.resp.Header.Get("Location"))
+	}
+	if op := h.ops()[0]; op.First.Reason != "nightly batch after the patch window" {
+		t.Fatalf("the reason was not recorded: %+v", op.First)
 	}
 }
 

@@ -167,7 +167,7 @@ func (a *App) instanceStatus(c echo.Context) error {
 // start parses the form and checks its one-time token; the start service
 // validates the request and runs it.
 func (a *App) start(c echo.Context) error {
-	req := starts.Request{InstanceID: c.Param("id"), Region: c.FormValue("region"), Confirm: c.FormValue("confirm")}
+	req := starts.Request{InstanceID: c.Param("id"), Region: c.FormValue("region"), Confirm: c.FormValue("confirm"), Reason: c.FormValue("reason")}
 	switch c.FormValue("init_local_disk") {
 	case "", "false", "0", "off":
 	case "true", "1", "on":

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
@@ -55,6 +56,29 @@ type Service struct {
 	Now       func() time.Time
 	Logger    *slog.Logger
 	CallLimit time.Duration // deadline for the whole start, retries included
+	// Notify, when set, is told of each event of a request that needs
+	// approval: awaiting_approval, approved, rejected, withdrawn, expired,
+	// and the approved start's outcome (succeeded, failed, unknown). It
+	// must not block.
+	Notify func(event string, first, last audit.Event)
+}
+
+// The notification events.
+const (
+	NoteAwaiting  = "awaiting_approval"
+	NoteApproved  = "approved"
+	NoteRejected  = "rejected"
+	NoteWithdrawn = "withdrawn"
+	NoteExpired   = "expired"
+	NoteSucceeded = "succeeded"
+	NoteFailed    = "failed"
+	NoteUnknown   = "unknown"
+)
+
+func (s *Service) notify(event string, first, last audit.Event) {
+	if s.Notify != nil {
+		s.Notify(event, first, last)
+	}
 }
 
 // Result is what came of a start request.
@@ -103,7 +127,13 @@ type Request struct {
 	// Confirm is the instance ID typed by the operator: an InitLocalDisk
 	// start needs it to match.
 	Confirm string
+	// Reason says why, for the approver and the audit log (at most
+	// MaxReason characters; required when every start needs approval).
+	Reason string
 }
+
+// MaxReason is the longest reason a start may carry, in characters.
+const MaxReason = 500
 
 // ErrConfirm means an InitLocalDisk start lacks a matching confirmation: the
 // operator is to be asked again.
@@ -128,6 +158,12 @@ func (s *Service) Validate(a Actor, r Request) error {
 	if !users.CanStart(a.Role) {
 		return apperr.New(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Role)
 	}
+	if n := utf8.RuneCountInString(r.Reason); n > MaxReason {
+		return apperr.New(apperr.Invalid, "The reason has %d characters; at most %d fit.", n, MaxReason)
+	}
+	if s.Approval == PolicyAll && strings.TrimSpace(r.Reason) == "" {
+		return apperr.New(apperr.Unprocessable, "Give a reason: every start here waits for a second person, who needs to know why.")
+	}
 	if r.InitLocalDisk && strings.TrimSpace(r.Confirm) != r.InstanceID {
 		msg := "Type the instance ID exactly to confirm that its local disks will be wiped."
 		if r.Confirm != "" {
@@ -146,22 +182,59 @@ func (s *Service) Request(ctx context.Context, a Actor, r Request) (Result, erro
 		return Result{}, err
 	}
 	region, id, initLocalDisk := r.Region, r.InstanceID, r.InitLocalDisk
+	if err := s.notOpen(ctx, id); err != nil {
+		return Result{}, err
+	}
 	inst, err := s.fresh(ctx, region, id, initLocalDisk)
 	if err != nil {
 		return Result{}, err
 	}
 	base := audit.Event{Action: audit.ActionStartInstance, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP,
 		UserAgent: a.UserAgent, Region: region, InstanceID: id, InstanceName: inst.Name, InstanceType: inst.Type,
-		InitLocalDisk: initLocalDisk}
+		InitLocalDisk: initLocalDisk, Reason: strings.TrimSpace(r.Reason)}
 	if s.Approval.NeedsApproval(initLocalDisk) {
 		base.State = audit.StateAwaitingApproval
 		ev, err := s.Log.Append(ctx, base)
+		if oe := (*audit.OpenError)(nil); errors.As(err, &oe) {
+			return Result{}, openWords(oe)
+		}
 		if err != nil {
 			return Result{}, apperr.Wrap(err, apperr.Internal, "The request could not be recorded.")
 		}
+		s.notify(NoteAwaiting, ev, ev)
 		return Result{OpID: ev.OpID, Awaiting: true, Instance: inst}, nil
 	}
 	return s.send(ctx, base, inst)
+}
+
+// notOpen refuses a start while another operation of the instance is open
+// (awaiting approval or in flight); a request past its time is recorded as
+// expired first and does not hold the instance. The append re-checks in its
+// own transaction.
+func (s *Service) notOpen(ctx context.Context, id string) error {
+	o, err := s.Log.Open(ctx, id)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "The audit log could not be read.")
+	}
+	if o == nil {
+		return nil
+	}
+	if o.State == audit.StateAwaitingApproval {
+		op, err := s.Log.Operation(ctx, o.OpID)
+		if err == nil && s.Expired(op) {
+			s.expire(ctx, op)
+			return s.notOpen(ctx, id)
+		}
+	}
+	return openWords(o)
+}
+
+func openWords(o *audit.OpenError) error {
+	if o.State == audit.StateAwaitingApproval {
+		return apperr.New(apperr.Conflict, "Request %d by %s to start this instance is awaiting approval; nothing was sent. "+
+			"Wait for the decision, or withdraw that request on the audit page.", o.OpID, o.User)
+	}
+	return apperr.New(apperr.Conflict, "Request %d by %s is starting this instance right now; nothing more was sent. Its outcome will be on the audit page.", o.OpID, o.User)
 }
 
 // fresh looks the instance up in ECS now and applies StartInstance's
@@ -239,6 +312,9 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 		var e *ecs.Error
 		if !errors.As(err, &e) {
 			return res, apperr.Wrap(err, apperr.Internal, "The start failed.")
+		}
+		if oe := (*audit.OpenError)(nil); errors.As(err, &oe) {
+			return res, openWords(oe)
 		}
 		if e.Code == ecs.CodeAuditFailed {
 			return res, apperr.Wrap(err, apperr.Unavailable, "%s %s", e.Summary, e.Action)
@@ -329,11 +405,14 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 		// Approved, but the instance no longer qualifies: record it as failed
 		// without sending anything.
 		decision.State, decision.ErrorCode, decision.ErrorMessage = audit.StateFailed, "Dashboard.PreconditionFailed", apperr.MessageOf(ferr)
-		if _, err := s.Log.AppendIf(ctx, decision, audit.StateAwaitingApproval); errors.Is(err, audit.ErrStateChanged) {
+		written, err := s.Log.AppendIf(ctx, decision, audit.StateAwaitingApproval)
+		if errors.Is(err, audit.ErrStateChanged) {
 			return Result{}, apperr.New(apperr.Conflict, "Someone else decided on request %d first.", opID)
 		} else if err != nil {
 			return Result{}, apperr.Wrap(err, apperr.Internal, "The decision could not be recorded.")
 		}
+		s.notify(NoteApproved, req, written)
+		s.notify(NoteFailed, req, written)
 		return Result{OpID: opID}, ferr
 	}
 	// The claim: only one approver's append passes the state check.
@@ -345,10 +424,55 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 	if err != nil {
 		return Result{}, apperr.Wrap(err, apperr.Internal, "The approval could not be recorded.")
 	}
+	s.notify(NoteApproved, req, claimed)
 	claimed.Action = audit.ActionStartInstance
 	res, err := s.send(ctx, claimed, inst)
 	res.OpID = opID
+	if last, lerr := s.Log.Operation(ctx, opID); lerr == nil {
+		switch last.Last.State {
+		case audit.StateSucceeded:
+			s.notify(NoteSucceeded, req, last.Last)
+		case audit.StateUnknown:
+			s.notify(NoteUnknown, req, last.Last)
+		default:
+			s.notify(NoteFailed, req, last.Last)
+		}
+	}
 	return res, err
+}
+
+// Withdraw takes back a request awaiting approval: only its requester, or
+// an admin, may; the instance can then be started again.
+func (s *Service) Withdraw(ctx context.Context, a Actor, opID int64) error {
+	op, err := s.Log.Operation(ctx, opID)
+	if errors.Is(err, audit.ErrNotFound) || (err == nil && op.First.Action != audit.ActionStartInstance) {
+		return apperr.New(apperr.NotFound, "There is no request %d.", opID)
+	}
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "The request could not be read.")
+	}
+	if a.User != op.First.User && a.Role != users.RoleAdmin {
+		return apperr.New(apperr.Forbidden, "Only %s, who asked, or an admin may withdraw request %d.", op.First.User, opID)
+	}
+	if op.Last.State != audit.StateAwaitingApproval || s.Expired(op) {
+		state := op.Last.State
+		if s.Expired(op) {
+			state = audit.StateExpired
+		}
+		return apperr.New(apperr.Conflict, "Request %d is no longer awaiting approval (it is %s); there is nothing to withdraw.", opID, state)
+	}
+	ev := op.Last
+	ev.Action, ev.State, ev.Approver = audit.ActionWithdraw, audit.StateWithdrawn, ""
+	ev.Reason = "withdrawn by " + a.User
+	ev.SourceIP, ev.UserAgent, ev.AuthMethod = a.SourceIP, a.UserAgent, a.AuthMethod
+	written, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval)
+	if errors.Is(err, audit.ErrStateChanged) {
+		return apperr.New(apperr.Conflict, "Someone decided on request %d first.", opID)
+	} else if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "The withdrawal could not be recorded.")
+	}
+	s.notify(NoteWithdrawn, op.First, written)
+	return nil
 }
 
 // Reject records a rejection with its reason; nothing reaches ECS.
@@ -363,11 +487,13 @@ func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reaso
 	ev := op.Last
 	ev.Action, ev.State, ev.Approver, ev.Reason = audit.ActionReject, audit.StateRejected, a.User, reason
 	ev.SourceIP, ev.UserAgent, ev.AuthMethod = a.SourceIP, a.UserAgent, a.AuthMethod
-	if _, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval); errors.Is(err, audit.ErrStateChanged) {
+	written, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval)
+	if errors.Is(err, audit.ErrStateChanged) {
 		return apperr.New(apperr.Conflict, "Someone else decided on request %d first.", opID)
 	} else if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "The rejection could not be recorded.")
 	}
+	s.notify(NoteRejected, op.First, written)
 	return nil
 }
 
@@ -381,9 +507,14 @@ func (s *Service) Expired(op audit.Op) bool {
 func (s *Service) expire(ctx context.Context, op audit.Op) {
 	ev := op.Last
 	ev.Action, ev.State, ev.Approver, ev.Reason, ev.SourceIP, ev.UserAgent = audit.ActionExpire, audit.StateExpired, "", fmt.Sprintf("not approved within %s", s.TTL), "", ""
-	if _, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval); err != nil && !errors.Is(err, audit.ErrStateChanged) {
-		s.Logger.Error("could not record expiry", "op", op.ID(), "err", err)
+	written, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval)
+	if err != nil {
+		if !errors.Is(err, audit.ErrStateChanged) {
+			s.Logger.Error("could not record expiry", "op", op.ID(), "err", err)
+		}
+		return
 	}
+	s.notify(NoteExpired, op.First, written)
 }
 
 // ExpireDue records expiry for every request older than the TTL.

@@ -255,7 +255,7 @@ func TestRejectRecordsTheReasonAndSendsNothing(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, starts.PolicyAll)
 	ctx := context.Background()
-	res, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
+	res, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID, Reason: "after maintenance"})
 	if err != nil || !res.Awaiting {
 		t.Fatal(res, err)
 	}
@@ -278,9 +278,9 @@ func TestExpireDueClosesOnlyRequestsPastTheirTime(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, starts.PolicyAll)
 	ctx := context.Background()
-	old, _ := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
+	old, _ := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID, Reason: "old"})
 	*r.now = r.now.Add(50 * time.Minute)
-	young, _ := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: localID, InitLocalDisk: true, Confirm: localID})
+	young, _ := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: localID, InitLocalDisk: true, Confirm: localID, Reason: "young"})
 	*r.now = r.now.Add(20 * time.Minute) // old is 70 minutes, young 20, the TTL an hour
 	if err := r.svc.ExpireDue(ctx); err != nil {
 		t.Fatal(err)
@@ -300,7 +300,7 @@ func TestApprovalWhileECSIsDownDecidesNothing(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, starts.PolicyAll)
 	ctx := context.Background()
-	res, _ := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
+	res, _ := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID, Reason: "r"})
 	r.ecs.down = true
 	if _, err := r.svc.Approve(ctx, approver, res.OpID, ""); apperr.KindOf(err) != apperr.Unavailable {
 		t.Fatalf("approve with ECS down: %v", err)
