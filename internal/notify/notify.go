@@ -1,0 +1,320 @@
+// Package notify delivers the approval flow's events to webhooks (a chat
+// room, a pager, a script): JSON, Slack-compatible or DingTalk messages,
+// POSTed in the background with bounded retries. Sending never blocks or
+// fails the request that caused it; the audit log, not the webhook, is the
+// record.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Message is one event, with the contract's fields (the json format sends
+// it as is).
+type Message struct {
+	Event         string    `json:"event"`
+	AuditID       int64     `json:"audit_id"`
+	OperationID   int64     `json:"operation_id"`
+	InstanceID    string    `json:"instance_id"`
+	InstanceName  string    `json:"instance_name"`
+	Region        string    `json:"region"`
+	InitLocalDisk bool      `json:"init_local_disk"`
+	Requester     string    `json:"requester"`
+	Approver      string    `json:"approver"`
+	Reason        string    `json:"reason"`
+	RequestID     string    `json:"request_id"`
+	ErrorCode     string    `json:"error_code"`
+	URL           string    `json:"url"`
+	Time          time.Time `json:"time"`
+}
+
+// The formats.
+const (
+	FormatJSON     = "json"
+	FormatSlack    = "slack"
+	FormatDingTalk = "dingtalk"
+)
+
+// Options configure a Notifier.
+type Options struct {
+	URLs   []string
+	Format string // json (default), slack or dingtalk
+	// Secret signs each delivery: json carries X-ECS-Dashboard-Signature
+	// (sha256=hex HMAC of the body); dingtalk signs the URL as DingTalk
+	// documents (timestamp and sign parameters). Slack has no signing.
+	Secret []byte
+	Logger *slog.Logger
+	// Outcome, when set, counts each delivery's end: delivered, failed
+	// (retries ran out) or dropped (the queue was full).
+	Outcome func(outcome string)
+	// Bounds; zero values take the defaults.
+	Timeout     time.Duration // one POST; 5s
+	MaxAttempts int           // per URL and message; 6
+	BaseDelay   time.Duration // doubled each retry, jittered; 1s
+	MaxElapsed  time.Duration // per URL and message, retries included; 2 minutes
+	Queue       int           // messages waiting; 1000
+	Workers     int           // deliveries at once; 4
+	Client      *http.Client
+	Now         func() time.Time
+}
+
+// Notifier queues messages and delivers them in the background.
+type Notifier struct {
+	o     Options
+	queue chan job
+	wg    sync.WaitGroup
+}
+
+type job struct {
+	url string
+	msg Message
+}
+
+// ValidFormat reports whether f is a format.
+func ValidFormat(f string) bool { return f == FormatJSON || f == FormatSlack || f == FormatDingTalk }
+
+// New builds a Notifier; call Run to deliver.
+func New(o Options) *Notifier {
+	if o.Format == "" {
+		o.Format = FormatJSON
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 6
+	}
+	if o.BaseDelay <= 0 {
+		o.BaseDelay = time.Second
+	}
+	if o.MaxElapsed <= 0 {
+		o.MaxElapsed = 2 * time.Minute
+	}
+	if o.Queue <= 0 {
+		o.Queue = 1000
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Outcome == nil {
+		o.Outcome = func(string) {}
+	}
+	return &Notifier{o: o, queue: make(chan job, o.Queue)}
+}
+
+// Send queues m for every URL and returns at once; when the queue is full
+// the message is dropped (and logged and counted).
+func (n *Notifier) Send(m Message) {
+	for _, u := range n.o.URLs {
+		select {
+		case n.queue <- job{u, m}:
+		default:
+			n.o.Logger.Warn("notification dropped: the queue is full", "event", m.Event, "operation", m.OperationID, "url", redact(u))
+			n.o.Outcome("dropped")
+		}
+	}
+}
+
+// Run delivers until ctx ends; it returns once the workers have stopped.
+func (n *Notifier) Run(ctx context.Context) {
+	for range n.o.Workers {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case j := <-n.queue:
+					n.deliver(ctx, j)
+				}
+			}
+		}()
+	}
+	n.wg.Wait()
+}
+
+// deliver POSTs one message to one URL, retrying failures (a network error,
+// 429 or 5xx) with backoff within MaxAttempts and MaxElapsed.
+func (n *Notifier) deliver(ctx context.Context, j job) {
+	began := n.o.Now()
+	var last string
+	for attempt := 1; attempt <= n.o.MaxAttempts; attempt++ {
+		status, err := n.post(ctx, j)
+		switch {
+		case err == nil && status/100 == 2:
+			n.o.Logger.Info("notification delivered", "event", j.msg.Event, "operation", j.msg.OperationID, "url", redact(j.url), "attempt", attempt)
+			n.o.Outcome("delivered")
+			return
+		case err == nil && status/100 == 4 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout:
+			last = fmt.Sprintf("the receiver refused it (HTTP %d)", status)
+			attempt = n.o.MaxAttempts // a refusal will not change by asking again
+			continue
+		case err != nil:
+			last = err.Error()
+		default:
+			last = fmt.Sprintf("HTTP %d", status)
+		}
+		delay := n.o.BaseDelay << (attempt - 1)
+		delay = delay/2 + time.Duration(rand.Int64N(int64(delay/2)+1))
+		if attempt == n.o.MaxAttempts || n.o.Now().Sub(began)+delay > n.o.MaxElapsed {
+			break
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+	n.o.Logger.Warn("notification not delivered", "event", j.msg.Event, "operation", j.msg.OperationID, "url", redact(j.url), "err", last)
+	n.o.Outcome("failed")
+}
+
+func (n *Notifier) post(ctx context.Context, j job) (int, error) {
+	body, target, header, err := n.render(j)
+	if err != nil {
+		return 0, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, n.o.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "ecs-dashboard")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := n.o.Client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// render makes the request body, URL and headers of one delivery.
+func (n *Notifier) render(j job) (body []byte, target string, header map[string]string, err error) {
+	target, header = j.url, map[string]string{}
+	switch n.o.Format {
+	case FormatSlack:
+		body, err = json.Marshal(map[string]string{"text": Text(j.msg)})
+	case FormatDingTalk:
+		body, err = json.Marshal(map[string]any{"msgtype": "text", "text": map[string]string{"content": Text(j.msg)}})
+		if len(n.o.Secret) > 0 {
+			target = dingTalkSigned(j.url, n.o.Secret, n.o.Now())
+		}
+	default:
+		body, err = json.Marshal(j.msg)
+		if len(n.o.Secret) > 0 {
+			header["X-ECS-Dashboard-Signature"] = "sha256=" + Sign(n.o.Secret, body)
+		}
+	}
+	return body, target, header, err
+}
+
+// Sign is the hex HMAC-SHA256 of body under secret, as the json format's
+// X-ECS-Dashboard-Signature carries it (after "sha256=").
+func Sign(secret, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// dingTalkSigned adds DingTalk's signature to a robot's webhook URL: the
+// millisecond timestamp and base64(HMAC-SHA256(secret, timestamp+"\n"+secret)).
+func dingTalkSigned(raw string, secret []byte, now time.Time) string {
+	ts := strconv.FormatInt(now.UnixMilli(), 10)
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(ts + "\n" + string(secret)))
+	sign := base64.StdEncoding.EncodeToString(m.Sum(nil))
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set("timestamp", ts)
+	q.Set("sign", sign)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Text is the message in words, for chat formats.
+func Text(m Message) string {
+	inst := m.InstanceID
+	if m.InstanceName != "" {
+		inst = m.InstanceName + " (" + m.InstanceID + ", " + m.Region + ")"
+	}
+	what := "Start of " + inst
+	if m.InitLocalDisk {
+		what += ", wiping all data on its local disks,"
+	}
+	var s string
+	switch m.Event {
+	case "awaiting_approval":
+		s = fmt.Sprintf("%s requested by %s awaits approval (request %d).", what, m.Requester, m.OperationID)
+	case "approved":
+		s = fmt.Sprintf("%s approved by %s (request %d of %s).", what, m.Approver, m.OperationID, m.Requester)
+	case "rejected":
+		s = fmt.Sprintf("%s rejected by %s (request %d of %s).", what, m.Approver, m.OperationID, m.Requester)
+	case "withdrawn":
+		s = fmt.Sprintf("%s withdrawn (request %d of %s).", what, m.OperationID, m.Requester)
+	case "expired":
+		s = fmt.Sprintf("%s expired without a decision (request %d of %s).", what, m.OperationID, m.Requester)
+	case "succeeded":
+		s = fmt.Sprintf("%s: ECS accepted it, RequestId %s (request %d).", what, m.RequestID, m.OperationID)
+	case "failed":
+		s = fmt.Sprintf("%s failed: %s (request %d).", what, strings.TrimSpace(m.ErrorCode+" "+m.RequestID), m.OperationID)
+	case "unknown":
+		s = fmt.Sprintf("%s: no answer from ECS, outcome unknown (request %d).", what, m.OperationID)
+	default:
+		s = fmt.Sprintf("%s: %s (request %d).", what, m.Event, m.OperationID)
+	}
+	if m.Reason != "" {
+		s += " Reason: " + m.Reason
+	}
+	if m.URL != "" {
+		s += " " + m.URL
+	}
+	return s
+}
+
+// redact keeps a webhook URL's scheme, host and path for the log: robot
+// URLs carry their token in the query.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	u.RawQuery, u.User, u.Fragment = "", nil, ""
+	return u.String()
+}

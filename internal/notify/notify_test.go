@@ -1,0 +1,222 @@
+package notify_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ecsdash/internal/notify"
+)
+
+// receiver records what webhooks receive; fail decides each answer.
+type receiver struct {
+	mu     sync.Mutex
+	bodies [][]byte
+	reqs   []*http.Request
+	calls  atomic.Int32
+	got    chan struct{}
+}
+
+func newReceiver(t *testing.T, answer func(n int32) int) (*receiver, string) {
+	rc := &receiver{got: make(chan struct{}, 100)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := rc.calls.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		status := answer(n)
+		if status == 200 {
+			rc.mu.Lock()
+			rc.bodies, rc.reqs = append(rc.bodies, b), append(rc.reqs, r.Clone(context.Background()))
+			rc.mu.Unlock()
+		}
+		w.WriteHeader(status)
+		if status == 200 {
+			rc.got <- struct{}{}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return rc, srv.URL + "/hook"
+}
+
+func (rc *receiver) wait(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case <-rc.got:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("only %d deliveries arrived", len(rc.bodies))
+		}
+	}
+}
+
+func run(t *testing.T, o notify.Options) *notify.Notifier {
+	n := notify.New(o)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return n
+}
+
+var msg = notify.Message{Event: "awaiting_approval", AuditID: 7, OperationID: 7, InstanceID: "i-bp1abc", InstanceName: "hadoop-data-01",
+	Region: "cn-hangzhou", InitLocalDisk: true, Requester: "olivia", Reason: "disk failed", URL: "https://portal.example/ecs/audit#request-7",
+	Time: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+
+func TestJSONCarriesTheContractFieldsAndItsSignature(t *testing.T) {
+	t.Parallel()
+	rc, url := newReceiver(t, func(int32) int { return 200 })
+	secret := []byte("webhook-secret")
+	n := run(t, notify.Options{URLs: []string{url}, Secret: secret})
+	n.Send(msg)
+	rc.wait(t, 1)
+	var got map[string]any
+	if err := json.Unmarshal(rc.bodies[0], &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"event", "audit_id", "operation_id", "instance_id", "instance_name", "region", "init_local_disk",
+		"requester", "approver", "reason", "request_id", "error_code", "url", "time"} {
+		if _, ok := got[f]; !ok {
+			t.Errorf("the JSON lacks %s", f)
+		}
+	}
+	if got["event"] != "awaiting_approval" || got["instance_name"] != "hadoop-data-01" || got["init_local_disk"] != true {
+		t.Fatalf("%v", got)
+	}
+	if want := "sha256=" + notify.Sign(secret, rc.bodies[0]); rc.reqs[0].Header.Get("X-ECS-Dashboard-Signature") != want {
+		t.Fatalf("signature %q, want %q", rc.reqs[0].Header.Get("X-ECS-Dashboard-Signature"), want)
+	}
+}
+
+func TestAFailingReceiverIsRetriedWithBackoff(t *testing.T) {
+	t.Parallel()
+	rc, url := newReceiver(t, func(n int32) int {
+		if n <= 2 {
+			return 503
+		}
+		return 200
+	})
+	outcomes := make(chan string, 4)
+	n := run(t, notify.Options{URLs: []string{url}, BaseDelay: time.Millisecond, Outcome: func(o string) { outcomes <- o }})
+	n.Send(msg)
+	rc.wait(t, 1)
+	select {
+	case o := <-outcomes:
+		if o != "delivered" {
+			t.Fatalf("outcome %s", o)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the delivery was not counted")
+	}
+	if c := rc.calls.Load(); c != 3 {
+		t.Fatalf("%d calls, want 3 (two failures, then delivered)", c)
+	}
+}
+
+func TestRetriesAreBoundedAndAReceiverThatRefusesIsNotAskedAgain(t *testing.T) {
+	t.Parallel()
+	_, always500 := newReceiver(t, func(int32) int { return 500 })
+	refuser, refuses := newReceiver(t, func(int32) int { return 400 })
+	failed := make(chan string, 2)
+	n := run(t, notify.Options{URLs: []string{always500, refuses}, BaseDelay: time.Millisecond, MaxAttempts: 4,
+		Outcome: func(o string) { failed <- o }})
+	n.Send(msg)
+	for range 2 {
+		select {
+		case o := <-failed:
+			if o != "failed" {
+				t.Fatalf("outcome %s", o)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("a delivery never ended")
+		}
+	}
+	if c := refuser.calls.Load(); c != 1 {
+		t.Fatalf("a 400 was asked %d times", c)
+	}
+}
+
+// A receiver that hangs holds one delivery up to the timeout; Send returns
+// at once all the same, and other receivers are served.
+func TestAHangingReceiverBlocksNothing(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() { close(release) }) // runs first: the hanging handler ends, then the server closes
+	rc, url := newReceiver(t, func(int32) int { return 200 })
+	n := run(t, notify.Options{URLs: []string{hang.URL, url}, Timeout: time.Minute, Workers: 2})
+	sent := make(chan struct{})
+	go func() {
+		for range 20 {
+			n.Send(msg)
+		}
+		close(sent)
+	}()
+	select {
+	case <-sent:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Send blocked on a hanging receiver")
+	}
+	rc.wait(t, 1)
+}
+
+func TestAFullQueueDropsAndCounts(t *testing.T) {
+	t.Parallel()
+	dropped := atomic.Int32{}
+	n := notify.New(notify.Options{URLs: []string{"http://127.0.0.1:1/never"}, Queue: 2, Outcome: func(o string) {
+		if o == "dropped" {
+			dropped.Add(1)
+		}
+	}})
+	for range 5 { // not running: nothing drains the queue
+		n.Send(msg)
+	}
+	if dropped.Load() != 3 {
+		t.Fatalf("%d dropped, want 3", dropped.Load())
+	}
+}
+
+func TestChatFormats(t *testing.T) {
+	t.Parallel()
+	rc, url := newReceiver(t, func(int32) int { return 200 })
+	run(t, notify.Options{URLs: []string{url}, Format: notify.FormatSlack}).Send(msg)
+	rc.wait(t, 1)
+	var slack map[string]string
+	json.Unmarshal(rc.bodies[0], &slack)
+	if !strings.Contains(slack["text"], "hadoop-data-01") || !strings.Contains(slack["text"], "wiping all data") ||
+		!strings.Contains(slack["text"], "awaits approval") || !strings.Contains(slack["text"], "Reason: disk failed") {
+		t.Fatalf("slack text %q", slack["text"])
+	}
+
+	dt, dtURL := newReceiver(t, func(int32) int { return 200 })
+	secret := []byte("SECdingtalk")
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	run(t, notify.Options{URLs: []string{dtURL + "?access_token=abc"}, Format: notify.FormatDingTalk, Secret: secret, Now: func() time.Time { return now }}).Send(msg)
+	dt.wait(t, 1)
+	var body struct {
+		MsgType string `json:"msgtype"`
+		Text    struct{ Content string }
+	}
+	json.Unmarshal(dt.bodies[0], &body)
+	q := dt.reqs[0].URL.Query()
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("1795766400000\n" + string(secret)))
+	if body.MsgType != "text" || !strings.Contains(body.Text.Content, "hadoop-data-01") || q.Get("access_token") != "abc" ||
+		q.Get("timestamp") != "1795766400000" || q.Get("sign") != base64.StdEncoding.EncodeToString(m.Sum(nil)) {
+		t.Fatalf("dingtalk: %+v %v", body, q)
+	}
+}
