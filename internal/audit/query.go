@@ -16,6 +16,9 @@ type Filter struct {
 	InstanceID string
 	State      string // the operation's current state
 	Action     string
+	// NotActions leaves out operations that began with these actions (the
+	// audit page hides sign-ins unless asked for them).
+	NotActions []string
 	From, To   time.Time // the operation's first event, [From, To)
 	Page       int       // 1-based
 	PerPage    int
@@ -49,6 +52,9 @@ func (f Filter) where() (string, []any) {
 	}
 	if f.Action != "" {
 		add("x.action = ?", f.Action)
+	}
+	for _, a := range f.NotActions {
+		add("x.action <> ?", a)
 	}
 	if !f.From.IsZero() {
 		add("x.time >= ?", f.From.UTC().Format(TimeFormat))
@@ -293,4 +299,67 @@ func Reaches(ctx context.Context, r *sql.DB, noted Head) error {
 		return &BadEvent{Seq: noted.Seq, Reason: "its hash is not the one noted (rewritten)"}
 	}
 	return nil
+}
+
+// OpenOp is an operation that holds its instance: awaiting approval, or
+// its call in flight.
+type OpenOp struct {
+	OpID       int64
+	InstanceID string
+	State      string
+	User       string
+	Time       time.Time // when it was asked
+}
+
+// OpenOps lists every open operation.
+func (l *Log) OpenOps(ctx context.Context) ([]OpenOp, error) {
+	rows, err := l.r.QueryContext(ctx, "SELECT op_id, instance_id, state, user, time FROM audit_ops WHERE state IN ('awaiting_approval', 'sent') ORDER BY op_id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OpenOp
+	for rows.Next() {
+		var o OpenOp
+		var t string
+		if err := rows.Scan(&o.OpID, &o.InstanceID, &o.State, &o.User, &t); err != nil {
+			return nil, err
+		}
+		o.Time, _ = time.Parse(TimeFormat, t) // written by us in this format
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// Outcomes lists, oldest first, the events after seq that ended a request
+// user made for approval (approved and started, failed, unknown, rejected,
+// expired, withdrawn), at most limit.
+func (l *Log) Outcomes(ctx context.Context, user string, after int64, limit int) ([]Event, error) {
+	q := "SELECT " + columnList("e") + ` FROM audit_events e
+		JOIN audit_ops x ON x.op_id = e.op_id
+		JOIN audit_events f ON f.seq = e.op_id
+		WHERE e.seq > ? AND x.user = ? AND x.action = ? AND f.state = ?
+		AND e.state IN ('succeeded', 'failed', 'unknown', 'rejected', 'expired', 'withdrawn')
+		ORDER BY e.seq LIMIT ?`
+	rows, err := l.r.QueryContext(ctx, q, after, user, ActionStartInstance, StateAwaitingApproval, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// LastSeq is the newest entry's seq (0 for an empty log).
+func LastSeq(ctx context.Context, r *sql.DB) (int64, error) {
+	var n sql.NullInt64
+	err := r.QueryRowContext(ctx, "SELECT MAX(seq) FROM audit_events").Scan(&n)
+	return n.Int64, err
 }

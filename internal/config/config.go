@@ -37,6 +37,9 @@ type Config struct {
 	SessionKeyFile    string
 	AuditKeyFile      string
 	MetricsTokenFile  string
+	NotifyURLs        []string // webhooks for approval events
+	NotifyFormat      string   // json, slack or dingtalk
+	NotifySecretFile  string
 	FrameAncestors    []string
 	AuthHeader        string
 	GroupsHeader      string
@@ -59,6 +62,23 @@ func (c *Config) BasePath() string { return c.BaseURL.Path }
 // SecureCookies reports whether cookies must be marked Secure.
 func (c *Config) SecureCookies() bool { return c.BaseURL.Scheme == "https" || c.CrossSiteCookies }
 
+// listFlag collects a repeatable flag; the first use on the command line
+// replaces what the environment gave.
+type listFlag struct {
+	set     []string
+	fromEnv bool
+}
+
+func (l *listFlag) String() string { return strings.Join(l.set, ",") }
+
+func (l *listFlag) Set(v string) error {
+	if l.fromEnv {
+		l.set, l.fromEnv = nil, false
+	}
+	l.set = append(l.set, v)
+	return nil
+}
+
 // ErrHelp is returned when --help was asked for; the usage has been printed.
 var ErrHelp = flag.ErrHelp
 
@@ -75,7 +95,9 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	var raw struct {
 		addr, db, regions, endpoint, demo, demoScale, approval, approvalTTL, families,
 		keyFile, auditKeyFile, metricsToken, frameAncestors, authHeader, groupsHeader, groupRoles, trustedProxies,
-		baseURL, crossSite, refresh, ecsTimeout, ramRole, idle, lifetime, logLevel string
+		baseURL, crossSite, refresh, ecsTimeout, ramRole, idle, lifetime, logLevel,
+		notifyFormat, notifySecret string
+		notifyURLs listFlag
 	}
 	def := func(p *string, name, value, usage string) {
 		env := EnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
@@ -97,6 +119,14 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	def(&raw.db, "db", "./ecs-dashboard.db", "SQLite file holding users and the audit log")
 	def(&raw.regions, "regions", "", "comma-separated ECS regions to list (default: the simulator's regions in demo mode, else every region DescribeRegions lists)")
 	def(&raw.endpoint, "ecs-endpoint", "", "one ECS endpoint URL for every region, e.g. http://127.0.0.1:9999 (default https://ecs.<region>.aliyuncs.com)")
+	notifyEnv := EnvPrefix + "NOTIFY_URL"
+	if v := getenv(notifyEnv); v != "" {
+		raw.notifyURLs.set = []string{v}
+	}
+	raw.notifyURLs.fromEnv = true
+	fs.Var(&raw.notifyURLs, "notify-url", fmt.Sprintf("a webhook that receives each approval event; repeatable or comma-separated (env %s)", notifyEnv))
+	def(&raw.notifyFormat, "notify-format", "json", "json, slack or dingtalk")
+	def(&raw.notifySecret, "notify-secret-file", "", "a file holding the secret that signs each notification (json: X-ECS-Dashboard-Signature; dingtalk: the robot's signing secret)")
 	defBool(&raw.demo, "demo", "", "run against the built-in ECS simulator (default: on when no credentials and no --ecs-endpoint)")
 	def(&raw.demoScale, "demo-instances", "0", "demo mode: simulate this many instances instead of the seeded demo fleet (e.g. 10000)")
 	def(&raw.approval, "approval", string(starts.PolicyInitLocalDisk), "which starts need a second person: init-local-disk, all, none")
@@ -179,6 +209,21 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 		c.SessionKeyFile = filepath.Join(filepath.Dir(c.DBPath), "session-keys")
 	}
 	c.MetricsTokenFile = raw.metricsToken
+	for _, v := range raw.notifyURLs.set {
+		for _, u := range splitList(v) {
+			pu, err := url.Parse(u)
+			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+				bad("notify-url", "%q is not an http(s) URL", u)
+				continue
+			}
+			c.NotifyURLs = append(c.NotifyURLs, u)
+		}
+	}
+	c.NotifyFormat = raw.notifyFormat
+	if c.NotifyFormat != "json" && c.NotifyFormat != "slack" && c.NotifyFormat != "dingtalk" {
+		bad("notify-format", "%q is not json, slack or dingtalk", c.NotifyFormat)
+	}
+	c.NotifySecretFile = raw.notifySecret
 	c.AuditKeyFile = raw.auditKeyFile
 	if c.AuditKeyFile == "" {
 		c.AuditKeyFile = DefaultAuditKeyFile(c.DBPath)

@@ -126,3 +126,23 @@ func FuzzRegions(f *testing.F) {
 		}
 	})
 }
+
+func TestNotifyURLsAreRepeatableOrCommaSeparated(t *testing.T) {
+	t.Parallel()
+	c, err := parse([]string{"--notify-url", "https://hooks.example/a,https://hooks.example/b", "--notify-url", "http://127.0.0.1:9/c",
+		"--notify-format", "slack"}, map[string]string{"ECS_DASHBOARD_NOTIFY_URL": "https://env.example/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.NotifyURLs, " ") != "https://hooks.example/a https://hooks.example/b http://127.0.0.1:9/c" || c.NotifyFormat != "slack" {
+		t.Fatalf("%v %s", c.NotifyURLs, c.NotifyFormat)
+	}
+	if c, _ := parse(nil, map[string]string{"ECS_DASHBOARD_NOTIFY_URL": "https://env.example/x"}); strings.Join(c.NotifyURLs, ",") != "https://env.example/x" {
+		t.Fatalf("from the environment: %v", c.NotifyURLs)
+	}
+	for _, args := range [][]string{{"--notify-url", "ftp://x/y"}, {"--notify-url", "not a url"}, {"--notify-format", "xml"}} {
+		if _, err := parse(args, nil); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}

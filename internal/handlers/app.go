@@ -4,6 +4,7 @@ package handlers
 
 import (
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -13,6 +14,7 @@ import (
 	"ecsdash/internal/db"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/metrics"
+	"ecsdash/internal/notify"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/static"
@@ -38,9 +40,12 @@ type App struct {
 	metrics   *metrics.Metrics
 
 	rows         rowsCache
-	routeNames   map[string]bool // the route templates, the only route labels of metrics
-	appended     *eventCount     // audit events written, for checkpoints
-	metricsToken []byte          // with --metrics-token-file, what /metrics requires
+	routeNames   map[string]bool  // the route templates, the only route labels of metrics
+	appended     *eventCount      // audit events written, for checkpoints
+	metricsToken []byte           // with --metrics-token-file, what /metrics requires
+	notifier     *notify.Notifier // nil without --notify-url
+	opens        openCache        // open requests, read again when the log grows
+	lastSeq      atomic.Int64     // the newest audit entry's seq
 	throttle     loginThrottle
 	usedTokens   usedTokens
 }

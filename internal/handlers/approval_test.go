@@ -74,8 +74,12 @@ func TestRequesterCannotApproveOwnRequestEvenAsAdmin(t *testing.T) {
 	h := newHarness(t, opts{})
 	id, adm := requestInit(t, h, "adm")
 	p := adm.get("audit")
-	if p.doc.Find(`tr[data-audit-id="`+strconv.FormatInt(id, 10)+`"] form`).Length() != 0 {
+	row := p.doc.Find(`tr[data-audit-id="` + strconv.FormatInt(id, 10) + `"]`)
+	if row.Find(`form[action$="/approve"], form[action$="/reject"]`).Length() != 0 {
 		t.Fatal("the requester is offered a decision")
+	}
+	if row.Find(`form[action$="/withdraw"]`).Length() != 1 {
+		t.Fatal("the requester is not offered to withdraw")
 	}
 	// A hand-made POST with the right digest.
 	digestFromOther := h.loggedIn("appr").get("audit").doc.Find("input[name=digest]").First().AttrOr("value", "")

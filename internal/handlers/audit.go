@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
+	"ecsdash/internal/ecs"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/templates"
@@ -21,7 +23,7 @@ import (
 
 var (
 	auditStates  = []string{audit.StateAwaitingApproval, audit.StateRejected, audit.StateExpired, audit.StateSent, audit.StateSucceeded, audit.StateFailed, audit.StateUnknown}
-	auditActions = []string{audit.ActionStartInstance, audit.ActionLogin, audit.ActionLogout}
+	auditActions = []string{audit.ActionStartInstance, audit.ActionLogin, audit.ActionLogout, audit.ActionChainKeyed}
 )
 
 // auditFilter reads the audit page's filters, refusing malformed ones.
@@ -33,6 +35,9 @@ func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
 	}
 	if f.State != "" && !slices.Contains(auditStates, f.State) {
 		return f, nil, apperr.New(apperr.Invalid, "%q is not an audit state.", apperr.Quote(f.State))
+	}
+	if f.Action == "all" {
+		f.Action = ""
 	}
 	if f.Action != "" && !slices.Contains(auditActions, f.Action) {
 		return f, nil, apperr.New(apperr.Invalid, "%q is not an audit action.", apperr.Quote(f.Action))
@@ -62,6 +67,9 @@ func (a *App) auditPage(c echo.Context) error {
 	f, keep, err := auditFilter(c)
 	if err != nil {
 		return err
+	}
+	if f.Action == "" && c.QueryParam("action") != "all" {
+		f.NotActions = []string{audit.ActionLogin, audit.ActionLogout} // sign-ins only when asked for
 	}
 	if p := c.QueryParam("page"); p != "" {
 		n, err := strconv.Atoi(p)
@@ -122,17 +130,49 @@ func (a *App) auditPage(c echo.Context) error {
 	return render(c, http.StatusOK, templates.Audit(v))
 }
 
+// stateWords says each state in plain words.
+var stateWords = map[string]string{
+	audit.StateAwaitingApproval: "Awaiting approval", audit.StateRejected: "Rejected", audit.StateExpired: "Expired",
+	audit.StateWithdrawn: "Withdrawn", audit.StateSent: "Sent, no answer yet", audit.StateSucceeded: "Succeeded",
+	audit.StateFailed: "Failed", audit.StateUnknown: "Outcome unknown",
+}
+
 func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 	f, l := op.First, op.Last
+	id := strconv.FormatInt(op.ID(), 10)
 	r := templates.AuditRow{ID: op.ID(), State: l.State, Time: f.Time.Format("2006-01-02 15:04:05"), Action: f.Action,
 		Requester: f.User, Approver: l.Approver, Region: f.Region, InstanceID: f.InstanceID, InstanceName: f.InstanceName,
 		RequestID: l.RequestID, ErrorCode: l.ErrorCode, ErrorMessage: l.ErrorMessage, Reason: l.Reason, Digest: starts.Digest(f),
-		ApproveURL: a.cfg.BasePath() + "audit/" + strconv.FormatInt(op.ID(), 10) + "/approve",
-		RejectURL:  a.cfg.BasePath() + "audit/" + strconv.FormatInt(op.ID(), 10) + "/reject"}
+		ApproveURL:  a.cfg.BasePath() + "audit/" + id + "/approve",
+		RejectURL:   a.cfg.BasePath() + "audit/" + id + "/reject",
+		WithdrawURL: a.cfg.BasePath() + "audit/" + id + "/withdraw"}
+	if f.Action == audit.ActionStartInstance {
+		r.RequestReason = f.Reason
+	}
 	if f.Action == audit.ActionStartInstance {
 		r.Params = fmt.Sprintf("InitLocalDisk=%t", f.InitLocalDisk)
 		if f.DryRun {
 			r.Params += " DryRun=true"
+		}
+	}
+	if l.State == audit.StateAwaitingApproval && !a.starts.Expired(op) {
+		now := a.now()
+		r.Wipe = f.InitLocalDisk
+		r.Age, r.Expires = ago(now.Sub(f.Time)), within(f.Time.Add(a.starts.TTL).Sub(now))
+		r.CanWithdraw = actor.User == f.User || actor.Role == users.RoleAdmin
+		if in, ok := a.fleet.Lookup(f.Region, f.InstanceID); ok {
+			r.Family, r.Status = in.Family, in.Status
+			switch {
+			case in.Status != ecs.StatusStopped:
+				r.NotStopped = fmt.Sprintf("The instance is %s now, not Stopped: approving will fail unless it stops first.", in.Status)
+			case in.SecurityLocked():
+				r.NotStopped = "The instance is locked by security control now: approving will fail."
+			case in.Expired(now):
+				r.NotStopped = in.ExpiryWords() + " now: approving will fail until it is renewed."
+			}
+		} else {
+			r.Status = "not in the list"
+			r.NotStopped = "The instance is not in the fleet list now (removed, or its region is failing)."
 		}
 	}
 	switch {
@@ -146,6 +186,10 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 		r.WhyNotDecide = "Your own request: a second person decides."
 	default:
 		r.CanDecide = true
+	}
+	r.StateWords = stateWords[r.State]
+	if r.StateWords == "" {
+		r.StateWords = r.State
 	}
 	for _, e := range op.Events {
 		detail := e.ErrorCode
@@ -183,6 +227,43 @@ func (a *App) approve(c echo.Context) error {
 		return err
 	}
 	return a.afterStart(c, res, a.cfg.BasePath()+"audit")
+}
+
+// confirmApprove is the second look before a wipe is approved, for
+// browsers without JavaScript (with it, a dialog asks): the audit page's
+// button for a wipe leads here, and this page's form approves.
+func (a *App) confirmApprove(c echo.Context) error {
+	id, err := opID(c)
+	if err != nil {
+		return err
+	}
+	op, err := a.auditLog.Operation(c.Request().Context(), id)
+	if errors.Is(err, audit.ErrNotFound) || (err == nil && op.First.Action != audit.ActionStartInstance) {
+		return apperr.New(apperr.NotFound, "There is no request %d.", id)
+	}
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "audit")
+	}
+	row := a.auditRow(op, a.actor(c))
+	if op.Last.State != audit.StateAwaitingApproval || row.State != audit.StateAwaitingApproval {
+		return apperr.New(apperr.Conflict, "Request %d is no longer awaiting approval (it is %s).", id, row.StateWords)
+	}
+	if !row.CanDecide {
+		return apperr.New(apperr.Forbidden, "%s", row.WhyNotDecide)
+	}
+	return render(c, http.StatusOK, templates.ConfirmApprove(templates.ConfirmApprovePage{Page: a.page(c, "Confirm", "audit"), Row: row}))
+}
+
+func (a *App) withdraw(c echo.Context) error {
+	id, err := opID(c)
+	if err != nil {
+		return err
+	}
+	if err := a.starts.Withdraw(c.Request().Context(), a.actor(c), id); err != nil {
+		return err
+	}
+	sess(c).flash(templates.Flash{Text: fmt.Sprintf("Request %d is withdrawn; nothing was sent to ECS. The instance can be started again.", id)})
+	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit")
 }
 
 func (a *App) reject(c echo.Context) error {

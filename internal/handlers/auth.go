@@ -72,6 +72,7 @@ func (a *App) login(c echo.Context) error {
 	s.set("epoch", u.Epoch)
 	s.set("iat", now.Unix())
 	s.set("seen", now.Unix())
+	s.set("told", a.lastSeq.Load()) // outcomes are told from here on
 	return c.Redirect(http.StatusSeeOther, a.safeNext(next))
 }
 

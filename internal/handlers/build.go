@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"ecsdash/internal/db"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/metrics"
+	"ecsdash/internal/notify"
 	"ecsdash/internal/secrets"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
@@ -75,8 +77,12 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	}
 	log.UseKeys(auditKeys)
 	appended := &eventCount{signal: make(chan struct{}, 1)}
+	var lastSeq *atomic.Int64 // the App's, set below
 	log.OnAppend = func(e audit.Event) {
 		d.Metrics.AuditEvent(e.Action, e.State)
+		if lastSeq != nil {
+			lastSeq.Store(e.Seq)
+		}
 		appended.add()
 	}
 	svc := &starts.Service{ECS: d.ECS, Fleet: fleet, Log: log, Families: d.Cfg.LocalDiskFamilies, Approval: d.Cfg.Approval,
@@ -84,6 +90,10 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost),
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), sessions: NewCookieStore(d.Cfg, keys),
 		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics, appended: appended}
+	lastSeq = &a.lastSeq
+	if h, err := audit.LastSeq(ctx, d.DB.Read); err == nil {
+		a.lastSeq.Store(h)
+	}
 	if d.Demo {
 		a.demoUsers = d.DemoUsers
 		for _, u := range d.DemoUsers {
@@ -91,6 +101,19 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 				return nil, fmt.Errorf("seed demo user %s: %w", u.Name, err)
 			}
 		}
+	}
+	if len(d.Cfg.NotifyURLs) > 0 {
+		var secret []byte
+		if f := d.Cfg.NotifySecretFile; f != "" {
+			b, err := secrets.Load(f, "notification secret file", nil)
+			if err != nil {
+				return nil, err
+			}
+			secret = bytes.TrimSpace(b)
+		}
+		a.notifier = notify.New(notify.Options{URLs: d.Cfg.NotifyURLs, Format: d.Cfg.NotifyFormat, Secret: secret,
+			Logger: d.Logger, Outcome: d.Metrics.Notification, Now: d.Now})
+		svc.Notify = a.notify
 	}
 	if f := d.Cfg.MetricsTokenFile; f != "" {
 		b, err := secrets.Load(f, "metrics token file", nil)
@@ -159,6 +182,24 @@ func (a *App) checkpoint(ctx context.Context) {
 	a.log.Info("audit checkpoint", "head", fmt.Sprintf("%d:%s", c.Seq, c.Hash), "time", c.Time.Format(time.RFC3339), "signature", c.Signature)
 }
 
+// notify sends one approval event to the webhooks, with a link to the
+// request on the audit page.
+func (a *App) notify(event string, first, last audit.Event) {
+	a.notifier.Send(notify.Message{Event: event, AuditID: last.Seq, OperationID: first.OpID, InstanceID: first.InstanceID,
+		InstanceName: first.InstanceName, Region: first.Region, InitLocalDisk: first.InitLocalDisk, Requester: first.User,
+		Approver: last.Approver, Reason: noteReason(event, first, last), RequestID: last.RequestID, ErrorCode: last.ErrorCode,
+		URL: a.cfg.BaseURL.JoinPath("audit").String() + "#request-" + strconv.FormatInt(first.OpID, 10), Time: last.Time})
+}
+
+// noteReason is the reason that matters for the event: the rejection's for
+// a rejection, the request's otherwise.
+func noteReason(event string, first, last audit.Event) string {
+	if event == starts.NoteRejected || event == starts.NoteWithdrawn || event == starts.NoteExpired {
+		return last.Reason
+	}
+	return first.Reason
+}
+
 // Handler serves every page and endpoint.
 func (s *Server) Handler() http.Handler { return s.echo }
 
@@ -186,6 +227,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	a.checkpoint(rctx)
 	go a.checkpoints(ctx)
+	if a.notifier != nil {
+		go a.notifier.Run(ctx)
+	}
 	go a.fleet.Run(ctx, a.cfg.RefreshInterval)
 	go func() {
 		t := time.NewTicker(time.Minute)

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"ecsdash/internal/apperr"
+	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
@@ -47,7 +48,9 @@ func (a *App) instances(c echo.Context) error {
 
 	snap := a.fleet.Snapshot()
 	u := currentUser(c)
-	found, rows, err := a.rows.page(snap, q, users.CanStart(u.Role), a.now(), func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, u) })
+	open := a.open(c.Request().Context())
+	found, rows, err := a.rows.page(snap, q, users.CanStart(u.Role), a.now(), open,
+		func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, u, open.byInstance[in.ID]) })
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "render rows")
 	}
@@ -84,7 +87,7 @@ func (a *App) instances(c echo.Context) error {
 
 // row decides, for one instance and one user, whether the Start form shows,
 // and says why not in words.
-func (a *App) row(in ecs.Instance, u users.User) templates.InstanceRow {
+func (a *App) row(in ecs.Instance, u users.User, held audit.OpenOp) templates.InstanceRow {
 	base := a.cfg.BasePath()
 	r := templates.InstanceRow{ID: in.ID, Name: in.Name, Region: in.Region, Zone: in.Zone, Type: in.Type, Family: in.Family,
 		Status: in.Status, Locks: in.LockReasons, Charge: in.ChargeType, LocalDisk: a.starts.Families.Contains(in.Family),
@@ -106,6 +109,9 @@ func (a *App) row(in ecs.Instance, u users.User) templates.InstanceRow {
 	r.LockNotes = in.LockNotes
 	r.Expired = in.Expired(a.now())
 	switch {
+	case held.OpID != 0 && held.State == audit.StateAwaitingApproval:
+		r.HeldBy, r.HeldURL = held.OpID, base+"audit#request-"+strconv.FormatInt(held.OpID, 10)
+		r.WhyNot = fmt.Sprintf("Awaiting approval (request %d).", held.OpID)
 	case !users.CanStart(u.Role):
 		r.WhyNot = "Your role can only view."
 	case in.SecurityLocked():
@@ -213,7 +219,7 @@ func (a *App) confirmInit(c echo.Context, req starts.Request, msg string) error 
 	row := templates.InstanceRow{ID: req.InstanceID, Name: req.InstanceID, Region: req.Region,
 		StartURL: a.cfg.BasePath() + "instances/" + req.InstanceID + "/start"}
 	if in, known := a.fleet.Lookup(req.Region, req.InstanceID); known {
-		row = a.row(in, currentUser(c))
+		row = a.row(in, currentUser(c), audit.OpenOp{})
 	}
 	return render(c, http.StatusUnprocessableEntity, templates.ConfirmInit(templates.ConfirmInitPage{
 		Page: a.page(c, "Confirm", "instances"), Row: row, Error: msg, FormToken: randomToken(),

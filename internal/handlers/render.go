@@ -39,16 +39,22 @@ func render(c echo.Context, status int, comp templ.Component) error {
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// page fills in what every page's layout needs.
+// page fills in what every page's layout needs: for a signed-in user, how
+// many requests wait for their decision, and what became of their own.
 func (a *App) page(c echo.Context, title, current string) templates.Page {
 	s := sess(c)
 	u := currentUser(c)
-	return templates.Page{
+	p := templates.Page{
 		Title: title, Base: a.cfg.BasePath(), Current: current, User: u.Name, Role: u.Role, CSRF: s.csrf(),
 		Demo: a.demo, Flash: s.takeFlashes(),
 		StyleURL: a.cfg.BasePath() + "static/" + a.assets.Path("style.css"),
 		AppJSURL: a.cfg.BasePath() + "static/" + a.assets.Path("app.js"),
 	}
+	if u.Name != "" {
+		p.Waiting = a.open(c.Request().Context()).waitingFor(u)
+		p.Flash = append(p.Flash, a.outcomes(c, s, u)...)
+	}
+	return p
 }
 
 // actor is who is acting, for the audit log.

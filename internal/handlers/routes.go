@@ -51,8 +51,10 @@ func routes(a *App) *echo.Echo {
 	in.POST("/instances/:id/start", a.start)
 	in.GET("/audit", a.auditPage)
 	in.GET("/audit/export", a.auditExport)
+	in.GET("/audit/:id/approve", a.confirmApprove)
 	in.POST("/audit/:id/approve", a.approve)
 	in.POST("/audit/:id/reject", a.reject)
+	in.POST("/audit/:id/withdraw", a.withdraw)
 
 	a.routeNames = map[string]bool{}
 	for _, r := range e.Routes() {

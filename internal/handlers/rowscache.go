@@ -9,6 +9,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
 	"ecsdash/web/templates"
 )
@@ -107,6 +108,7 @@ func (p pageRows) with(csrf, token string) templ.Component {
 type rowsCache struct {
 	mu    sync.Mutex
 	snap  *ecs.Snapshot
+	gen   int64 // the open requests' generation the pages were built with
 	found map[ecs.Query]ecs.Found
 	pages map[pageKey]pageRows // a query's rows, for this snapshot
 	rows  map[rowKey]*cachedRow
@@ -125,6 +127,7 @@ type rowKey struct {
 type cachedRow struct {
 	inst    ecs.Instance // as rendered
 	expired bool         // whether it was past its expiry then
+	held    int64        // the request awaiting approval for it then, 0 for none
 	html    cachedRows
 }
 
@@ -137,10 +140,13 @@ const (
 )
 
 // find runs q over snap, once per snapshot.
-func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query) ecs.Found {
+func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query, gen int64) ecs.Found {
 	rc.mu.Lock()
 	if rc.snap != snap || len(rc.found) >= maxQueries {
 		rc.snap, rc.found, rc.pages = snap, map[ecs.Query]ecs.Found{}, map[pageKey]pageRows{}
+	}
+	if rc.gen != gen { // a request was made or decided: pages show who holds what
+		rc.gen, rc.pages = gen, map[pageKey]pageRows{}
 	}
 	f, ok := rc.found[q]
 	rc.mu.Unlock()
@@ -158,8 +164,8 @@ func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query) ecs.Found {
 
 // page gives the rows of a query's page, assembled once per snapshot from
 // the rows' cached HTML.
-func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, now time.Time, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, pageRows, error) {
-	found := rc.find(snap, q)
+func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, pageRows, error) {
+	found := rc.find(snap, q, open.gen)
 	k := pageKey{q, canStart}
 	rc.mu.Lock()
 	rows, ok := rc.pages[k]
@@ -167,12 +173,12 @@ func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, now ti
 	if ok {
 		return found, rows, nil
 	}
-	rows, err := rc.render(found.Instances, canStart, len(snap.Instances), now, row)
+	rows, err := rc.render(found.Instances, canStart, len(snap.Instances), now, open, row)
 	if err != nil {
 		return found, nil, err
 	}
 	rc.mu.Lock()
-	if rc.snap == snap {
+	if rc.snap == snap && rc.gen == open.gen {
 		rc.pages[k] = rows
 	}
 	rc.mu.Unlock()
@@ -182,20 +188,20 @@ func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, now ti
 // render gives the rows' HTML with slots for the tokens, rendering only the
 // rows not cached as they look now (an instance whose subscription lapsed
 // since looks different). fleet is the number of instances.
-func (rc *rowsCache) render(list []*ecs.Instance, canStart bool, fleet int, now time.Time, row func(*ecs.Instance) templates.InstanceRow) (pageRows, error) {
+func (rc *rowsCache) render(list []*ecs.Instance, canStart bool, fleet int, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (pageRows, error) {
 	out := make(pageRows, 0, len(list))
 	for _, in := range list {
 		k := rowKey{in.Region, in.ID, canStart}
 		rc.mu.Lock()
 		r := rc.rows[k]
 		rc.mu.Unlock()
-		expired := in.Expired(now)
-		if r == nil || !r.inst.Equal(in) || r.expired != expired {
+		expired, held := in.Expired(now), heldBy(open, in.ID)
+		if r == nil || !r.inst.Equal(in) || r.expired != expired || r.held != held {
 			var rb strings.Builder
 			if err := templates.InstanceRows([]templates.InstanceRow{row(in)}, csrfSlot, tokenSlot).Render(context.Background(), &rb); err != nil {
 				return nil, err
 			}
-			r = &cachedRow{inst: *in, expired: expired, html: cutSlots(rb.String())}
+			r = &cachedRow{inst: *in, expired: expired, held: held, html: cutSlots(rb.String())}
 			rc.mu.Lock()
 			if rc.rows == nil || len(rc.rows) >= 2*fleet+extraRows {
 				rc.rows = map[rowKey]*cachedRow{}
@@ -206,4 +212,12 @@ func (rc *rowsCache) render(list []*ecs.Instance, canStart bool, fleet int, now 
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// heldBy is the request awaiting approval for an instance, 0 for none.
+func heldBy(open *openState, id string) int64 {
+	if o, ok := open.byInstance[id]; ok && o.State == audit.StateAwaitingApproval {
+		return o.OpID
+	}
+	return 0
 }

@@ -19,6 +19,7 @@ type Metrics struct {
 	ecsRetries      *prometheus.CounterVec
 	auditEvents     *prometheus.CounterVec
 	starts          *prometheus.CounterVec
+	notifications   *prometheus.CounterVec
 }
 
 // New builds the collectors; more (read at scrape time) can be added to
@@ -47,7 +48,10 @@ func New() *Metrics {
 			Name: "ecsdash_starts_total", Help: "Start requests by outcome (succeeded, failed, unknown, awaiting_approval, refused).",
 		}, []string{"outcome"}),
 	}
-	m.Registry.MustRegister(m.requestDuration, m.ecsCalls, m.ecsDuration, m.ecsRetries, m.auditEvents, m.starts,
+	m.notifications = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ecsdash_notifications_total", Help: "Webhook notifications by outcome (delivered, failed after retries, dropped with a full queue).",
+	}, []string{"outcome"})
+	m.Registry.MustRegister(m.requestDuration, m.ecsCalls, m.ecsDuration, m.ecsRetries, m.auditEvents, m.starts, m.notifications,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -87,6 +91,9 @@ func (m *Metrics) ECSCall(action, code string, attempt int, d time.Duration) {
 func (m *Metrics) AuditEvent(action, state string) {
 	m.auditEvents.WithLabelValues(action, state).Inc()
 }
+
+// Notification records the end of one webhook delivery.
+func (m *Metrics) Notification(outcome string) { m.notifications.WithLabelValues(outcome).Inc() }
 
 // Start records the outcome of one start request.
 func (m *Metrics) Start(outcome string) { m.starts.WithLabelValues(outcome).Inc() }

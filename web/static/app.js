@@ -52,6 +52,37 @@
     });
   }
 
+  // Approving a wipe asks once more, in a dialog; without this script the
+  // button leads to a confirmation page instead.
+  var approve = document.getElementById("approve-dialog");
+  if (approve && typeof approve.showModal === "function") {
+    var pending = null;
+    document.querySelectorAll("form[data-approve-wipe]").forEach(function (f) {
+      f.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        pending = f;
+        approve.querySelector("[data-dialog-id]").textContent = f.getAttribute("data-instance");
+        approve.returnValue = "";
+        approve.showModal();
+      });
+    });
+    approve.addEventListener("close", function () {
+      var f = pending;
+      pending = null;
+      if (!f || approve.returnValue !== "yes") return;
+      var post = document.createElement("form");
+      post.method = "post";
+      post.action = f.action;
+      [["_csrf", f.getAttribute("data-csrf")], ["digest", f.getAttribute("data-digest")]].forEach(function (kv) {
+        var i = document.createElement("input");
+        i.type = "hidden"; i.name = kv[0]; i.value = kv[1];
+        post.appendChild(i);
+      });
+      document.body.appendChild(post);
+      post.submit();
+    });
+  }
+
   // One click, one start: disable a start button once its form is sent.
   document.querySelectorAll("form.start-form").forEach(function (f) {
     f.addEventListener("submit", function () {

@@ -17,6 +17,7 @@ type Page struct {
 	Flash    []Flash
 	StyleURL string
 	AppJSURL string
+	Waiting  int // requests awaiting this user's decision
 }
 
 // Flash is a one-time message carried across a redirect.
@@ -68,6 +69,8 @@ type InstanceRow struct {
 	LocalDisk                                    bool
 	NeedsApproval, NeedsApprovalInit             bool
 	Live                                         bool // Starting/Stopping/Pending: the script polls it
+	HeldBy                                       int64  // the request awaiting approval for it, 0 for none
+	HeldURL                                      string // that request on the audit page
 	StatusURL, StartURL, HistoryURL              string
 }
 
@@ -78,6 +81,7 @@ type ConfirmInitPage struct {
 	Error         string
 	FormToken     string
 	NeedsApproval bool
+	Reason        string
 }
 
 // AuditPage is the audit log with approvals first.
@@ -112,6 +116,23 @@ type AuditRow struct {
 	WhyNotDecide                       string
 	ApproveURL, RejectURL              string
 	Timeline                           []TimelineRow
+	StateWords                         string // the state in plain words
+	// For a request awaiting approval: the context a decision needs.
+	RequestReason string // why the requester asks
+	Family        string
+	Status        string // the instance's status now, from the fleet cache
+	NotStopped    string // words when it can no longer start as asked
+	Wipe          bool   // InitLocalDisk: all local-disk data is lost
+	Age, Expires  string
+	CanWithdraw   bool
+	WithdrawURL   string
+}
+
+// ConfirmApprovePage asks once more before approving a start that wipes
+// local disks (the page for browsers without JavaScript).
+type ConfirmApprovePage struct {
+	Page
+	Row AuditRow
 }
 
 // TimelineRow is one event of an operation.

@@ -1,0 +1,148 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"ecsdash/internal/audit"
+	"ecsdash/internal/users"
+	"ecsdash/web/templates"
+)
+
+// openState is what every page needs of the open requests: which request
+// holds each instance (its row offers no Start), and who waits for whom (the
+// navigation's count). It is read again from audit_ops only when the log has
+// grown since, so a page view costs no query while nothing happens.
+type openState struct {
+	gen        int64 // the audit event count it was read at
+	byInstance map[string]audit.OpenOp
+	awaiting   []audit.OpenOp // not past their time
+}
+
+type openCache struct {
+	mu  sync.Mutex
+	cur atomic.Pointer[openState]
+}
+
+// open returns the open requests as of now.
+func (a *App) open(ctx context.Context) *openState {
+	gen := a.appended.n.Load()
+	if s := a.opens.cur.Load(); s != nil && s.gen == gen {
+		return s
+	}
+	a.opens.mu.Lock()
+	defer a.opens.mu.Unlock()
+	if s := a.opens.cur.Load(); s != nil && s.gen == gen {
+		return s
+	}
+	ops, err := a.auditLog.OpenOps(ctx)
+	if err != nil {
+		a.log.Warn("open requests could not be read", "err", err)
+		if s := a.opens.cur.Load(); s != nil {
+			return s
+		}
+		return &openState{gen: -1, byInstance: map[string]audit.OpenOp{}}
+	}
+	s := &openState{gen: gen, byInstance: make(map[string]audit.OpenOp, len(ops))}
+	now := a.now()
+	for _, o := range ops {
+		if o.State == audit.StateAwaitingApproval && now.Sub(o.Time) >= a.starts.TTL {
+			continue // past its time: it holds nothing (its expiry is recorded by the ticker)
+		}
+		s.byInstance[o.InstanceID] = o
+		if o.State == audit.StateAwaitingApproval {
+			s.awaiting = append(s.awaiting, o)
+		}
+	}
+	a.opens.cur.Store(s)
+	return s
+}
+
+// waitingFor counts the requests that wait for this user's decision.
+func (s *openState) waitingFor(u users.User) int {
+	if !users.CanDecide(u.Role) {
+		return 0
+	}
+	n := 0
+	for _, o := range s.awaiting {
+		if o.User != u.Name {
+			n++
+		}
+	}
+	return n
+}
+
+// outcomes tells a requester what became of their requests since their last
+// page: approved and started, rejected with the reason, expired, failed,
+// withdrawn by someone else. The session remembers the last entry told
+// ("told").
+func (a *App) outcomes(c echo.Context, s *session, u users.User) []templates.Flash {
+	head := a.lastSeq.Load()
+	told := s.num("told")
+	if told == 0 || head == 0 {
+		if head > 0 {
+			s.set("told", head) // a session starts from now, not from the log's beginning
+		}
+		return nil
+	}
+	if told >= head {
+		return nil
+	}
+	events, err := a.auditLog.Outcomes(c.Request().Context(), u.Name, told, 10)
+	if err != nil {
+		a.log.Warn("outcomes could not be read", "request_id", requestID(c), "err", err)
+		return nil
+	}
+	s.set("told", head)
+	var out []templates.Flash
+	for _, e := range events {
+		if e.State == audit.StateWithdrawn && e.Reason == "withdrawn by "+u.Name {
+			continue // their own doing
+		}
+		what := fmt.Sprintf("Your request %d to start %s (%s, %s)", e.OpID, e.InstanceName, e.InstanceID, e.Region)
+		switch e.State {
+		case audit.StateSucceeded:
+			out = append(out, templates.Flash{Text: fmt.Sprintf("%s was approved by %s and started: ECS RequestId %s.", what, e.Approver, e.RequestID)})
+		case audit.StateRejected:
+			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s was rejected by %s: %s", what, e.Approver, e.Reason)})
+		case audit.StateExpired:
+			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s expired without a decision; ask again if it is still needed.", what)})
+		case audit.StateWithdrawn:
+			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s was %s.", what, e.Reason)})
+		case audit.StateUnknown:
+			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s was approved, but ECS's answer was lost: whether it started is unknown. Check the instance.", what)})
+		default:
+			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s was approved by %s but failed: %s %s", what, e.Approver, e.ErrorCode, e.ErrorMessage)})
+		}
+	}
+	return out
+}
+
+// age says how long ago t was, roughly.
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h %d min ago", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+// within says how long until t, roughly.
+func within(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "now"
+	case d < time.Hour:
+		return fmt.Sprintf("in %d min", int(d.Minutes())+1)
+	}
+	return fmt.Sprintf("in %d h %d min", int(d.Hours()), int(d.Minutes())%60)
+}
