@@ -16,17 +16,24 @@ import (
 // returns the operation id shown on the audit page.
 func requestInit(t *testing.T, h *harness, who string) (int64, *browser) {
 	t.Helper()
-	in := h.instance("hadoop-data-01")
+	return requestInitOf(t, h, who, "hadoop-data-01")
+}
+
+// requestInitOf is requestInit for the named instance.
+func requestInitOf(t *testing.T, h *harness, who, name string) (int64, *browser) {
+	t.Helper()
+	in := h.instance(name)
 	b := h.loggedIn(who)
+	before := h.sim.Calls("StartInstance")
 	p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "init_local_disk": {"true"}, "confirm": {in.ID}})
-	if p.status != http.StatusSeeOther || p.resp.Header.Get("Location") != "/audit" {
+	if p.status != http.StatusSeeOther || p.resp.Header.Get("Location") != h.cfg.BasePath()+"audit" {
 		t.Fatalf("request: %d %q", p.status, p.resp.Header.Get("Location"))
 	}
 	ops := h.ops()
 	if ops[0].Last.State != audit.StateAwaitingApproval || !ops[0].First.InitLocalDisk {
 		t.Fatalf("not awaiting: %+v", ops[0].Last)
 	}
-	if h.sim.Calls("StartInstance") != 0 {
+	if h.sim.Calls("StartInstance") != before {
 		t.Fatal("an awaiting start reached ECS")
 	}
 	return ops[0].ID(), b

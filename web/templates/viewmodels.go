@@ -68,7 +68,7 @@ type InstanceRow struct {
 	WhyNot                                       string
 	LocalDisk                                    bool
 	NeedsApproval, NeedsApprovalInit             bool
-	Live                                         bool // Starting/Stopping/Pending: the script polls it
+	Live                                         bool   // Starting/Stopping/Pending: the script polls it
 	HeldBy                                       int64  // the request awaiting approval for it, 0 for none
 	HeldURL                                      string // that request on the audit page
 	StatusURL, StartURL, HistoryURL              string
