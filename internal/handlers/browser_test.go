@@ -299,3 +299,70 @@ func frameEval[T any](t *testing.T, ctx context.Context, frame cdp.FrameID, expr
 	}
 	return v
 }
+
+// The approver's journey on a phone: the navigation says a request waits;
+// on the audit page the request is a card with its buttons beside what they
+// decide; approving a wipe asks once more in a dialog, then starts it once.
+func TestBrowserApproverOnAPhoneApprovesAWipe(t *testing.T) {
+	h := newHarness(t, opts{})
+	id, _ := requestInit(t, h, "op1")
+	in := h.instance("hadoop-data-01")
+	ctx := newChrome(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	browserLogin(t, ctx, h, "appr")
+	count, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("[data-testid=waiting-count]")))
+	if err != nil || count != "1" {
+		t.Fatalf("the navigation counts %q waiting (%v)", count, err)
+	}
+	card := fmt.Sprintf(`tr[data-audit-id="%d"]`, id)
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`nav a[href$="audit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(card)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// The button is on screen, in the card that names the instance.
+	fits, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const card = document.querySelector('`+card+`');
+		const b = card.querySelector('form[data-approve-wipe] button');
+		const r = b.getBoundingClientRect(), c = card.getBoundingClientRect();
+		return innerWidth <= 400 && r.left >= 0 && r.right <= innerWidth && c.right <= innerWidth + 1 &&
+			card.textContent.includes('`+in.ID+`') && card.textContent.includes('wipes all data');
+	})()`))
+	if err != nil || !fits {
+		dbg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const card = document.querySelector('`+card+`');
+			const b = card.querySelector('form[data-approve-wipe] button');
+			return JSON.stringify({w: innerWidth, b: b.getBoundingClientRect(), c: card.getBoundingClientRect(), doc: document.documentElement.scrollWidth});
+		})()`))
+		t.Fatalf("on a phone the approve button is off-screen or away from its request (%v): %s", err, dbg)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(card+" form[data-approve-wipe] button")),
+		chromedp.WaitVisible(chromedp.CSS("#approve-dialog")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#approve-dialog")))
+	if !strings.Contains(text, in.ID) || !strings.Contains(text, "wipes ALL data") {
+		t.Fatalf("the dialog says %q", text)
+	}
+	if n, _ := h.sim.Starts(in.ID); n != 0 {
+		t.Fatal("the wipe started before it was confirmed")
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#approve-dialog button[value=yes]`)),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=flash]")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	flash, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("[data-testid=flash]")))
+	if !strings.Contains(flash, "RequestId") {
+		t.Fatalf("after approving: %q", flash)
+	}
+	if n, init := h.sim.Starts(in.ID); n != 1 || init != 1 {
+		t.Fatalf("started %d times, %d with InitLocalDisk", n, init)
+	}
+}
