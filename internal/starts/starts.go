@@ -461,17 +461,22 @@ func (s *Service) Withdraw(ctx context.Context, a Actor, opID int64) error {
 		}
 		return apperr.New(apperr.Conflict, "Request %d is no longer awaiting approval (it is %s); there is nothing to withdraw.", opID, state)
 	}
+	return s.close(ctx, a, op, audit.ActionWithdraw, audit.StateWithdrawn, "", "withdrawn by "+a.User, NoteWithdrawn)
+}
+
+// close ends a request awaiting approval without starting it (a rejection,
+// a withdrawal), unless someone decided first, and tells the webhooks.
+func (s *Service) close(ctx context.Context, a Actor, op audit.Op, action, state, approver, reason, note string) error {
 	ev := op.Last
-	ev.Action, ev.State, ev.Approver = audit.ActionWithdraw, audit.StateWithdrawn, ""
-	ev.Reason = "withdrawn by " + a.User
+	ev.Action, ev.State, ev.Approver, ev.Reason = action, state, approver, reason
 	ev.SourceIP, ev.UserAgent, ev.AuthMethod = a.SourceIP, a.UserAgent, a.AuthMethod
 	written, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval)
 	if errors.Is(err, audit.ErrStateChanged) {
-		return apperr.New(apperr.Conflict, "Someone decided on request %d first.", opID)
+		return apperr.New(apperr.Conflict, "Someone decided on request %d first.", op.ID())
 	} else if err != nil {
-		return apperr.Wrap(err, apperr.Internal, "The withdrawal could not be recorded.")
+		return apperr.Wrap(err, apperr.Internal, "The decision on request %d could not be recorded.", op.ID())
 	}
-	s.notify(NoteWithdrawn, op.First, written)
+	s.notify(note, op.First, written)
 	return nil
 }
 
@@ -484,17 +489,7 @@ func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reaso
 	if err != nil {
 		return err
 	}
-	ev := op.Last
-	ev.Action, ev.State, ev.Approver, ev.Reason = audit.ActionReject, audit.StateRejected, a.User, reason
-	ev.SourceIP, ev.UserAgent, ev.AuthMethod = a.SourceIP, a.UserAgent, a.AuthMethod
-	written, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval)
-	if errors.Is(err, audit.ErrStateChanged) {
-		return apperr.New(apperr.Conflict, "Someone else decided on request %d first.", opID)
-	} else if err != nil {
-		return apperr.Wrap(err, apperr.Internal, "The rejection could not be recorded.")
-	}
-	s.notify(NoteRejected, op.First, written)
-	return nil
+	return s.close(ctx, a, op, audit.ActionReject, audit.StateRejected, a.User, reason, NoteRejected)
 }
 
 // Expired reports whether a request awaiting approval is past its time. Its

@@ -40,14 +40,24 @@ var faultTable = map[string]struct {
 	"ServiceUnavailable":                        {503, "The request has failed due to a temporary failure of the server."},
 }
 
-func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
+// regionParam reads the mandatory RegionId, answering the error itself when
+// it is missing or unknown.
+func (s *Server) regionParam(w http.ResponseWriter, q url.Values) (string, bool) {
 	region := q.Get("RegionId")
 	if region == "" {
 		s.fail(w, 400, "MissingParameter", "The input parameter \"RegionId\" that is mandatory for processing this request is not supplied.")
-		return
+		return "", false
 	}
 	if !slices.Contains(s.regions, region) {
 		s.fail(w, 400, "InvalidRegionId.NotFound", "The specified RegionId does not exist.")
+		return "", false
+	}
+	return region, true
+}
+
+func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
+	region, ok := s.regionParam(w, q)
+	if !ok {
 		return
 	}
 	var wantIDs []string
@@ -260,13 +270,8 @@ func (s *Server) describeRegions(w http.ResponseWriter) {
 
 // describeZones lists a region's zones, except retired ones.
 func (s *Server) describeZones(w http.ResponseWriter, q url.Values) {
-	region := q.Get("RegionId")
-	if region == "" {
-		s.fail(w, 400, "MissingParameter", "The input parameter \"RegionId\" that is mandatory for processing this request is not supplied.")
-		return
-	}
-	if !slices.Contains(s.regions, region) {
-		s.fail(w, 400, "InvalidRegionId.NotFound", "The specified RegionId does not exist.")
+	region, ok := s.regionParam(w, q)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
