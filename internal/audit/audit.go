@@ -32,6 +32,7 @@ const (
 	ActionReject        = "reject"
 	ActionExpire        = "expire"
 	ActionWithdraw      = "withdraw"
+	ActionCheck         = "check" // a dry run: ECS asked whether it would start
 	ActionRecover       = "recover"
 	ActionLogin         = "login"
 	ActionLogout        = "logout"
@@ -66,6 +67,7 @@ type Event struct {
 	HTTPStatus    int       `db:"http_status" json:"http_status"`
 	Attempt       int       `db:"attempt" json:"attempt"`
 	DurationMS    int64     `db:"duration_ms" json:"duration_ms"`
+	BatchID       string    `db:"batch_id" json:"batch_id" audit:"optional"` // the batch start it was part of
 	PrevHash      string    `db:"prev_hash" json:"prev_hash"`
 	Hash          string    `db:"hash" json:"hash"`
 }

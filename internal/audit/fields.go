@@ -14,13 +14,16 @@ import (
 // struct's order, so a new field cannot be stored but left out of the hash.
 //
 // The hash covers prev_hash and then every field but prev_hash and hash, in
-// the struct's order; that order is part of the chain format.
+// the struct's order; that order is part of the chain format. A field added
+// later is tagged audit:"optional": it is hashed as its name and value, and
+// only when set, so the entries written before it keep their hashes.
 
 // field is one column of an event.
 type field struct {
 	column, export string
 	index          int  // in Event
 	chained        bool // covered by the hash as a field (prev_hash and hash are not)
+	optional       bool // added after the first version: hashed, by name, only when set
 	raw            bool // a number or a boolean: JSON without quotes
 }
 
@@ -38,7 +41,7 @@ func eventFields() []field {
 		exp, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
 		k := sf.Type.Kind()
 		fs = append(fs, field{column: col, export: exp, index: i, chained: col != "prev_hash" && col != "hash",
-			raw: k == reflect.Int || k == reflect.Int64 || k == reflect.Bool})
+			optional: sf.Tag.Get("audit") == "optional", raw: k == reflect.Int || k == reflect.Int64 || k == reflect.Bool})
 	}
 	return fs
 }

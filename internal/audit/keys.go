@@ -93,7 +93,13 @@ func encode(h hash.Hash, e *Event) {
 	}
 	write(e.PrevHash)
 	for _, f := range fields {
-		if f.chained {
+		switch {
+		case f.optional:
+			if v := e.text(f); v != "" {
+				write(f.column)
+				write(v)
+			}
+		case f.chained:
 			write(e.text(f))
 		}
 	}
