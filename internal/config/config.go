@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ type Config struct {
 	NotifyURLs        []string // webhooks for approval events
 	NotifyFormat      string   // json, slack or dingtalk
 	NotifySecretFile  string
+	StartRate         int // starts a minute, all users together; 0: no limit
 	FrameAncestors    []string
 	AuthHeader        string
 	GroupsHeader      string
@@ -96,7 +98,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 		addr, db, regions, endpoint, demo, demoScale, approval, approvalTTL, families,
 		keyFile, auditKeyFile, metricsToken, frameAncestors, authHeader, groupsHeader, groupRoles, trustedProxies,
 		baseURL, crossSite, refresh, ecsTimeout, ramRole, idle, lifetime, logLevel,
-		notifyFormat, notifySecret string
+		notifyFormat, notifySecret, startRate string
 		notifyURLs listFlag
 	}
 	def := func(p *string, name, value, usage string) {
@@ -126,6 +128,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	raw.notifyURLs.fromEnv = true
 	fs.Var(&raw.notifyURLs, "notify-url", fmt.Sprintf("a webhook that receives each approval event; repeatable or comma-separated (env %s)", notifyEnv))
 	def(&raw.notifyFormat, "notify-format", "json", "json, slack or dingtalk")
+	def(&raw.startRate, "start-rate", "300", "StartInstance calls a minute the dashboard allows itself (ECS allows an account about 500); 0 for no limit")
 	def(&raw.notifySecret, "notify-secret-file", "", "a file holding the secret that signs each notification (json: X-ECS-Dashboard-Signature; dingtalk: the robot's signing secret)")
 	defBool(&raw.demo, "demo", "", "run against the built-in ECS simulator (default: on when no credentials and no --ecs-endpoint)")
 	def(&raw.demoScale, "demo-instances", "0", "demo mode: simulate this many instances instead of the seeded demo fleet (e.g. 10000)")
@@ -224,6 +227,11 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 		bad("notify-format", "%q is not json, slack or dingtalk", c.NotifyFormat)
 	}
 	c.NotifySecretFile = raw.notifySecret
+	if n, err := strconv.Atoi(raw.startRate); err != nil || n < 0 || n > 100000 {
+		bad("start-rate", "%q is not a number of starts a minute (0 to 100000)", raw.startRate)
+	} else {
+		c.StartRate = n
+	}
 	c.AuditKeyFile = raw.auditKeyFile
 	if c.AuditKeyFile == "" {
 		c.AuditKeyFile = DefaultAuditKeyFile(c.DBPath)

@@ -203,3 +203,16 @@ func sentNothing(err error) bool {
 	}
 	return false
 }
+
+// Explanation is a code's meaning for the operator.
+type Explanation struct {
+	Kind            ErrorKind
+	Summary, Action string
+}
+
+// Explain says in words what an ECS code means and what to do (as Error's
+// Summary and Action would for it).
+func Explain(code string) Explanation {
+	x := explain(code, 0)
+	return Explanation{Kind: x.kind, Summary: x.summary, Action: x.action}
+}

@@ -366,3 +366,45 @@ func TestBrowserApproverOnAPhoneApprovesAWipe(t *testing.T) {
 		t.Fatalf("started %d times, %d with InitLocalDisk", n, init)
 	}
 }
+
+// Batch start in a browser: tick three, start them, and watch the results
+// page follow each to Running.
+func TestBrowserStartsThreeSelectedAndWatchesThemRun(t *testing.T) {
+	h := newHarness(t, opts{simOpts: ecssim.Options{StartDelay: 2 * time.Second}})
+	ctx := newChrome(t)
+	browserLogin(t, ctx, h, "op1")
+	var ids []string
+	for _, name := range []string{"ci-runner-01", "ci-runner-02", "batch-worker-01"} {
+		ids = append(ids, h.instance(name).ID)
+	}
+	actions := []chromedp.Action[chromedp.Void]{chromedp.Navigate(h.url("instances?region=cn-hangzhou&per_page=100")), chromedp.WaitVisible(chromedp.CSS("#batch-form"))}
+	for _, id := range ids {
+		actions = append(actions, chromedp.Click(chromedp.CSS(`tr[data-instance-id="`+id+`"] input[data-pick]`)))
+	}
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+	label, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("[data-batch-submit]")))
+	if label != "Start selected (3)" {
+		t.Fatalf("the button says %q", label)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("[data-batch-submit]")),
+		chromedp.WaitVisible(chromedp.CSS("tr[data-outcome]")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		sel := `document.querySelector('tr[data-instance-id="` + id + `"]')`
+		if outcome, _ := chromedp.Run(ctx, chromedp.Evaluate[string](sel+`.getAttribute('data-outcome')`)); outcome != "started" {
+			t.Fatalf("%s: %q", id, outcome)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](sel+`.getAttribute('data-status') === 'Running'`,
+			chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			t.Fatalf("%s never turned Running on the results page: %v", id, err)
+		}
+	}
+	if n := h.sim.Calls("StartInstances"); n != 1 {
+		t.Fatalf("%d StartInstances calls", n)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
 
 	"ecsdash/internal/audit"
 	"ecsdash/internal/config"
@@ -85,8 +86,12 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		}
 		appended.add()
 	}
-	svc := &starts.Service{ECS: d.ECS, Fleet: fleet, Log: log, Families: d.Cfg.LocalDiskFamilies, Approval: d.Cfg.Approval,
+	svc := &starts.Service{ECS: d.ECS, Batch: d.ECS, Fleet: fleet, Log: log, Families: d.Cfg.LocalDiskFamilies, Approval: d.Cfg.Approval,
 		TTL: d.Cfg.ApprovalTTL, Now: d.Now, Logger: d.Logger, CallLimit: 3 * d.Cfg.ECSTimeout}
+	if d.Cfg.StartRate > 0 {
+		// A full batch may go at once; then starts refill at the rate.
+		svc.Limiter = rate.NewLimiter(rate.Limit(float64(d.Cfg.StartRate)/60), ecs.MaxBatch)
+	}
 	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost),
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), sessions: NewCookieStore(d.Cfg, keys),
 		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics, appended: appended}

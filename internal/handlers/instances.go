@@ -57,7 +57,8 @@ func (a *App) instances(c echo.Context) error {
 
 	v := templates.InstancesPage{Page: a.page(c, "Instances", "instances"), Q: q.Search, Region: q.Region, Status: q.Status, Family: q.Family,
 		PerPage: q.PerPage, Regions: a.regions, Statuses: statuses, Matched: found.Total, Total: len(snap.Instances),
-		PageNum: found.Page, Pages: found.Pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.now()), Families: snap.Families}
+		PageNum: found.Page, Pages: found.Pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.now()), Families: snap.Families,
+		CanStart: users.CanStart(u.Role), NeedsApproval: a.starts.Approval.NeedsApproval(false)}
 	for r, err := range snap.RegionErr {
 		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Listing %s failed (%s); showing its last good list.", r, ecsWords(err)))
 	}
@@ -95,6 +96,7 @@ func (a *App) row(in ecs.Instance, u users.User, held audit.OpenOp) templates.In
 		Live:       !in.Settled(),
 		StatusURL:  base + "instances/" + in.ID + "/status?region=" + url.QueryEscape(in.Region),
 		StartURL:   base + "instances/" + in.ID + "/start",
+		CheckURL:   base + "instances/" + in.ID + "/check",
 		HistoryURL: base + "audit?instance=" + url.QueryEscape(in.ID),
 	}
 	if len(in.PrivateIPs) > 0 {
@@ -277,4 +279,76 @@ func ecsPageStatus(e *ecs.Error) int {
 		return http.StatusNotFound
 	}
 	return http.StatusConflict
+}
+
+// startBatch starts the instances ticked on the list (instance=REGION/ID,
+// 1 to 100) and answers a page with a row per instance.
+func (a *App) startBatch(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return apperr.New(apperr.Invalid, "The form could not be read.")
+	}
+	raw := form["instance"]
+	switch {
+	case len(raw) == 0:
+		return apperr.New(apperr.Invalid, "Select at least one instance to start.")
+	case len(raw) > ecs.MaxBatch:
+		return apperr.New(apperr.Invalid, "A batch holds at most %d instances; %d were selected.", ecs.MaxBatch, len(raw))
+	}
+	b, err := a.starts.StartBatch(c.Request().Context(), a.actor(c), raw, form.Get("reason"))
+	if err != nil {
+		a.metrics.Start("refused")
+		return err
+	}
+	base := a.cfg.BasePath()
+	v := templates.BatchPage{Page: a.page(c, "Batch start", "instances"), BatchID: b.ID, Back: base + "instances"}
+	words := map[string]string{starts.OutcomeStarted: "Started", starts.OutcomeAwaiting: "Awaiting approval",
+		starts.OutcomeRefused: "Refused", starts.OutcomeFailed: "Failed", starts.OutcomeUnknown: "Unknown"}
+	for _, r := range b.Rows {
+		a.metrics.Start(r.Outcome)
+		row := templates.BatchRow{ID: r.Ref.ID, Name: r.Name, Region: r.Ref.Region, Outcome: r.Outcome, OutcomeWords: words[r.Outcome],
+			Words: r.Words, Code: r.Code, RequestID: r.RequestID, OpID: r.OpID}
+		if row.ID == "" {
+			row.ID = r.Raw
+		}
+		switch r.Outcome {
+		case starts.OutcomeStarted:
+			v.Started++
+			row.Live, row.Status = true, ecs.StatusStarting
+			row.StatusURL = base + "instances/" + r.Ref.ID + "/status?region=" + url.QueryEscape(r.Ref.Region)
+		case starts.OutcomeAwaiting:
+			v.Awaiting++
+		case starts.OutcomeRefused:
+			v.Refused++
+		case starts.OutcomeFailed:
+			v.Failed++
+		default:
+			v.Unknown++
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	return render(c, http.StatusOK, templates.BatchResults(v))
+}
+
+// check asks ECS whether it would start the instance (a dry run) and says
+// so; nothing starts and no approval is needed.
+func (a *App) check(c echo.Context) error {
+	req := starts.Request{InstanceID: c.Param("id"), Region: c.FormValue("region"), Confirm: c.FormValue("confirm")}
+	switch c.FormValue("init_local_disk") {
+	case "", "false", "0", "off":
+	case "true", "1", "on":
+		req.InitLocalDisk = true
+	default:
+		return apperr.New(apperr.Invalid, "init_local_disk must be true or false.")
+	}
+	res, err := a.starts.Check(c.Request().Context(), a.actor(c), req)
+	if err != nil {
+		return err
+	}
+	v := templates.CheckPage{Page: a.page(c, "Check", "instances"), ID: req.InstanceID, Name: res.Instance.Name, Region: req.Region,
+		Would: res.Would, RequestID: res.RequestID, Back: a.cfg.BasePath() + "instances"}
+	if res.ECSError != nil {
+		v.Summary, v.Action, v.Code = res.ECSError.Summary, res.ECSError.Action, res.ECSError.Code
+	}
+	return render(c, http.StatusOK, templates.CheckResult(v))
 }

@@ -49,6 +49,8 @@ func routes(a *App) *echo.Echo {
 	in.POST("/instances/refresh", a.refresh)
 	in.GET("/instances/:id/status", a.instanceStatus)
 	in.POST("/instances/:id/start", a.start)
+	in.POST("/instances/:id/check", a.check)
+	in.POST("/instances/start", a.startBatch)
 	in.GET("/audit", a.auditPage)
 	in.GET("/audit/export", a.auditExport)
 	in.GET("/audit/:id/approve", a.confirmApprove)

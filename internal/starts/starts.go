@@ -61,7 +61,14 @@ type Service struct {
 	// and the approved start's outcome (succeeded, failed, unknown). It
 	// must not block.
 	Notify func(event string, first, last audit.Event)
+	// Batch is the batch start's and the dry run's ECS (nil: neither).
+	Batch BatchECS
+	// Limiter, when set, paces starts to stay under ECS's StartInstance
+	// rate limit (about 500 a minute for an account).
+	Limiter Limiter
 }
+
+func (s *Service) defaultLimit() time.Duration { return 30 * time.Second }
 
 // The notification events.
 const (
@@ -267,11 +274,16 @@ func (s *Service) fresh(ctx context.Context, region, id string, initLocalDisk bo
 func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (Result, error) {
 	limit := s.CallLimit
 	if limit <= 0 {
-		limit = 30 * time.Second
+		limit = s.defaultLimit()
 	}
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	res := Result{Instance: inst}
+	if s.Limiter != nil {
+		if err := s.Limiter.WaitN(cctx, 1); err != nil {
+			return res, apperr.New(apperr.Unavailable, "Not sent: the dashboard's start rate limit would be exceeded before the request's deadline. Try again in a minute.")
+		}
+	}
 	last := op
 	hooks := ecs.Hooks{
 		Before: func(n int) error {

@@ -85,13 +85,34 @@
 
   // One click, one start: disable a start button once its form is sent.
   document.querySelectorAll("form.start-form").forEach(function (f) {
-    f.addEventListener("submit", function () {
-      var b = f.querySelector("button[type=submit]");
-      if (b) { b.disabled = true; b.textContent = "Starting…"; }
+    f.addEventListener("submit", function (ev) {
+      var b = ev.submitter || f.querySelector("button[type=submit]");
+      if (b && !b.hasAttribute("formaction")) { b.disabled = true; b.textContent = "Starting…"; }
     });
   });
 
   // Live status: poll rows that are on their way somewhere, with backoff.
+  // Batch start: "Select all on this page" and the count on the button.
+  var batch = document.getElementById("batch-form");
+  if (batch) {
+    var picks = document.querySelectorAll("input[data-pick]");
+    var all = batch.querySelector("[data-select-all]");
+    var submit = batch.querySelector("[data-batch-submit]");
+    var count = function () {
+      var n = 0;
+      picks.forEach(function (p) { if (p.checked) n++; });
+      submit.textContent = "Start selected (" + n + ")";
+      submit.disabled = n === 0;
+    };
+    batch.querySelectorAll(".js-only").forEach(function (e) { e.hidden = false; });
+    all.addEventListener("change", function () {
+      picks.forEach(function (p) { p.checked = all.checked; });
+      count();
+    });
+    picks.forEach(function (p) { p.addEventListener("change", count); });
+    count();
+  }
+
   var live = document.querySelectorAll("tr[data-live]");
   live.forEach(function (row) {
     var url = row.getAttribute("data-status-url");

@@ -54,6 +54,8 @@ type InstancesPage struct {
 	CacheAge                    string
 	CacheErrors                 []string
 	FormToken                   string
+	CanStart                    bool // the user may start: the batch form shows
+	NeedsApproval               bool // every start needs approval: a reason is required
 }
 
 // InstanceRow is one instance as the list shows it.
@@ -72,6 +74,37 @@ type InstanceRow struct {
 	HeldBy                                       int64  // the request awaiting approval for it, 0 for none
 	HeldURL                                      string // that request on the audit page
 	StatusURL, StartURL, HistoryURL              string
+	CheckURL                                     string
+}
+
+// BatchPage is a batch start's results.
+type BatchPage struct {
+	Page
+	BatchID                                    string
+	Rows                                       []BatchRow
+	Started, Awaiting, Refused, Failed, Unknown int
+	Back                                       string
+}
+
+// BatchRow is one instance of a batch.
+type BatchRow struct {
+	ID, Name, Region     string
+	Outcome              string // started, awaiting_approval, refused, failed, unknown
+	OutcomeWords, Words  string
+	Code, RequestID      string
+	OpID                 int64
+	Live                 bool // started: the script follows its status
+	Status, StatusURL    string
+}
+
+// CheckPage is a dry run's answer.
+type CheckPage struct {
+	Page
+	ID, Name, Region string
+	Would            bool
+	Summary, Action  string
+	Code, RequestID  string
+	Back             string
 }
 
 // ConfirmInitPage is the no-JavaScript confirmation for InitLocalDisk.

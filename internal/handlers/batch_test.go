@@ -1,0 +1,159 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"ecsdash/internal/audit"
+)
+
+func TestBatchStartsWhatMayStartAndRefusesTheRest(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	b := h.loggedIn("op1")
+	a, c, d := h.instance("ci-runner-01"), h.instance("ci-runner-02"), h.instance("batch-worker-01")
+	running, locked := h.instance("web-prod-01"), h.instance("legacy-billing-01")
+	form := url.Values{"reason": {"after the patch window"}, "instance": {
+		a.Region + "/" + a.ID, c.Region + "/" + c.ID, d.Region + "/" + d.ID, a.Region + "/" + a.ID, // a twice: collapses
+		running.Region + "/" + running.ID, locked.Region + "/" + locked.ID,
+		"garbage", "mars-1/i-bp1doesnotexist0", "cn-hangzhou/i-bp1doesnotexist0",
+	}}
+	p := b.post("instances/start", form)
+	if p.status != http.StatusOK {
+		t.Fatalf("batch: %d %s", p.status, p.doc.Find("main").Text())
+	}
+	want := map[string]string{a.ID: "started", c.ID: "started", d.ID: "started", running.ID: "refused", locked.ID: "refused",
+		"garbage": "refused", "i-bp1doesnotexist0": "refused"}
+	rows := p.doc.Find("tr[data-outcome]")
+	if rows.Length() != 8 {
+		t.Fatalf("%d result rows, want 8 (a duplicate collapses)", rows.Length())
+	}
+	for id, outcome := range want {
+		if got := p.doc.Find(`tr[data-instance-id="`+id+`"]`).First().AttrOr("data-outcome", ""); got != outcome {
+			t.Errorf("%s: %q, want %q", id, got, outcome)
+		}
+	}
+	if !strings.Contains(p.doc.Find(`tr[data-instance-id="`+running.ID+`"]`).Text(), "not Stopped") {
+		t.Fatal("the refusal is not in words")
+	}
+	if n := h.sim.Calls("StartInstances"); n != 1 || h.sim.Calls("StartInstance") != 0 {
+		t.Fatalf("%d StartInstances calls, want one for the region", n)
+	}
+	for _, in := range []string{a.ID, c.ID, d.ID} {
+		if n, _ := h.sim.Starts(in); n != 1 {
+			t.Fatalf("%s started %d times", in, n)
+		}
+	}
+	if n, _ := h.sim.Starts(running.ID); n != 0 {
+		t.Fatal("a refused instance was sent")
+	}
+	// Each instance is its own operation: intent then outcome, the batch's id, the reason, the RequestId.
+	var batch string
+	ops := 0
+	for _, op := range h.ops() {
+		if op.First.Action != audit.ActionStartInstance {
+			continue
+		}
+		ops++
+		if op.First.State != audit.StateSent || op.Last.State != audit.StateSucceeded || op.Last.RequestID == "" ||
+			op.First.BatchID == "" || op.First.Reason != "after the patch window" {
+			t.Fatalf("operation %d: %+v → %+v", op.ID(), op.First, op.Last)
+		}
+		if batch != "" && op.First.BatchID != batch {
+			t.Fatal("the operations carry different batch ids")
+		}
+		batch = op.First.BatchID
+	}
+	if ops != 3 {
+		t.Fatalf("%d start operations, want 3", ops)
+	}
+	if !strings.Contains(p.doc.Find("h1").Text(), batch) {
+		t.Fatal("the page does not name the batch")
+	}
+}
+
+func TestBatchBadInput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	a := h.instance("ci-runner-01")
+	many := url.Values{}
+	for i := range 101 {
+		many.Add("instance", "cn-hangzhou/i-bp1aaaaaaaaaaaa"+strings.Repeat("b", i%5)+string(rune('a'+i%26)))
+	}
+	for name, tc := range map[string]struct {
+		who    string
+		form   url.Values
+		status int
+	}{
+		"none":        {"op1", url.Values{}, 400},
+		"101":         {"op1", many, 400},
+		"viewer":      {"view", url.Values{"instance": {a.Region + "/" + a.ID}}, 403},
+		"approver":    {"appr", url.Values{"instance": {a.Region + "/" + a.ID}}, 403},
+		"long reason": {"op1", url.Values{"instance": {a.Region + "/" + a.ID}, "reason": {strings.Repeat("r", 501)}}, 400},
+	} {
+		if p := h.loggedIn(tc.who).post("instances/start", tc.form); p.status != tc.status {
+			t.Errorf("%s: %d, want %d", name, p.status, tc.status)
+		}
+	}
+	if h.sim.Calls("StartInstances") != 0 {
+		t.Fatal("a refused batch reached ECS")
+	}
+}
+
+func TestBatchUnderApprovalAllBecomesRequests(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{args: []string{"--approval", "all"}})
+	a, c := h.instance("ci-runner-01"), h.instance("ci-runner-02")
+	p := h.loggedIn("op1").post("instances/start", url.Values{"reason": {"nightly"}, "instance": {a.Region + "/" + a.ID, c.Region + "/" + c.ID}})
+	if p.status != http.StatusOK || p.doc.Find(`tr[data-outcome=awaiting_approval]`).Length() != 2 {
+		t.Fatalf("%d %s", p.status, p.doc.Find("main").Text())
+	}
+	if h.sim.Calls("StartInstances") != 0 {
+		t.Fatal("a batch awaiting approval reached ECS")
+	}
+	if p := h.loggedIn("op1").post("instances/start", url.Values{"instance": {a.Region + "/" + a.ID}}); p.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a batch without a reason under --approval all: %d", p.status)
+	}
+}
+
+func TestCheckAsksECSAndStartsNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	b := h.loggedIn("op1")
+	stopped, running := h.instance("ci-runner-01"), h.instance("web-prod-01")
+	p := b.post("instances/"+stopped.ID+"/check", url.Values{"region": {stopped.Region}})
+	if p.status != http.StatusOK || p.doc.Find("[data-testid=check]").AttrOr("data-would", "") != "true" ||
+		p.doc.Find("[data-testid=ecs-request-id]").Text() == "" {
+		t.Fatalf("check of a stopped instance: %d %q", p.status, p.doc.Find("main").Text())
+	}
+	p = b.post("instances/"+running.ID+"/check", url.Values{"region": {running.Region}})
+	if p.doc.Find("[data-testid=check]").AttrOr("data-would", "") != "false" || p.doc.Find("[data-testid=ecs-code]").Text() != "IncorrectInstanceStatus" ||
+		!strings.Contains(p.doc.Find("main").Text(), "must be Stopped") {
+		t.Fatalf("check of a running instance: %q", p.doc.Find("main").Text())
+	}
+	if n, _ := h.sim.Starts(stopped.ID); n != 0 || h.sim.Status(stopped.ID) != "Stopped" {
+		t.Fatal("a check started the instance")
+	}
+	checks := 0
+	for _, op := range h.ops() {
+		if op.First.Action == audit.ActionCheck {
+			checks++
+			if !op.First.DryRun || op.First.RequestID == "" {
+				t.Fatalf("check entry %+v", op.First)
+			}
+		}
+	}
+	if checks != 2 {
+		t.Fatalf("%d checks audited", checks)
+	}
+	if p := h.loggedIn("view").post("instances/"+stopped.ID+"/check", url.Values{"region": {stopped.Region}}); p.status != http.StatusForbidden {
+		t.Fatalf("a viewer's check: %d", p.status)
+	}
+	// The list offers Check next to Start.
+	r := row(b.get("instances?per_page=100&region=cn-hangzhou"), stopped.ID)
+	if r.Find(`button[formaction$="/instances/`+stopped.ID+`/check"]`).Length() != 1 || r.Find(`input[data-pick]`).Length() != 1 {
+		t.Fatal("the row offers no Check or no batch checkbox")
+	}
+}

@@ -1,0 +1,367 @@
+package starts
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"ecsdash/internal/apperr"
+	"ecsdash/internal/audit"
+	"ecsdash/internal/ecs"
+	"ecsdash/internal/users"
+)
+
+// BatchECS is what a batch start and a check need of internal/ecs beyond ECS.
+type BatchECS interface {
+	DescribeMany(ctx context.Context, region string, ids []string) (map[string]ecs.Instance, error)
+	StartInstances(ctx context.Context, region string, ids []string, h ecs.BatchHooks) (string, []ecs.InstanceOutcome, error)
+	DryRun(ctx context.Context, region, id string, initLocalDisk bool) (string, error)
+}
+
+// Limiter paces starts to stay under ECS's rate limit; Wait blocks until n
+// more may go, or ctx ends.
+type Limiter interface {
+	WaitN(ctx context.Context, n int) error
+}
+
+// The outcomes of a batch, per instance.
+const (
+	OutcomeStarted  = "started"
+	OutcomeAwaiting = "awaiting_approval"
+	OutcomeRefused  = "refused"
+	OutcomeFailed   = "failed"
+	OutcomeUnknown  = "unknown"
+)
+
+// Ref names one instance of a batch as the form sends it: REGION/ID.
+type Ref struct{ Region, ID string }
+
+// ParseRef reads "REGION/ID".
+func ParseRef(s string) (Ref, bool) {
+	region, id, ok := strings.Cut(strings.TrimSpace(s), "/")
+	return Ref{region, id}, ok && region != "" && id != ""
+}
+
+// BatchRow is what came of one instance of a batch.
+type BatchRow struct {
+	Ref       Ref
+	Raw       string // as sent, for a malformed entry
+	Name      string
+	Outcome   string
+	Words     string // why, in words
+	Code      string // ECS's code, when it answered with one
+	RequestID string
+	OpID      int64
+}
+
+// Batch is a batch start's result.
+type Batch struct {
+	ID   string
+	Rows []BatchRow
+}
+
+// StartBatch starts up to ecs.MaxBatch instances: each is its own audited
+// operation (intent before the call, outcome after, with the batch's id),
+// checked fresh against ECS with the same preconditions as a single start.
+// One that may not start now is refused, and nothing is sent for it; the
+// others go in one StartInstances call per region (or each becomes a
+// request awaiting approval under --approval all). InitLocalDisk is never
+// part of a batch.
+func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason string) (Batch, error) {
+	if !users.CanStart(a.Role) {
+		return Batch{}, apperr.New(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Role)
+	}
+	if n := utf8.RuneCountInString(reason); n > MaxReason {
+		return Batch{}, apperr.New(apperr.Invalid, "The reason has %d characters; at most %d fit.", n, MaxReason)
+	}
+	if s.Approval == PolicyAll && strings.TrimSpace(reason) == "" {
+		return Batch{}, apperr.New(apperr.Unprocessable, "Give a reason: every start here waits for a second person, who needs to know why.")
+	}
+	b := Batch{ID: newBatchID()}
+	seen := map[string]bool{}
+	var rows []*BatchRow
+	for _, r := range raw {
+		ref, ok := ParseRef(r)
+		key := ref.Region + "/" + ref.ID
+		if ok && seen[key] {
+			continue // duplicates collapse
+		}
+		seen[key] = true
+		row := &BatchRow{Ref: ref, Raw: apperr.Truncate(r, 80)}
+		switch {
+		case !ok || !ValidID(ref.ID):
+			row.Outcome, row.Words = OutcomeRefused, "Not REGION/INSTANCE-ID."
+		case !s.ECS.HasRegion(ref.Region):
+			row.Outcome, row.Words = OutcomeRefused, fmt.Sprintf("%q is not a region this dashboard manages.", apperr.Quote(ref.Region))
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) > ecs.MaxBatch {
+		return Batch{}, apperr.New(apperr.Invalid, "A batch holds at most %d instances; %d were sent.", ecs.MaxBatch, len(rows))
+	}
+	base := audit.Event{Action: audit.ActionStartInstance, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP,
+		UserAgent: a.UserAgent, Reason: strings.TrimSpace(reason), BatchID: b.ID}
+
+	// Fresh state, one DescribeInstances per region and 100 instances.
+	byRegion := map[string][]*BatchRow{}
+	for _, row := range rows {
+		if row.Outcome == "" {
+			byRegion[row.Ref.Region] = append(byRegion[row.Ref.Region], row)
+		}
+	}
+	regions := make([]string, 0, len(byRegion))
+	for r := range byRegion {
+		regions = append(regions, r)
+	}
+	slices.Sort(regions)
+	for _, region := range regions {
+		group := byRegion[region]
+		ids := make([]string, len(group))
+		for i, row := range group {
+			ids[i] = row.Ref.ID
+		}
+		found, err := s.Batch.DescribeMany(ctx, region, ids)
+		if err != nil {
+			for _, row := range group {
+				row.Outcome, row.Words = OutcomeRefused, "Its state could not be checked in ECS: "+ecsWords(err)
+			}
+			byRegion[region] = nil
+			continue
+		}
+		var ready []*BatchRow
+		for _, row := range group {
+			inst, ok := found[row.Ref.ID]
+			if !ok {
+				row.Outcome, row.Words = OutcomeRefused, "No such instance in "+region+"."
+				continue
+			}
+			s.Fleet.Update(inst)
+			row.Name = inst.Name
+			if e := ecs.Check(inst, false, s.Families, s.Now()); e != nil {
+				row.Outcome, row.Words = OutcomeRefused, e.Summary
+				continue
+			}
+			if err := s.notOpen(ctx, inst.ID); err != nil {
+				row.Outcome, row.Words = OutcomeRefused, apperr.MessageOf(err)
+				continue
+			}
+			ready = append(ready, row)
+		}
+		byRegion[region] = ready
+	}
+
+	for _, region := range regions {
+		ready := byRegion[region]
+		if len(ready) == 0 {
+			continue
+		}
+		if s.Approval.NeedsApproval(false) {
+			for _, row := range ready {
+				ev := base
+				ev.Region, ev.InstanceID, ev.InstanceName, ev.State = region, row.Ref.ID, row.Name, audit.StateAwaitingApproval
+				written, err := s.Log.Append(ctx, ev)
+				switch oe := (*audit.OpenError)(nil); {
+				case errors.As(err, &oe):
+					row.Outcome, row.Words = OutcomeRefused, apperr.MessageOf(openWords(oe))
+				case err != nil:
+					row.Outcome, row.Words = OutcomeRefused, "The request could not be recorded; nothing was sent."
+				default:
+					row.Outcome, row.OpID = OutcomeAwaiting, written.OpID
+					row.Words = fmt.Sprintf("Request %d awaits a second person's approval.", written.OpID)
+					s.notify(NoteAwaiting, written, written)
+				}
+			}
+			continue
+		}
+		s.sendBatch(ctx, base, region, ready)
+	}
+	for _, row := range rows {
+		b.Rows = append(b.Rows, *row)
+	}
+	return b, nil
+}
+
+// sendBatch records an intent per instance, sends one StartInstances, and
+// records each instance's outcome, all in its own operation.
+func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string, ready []*BatchRow) {
+	if s.Limiter != nil {
+		if err := s.Limiter.WaitN(ctx, len(ready)); err != nil {
+			for _, row := range ready {
+				row.Outcome, row.Words = OutcomeRefused, "Not sent: the dashboard's start rate limit would be exceeded before the request's deadline. Try again in a minute."
+			}
+			return
+		}
+	}
+	ops := map[string]audit.Event{} // the newest entry of each instance's operation
+	ids := make([]string, 0, len(ready))
+	var held []*BatchRow
+	limit := s.CallLimit
+	if limit <= 0 {
+		limit = s.defaultLimit()
+	}
+	cctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	// The first attempt's intents are recorded now, right before the call
+	// (an instance another request holds meanwhile is refused here); a
+	// retry records its own.
+	intent := func(row *BatchRow, n int) error {
+		ev, ok := ops[row.Ref.ID]
+		if !ok {
+			ev = base
+		}
+		ev.Region, ev.InstanceID, ev.InstanceName, ev.State, ev.Attempt = region, row.Ref.ID, row.Name, audit.StateSent, n
+		ev.RequestID, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus, ev.DurationMS = "", "", "", 0, 0
+		written, err := s.Log.Append(ctx, ev)
+		if err != nil {
+			return err
+		}
+		ops[row.Ref.ID], row.OpID = written, written.OpID
+		return nil
+	}
+	for _, row := range ready {
+		err := intent(row, 1)
+		if oe := (*audit.OpenError)(nil); errors.As(err, &oe) {
+			row.Outcome, row.Words = OutcomeRefused, apperr.MessageOf(openWords(oe))
+			held = append(held, row)
+		} else if err != nil {
+			row.Outcome, row.Words = OutcomeRefused, "Not sent: it could not be recorded in the audit log."
+			held = append(held, row)
+		} else {
+			ids = append(ids, row.Ref.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	hooks := ecs.BatchHooks{
+		Before: func(n int) error {
+			if n == 1 {
+				return nil // recorded above
+			}
+			for _, row := range ready {
+				if _, ok := ops[row.Ref.ID]; ok && !slices.Contains(held, row) {
+					if err := intent(row, n); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		},
+		After: func(n int, requestID string, outcomes []ecs.InstanceOutcome, e *ecs.Error) {
+			answered := map[string]ecs.InstanceOutcome{}
+			for _, o := range outcomes {
+				answered[o.InstanceID] = o
+			}
+			for _, id := range ids {
+				ev := ops[id]
+				ev.Attempt, ev.RequestID = n, requestID
+				o, named := answered[id]
+				switch {
+				case e != nil && e.Kind == ecs.KindUnknownOutcome:
+					ev.State, ev.ErrorCode, ev.ErrorMessage = audit.StateUnknown, e.Code, e.Summary
+				case e != nil:
+					ev.State, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus = audit.StateFailed, e.Code, e.Message, e.HTTPStatus
+				case !named:
+					ev.State, ev.ErrorCode, ev.ErrorMessage = audit.StateUnknown, "Dashboard.NotInAnswer", "ECS's answer did not name this instance."
+				case o.Started:
+					ev.State, ev.HTTPStatus = audit.StateSucceeded, 200
+				default:
+					ev.State, ev.ErrorCode, ev.ErrorMessage = audit.StateFailed, o.Code, o.Message
+				}
+				written, err := s.Log.Append(ctx, ev)
+				if err != nil {
+					s.Logger.Error("audit outcome not recorded", "op", ev.OpID, "request_id", requestID, "err", err)
+					continue
+				}
+				ops[id] = written
+			}
+		},
+	}
+	requestID, _, err := s.Batch.StartInstances(cctx, region, ids, hooks)
+	var e *ecs.Error
+	errors.As(err, &e)
+	for _, row := range ready {
+		if slices.Contains(held, row) {
+			continue
+		}
+		last := ops[row.Ref.ID]
+		switch {
+		case e != nil && e.Code == ecs.CodeAuditFailed:
+			row.Outcome, row.Words = OutcomeUnknown, "Recording failed part way; see the audit log."
+		case last.State == audit.StateSucceeded:
+			row.Outcome, row.RequestID = OutcomeStarted, requestID
+			row.Words = "ECS accepted the start."
+			inst, _ := s.Fleet.Lookup(region, row.Ref.ID)
+			inst.Status = ecs.StatusStarting
+			s.Fleet.Update(inst)
+		case last.State == audit.StateUnknown:
+			row.Outcome, row.RequestID = OutcomeUnknown, last.RequestID
+			row.Words = "No answer from ECS for it, so whether it started is unknown. " + s.statusNote(ctx, ecs.Instance{Region: region, ID: row.Ref.ID})
+		default:
+			row.Outcome, row.RequestID, row.Code = OutcomeFailed, last.RequestID, last.ErrorCode
+			x := ecs.Explain(last.ErrorCode)
+			row.Words = strings.TrimSpace(x.Summary + " " + x.Action)
+		}
+	}
+}
+
+func newBatchID() string {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return "b-" + hex.EncodeToString(b)
+}
+
+func ecsWords(err error) string {
+	var e *ecs.Error
+	if errors.As(err, &e) {
+		return e.Summary
+	}
+	return "no answer"
+}
+
+// CheckResult is what ECS said to a dry run.
+type CheckResult struct {
+	Would     bool       // ECS would start it (DryRunOperation)
+	RequestID string     // ECS's RequestId of the dry run
+	ECSError  *ecs.Error // why not, when ECS said no or did not answer
+	Instance  ecs.Instance
+}
+
+// Check asks ECS whether it would start the instance now (a dry run),
+// with the same validation as a start; it starts nothing, needs no
+// approval, and is audited (action check, dry_run true).
+func (s *Service) Check(ctx context.Context, a Actor, r Request) (CheckResult, error) {
+	if err := s.Validate(a, Request{Region: r.Region, InstanceID: r.InstanceID, InitLocalDisk: r.InitLocalDisk, Confirm: r.Confirm}); err != nil {
+		return CheckResult{}, err
+	}
+	inst, _ := s.Fleet.Lookup(r.Region, r.InstanceID)
+	ev := audit.Event{Action: audit.ActionCheck, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP, UserAgent: a.UserAgent,
+		Region: r.Region, InstanceID: r.InstanceID, InstanceName: inst.Name, InstanceType: inst.Type, InitLocalDisk: r.InitLocalDisk, DryRun: true}
+	requestID, err := s.Batch.DryRun(ctx, r.Region, r.InstanceID, r.InitLocalDisk)
+	res := CheckResult{RequestID: requestID, Instance: inst, Would: err == nil}
+	ev.RequestID = requestID
+	switch e := (*ecs.Error)(nil); {
+	case err == nil:
+		ev.State = audit.StateSucceeded
+	case errors.As(err, &e):
+		res.ECSError, res.RequestID = ecs.Advise(e, inst, s.Families), e.RequestID
+		ev.RequestID, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus = e.RequestID, e.Code, e.Message, e.HTTPStatus
+		ev.State = audit.StateFailed
+		if e.Kind == ecs.KindUnknownOutcome {
+			ev.State = audit.StateUnknown
+		}
+	default:
+		return res, apperr.Wrap(err, apperr.Internal, "The check failed.")
+	}
+	if _, err := s.Log.Append(ctx, ev); err != nil {
+		return res, apperr.Wrap(err, apperr.Unavailable, "The check could not be recorded in the audit log.")
+	}
+	return res, nil
+}
