@@ -80,21 +80,21 @@ type InstanceRow struct {
 // BatchPage is a batch start's results.
 type BatchPage struct {
 	Page
-	BatchID                                    string
-	Rows                                       []BatchRow
+	BatchID                                     string
+	Rows                                        []BatchRow
 	Started, Awaiting, Refused, Failed, Unknown int
-	Back                                       string
+	Back                                        string
 }
 
 // BatchRow is one instance of a batch.
 type BatchRow struct {
-	ID, Name, Region     string
-	Outcome              string // started, awaiting_approval, refused, failed, unknown
-	OutcomeWords, Words  string
-	Code, RequestID      string
-	OpID                 int64
-	Live                 bool // started: the script follows its status
-	Status, StatusURL    string
+	ID, Name, Region    string
+	Outcome             string // started, awaiting_approval, refused, failed, unknown
+	OutcomeWords, Words string
+	Code, RequestID     string
+	OpID                int64
+	Live                bool // started: the script follows its status
+	Status, StatusURL   string
 }
 
 // CheckPage is a dry run's answer.
