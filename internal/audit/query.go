@@ -19,6 +19,7 @@ type Filter struct {
 	// NotActions leaves out operations that began with these actions (the
 	// audit page hides sign-ins unless asked for them).
 	NotActions []string
+	BatchID    string // the operations of one batch start
 	From, To   time.Time // the operation's first event, [From, To)
 	Page       int       // 1-based
 	PerPage    int
@@ -55,6 +56,9 @@ func (f Filter) where() (string, []any) {
 	}
 	for _, a := range f.NotActions {
 		add("x.action <> ?", a)
+	}
+	if f.BatchID != "" {
+		add("x.op_id IN (SELECT op_id FROM audit_events WHERE batch_id = ?)", f.BatchID)
 	}
 	if !f.From.IsZero() {
 		add("x.time >= ?", f.From.UTC().Format(TimeFormat))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +30,10 @@ var (
 // auditFilter reads the audit page's filters, refusing malformed ones.
 func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
 	f := audit.Filter{User: strings.TrimSpace(c.QueryParam("user")), InstanceID: strings.TrimSpace(c.QueryParam("instance")),
-		State: c.QueryParam("state"), Action: c.QueryParam("action")}
+		State: c.QueryParam("state"), Action: c.QueryParam("action"), BatchID: c.QueryParam("batch")}
+	if f.BatchID != "" && !batchIDRe.MatchString(f.BatchID) {
+		return f, nil, apperr.New(apperr.Invalid, "%q is not a batch id.", apperr.Quote(f.BatchID))
+	}
 	if len(f.User) > 64 || len(f.InstanceID) > 64 {
 		return f, nil, apperr.New(apperr.Invalid, "The user and instance filters take at most 64 characters.")
 	}
@@ -55,7 +59,7 @@ func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
 		f.To = f.To.AddDate(0, 0, 1) // the "to" day is included
 	}
 	keep := url.Values{}
-	for _, k := range []string{"user", "instance", "state", "action", "from", "to"} {
+	for _, k := range []string{"user", "instance", "state", "action", "from", "to", "batch"} {
 		if v := c.QueryParam(k); v != "" {
 			keep.Set(k, v)
 		}
@@ -119,11 +123,23 @@ func (a *App) auditPage(c echo.Context) error {
 	if v.PageNum < v.Pages {
 		v.NextURL = pageLink(v.PageNum + 1)
 	}
+	byBatch := map[string]int{}
 	for _, op := range awaiting {
 		if !a.starts.Expired(op) {
-			v.Awaiting = append(v.Awaiting, a.auditRow(op, actor))
+			r := a.auditRow(op, actor)
+			v.Awaiting = append(v.Awaiting, r)
+			if r.CanDecide && r.BatchID != "" {
+				byBatch[r.BatchID]++
+			}
 		}
 	}
+	for id, n := range byBatch {
+		if n > 1 {
+			v.Batches = append(v.Batches, templates.BatchGroup{ID: id, Count: n, ApproveURL: a.cfg.BasePath() + "audit/batches/" + id + "/approve"})
+		}
+	}
+	slices.SortFunc(v.Batches, func(x, y templates.BatchGroup) int { return strings.Compare(x.ID, y.ID) })
+	v.Batch = f.BatchID
 	for _, op := range history {
 		v.History = append(v.History, a.auditRow(op, actor))
 	}
@@ -147,10 +163,13 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 		RejectURL:   a.cfg.BasePath() + "audit/" + id + "/reject",
 		WithdrawURL: a.cfg.BasePath() + "audit/" + id + "/withdraw"}
 	if f.Action == audit.ActionStartInstance {
-		r.RequestReason = f.Reason
+		r.RequestReason, r.BatchID = f.Reason, f.BatchID
 	}
-	if f.Action == audit.ActionStartInstance {
+	if f.Action == audit.ActionStartInstance || f.Action == audit.ActionCheck {
 		r.Params = fmt.Sprintf("InitLocalDisk=%t", f.InitLocalDisk)
+		if f.BatchID != "" {
+			r.Params += " batch " + f.BatchID
+		}
 		if f.DryRun {
 			r.Params += " DryRun=true"
 		}
@@ -252,6 +271,46 @@ func (a *App) confirmApprove(c echo.Context) error {
 		return apperr.New(apperr.Forbidden, "%s", row.WhyNotDecide)
 	}
 	return render(c, http.StatusOK, templates.ConfirmApprove(templates.ConfirmApprovePage{Page: a.page(c, "Confirm", "audit"), Row: row}))
+}
+
+var batchIDRe = regexp.MustCompile(`^b-[0-9a-f]{12}$`)
+
+// approveBatch approves every request of a batch that awaits this
+// approver's decision, one after another, each re-checked and audited on its
+// own; it reports how many started.
+func (a *App) approveBatch(c echo.Context) error {
+	batch := c.Param("batch")
+	if !batchIDRe.MatchString(batch) {
+		return apperr.New(apperr.Invalid, "%q is not a batch id.", apperr.Quote(batch))
+	}
+	ctx := c.Request().Context()
+	ops, _, err := a.auditLog.Operations(ctx, audit.Filter{BatchID: batch, State: audit.StateAwaitingApproval, PerPage: 200})
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "audit")
+	}
+	if len(ops) == 0 {
+		return apperr.New(apperr.Conflict, "Nothing of batch %s awaits approval.", batch)
+	}
+	started, refused := 0, []string{}
+	for _, op := range ops {
+		res, err := a.starts.Approve(ctx, a.actor(c), op.ID(), "")
+		switch {
+		case apperr.KindOf(err) == apperr.Forbidden:
+			return err // the role or one's own batch: nothing of it is decided
+		case err != nil:
+			refused = append(refused, fmt.Sprintf("request %d: %s", op.ID(), apperr.MessageOf(err)))
+		case res.ECSError != nil:
+			refused = append(refused, fmt.Sprintf("request %d: %s", op.ID(), res.ECSError.Summary))
+		default:
+			started++
+		}
+	}
+	s := sess(c)
+	s.flash(templates.Flash{Text: fmt.Sprintf("Batch %s: %d of %d started.", batch, started, len(ops))})
+	if len(refused) > 0 {
+		s.flash(templates.Flash{Error: true, Text: apperr.Truncate("Not started: "+strings.Join(refused, "; "), 380)})
+	}
+	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit?batch="+batch)
 }
 
 func (a *App) withdraw(c echo.Context) error {

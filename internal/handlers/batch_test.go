@@ -157,3 +157,41 @@ func TestCheckAsksECSAndStartsNothing(t *testing.T) {
 		t.Fatal("the row offers no Check or no batch checkbox")
 	}
 }
+
+func TestAnApproverApprovesAWholeBatch(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{args: []string{"--approval", "all"}})
+	a, c, d := h.instance("ci-runner-01"), h.instance("ci-runner-02"), h.instance("batch-worker-01")
+	p := h.loggedIn("op1").post("instances/start", url.Values{"reason": {"nightly"}, "instance": {
+		a.Region + "/" + a.ID, c.Region + "/" + c.ID, d.Region + "/" + d.ID}})
+	batch := strings.TrimPrefix(p.doc.Find("h1").Text(), "Batch start ")
+	if p.doc.Find(`tr[data-outcome=awaiting_approval]`).Length() != 3 {
+		t.Fatalf("%s", p.doc.Find("main").Text())
+	}
+	appr := h.loggedIn("appr")
+	page := appr.get("audit?batch=" + batch)
+	f := page.doc.Find(`form[data-batch="` + batch + `"]`)
+	if f.Length() != 1 || !strings.Contains(f.Text(), "Approve all 3") || page.doc.Find(`table.requests tr[data-state=awaiting_approval]`).Length() != 3 {
+		t.Fatalf("the batch is not offered whole: %q", page.doc.Find("main").Text())
+	}
+	if p := h.loggedIn("op1").post("audit/batches/"+batch+"/approve", nil); p.status != http.StatusForbidden {
+		t.Fatalf("the requester approving their own batch: %d", p.status)
+	}
+	if p := appr.post("audit/batches/"+batch+"/approve", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("batch approval: %d", p.status)
+	}
+	for _, in := range []string{a.ID, c.ID, d.ID} {
+		if n, _ := h.sim.Starts(in); n != 1 {
+			t.Fatalf("%s started %d times", in, n)
+		}
+	}
+	if f := appr.get("audit?batch=" + batch).doc.Find("[data-testid=flash]").Text(); !strings.Contains(f, "3 of 3 started") {
+		t.Fatalf("after the batch approval: %q", f)
+	}
+	if p := appr.post("audit/batches/"+batch+"/approve", nil); p.status != http.StatusConflict {
+		t.Fatalf("approving the batch again: %d", p.status)
+	}
+	if p := appr.get("audit?batch=nope"); p.status != http.StatusBadRequest {
+		t.Fatalf("a malformed batch filter: %d", p.status)
+	}
+}

@@ -57,6 +57,7 @@ func routes(a *App) *echo.Echo {
 	in.POST("/audit/:id/approve", a.approve)
 	in.POST("/audit/:id/reject", a.reject)
 	in.POST("/audit/:id/withdraw", a.withdraw)
+	in.POST("/audit/batches/:batch/approve", a.approveBatch)
 
 	a.routeNames = map[string]bool{}
 	for _, r := range e.Routes() {

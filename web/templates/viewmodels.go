@@ -131,6 +131,8 @@ type AuditPage struct {
 	PrevURL, NextURL string
 	ExportCSV        string
 	ExportJSON       string
+	Batches          []BatchGroup // batches with two or more requests this user may approve
+	Batch            string       // the batch filter
 }
 
 // AuditRow is one operation folded into a row.
@@ -159,6 +161,14 @@ type AuditRow struct {
 	Age, Expires  string
 	CanWithdraw   bool
 	WithdrawURL   string
+	BatchID       string // the batch start it was part of
+}
+
+// BatchGroup is a batch's requests that await this user's decision.
+type BatchGroup struct {
+	ID         string
+	Count      int
+	ApproveURL string
 }
 
 // ConfirmApprovePage asks once more before approving a start that wipes
