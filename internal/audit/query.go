@@ -19,7 +19,7 @@ type Filter struct {
 	// NotActions leaves out operations that began with these actions (the
 	// audit page hides sign-ins unless asked for them).
 	NotActions []string
-	BatchID    string // the operations of one batch start
+	BatchID    string    // the operations of one batch start
 	From, To   time.Time // the operation's first event, [From, To)
 	Page       int       // 1-based
 	PerPage    int
