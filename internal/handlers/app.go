@@ -4,6 +4,7 @@ package handlers
 
 import (
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,7 @@ type App struct {
 	notifier     *notify.Notifier // nil without --notify-url
 	opens        openCache        // open requests, read again when the log grows
 	lastSeq      atomic.Int64     // the newest audit entry's seq
+	endings      sync.Map         // requester -> the newest entry that ended a start of theirs (int64)
 	throttle     loginThrottle
 	usedTokens   usedTokens
 }

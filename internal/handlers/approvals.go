@@ -82,17 +82,20 @@ func (s *openState) waitingFor(u users.User) int {
 // withdrawn by someone else. The session remembers the last entry told
 // ("told").
 func (a *App) outcomes(c echo.Context, s *session, u users.User) []templates.Flash {
-	head := a.lastSeq.Load()
 	told := s.num("told")
-	if told == 0 || head == 0 {
-		if head > 0 {
+	if told == 0 {
+		if head := a.lastSeq.Load(); head > 0 {
 			s.set("told", head) // a session starts from now, not from the log's beginning
 		}
 		return nil
 	}
-	if told >= head {
+	// Most page views: nothing ended for this user since they were last
+	// told; known from memory, without a query or a new cookie.
+	latest, _ := a.endings.Load(u.Name)
+	if n, _ := latest.(int64); n <= told {
 		return nil
 	}
+	head := a.lastSeq.Load()
 	events, err := a.auditLog.Outcomes(c.Request().Context(), u.Name, told, 10)
 	if err != nil {
 		a.log.Warn("outcomes could not be read", "request_id", requestID(c), "err", err)
@@ -121,6 +124,17 @@ func (a *App) outcomes(c echo.Context, s *session, u users.User) []templates.Fla
 		}
 	}
 	return out
+}
+
+// noteEnding remembers, per requester, the newest entry that ended one of
+// their starts (the outcomes worth telling are among those).
+func (a *App) noteEnding(e audit.Event) {
+	switch e.State {
+	case audit.StateSucceeded, audit.StateFailed, audit.StateUnknown, audit.StateRejected, audit.StateExpired, audit.StateWithdrawn:
+		if e.Action != audit.ActionLogin && e.Action != audit.ActionLogout && e.Action != audit.ActionCheck && e.Action != audit.ActionChainKeyed {
+			a.endings.Store(e.User, e.Seq)
+		}
+	}
 }
 
 // age says how long ago t was, roughly.

@@ -78,11 +78,12 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	}
 	log.UseKeys(auditKeys)
 	appended := &eventCount{signal: make(chan struct{}, 1)}
-	var lastSeq *atomic.Int64 // the App's, set below
+	var app *App // set below, before anything is appended
 	log.OnAppend = func(e audit.Event) {
 		d.Metrics.AuditEvent(e.Action, e.State)
-		if lastSeq != nil {
-			lastSeq.Store(e.Seq)
+		if app != nil {
+			app.lastSeq.Store(e.Seq)
+			app.noteEnding(e)
 		}
 		appended.add()
 	}
@@ -95,7 +96,7 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost),
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), sessions: NewCookieStore(d.Cfg, keys),
 		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics, appended: appended}
-	lastSeq = &a.lastSeq
+	app = a
 	if h, err := audit.LastSeq(ctx, d.DB.Read); err == nil {
 		a.lastSeq.Store(h)
 	}
