@@ -20,8 +20,25 @@ import (
 // grown since, so a page view costs no query while nothing happens.
 type openState struct {
 	gen        int64 // the audit event count it was read at
+	heldGen    int64 // changes only when which instances are held changes: the list pages' cache key
 	byInstance map[string]audit.OpenOp
 	awaiting   []audit.OpenOp // not past their time
+}
+
+// sameHeld reports whether two states hold the same instances for the same
+// requests awaiting approval (what the list's rows show).
+func sameHeld(x, y *openState) bool {
+	n := 0
+	for id, o := range x.byInstance {
+		if o.State != audit.StateAwaitingApproval {
+			continue
+		}
+		n++
+		if p, ok := y.byInstance[id]; !ok || p.OpID != o.OpID || p.State != o.State {
+			return false
+		}
+	}
+	return n == len(y.awaiting)
 }
 
 type openCache struct {
@@ -57,6 +74,13 @@ func (a *App) open(ctx context.Context) *openState {
 		s.byInstance[o.InstanceID] = o
 		if o.State == audit.StateAwaitingApproval {
 			s.awaiting = append(s.awaiting, o)
+		}
+	}
+	s.heldGen = 1
+	if prev := a.opens.cur.Load(); prev != nil {
+		s.heldGen = prev.heldGen
+		if !sameHeld(s, prev) {
+			s.heldGen++
 		}
 	}
 	a.opens.cur.Store(s)
@@ -127,14 +151,23 @@ func (a *App) outcomes(c echo.Context, s *session, u users.User) []templates.Fla
 }
 
 // noteEnding remembers, per requester, the newest entry that ended one of
-// their starts (the outcomes worth telling are among those).
+// their requests for approval: a rejection, expiry or withdrawal, or the
+// outcome of an approved start (it names its approver). A start without
+// approval, a check or a sign-in is not one: its user saw its outcome.
 func (a *App) noteEnding(e audit.Event) {
-	switch e.State {
-	case audit.StateSucceeded, audit.StateFailed, audit.StateUnknown, audit.StateRejected, audit.StateExpired, audit.StateWithdrawn:
-		if e.Action != audit.ActionLogin && e.Action != audit.ActionLogout && e.Action != audit.ActionCheck && e.Action != audit.ActionChainKeyed {
-			a.endings.Store(e.User, e.Seq)
-		}
+	if e.Action == audit.ActionLogin || e.Action == audit.ActionLogout || e.Action == audit.ActionCheck || e.Action == audit.ActionChainKeyed {
+		return
 	}
+	switch e.State {
+	case audit.StateRejected, audit.StateExpired, audit.StateWithdrawn:
+	case audit.StateSucceeded, audit.StateFailed, audit.StateUnknown:
+		if e.Approver == "" {
+			return
+		}
+	default:
+		return
+	}
+	a.endings.Store(e.User, e.Seq)
 }
 
 // age says how long ago t was, roughly.

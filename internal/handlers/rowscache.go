@@ -165,7 +165,7 @@ func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query, gen int64) ecs.Found 
 // page gives the rows of a query's page, assembled once per snapshot from
 // the rows' cached HTML.
 func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, pageRows, error) {
-	found := rc.find(snap, q, open.gen)
+	found := rc.find(snap, q, open.heldGen)
 	k := pageKey{q, canStart}
 	rc.mu.Lock()
 	rows, ok := rc.pages[k]
@@ -178,7 +178,7 @@ func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, now ti
 		return found, nil, err
 	}
 	rc.mu.Lock()
-	if rc.snap == snap && rc.gen == open.gen {
+	if rc.snap == snap && rc.gen == open.heldGen {
 		rc.pages[k] = rows
 	}
 	rc.mu.Unlock()
