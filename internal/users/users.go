@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -86,6 +87,10 @@ type Store struct {
 	// dummy is compared against when a name is unknown, so a wrong name
 	// costs the same time as a wrong password.
 	dummy []byte
+	// byID is prepared once: every signed-in request loads its user fresh,
+	// and parsing the query each time was a fifth of a list page's CPU.
+	prepOnce sync.Once
+	byID     *sql.Stmt
 }
 
 // NewStore returns a Store. cost is bcrypt's cost (bcrypt.DefaultCost when 0).
@@ -166,7 +171,14 @@ func (s *Store) insert(ctx context.Context, name, source, role, hash string) (Us
 
 // ByID returns the user with id.
 func (s *Store) ByID(ctx context.Context, id int64) (User, error) {
-	return scanUser(s.r.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE id = ?", id))
+	const q = "SELECT " + userCols + " FROM users WHERE id = ?"
+	s.prepOnce.Do(func() {
+		s.byID, _ = s.r.PrepareContext(context.WithoutCancel(ctx), q) // on failure, the plain query below
+	})
+	if s.byID != nil {
+		return scanUser(s.byID.QueryRowContext(ctx, id))
+	}
+	return scanUser(s.r.QueryRowContext(ctx, q, id))
 }
 
 // ByName returns the user called name (case-insensitive).
