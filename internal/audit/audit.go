@@ -119,7 +119,7 @@ type Log struct {
 	prepOnce             sync.Once
 	prepErr              error
 	headStmt, insertStmt *sql.Stmt
-	stateStmt            *sql.Stmt
+	stateStmt, openStmt  *sql.Stmt
 	// OnAppend, when set, is told of every event written (for metrics).
 	OnAppend func(Event)
 	keys     *Keys // when set, new entries are chained with HMAC (keys.go)
@@ -165,6 +165,9 @@ func (l *Log) prepare(ctx context.Context) error {
 		if l.headStmt, l.prepErr = l.w.PrepareContext(ctx, headSQL); l.prepErr != nil {
 			return
 		}
+		if l.openStmt, l.prepErr = l.w.PrepareContext(ctx, openSQL); l.prepErr != nil {
+			return
+		}
 		l.insertStmt, l.prepErr = l.w.PrepareContext(ctx, insertSQL)
 	})
 	return l.prepErr
@@ -195,7 +198,7 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 		// One open operation per instance, decided in the same immediate
 		// transaction as the append, so two requests cannot both begin.
 		var o OpenError
-		err := tx.QueryRowContext(ctx, openSQL, e.InstanceID).Scan(&o.OpID, &o.State, &o.User)
+		err := tx.StmtContext(ctx, l.openStmt).QueryRowContext(ctx, e.InstanceID).Scan(&o.OpID, &o.State, &o.User)
 		if err == nil {
 			return Event{}, &o
 		}
