@@ -20,12 +20,13 @@ FROM (SELECT op_id, MAX(seq) AS last FROM audit_events GROUP BY op_id) x
 JOIN audit_events f ON f.seq = x.op_id
 JOIN audit_events l ON l.seq = x.last;
 
--- Few indexes: each costs every append. The approval queue reads by state,
--- the per-instance history and the open check by instance, a requester's
--- outcomes by user; the rest (action, dates) filter rows already in op order.
-CREATE INDEX audit_ops_state ON audit_ops (state, op_id);
-CREATE INDEX audit_ops_user ON audit_ops (user, op_id);
+-- Few indexes: each costs every new operation. The per-instance history
+-- reads by instance, the audit page by action (sign-ins apart); the approval queue and the recovery of lost outcomes read the
+-- open operations only, through a partial index (migration 0006 adds the
+-- open check's); the other filters read rows already in op order.
 CREATE INDEX audit_ops_instance ON audit_ops (instance_id, op_id);
+CREATE INDEX audit_ops_action ON audit_ops (action, op_id);
+CREATE INDEX audit_ops_state ON audit_ops (state, op_id) WHERE state IN ('awaiting_approval', 'sent');
 
 CREATE TRIGGER audit_ops_track AFTER INSERT ON audit_events
 BEGIN

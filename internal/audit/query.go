@@ -16,9 +16,9 @@ type Filter struct {
 	InstanceID string
 	State      string // the operation's current state
 	Action     string
-	// NotActions leaves out operations that began with these actions (the
-	// audit page hides sign-ins unless asked for them).
-	NotActions []string
+	// Actions keeps only operations that began with one of these actions
+	// (the audit page hides sign-ins unless asked for them).
+	Actions []string
 	BatchID    string    // the operations of one batch start
 	From, To   time.Time // the operation's first event, [From, To)
 	Page       int       // 1-based
@@ -54,8 +54,11 @@ func (f Filter) where() (string, []any) {
 	if f.Action != "" {
 		add("x.action = ?", f.Action)
 	}
-	for _, a := range f.NotActions {
-		add("x.action <> ?", a)
+	if len(f.Actions) > 0 {
+		conds = append(conds, "x.action IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.Actions)), ",")+")")
+		for _, a := range f.Actions {
+			args = append(args, a)
+		}
 	}
 	if f.BatchID != "" {
 		add("x.op_id IN (SELECT op_id FROM audit_events WHERE batch_id = ?)", f.BatchID)
@@ -98,14 +101,14 @@ func (l *Log) Operations(ctx context.Context, f Filter) ([]Op, int, error) {
 
 // Awaiting lists the operations awaiting approval, oldest first.
 func (l *Log) Awaiting(ctx context.Context) ([]Op, error) {
-	q := "SELECT " + columnList("f") + ", " + columnList("l") + opJoin + " WHERE x.state = ? ORDER BY x.op_id"
+	q := "SELECT " + columnList("f") + ", " + columnList("l") + opJoin + " WHERE " + openOnly + " AND x.state = ? ORDER BY x.op_id"
 	return l.queryOps(ctx, q, StateAwaitingApproval)
 }
 
 // Dangling lists operations whose newest event is an intent ("sent"): the
 // process stopped before their outcome was recorded.
 func (l *Log) Dangling(ctx context.Context) ([]Op, error) {
-	q := "SELECT " + columnList("f") + ", " + columnList("l") + opJoin + " WHERE x.state = ? ORDER BY x.op_id"
+	q := "SELECT " + columnList("f") + ", " + columnList("l") + opJoin + " WHERE " + openOnly + " AND x.state = ? ORDER BY x.op_id"
 	return l.queryOps(ctx, q, StateSent)
 }
 
@@ -315,9 +318,13 @@ type OpenOp struct {
 	Time       time.Time // when it was asked
 }
 
+// openOnly is the condition of the partial index of open operations
+// (audit_ops_state): a query that states it can use the index.
+const openOnly = "x.state IN ('awaiting_approval', 'sent')"
+
 // OpenOps lists every open operation.
 func (l *Log) OpenOps(ctx context.Context) ([]OpenOp, error) {
-	rows, err := l.r.QueryContext(ctx, "SELECT op_id, instance_id, state, user, time FROM audit_ops WHERE state IN ('awaiting_approval', 'sent') ORDER BY op_id")
+	rows, err := l.r.QueryContext(ctx, "SELECT op_id, instance_id, state, user, time FROM audit_ops x WHERE "+openOnly+" ORDER BY op_id")
 	if err != nil {
 		return nil, err
 	}

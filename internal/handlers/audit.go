@@ -73,7 +73,7 @@ func (a *App) auditPage(c echo.Context) error {
 		return err
 	}
 	if f.Action == "" && c.QueryParam("action") != "all" {
-		f.NotActions = []string{audit.ActionLogin, audit.ActionLogout} // sign-ins only when asked for
+		f.Actions = []string{audit.ActionStartInstance, audit.ActionCheck, audit.ActionChainKeyed} // sign-ins only when asked for
 	}
 	if p := c.QueryParam("page"); p != "" {
 		n, err := strconv.Atoi(p)
