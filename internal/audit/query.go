@@ -18,11 +18,11 @@ type Filter struct {
 	Action     string
 	// Actions keeps only operations that began with one of these actions
 	// (the audit page hides sign-ins unless asked for them).
-	Actions []string
-	BatchID    string    // the operations of one batch start
-	From, To   time.Time // the operation's first event, [From, To)
-	Page       int       // 1-based
-	PerPage    int
+	Actions  []string
+	BatchID  string    // the operations of one batch start
+	From, To time.Time // the operation's first event, [From, To)
+	Page     int       // 1-based
+	PerPage  int
 }
 
 // Op is an operation folded into one row: its first event (the request) and
