@@ -194,9 +194,10 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 			return Event{}, ErrStateChanged
 		}
 	}
-	if e.OpID == 0 && e.Action == ActionStartInstance && e.InstanceID != "" {
+	if e.OpID == 0 && e.Action == ActionStartInstance && e.InstanceID != "" && (e.State == StateAwaitingApproval || e.State == StateSent) {
 		// One open operation per instance, decided in the same immediate
 		// transaction as the append, so two requests cannot both begin.
+		// (A new operation that is not itself open holds nothing.)
 		var o OpenError
 		err := tx.StmtContext(ctx, l.openStmt).QueryRowContext(ctx, e.InstanceID).Scan(&o.OpID, &o.State, &o.User)
 		if err == nil {
