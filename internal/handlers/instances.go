@@ -212,7 +212,29 @@ func (a *App) start(c echo.Context) error {
 		a.metrics.Start("refused")
 		return err
 	}
-	return a.afterStart(c, res, a.cfg.BasePath()+"instances")
+	return a.afterStart(c, res, a.listBack(c))
+}
+
+// listBack is the list page the operator came from (its filters and page),
+// from the Referer the browser sends for a same-origin form; the plain list
+// when there is none or it is another page or site.
+func (a *App) listBack(c echo.Context) string {
+	list := a.cfg.BasePath() + "instances"
+	ref, err := url.Parse(c.Request().Referer())
+	if err != nil || ref.Path != list || (ref.Host != "" && ref.Host != c.Request().Host && ref.Host != a.cfg.BaseURL.Host) {
+		return list
+	}
+	q := ref.Query()
+	keep := url.Values{}
+	for _, k := range []string{"q", "region", "status", "family", "page", "per_page"} {
+		if v := q.Get(k); v != "" && len(v) <= 128 {
+			keep.Set(k, v)
+		}
+	}
+	if len(keep) == 0 {
+		return list
+	}
+	return list + "?" + keep.Encode()
 }
 
 // confirmInit asks again, on a page of its own, for the typed confirmation
@@ -260,7 +282,10 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 				AuditURL: a.cfg.BasePath() + "audit?instance=" + url.QueryEscape(res.Instance.ID)}}))
 	default:
 		a.metrics.Start("succeeded")
-		s.flash(templates.Flash{Text: fmt.Sprintf("ECS accepted the start of %s (%s). RequestId %s.", name, res.Instance.ID, res.RequestID)})
+		s.flash(templates.Flash{Text: fmt.Sprintf("ECS accepted the start of %s (%s, %s). RequestId %s.", name, res.Instance.ID, res.Instance.Region, res.RequestID)})
+		if strings.HasPrefix(back, a.cfg.BasePath()+"instances") {
+			back += "#row-" + res.Instance.ID // the started row, highlighted and scrolled into view
+		}
 		return c.Redirect(http.StatusSeeOther, back)
 	}
 }
