@@ -122,6 +122,17 @@ func TestBrowserStartsAStoppedG6AndWatchesItReachRunning(t *testing.T) {
 	if badge != "Running" {
 		t.Fatalf("badge says %q", badge)
 	}
+	// The whole row follows, and a screen reader is told once.
+	why, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('`+row+` [data-testid=why-not]').textContent`))
+	said, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('live-announce').textContent`))
+	live, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('live-announce').getAttribute('aria-live')`))
+	if why != "Running." || said != "ci-runner-01 is Running." || live != "polite" {
+		t.Fatalf("action cell %q, announced %q (aria-live %q)", why, said, live)
+	}
+	target, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash`))
+	if target != "#row-"+in.ID {
+		t.Fatalf("after the start the page is at %q, not the started row", target)
+	}
 	if n, _ := h.sim.Starts(in.ID); n != 1 {
 		t.Fatalf("started %d times", n)
 	}
@@ -143,27 +154,47 @@ func TestBrowserInitLocalDiskDialogRefusesAWrongConfirmation(t *testing.T) {
 		t.Fatal(err)
 	}
 	text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#init-dialog")))
-	if !strings.Contains(text, "wipes ALL data") || !strings.Contains(text, in.ID) || !strings.Contains(text, "second person") {
-		t.Fatalf("the dialog does not say plainly what is lost: %q", text)
+	if !strings.Contains(text, "wipes ALL data") || !strings.Contains(text, in.ID) || !strings.Contains(text, in.Name) ||
+		!strings.Contains(text, in.Region) || !strings.Contains(text, "second person") {
+		t.Fatalf("the dialog does not say plainly what is lost, of which instance: %q", text)
+	}
+	// The default policy sends a wipe for approval: the button says so.
+	label, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#init-dialog [data-dialog-submit]")))
+	if label != "Request approval to wipe and start" {
+		t.Fatalf("the button says %q", label)
 	}
 	focused, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.name`))
 	if focused != "dialog_confirm" {
 		t.Fatalf("focus is on %q, not in the dialog", focused)
 	}
-	err = chromedp.Do(ctx,
-		chromedp.SendKeys(chromedp.CSS("#init-dialog input[name=dialog_confirm]"), "i-not-this-one"),
-		chromedp.Click(chromedp.CSS("#init-dialog button[type=submit]")),
-	)
-	if err != nil {
+	disabled := func() bool {
+		d, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#init-dialog [data-dialog-submit]').disabled`))
+		return d
+	}
+	if !disabled() {
+		t.Fatal("the button works before anything is typed")
+	}
+	wrong := in.ID[:len(in.ID)-1] + "x"
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#init-dialog input[name=dialog_confirm]"), wrong)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('[data-dialog-error]').textContent.length > 0`,
+		chromedp.WithPollingTimeout(5*time.Second))); err != nil || !disabled() {
+		t.Fatal("a wrong confirmation is not refused in words, or the button works")
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('#init-dialog input[name=dialog_confirm]').value = '') === ''`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#init-dialog input[name=dialog_confirm]"), in.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('[data-dialog-error]').textContent === '' && !document.querySelector('#init-dialog [data-dialog-submit]').disabled`,
 		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
-		t.Fatal("no refusal shown for a wrong confirmation")
+		t.Fatal("the right ID does not clear the note and enable the button")
 	}
 	open, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('init-dialog').open`))
 	if !open {
-		t.Fatal("the dialog closed on a wrong confirmation")
+		t.Fatal("the dialog closed while typing")
 	}
 	// Cancel: the box is unticked and focus returns to it.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#init-dialog [data-dialog-cancel]"))); err != nil {

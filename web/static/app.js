@@ -9,7 +9,17 @@
     var idText = dialog.querySelector("[data-dialog-id]");
     var approvalNote = dialog.querySelector("[data-dialog-approval]");
     var err = dialog.querySelector("[data-dialog-error]");
+    var submit = dialog.querySelector("[data-dialog-submit]");
     var current = null;
+    // The button works only once the typed ID matches; a mismatch of the
+    // ID's length says so, and the note goes once it matches.
+    input.addEventListener("input", function () {
+      if (!current) return;
+      var v = input.value.trim();
+      submit.disabled = v !== current.id;
+      err.textContent = (v.length >= current.id.length && v !== current.id)
+        ? "That is not the instance ID. Type " + current.id + " exactly, or cancel." : "";
+    });
 
     document.querySelectorAll("[data-init-disk]").forEach(function (box) {
       var details = box.querySelector("[data-init-details]");
@@ -19,7 +29,12 @@
         if (!check.checked) return;
         current = { check: check, form: check.form, id: box.getAttribute("data-init-disk") };
         idText.textContent = current.id;
-        approvalNote.hidden = box.getAttribute("data-needs-approval") !== "true";
+        dialog.querySelector("[data-dialog-name]").textContent = box.getAttribute("data-name");
+        dialog.querySelector("[data-dialog-region]").textContent = box.getAttribute("data-region");
+        var needs = box.getAttribute("data-needs-approval") === "true";
+        approvalNote.hidden = !needs;
+        submit.textContent = needs ? "Request approval to wipe and start" : "Wipe local disks and start";
+        submit.disabled = true;
         input.value = "";
         err.textContent = "";
         dialog.showModal();
@@ -97,12 +112,12 @@
   if (batch) {
     var picks = document.querySelectorAll("input[data-pick]");
     var all = batch.querySelector("[data-select-all]");
-    var submit = batch.querySelector("[data-batch-submit]");
+    var batchSubmit = batch.querySelector("[data-batch-submit]");
     var count = function () {
       var n = 0;
       picks.forEach(function (p) { if (p.checked) n++; });
-      submit.textContent = "Start selected (" + n + ")";
-      submit.disabled = n === 0;
+      batchSubmit.textContent = "Start selected (" + n + ")";
+      batchSubmit.disabled = n === 0;
     };
     batch.querySelectorAll(".js-only").forEach(function (e) { e.hidden = false; });
     all.addEventListener("change", function () {
@@ -125,7 +140,17 @@
             row.setAttribute("data-status", s.status);
             var badge = row.querySelector("[data-status-badge]");
             if (badge) { badge.textContent = s.status; badge.className = "badge " + s.status.toLowerCase(); }
-            if (s.settled) { row.removeAttribute("data-live"); return; }
+            if (s.settled) {
+              row.removeAttribute("data-live");
+              // The whole row follows: the action cell says the new state,
+              // and a screen reader hears it once, politely.
+              var why = row.querySelector("[data-testid=why-not]");
+              if (why) why.textContent = s.status === "Stopped" ? "Stopped: reload the list to start it." : s.status + ".";
+              var name = row.querySelector("strong");
+              var announce = document.getElementById("live-announce");
+              if (announce) announce.textContent = (name ? name.textContent : s.id) + " is " + s.status + ".";
+              return;
+            }
           }
           delay = Math.min(delay * 1.5, 10000);
           setTimeout(poll, delay);
