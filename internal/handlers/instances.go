@@ -212,8 +212,14 @@ func (a *App) start(c echo.Context) error {
 		a.metrics.Start("refused")
 		return err
 	}
+	if res.ECSError != nil && !req.InitLocalDisk && (res.ECSError.Retryable() || res.ECSError.Code == "InstanceNotReady") {
+		c.Set(ctxRetry, req) // the error page offers to try again (never a wipe without its confirmation)
+	}
 	return a.afterStart(c, res, a.listBack(c))
 }
+
+// ctxRetry holds a start the error page may offer to send again.
+const ctxRetry = "retry_start"
 
 // listBack is the list page the operator came from (its filters and page),
 // from the Referer the browser sends for a same-origin form; the plain list
@@ -275,11 +281,14 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 		if outcome == "unknown" {
 			heading = "The outcome of starting " + name + " is unknown"
 		}
+		failure := &templates.ECSFailure{InstanceID: res.Instance.ID, InstanceName: res.Instance.Name, Region: res.Instance.Region,
+			Code: e.Code, Message: e.Message, ECSRequestID: e.RequestID, Summary: e.Summary, Action: e.Action,
+			AuditURL: a.cfg.BasePath() + "audit?instance=" + url.QueryEscape(res.Instance.ID)}
+		if req, ok := c.Get(ctxRetry).(starts.Request); ok {
+			failure.RetryURL = a.cfg.BasePath() + "instances/" + req.InstanceID + "/start"
+		}
 		return render(c, status, templates.Error(templates.ErrorPage{Page: a.page(c, heading, "instances"), Status: status, Heading: heading,
-			Message: e.Summary, RequestID: requestID(c), BackURL: back,
-			ECS: &templates.ECSFailure{InstanceID: res.Instance.ID, InstanceName: res.Instance.Name, Code: e.Code, Message: e.Message,
-				ECSRequestID: e.RequestID, Summary: e.Summary, Action: e.Action,
-				AuditURL: a.cfg.BasePath() + "audit?instance=" + url.QueryEscape(res.Instance.ID)}}))
+			Message: e.Summary, RequestID: requestID(c), BackURL: back, ECS: failure}))
 	default:
 		a.metrics.Start("succeeded")
 		s.flash(templates.Flash{Text: fmt.Sprintf("ECS accepted the start of %s (%s, %s). RequestId %s.", name, res.Instance.ID, res.Instance.Region, res.RequestID)})

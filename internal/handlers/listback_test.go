@@ -33,3 +33,41 @@ func TestAfterStartTheListComesBackAsItWas(t *testing.T) {
 		t.Fatalf("a foreign referer: %q", p.resp.Header.Get("Location"))
 	}
 }
+
+// Issue 15, part 5: an error page says its summary once, puts ECS's
+// RequestId first, goes back to the list as it was, and offers Try again
+// for what may pass in a moment (etl-nightly-01 is not ready the first time).
+func TestAnErrorPageOffersTryAgainForWhatMayPass(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	b := h.loggedIn("op1")
+	in := h.instance("etl-nightly-01")
+	b.hdr.Set("Referer", h.url("instances?q=etl&region=cn-hangzhou"))
+	p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}})
+	main := p.doc.Find("main").Text()
+	if p.status != http.StatusConflict || p.doc.Find("[data-testid=ecs-code]").Text() != "InstanceNotReady" {
+		t.Fatalf("first start: %d %q", p.status, main)
+	}
+	summary := p.doc.Find("[data-testid=ecs-error] dd").Eq(2).Text()
+	if summary == "" || strings.Count(main, summary) != 1 {
+		t.Fatalf("the summary %q is printed %d times", summary, strings.Count(main, summary))
+	}
+	if first := p.doc.Find("[data-testid=ecs-error] dd").First().Find("code").AttrOr("data-testid", ""); first != "ecs-request-id" {
+		t.Fatal("ECS's RequestId is not the first thing the page gives")
+	}
+	if back := p.doc.Find(`a:contains("Back")`).AttrOr("href", ""); back != "/instances?q=etl&region=cn-hangzhou" {
+		t.Fatalf("Back leads to %q", back)
+	}
+	retry := p.doc.Find("form[data-testid=retry]")
+	if retry.AttrOr("action", "") != "/instances/"+in.ID+"/start" || retry.Find("input[name=region]").AttrOr("value", "") != in.Region {
+		t.Fatal("no Try again for an instance that is not ready yet")
+	}
+	if again := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}}); again.status != http.StatusSeeOther {
+		t.Fatalf("trying again: %d", again.status)
+	}
+	// A disk error will not pass by itself: no Try again.
+	disk := h.instance("reports-db-01")
+	if p := b.post("instances/"+disk.ID+"/start", url.Values{"region": {disk.Region}}); p.doc.Find("form[data-testid=retry]").Length() != 0 {
+		t.Fatal("Try again is offered for a DiskError")
+	}
+}

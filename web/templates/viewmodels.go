@@ -198,6 +198,8 @@ type ErrorPage struct {
 // ECSFailure is what ECS answered, for the page that explains it.
 type ECSFailure struct {
 	InstanceID, InstanceName string
+	Region                   string
+	RetryURL                 string // a start worth trying again (ECS busy, not ready yet): its form's action
 	Code, Message            string
 	ECSRequestID             string
 	Summary, Action          string
