@@ -1,6 +1,10 @@
 package ecs
 
-import "strings"
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
 
 // Query narrows the fleet for a list page. Empty fields do not filter.
 type Query struct {
@@ -10,6 +14,37 @@ type Query struct {
 	Family  string
 	Page    int // 1-based; past the last page means the last page
 	PerPage int
+	Sort    string // "" (region, then name), name, status, type, region or expiry
+	Desc    bool
+}
+
+// SortKeys are the columns a list may be sorted by.
+var SortKeys = []string{"name", "status", "type", "region", "expiry"}
+
+// less orders two instances by key, then by region, name and id, so that
+// the order is total and stable between snapshots.
+func less(key string, a, b *Instance) int {
+	var c int
+	switch key {
+	case "name":
+		c = strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	case "status":
+		c = strings.Compare(a.Status, b.Status)
+	case "type":
+		c = strings.Compare(a.Type, b.Type)
+	case "expiry":
+		// Instances with an expiry first, soonest first.
+		switch {
+		case a.ExpiredTime.IsZero() != b.ExpiredTime.IsZero():
+			c = map[bool]int{true: 1, false: -1}[a.ExpiredTime.IsZero()]
+		default:
+			c = a.ExpiredTime.Compare(b.ExpiredTime)
+		}
+	}
+	if c != 0 {
+		return c
+	}
+	return cmp.Or(strings.Compare(a.Region, b.Region), strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
 }
 
 // Found is one page of a query: pointers into the snapshot (no instance is
@@ -43,6 +78,26 @@ func (s *Snapshot) Find(q Query) Found {
 			total++
 		}
 		return view, total
+	}
+	if q.Sort != "" && (q.Sort != "region" || q.Desc) {
+		// Another order than the snapshot's: the matches are gathered and
+		// sorted (once per snapshot and query: the caller caches Found).
+		var all []*Instance
+		for _, in := range s.Instances {
+			if keep(in) {
+				all = append(all, in)
+			}
+		}
+		slices.SortStableFunc(all, func(a, b *Instance) int {
+			if q.Desc {
+				return less(q.Sort, b, a)
+			}
+			return less(q.Sort, a, b)
+		})
+		pages := max(1, (len(all)+per-1)/per)
+		page := min(max(q.Page, 1), pages)
+		from := (page - 1) * per
+		return Found{Instances: all[from:min(from+per, len(all))], Total: len(all), Page: page, Pages: pages}
 	}
 	page := max(q.Page, 1)
 	view, total := window((page - 1) * per)

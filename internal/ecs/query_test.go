@@ -67,3 +67,24 @@ func TestFindPagesAndClampsPastTheEnd(t *testing.T) {
 		t.Fatal("Find copied an instance")
 	}
 }
+
+func TestFindSortsByAColumnAndKeepsATotalOrder(t *testing.T) {
+	s := testSnapshot()
+	f := s.Find(Query{PerPage: 100, Sort: "status"})
+	for i := 1; i < len(f.Instances); i++ {
+		if f.Instances[i-1].Status > f.Instances[i].Status {
+			t.Fatalf("not sorted by status at %d: %s > %s", i, f.Instances[i-1].Status, f.Instances[i].Status)
+		}
+	}
+	d := s.Find(Query{PerPage: 100, Sort: "name", Desc: true})
+	if d.Instances[0].Name != "Web-24" || d.Instances[len(d.Instances)-1].Name != "Web-00" {
+		t.Fatalf("descending by name: %s … %s", d.Instances[0].Name, d.Instances[len(d.Instances)-1].Name)
+	}
+	p2 := s.Find(Query{PerPage: 10, Page: 2, Sort: "name"})
+	if p2.Total != 25 || p2.Page != 2 || p2.Instances[0].Name != "Web-10" {
+		t.Fatalf("page 2 by name: %+v", ids(p2))
+	}
+	if last := s.Find(Query{PerPage: 10, Page: 99, Sort: "type"}); last.Page != 3 || len(last.Instances) != 5 {
+		t.Fatalf("past the end: page %d, %d rows", last.Page, len(last.Instances))
+	}
+}

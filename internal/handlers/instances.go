@@ -35,8 +35,28 @@ func (a *App) instances(c echo.Context) error {
 	if q.Status != "" && !slices.Contains(statuses, q.Status) {
 		return apperr.New(apperr.Invalid, "%q is not an instance status.", apperr.Quote(q.Status))
 	}
-	if c.QueryParam("per_page") == "100" {
+	// per_page is remembered for the session; a link without it keeps the choice.
+	switch c.QueryParam("per_page") {
+	case "100":
 		q.PerPage = 100
+		if sess(c).num("per_page") != 100 {
+			sess(c).set("per_page", int64(100))
+		}
+	case "50":
+		if sess(c).num("per_page") != 50 {
+			sess(c).set("per_page", int64(50))
+		}
+	case "":
+		if sess(c).num("per_page") == 100 {
+			q.PerPage = 100
+		}
+	}
+	if sort := c.QueryParam("sort"); sort != "" {
+		key, desc := strings.CutPrefix(sort, "-")
+		if !slices.Contains(ecs.SortKeys, key) {
+			return apperr.New(apperr.Invalid, "%q is not a column to sort by (name, status, type, region, expiry).", apperr.Quote(sort))
+		}
+		q.Sort, q.Desc = key, desc
 	}
 	if p := c.QueryParam("page"); p != "" {
 		n, err := strconv.Atoi(p)
@@ -63,9 +83,13 @@ func (a *App) instances(c echo.Context) error {
 		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Listing %s failed (%s); showing its last good list.", r, ecsWords(err)))
 	}
 	slices.Sort(v.CacheErrors)
-	link := func(p int) string {
+	sortParam := q.Sort
+	if q.Desc {
+		sortParam = "-" + q.Sort
+	}
+	params := func(sort string) url.Values {
 		vals := url.Values{}
-		for k, val := range map[string]string{"q": q.Search, "region": q.Region, "status": q.Status, "family": q.Family} {
+		for k, val := range map[string]string{"q": q.Search, "region": q.Region, "status": q.Status, "family": q.Family, "sort": sort} {
 			if val != "" {
 				vals.Set(k, val)
 			}
@@ -73,9 +97,24 @@ func (a *App) instances(c echo.Context) error {
 		if q.PerPage != 50 {
 			vals.Set("per_page", strconv.Itoa(q.PerPage))
 		}
+		return vals
+	}
+	link := func(p int) string {
+		vals := params(sortParam)
 		vals.Set("page", strconv.Itoa(p))
 		return a.cfg.BasePath() + "instances?" + vals.Encode()
 	}
+	// Column headers sort; a second click on the same column reverses it.
+	v.SortLinks = map[string]string{}
+	for _, key := range ecs.SortKeys {
+		next := key
+		if q.Sort == key && !q.Desc {
+			next = "-" + key
+		}
+		v.SortLinks[key] = a.cfg.BasePath() + "instances?" + params(next).Encode()
+	}
+	v.Sort, v.Desc = q.Sort, q.Desc
+	v.JumpParams = params(sortParam)
 	if found.Page > 1 {
 		v.PrevURL = link(found.Page - 1)
 	}
@@ -115,7 +154,9 @@ func (a *App) row(in ecs.Instance, u users.User, held audit.OpenOp) templates.In
 		r.HeldBy, r.HeldURL = held.OpID, base+"audit#request-"+strconv.FormatInt(held.OpID, 10)
 		r.WhyNot = fmt.Sprintf("Awaiting approval (request %d).", held.OpID)
 	case !users.CanStart(u.Role):
-		r.WhyNot = "Your role can only view."
+		// One line at the top of the page says so; each row says it to a
+		// screen reader only (the contract: a row says why, in words).
+		r.WhyNot, r.QuietWhy = "Your role can only view.", true
 	case in.SecurityLocked():
 		r.WhyNot = "Locked by security control."
 	case r.Expired:

@@ -100,8 +100,13 @@ func TestViewerSeesNoFormsAndIsRefusedByHand(t *testing.T) {
 	if p.doc.Find("form.start-form").Length() != 0 {
 		t.Fatal("viewer sees start forms")
 	}
-	if !strings.Contains(p.doc.Find("[data-testid=why-not]").First().Text(), "Your role can only view") {
+	if !strings.Contains(p.doc.Find("[data-testid=view-only]").Text(), "You can view; ask an operator") {
 		t.Fatal("viewer is not told why")
+	}
+	// Once on the page; each row says it to a screen reader only.
+	why := p.doc.Find("[data-testid=why-not]").First()
+	if !strings.Contains(why.Text(), "Your role can only view") || !why.HasClass("visually-hidden") {
+		t.Fatalf("a viewer's row: %q", why.Text())
 	}
 	in := h.instance("ci-runner-01")
 	if r := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}}); r.status != http.StatusForbidden {

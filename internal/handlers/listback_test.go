@@ -5,6 +5,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"ecsdash/internal/ecs/ecssim"
 )
 
 // Issue 15, part 1: after Start the operator comes back to the list as it
@@ -69,5 +73,47 @@ func TestAnErrorPageOffersTryAgainForWhatMayPass(t *testing.T) {
 	disk := h.instance("reports-db-01")
 	if p := b.post("instances/"+disk.ID+"/start", url.Values{"region": {disk.Region}}); p.doc.Find("form[data-testid=retry]").Length() != 0 {
 		t.Fatal("Try again is offered for a DiskError")
+	}
+}
+
+// Issue 15, part 3: columns sort (a second click reverses), a page jump for
+// long lists, and the rows per page remembered for the session.
+func TestTheListSortsJumpsAndRemembersRowsPerPage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{simOpts: ecssim.Options{Instances: 900}})
+	b := h.loggedIn("op1")
+	p := b.get("instances?region=cn-hangzhou&sort=name")
+	if p.status != http.StatusOK {
+		t.Fatalf("%d", p.status)
+	}
+	var names []string
+	p.doc.Find("tr[data-instance-id] strong").Each(func(_ int, s *goquery.Selection) { names = append(names, s.Text()) })
+	if len(names) < 2 || names[0] > names[1] {
+		t.Fatalf("not sorted by name: %v", names[:min(3, len(names))])
+	}
+	if th := p.doc.Find(`a[data-sort=name]`); th.Parent().AttrOr("aria-sort", "") != "ascending" || !strings.Contains(th.AttrOr("href", ""), "sort=-name") {
+		t.Fatalf("the name header: aria-sort %q, next %q", th.Parent().AttrOr("aria-sort", ""), th.AttrOr("href", ""))
+	}
+	desc := b.get("instances?region=cn-hangzhou&sort=-name")
+	if first := desc.doc.Find("tr[data-instance-id] strong").First().Text(); first < names[len(names)-1] {
+		t.Fatalf("descending starts with %q", first)
+	}
+	if b.get("instances?sort=colour").status != http.StatusBadRequest {
+		t.Fatal("an unknown sort column was accepted")
+	}
+	// 300 instances in the region, 50 a page: a jump to page 5 keeps the filters and the order.
+	jump := p.doc.Find("form[data-testid=page-jump]")
+	if jump.Find(`input[name=region]`).AttrOr("value", "") != "cn-hangzhou" || jump.Find(`input[name=sort]`).AttrOr("value", "") != "name" ||
+		jump.Find(`input[name=page]`).AttrOr("max", "") != "6" {
+		t.Fatal("the page jump does not keep the filters and the order")
+	}
+	// Rows per page, remembered.
+	b.get("instances?per_page=100")
+	if n := b.get("instances?region=cn-hangzhou").doc.Find("tr[data-instance-id]").Length(); n != 100 {
+		t.Fatalf("%d rows after choosing 100 a page", n)
+	}
+	b.get("instances?per_page=50")
+	if n := b.get("instances?region=cn-hangzhou").doc.Find("tr[data-instance-id]").Length(); n != 50 {
+		t.Fatalf("%d rows after choosing 50 a page", n)
 	}
 }

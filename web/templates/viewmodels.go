@@ -3,7 +3,11 @@
 // models and pass them in.
 package templates
 
-import "github.com/a-h/templ"
+import (
+	"net/url"
+
+	"github.com/a-h/templ"
+)
 
 // Page is what every page's layout needs.
 type Page struct {
@@ -54,8 +58,12 @@ type InstancesPage struct {
 	CacheAge                    string
 	CacheErrors                 []string
 	FormToken                   string
-	CanStart                    bool // the user may start: the batch form shows
-	NeedsApproval               bool // every start needs approval: a reason is required
+	CanStart                    bool              // the user may start: the batch form shows
+	NeedsApproval               bool              // every start needs approval: a reason is required
+	SortLinks                   map[string]string // column -> the link that sorts by it
+	Sort                        string
+	Desc                        bool
+	JumpParams                  url.Values // the query of the page jump's form, but the page
 }
 
 // InstanceRow is one instance as the list shows it.
@@ -75,6 +83,7 @@ type InstanceRow struct {
 	HeldURL                                      string // that request on the audit page
 	StatusURL, StartURL, HistoryURL              string
 	CheckURL                                     string
+	QuietWhy                                     bool // WhyNot for screen readers only (the page says it once)
 }
 
 // BatchPage is a batch start's results.
