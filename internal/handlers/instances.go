@@ -20,6 +20,9 @@ import (
 	"ecsdash/web/templates"
 )
 
+// perPageCookie remembers the rows a page the user chose.
+const perPageCookie = "ecsdash_per_page"
+
 var statuses = []string{ecs.StatusRunning, ecs.StatusStarting, ecs.StatusStopping, ecs.StatusStopped, ecs.StatusPending}
 
 // instances lists the fleet from the shared cache: a page view never calls ECS.
@@ -35,19 +38,23 @@ func (a *App) instances(c echo.Context) error {
 	if q.Status != "" && !slices.Contains(statuses, q.Status) {
 		return apperr.New(apperr.Invalid, "%q is not an instance status.", apperr.Quote(q.Status))
 	}
-	// per_page is remembered for the session; a link without it keeps the choice.
-	switch c.QueryParam("per_page") {
-	case "100":
-		q.PerPage = 100
-		if sess(c).num("per_page") != 100 {
-			sess(c).set("per_page", int64(100))
-		}
-	case "50":
-		if sess(c).num("per_page") != 50 {
-			sess(c).set("per_page", int64(50))
+	// per_page is remembered in a small cookie of its own (re-writing the
+	// signed session on a page view costs far more); a link without it keeps
+	// the choice.
+	remembered, _ := c.Cookie(perPageCookie)
+	switch v := c.QueryParam("per_page"); v {
+	case "100", "50":
+		q.PerPage, _ = strconv.Atoi(v)
+		if remembered == nil || remembered.Value != v {
+			ck := &http.Cookie{Name: perPageCookie, Value: v, Path: a.cfg.BasePath(), MaxAge: 365 * 24 * 3600,
+				HttpOnly: true, Secure: a.cfg.SecureCookies(), SameSite: http.SameSiteLaxMode}
+			if a.cfg.CrossSiteCookies { // as the session's, for a portal on another site
+				ck.SameSite, ck.Partitioned = http.SameSiteNoneMode, true
+			}
+			c.SetCookie(ck)
 		}
 	case "":
-		if sess(c).num("per_page") == 100 {
+		if remembered != nil && remembered.Value == "100" {
 			q.PerPage = 100
 		}
 	}
