@@ -31,7 +31,7 @@ var demoUsers = []templates.DemoUser{
 
 // defaultMemoryLimit is the runtime's soft memory limit unless GOMEMLIMIT
 // says otherwise (10,000 cached instances need about 45 MiB live).
-const defaultMemoryLimit = 80 << 20
+const defaultMemoryLimit = 64 << 20
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := config.Parse(args, getenv, stderr)
