@@ -48,9 +48,20 @@ func newLegacyRig(t *testing.T, opts ecssim.Options) *legacyRig {
 	return lr
 }
 
+// legacyMu serialises the legacy SDK's client constructors: they fill a
+// package-level endpoint map lazily without a lock, which the race detector
+// rightly reports when parallel tests build clients at once.
+var legacyMu sync.Mutex
+
+func newLegacy(build func() (*legacy.Client, error)) (*legacy.Client, error) {
+	legacyMu.Lock()
+	defer legacyMu.Unlock()
+	return build()
+}
+
 func (lr *legacyRig) client(t *testing.T, id, secret string) *legacy.Client {
 	t.Helper()
-	c, err := legacy.NewClientWithAccessKey("cn-hangzhou", id, secret)
+	c, err := newLegacy(func() (*legacy.Client, error) { return legacy.NewClientWithAccessKey("cn-hangzhou", id, secret) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,14 +182,14 @@ func TestLegacySDKWithSTSCredentials(t *testing.T) {
 	t.Parallel()
 	lr := newLegacyRig(t, ecssim.Options{})
 	id, secret, token := lr.sim.IssueSTS(time.Hour)
-	c, err := legacy.NewClientWithStsToken("cn-hangzhou", id, secret, token)
+	c, err := newLegacy(func() (*legacy.Client, error) { return legacy.NewClientWithStsToken("cn-hangzhou", id, secret, token) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := lr.describe(c, ""); err != nil {
 		t.Fatalf("valid STS credentials: %v", err)
 	}
-	bogus, _ := legacy.NewClientWithStsToken("cn-hangzhou", id, secret, "CAISforged")
+	bogus, _ := newLegacy(func() (*legacy.Client, error) { return legacy.NewClientWithStsToken("cn-hangzhou", id, secret, "CAISforged") })
 	if _, err := lr.describe(bogus, ""); legacyCode(err) != "InvalidSecurityToken.Malformed" {
 		t.Fatalf("forged token: %v", err)
 	}
