@@ -189,7 +189,9 @@ func TestLegacySDKWithSTSCredentials(t *testing.T) {
 	if _, err := lr.describe(c, ""); err != nil {
 		t.Fatalf("valid STS credentials: %v", err)
 	}
-	bogus, _ := newLegacy(func() (*legacy.Client, error) { return legacy.NewClientWithStsToken("cn-hangzhou", id, secret, "CAISforged") })
+	bogus, _ := newLegacy(func() (*legacy.Client, error) {
+		return legacy.NewClientWithStsToken("cn-hangzhou", id, secret, "CAISforged")
+	})
 	if _, err := lr.describe(bogus, ""); legacyCode(err) != "InvalidSecurityToken.Malformed" {
 		t.Fatalf("forged token: %v", err)
 	}
