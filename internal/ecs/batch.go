@@ -120,8 +120,7 @@ func (c *Client) StartInstances(ctx context.Context, region string, ids []string
 	err := c.retry(ctx, func(ctx context.Context, n int) *Error {
 		if h.Before != nil {
 			if err := h.Before(n); err != nil {
-				return &Error{Kind: KindInternal, Code: CodeAuditFailed, Summary: "The starts were not sent: they could not be recorded in the audit log.",
-					Action: "Try again; if it persists, the dashboard's database needs attention.", Err: err}
+				return notRecorded("The starts were not sent: they could not be recorded in the audit log.", err)
 			}
 		}
 		began := time.Now()

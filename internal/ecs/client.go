@@ -383,8 +383,7 @@ func (c *Client) StartInstance(ctx context.Context, region, id string, initLocal
 	err := c.retry(ctx, func(ctx context.Context, n int) *Error {
 		if h.Before != nil {
 			if err := h.Before(n); err != nil {
-				return &Error{Kind: KindInternal, Code: CodeAuditFailed, Summary: "The start was not sent: it could not be recorded in the audit log.",
-					Action: "Try again; if it persists, the dashboard's database needs attention.", Err: err}
+				return notRecorded("The start was not sent: it could not be recorded in the audit log.", err)
 			}
 		}
 		began := time.Now()
@@ -408,6 +407,13 @@ func (c *Client) StartInstance(ctx context.Context, region, id string, initLocal
 		return "", err
 	}
 	return requestID, nil
+}
+
+// notRecorded is the error of a call that was not sent because its intent
+// could not be recorded.
+func notRecorded(summary string, err error) *Error {
+	return &Error{Kind: KindInternal, Code: CodeAuditFailed, Summary: summary,
+		Action: "Try again; if it persists, the dashboard's database needs attention.", Err: err}
 }
 
 // retry runs call until it succeeds, fails for good, the attempts run out or
