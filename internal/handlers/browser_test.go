@@ -439,3 +439,32 @@ func TestBrowserStartsThreeSelectedAndWatchesThemRun(t *testing.T) {
 		t.Fatalf("%d StartInstances calls", n)
 	}
 }
+
+// Issue 15, part 4: on a phone each instance is a card with its name and
+// id, region, status, locks, billing and action together, nothing off-screen.
+func TestBrowserPhoneShowsEachInstanceAsACard(t *testing.T) {
+	h := newHarness(t, opts{})
+	expired := h.instance("promo-site-2019")
+	ctx := newChrome(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	browserLogin(t, ctx, h, "op1")
+	if err := chromedp.Do(ctx, chromedp.Navigate(h.url("instances?region=cn-hangzhou&per_page=100")),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-instance-id="`+expired.ID+`"]`))); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const row = document.querySelector('tr[data-instance-id="`+expired.ID+`"]');
+		const shown = (sel) => { const e = row.querySelector(sel); if (!e) return false; const r = e.getBoundingClientRect(); return r.width > 0 && r.right <= innerWidth + 1; };
+		const want = {name: 'strong', region: '[data-cell=region]', status: '[data-status-badge]', locks: '[data-cell=locks] .badge.lock',
+			billing: '[data-cell=billing] .error-text', action: '[data-testid=why-not]'};
+		const missing = Object.keys(want).filter(k => !shown(want[k]));
+		if (innerWidth > 400) return 'viewport ' + innerWidth;
+		if (document.documentElement.scrollWidth > innerWidth + 1) return 'the page scrolls sideways: ' + document.documentElement.scrollWidth;
+		return missing.join(',');
+	})()`))
+	if err != nil || ok != "" {
+		t.Fatalf("on a phone the card lacks or hides: %q (%v)", ok, err)
+	}
+}
