@@ -117,3 +117,25 @@ func TestTheListSortsJumpsAndRemembersRowsPerPage(t *testing.T) {
 		t.Fatalf("%d rows after choosing 50 a page", n)
 	}
 }
+
+// Issue 15, part 7: a sign-in inside another site's frame, where the
+// browser keeps our cookie back, says so instead of "reload the page".
+func TestASignInWithoutItsCookieInAFrameSaysWhy(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	b := h.browser()
+	b.get("login") // the page and its token, but the browser will not send the cookie back
+	b.c.Jar = nil
+	b.hdr.Set("Sec-Fetch-Dest", "iframe")
+	p := b.post("login", url.Values{"username": {"op1"}, "password": {password}})
+	text := p.doc.Find("main").Text()
+	if p.status != http.StatusForbidden || !strings.Contains(text, "did not send the dashboard's cookie inside the portal's frame") ||
+		!strings.Contains(text, "--cross-site-cookies") || strings.Contains(text, "Reload the page and try again") {
+		t.Fatalf("%d %q", p.status, text)
+	}
+	// Not in a frame: the ordinary words.
+	b.hdr.Del("Sec-Fetch-Dest")
+	if p := b.post("login", url.Values{"username": {"op1"}, "password": {password}}); !strings.Contains(p.doc.Find("main").Text(), "Reload the page") {
+		t.Fatalf("outside a frame: %q", p.doc.Find("main").Text())
+	}
+}

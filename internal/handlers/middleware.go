@@ -134,10 +134,28 @@ func (a *App) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		want := sess(c).csrf()
 		if token == "" || want == "" || subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
+			if _, err := c.Cookie(cookieName); err != nil && token != "" && c.Request().Header.Get("Sec-Fetch-Dest") == "iframe" {
+				// The form came from our page, inside a frame, and the browser
+				// sent no cookie with it: it keeps our cookies from this
+				// embedding, and reloading cannot help.
+				return apperr.New(apperr.Forbidden, "%s", noCookieInFrame(a.cfg.CrossSiteCookies))
+			}
 			return apperr.New(apperr.Forbidden, "The form had expired or did not come from this dashboard. Reload the page and try again.")
 		}
 		return next(c)
 	}
+}
+
+// noCookieInFrame explains a sign-in that cannot work inside the portal's
+// frame because the browser does not send the dashboard's cookie there.
+func noCookieInFrame(crossSite bool) string {
+	if crossSite {
+		return "Your browser did not send the dashboard's cookie inside the portal's frame: it blocks third-party cookies for this site. " +
+			"Allow them for the dashboard, or open the dashboard in its own tab."
+	}
+	return "Your browser did not send the dashboard's cookie inside the portal's frame: the portal is on another site, and the dashboard's cookies " +
+		"are not allowed there. Reloading will not help. Open the dashboard in its own tab, or ask its administrator to run it with " +
+		"--cross-site-cookies and an https --base-url (or to serve it on the portal's own site)."
 }
 
 // safeNext keeps a post-login redirect inside the dashboard.
