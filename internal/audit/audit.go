@@ -91,10 +91,6 @@ func (e *OpenError) Error() string {
 	return fmt.Sprintf("audit: request %d for this instance is %s", e.OpID, e.State)
 }
 
-// OpenStates are the states in which an operation holds its instance: no
-// other start of it may begin.
-var OpenStates = []string{StateAwaitingApproval, StateSent}
-
 const openSQL = "SELECT op_id, state, user FROM audit_ops WHERE instance_id = ? AND state IN ('awaiting_approval', 'sent') ORDER BY op_id LIMIT 1"
 
 // Open returns the open operation of an instance, if any.

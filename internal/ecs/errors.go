@@ -216,3 +216,13 @@ func Explain(code string) Explanation {
 	x := explain(code, 0)
 	return Explanation{Kind: x.kind, Summary: x.summary, Action: x.action}
 }
+
+// Words is what went wrong, in words: an *Error's summary, "no answer" for
+// anything else.
+func Words(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Summary
+	}
+	return "no answer"
+}

@@ -20,8 +20,6 @@ import (
 	"ecsdash/internal/notify"
 )
 
-func rowOf(_ page, id int64) string { return strconv.FormatInt(id, 10) }
-
 func TestOneOpenRequestPerInstance(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, opts{})
@@ -29,7 +27,7 @@ func TestOneOpenRequestPerInstance(t *testing.T) {
 	in := h.instance("hadoop-data-01")
 	// A plain start of the same instance, by anyone, is refused in words naming the request.
 	p := h.loggedIn("op2").post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}})
-	if p.status != http.StatusConflict || !strings.Contains(p.doc.Find("main").Text(), "Request "+rowOf(p, id)+" by op1") {
+	if p.status != http.StatusConflict || !strings.Contains(p.doc.Find("main").Text(), "Request "+strconv.FormatInt(id, 10)+" by op1") {
 		t.Fatalf("a start while request %d waits: %d %q", id, p.status, p.doc.Find("main").Text())
 	}
 	starts := 0
@@ -46,8 +44,8 @@ func TestOneOpenRequestPerInstance(t *testing.T) {
 		t.Fatal("a held instance offers Start")
 	}
 	link := r.Find("a[data-held-by]")
-	if link.AttrOr("data-held-by", "") != rowOf(p, id) || !strings.Contains(link.Text(), "Awaiting approval (request "+rowOf(p, id)+")") ||
-		link.AttrOr("href", "") != "/audit#request-"+rowOf(p, id) {
+	if link.AttrOr("data-held-by", "") != strconv.FormatInt(id, 10) || !strings.Contains(link.Text(), "Awaiting approval (request "+strconv.FormatInt(id, 10)+")") ||
+		link.AttrOr("href", "") != "/audit#request-"+strconv.FormatInt(id, 10) {
 		t.Fatalf("the row says %q linking %q", link.Text(), link.AttrOr("href", ""))
 	}
 }

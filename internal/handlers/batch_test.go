@@ -195,3 +195,15 @@ func TestAnApproverApprovesAWholeBatch(t *testing.T) {
 		t.Fatalf("a malformed batch filter: %d", p.status)
 	}
 }
+
+// A check needs no approval, so under --approval all it needs no reason
+// either (the reason is for the approver of a start).
+func TestCheckNeedsNoReasonUnderApprovalAll(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{args: []string{"--approval", "all"}})
+	in := h.instance("ci-runner-01")
+	p := h.loggedIn("op1").post("instances/"+in.ID+"/check", url.Values{"region": {in.Region}})
+	if p.status != http.StatusOK || p.doc.Find("[data-testid=check]").AttrOr("data-would", "") != "true" {
+		t.Fatalf("a check under --approval all: %d %q", p.status, p.doc.Find("main").Text())
+	}
+}

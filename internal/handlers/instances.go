@@ -87,7 +87,7 @@ func (a *App) instances(c echo.Context) error {
 		PageNum: found.Page, Pages: found.Pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.now()), Families: snap.Families,
 		CanStart: users.CanStart(u.Role), NeedsApproval: a.starts.Approval.NeedsApproval(false)}
 	for r, err := range snap.RegionErr {
-		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Listing %s failed (%s); showing its last good list.", r, ecsWords(err)))
+		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Listing %s failed (%s); showing its last good list.", r, ecs.Words(err)))
 	}
 	slices.Sort(v.CacheErrors)
 	sortParam := q.Sort
@@ -190,18 +190,10 @@ func age(t, now time.Time) string {
 	return d.String() + " ago"
 }
 
-func ecsWords(err error) string {
-	var e *ecs.Error
-	if errors.As(err, &e) {
-		return e.Summary
-	}
-	return "no answer"
-}
-
 // refresh asks for a fresh list now; concurrent asks share one refresh.
 func (a *App) refresh(c echo.Context) error {
 	if err := a.fleet.Refresh(c.Request().Context()); err != nil {
-		sess(c).flash(templates.Flash{Error: true, Text: "Refresh failed for some regions: " + ecsWords(err) + " The last good list is shown."})
+		sess(c).flash(templates.Flash{Error: true, Text: "Refresh failed for some regions: " + ecs.Words(err) + " The last good list is shown."})
 	}
 	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"instances")
 }

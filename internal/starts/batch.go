@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
-	"ecsdash/internal/users"
 )
 
 // BatchECS is what a batch start and a check need of internal/ecs beyond ECS.
@@ -73,14 +71,11 @@ type Batch struct {
 // request awaiting approval under --approval all). InitLocalDisk is never
 // part of a batch.
 func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason string) (Batch, error) {
-	if !users.CanStart(a.Role) {
-		return Batch{}, apperr.New(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Role)
+	if err := mayStart(a); err != nil {
+		return Batch{}, err
 	}
-	if n := utf8.RuneCountInString(reason); n > MaxReason {
-		return Batch{}, apperr.New(apperr.Invalid, "The reason has %d characters; at most %d fit.", n, MaxReason)
-	}
-	if s.Approval == PolicyAll && strings.TrimSpace(reason) == "" {
-		return Batch{}, apperr.New(apperr.Unprocessable, "Give a reason: every start here waits for a second person, who needs to know why.")
+	if err := s.checkReason(reason); err != nil {
+		return Batch{}, err
 	}
 	b := Batch{ID: newBatchID()}
 	seen := map[string]bool{}
@@ -128,7 +123,7 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 		found, err := s.Batch.DescribeMany(ctx, region, ids)
 		if err != nil {
 			for _, row := range group {
-				row.Outcome, row.Words = OutcomeRefused, "Its state could not be checked in ECS: "+ecsWords(err)
+				row.Outcome, row.Words = OutcomeRefused, "Its state could not be checked in ECS: "+ecs.Words(err)
 			}
 			byRegion[region] = nil
 			continue
@@ -318,14 +313,6 @@ func newBatchID() string {
 	return "b-" + hex.EncodeToString(b)
 }
 
-func ecsWords(err error) string {
-	var e *ecs.Error
-	if errors.As(err, &e) {
-		return e.Summary
-	}
-	return "no answer"
-}
-
 // CheckResult is what ECS said to a dry run.
 type CheckResult struct {
 	Would     bool       // ECS would start it (DryRunOperation)
@@ -338,7 +325,7 @@ type CheckResult struct {
 // with the same validation as a start; it starts nothing, needs no
 // approval, and is audited (action check, dry_run true).
 func (s *Service) Check(ctx context.Context, a Actor, r Request) (CheckResult, error) {
-	if err := s.Validate(a, Request{Region: r.Region, InstanceID: r.InstanceID, InitLocalDisk: r.InitLocalDisk, Confirm: r.Confirm}); err != nil {
+	if err := s.Validate(a, r); err != nil {
 		return CheckResult{}, err
 	}
 	inst, _ := s.Fleet.Lookup(r.Region, r.InstanceID)

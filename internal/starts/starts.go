@@ -162,14 +162,8 @@ func (s *Service) Validate(a Actor, r Request) error {
 		return apperr.New(apperr.Unprocessable, "Initializing local disks applies only to the local-disk families (%s); %s is %s.",
 			strings.Join(s.Families, ", "), r.InstanceID, cached.Family)
 	}
-	if !users.CanStart(a.Role) {
-		return apperr.New(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Role)
-	}
-	if n := utf8.RuneCountInString(r.Reason); n > MaxReason {
-		return apperr.New(apperr.Invalid, "The reason has %d characters; at most %d fit.", n, MaxReason)
-	}
-	if s.Approval == PolicyAll && strings.TrimSpace(r.Reason) == "" {
-		return apperr.New(apperr.Unprocessable, "Give a reason: every start here waits for a second person, who needs to know why.")
+	if err := mayStart(a); err != nil {
+		return err
 	}
 	if r.InitLocalDisk && strings.TrimSpace(r.Confirm) != r.InstanceID {
 		msg := "Type the instance ID exactly to confirm that its local disks will be wiped."
@@ -181,11 +175,35 @@ func (s *Service) Validate(a Actor, r Request) error {
 	return nil
 }
 
+// mayStart is the role a start (or a check) needs.
+func mayStart(a Actor) error {
+	if !users.CanStart(a.Role) {
+		return apperr.New(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Role)
+	}
+	return nil
+}
+
+// checkReason is the rule for a start's reason: at most MaxReason
+// characters, and given when every start waits for an approver (a check,
+// which needs no approval, takes none).
+func (s *Service) checkReason(reason string) error {
+	if n := utf8.RuneCountInString(reason); n > MaxReason {
+		return apperr.New(apperr.Invalid, "The reason has %d characters; at most %d fit.", n, MaxReason)
+	}
+	if s.Approval == PolicyAll && strings.TrimSpace(reason) == "" {
+		return apperr.New(apperr.Unprocessable, "Give a reason: every start here waits for a second person, who needs to know why.")
+	}
+	return nil
+}
+
 // Request validates and checks a start, then either records it as awaiting
 // approval or sends it. Refusals before sending are *apperr.Error and record
 // nothing in ECS; ECS's own answers come back in Result.ECSError.
 func (s *Service) Request(ctx context.Context, a Actor, r Request) (Result, error) {
 	if err := s.Validate(a, r); err != nil {
+		return Result{}, err
+	}
+	if err := s.checkReason(r.Reason); err != nil {
 		return Result{}, err
 	}
 	region, id, initLocalDisk := r.Region, r.InstanceID, r.InitLocalDisk
