@@ -53,7 +53,7 @@ func newChrome(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Cont
 	t.Cleanup(func() {
 		if t.Failed() {
 			shotCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			png, err := chromedp.Run(shotCtx, chromedp.FullScreenshot(90))
+			png, err := chromedp.Run(shotCtx, chromedp.FullScreenshot(100))
 			cancel()
 			dir := os.Getenv("ECSDASH_SCREENSHOT_DIR")
 			if dir == "" {

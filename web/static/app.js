@@ -10,6 +10,8 @@
     var approvalNote = dialog.querySelector("[data-dialog-approval]");
     var err = dialog.querySelector("[data-dialog-error]");
     var submit = dialog.querySelector("[data-dialog-submit]");
+    var reasonWrap = dialog.querySelector("[data-dialog-reason]");
+    var reasonInput = reasonWrap.querySelector("input");
     var current = null;
     // The button works only once the typed ID matches; a mismatch of the
     // ID's length says so, and the note goes once it matches.
@@ -33,6 +35,12 @@
         dialog.querySelector("[data-dialog-region]").textContent = box.getAttribute("data-region");
         var needs = box.getAttribute("data-needs-approval") === "true";
         approvalNote.hidden = !needs;
+        // The approver reads the reason: ask for it here, as the row's
+        // field is out of sight while the dialog is open.
+        var rowReason = current.form.querySelector("input[name=reason]");
+        reasonWrap.hidden = !needs || !rowReason;
+        reasonInput.value = rowReason ? rowReason.value : "";
+        reasonInput.required = !!(rowReason && rowReason.required);
         submit.textContent = needs ? "Request approval to wipe and start" : "Wipe local disks and start";
         submit.disabled = true;
         input.value = "";
@@ -62,6 +70,8 @@
       }
       var form = current.form;
       form.querySelector("input[name=confirm]").value = input.value.trim();
+      var rowReason = form.querySelector("input[name=reason]");
+      if (rowReason && !reasonWrap.hidden) rowReason.value = reasonInput.value;
       dialog.close("confirm");
       form.submit();
     });

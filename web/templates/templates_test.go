@@ -154,3 +154,25 @@ func TestConfirmInitPageSaysWhatIsLostAndCarriesTheForm(t *testing.T) {
 		}
 	}
 }
+
+// The region cell reads as the zone, its region standing out: the zone adds
+// only what follows the region; a zone named otherwise is shown whole.
+func TestRegionCellShowsTheZoneAfterItsRegion(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ region, zone, text string }{
+		{"cn-hangzhou", "cn-hangzhou-h", "cn-hangzhou-h"},
+		{"ap-southeast-1", "ap-southeast-1a", "ap-southeast-1a"},
+		{"cn-hangzhou", "other-zone", "cn-hangzhou other-zone"},
+		{"cn-hangzhou", "", "cn-hangzhou"},
+	} {
+		rows := []templates.InstanceRow{{ID: "i-zone0000001", Name: "web", Region: c.region, Zone: c.zone, Status: "Running"}}
+		doc, _ := renderDoc(t, templates.Instances(templates.InstancesPage{Page: basePage, Rows: templ.Raw(rowsHTML(t, rows)), Matched: 1, PageNum: 1, Pages: 1}))
+		cell := doc.Find(`td[data-cell=region]`)
+		if got := strings.TrimSpace(cell.Text()); got != c.text {
+			t.Errorf("%s / %s: the cell reads %q, want %q", c.region, c.zone, got, c.text)
+		}
+		if c.zone != "" && cell.Find("span").AttrOr("title", "") != "zone "+c.zone {
+			t.Errorf("%s / %s: the zone's title is %q", c.region, c.zone, cell.Find("span").AttrOr("title", ""))
+		}
+	}
+}
