@@ -133,6 +133,15 @@ func TestBrowserStartsAStoppedG6AndWatchesItReachRunning(t *testing.T) {
 	if target != "#row-"+in.ID {
 		t.Fatalf("after the start the page is at %q, not the started row", target)
 	}
+	// The started row is on screen and marked.
+	seen, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const r = document.querySelector('`+row+`'), b = r.getBoundingClientRect();
+		if (b.top < 0 || b.bottom > innerHeight) return 'off screen at ' + Math.round(b.top);
+		return r.matches(':target') && getComputedStyle(r).outlineStyle !== 'none' ? '' : 'not highlighted';
+	})()`))
+	if seen != "" {
+		t.Fatalf("the started row is %s", seen)
+	}
 	if n, _ := h.sim.Starts(in.ID); n != 1 {
 		t.Fatalf("started %d times", n)
 	}
