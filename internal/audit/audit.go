@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"ecsdash/internal/db"
 )
 
 // Operation states (the contract's data-state values) and login outcomes.
@@ -91,7 +93,7 @@ func (e *OpenError) Error() string {
 	return fmt.Sprintf("audit: request %d for this instance is %s", e.OpID, e.State)
 }
 
-const openSQL = "SELECT op_id, state, user FROM audit_ops WHERE instance_id = ? AND state IN ('awaiting_approval', 'sent') ORDER BY op_id LIMIT 1"
+const openSQL = `SELECT op_id, state, "user" FROM audit_ops WHERE instance_id = ? AND state IN ('awaiting_approval', 'sent') ORDER BY op_id LIMIT 1`
 
 // Open returns the open operation of an instance, if any.
 func (l *Log) Open(ctx context.Context, instanceID string) (*OpenError, error) {
@@ -108,7 +110,7 @@ func (l *Log) Open(ctx context.Context, instanceID string) (*OpenError, error) {
 
 // Log appends to and reads the audit log.
 type Log struct {
-	w, r *sql.DB
+	w, r *db.Pool
 	now  func() time.Time
 	// Statements prepared once on the writer: parsing them per event was a
 	// measurable share of an append.
@@ -123,7 +125,7 @@ type Log struct {
 
 // New returns a Log writing through w (the single writer connection) and
 // reading through r.
-func New(w, r *sql.DB, now func() time.Time) *Log {
+func New(w, r *db.Pool, now func() time.Time) *Log {
 	if now == nil {
 		now = time.Now
 	}
@@ -180,6 +182,11 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 		return Event{}, fmt.Errorf("audit: begin: %w", err)
 	}
 	defer tx.Rollback()
+	// Every append, from whichever replica, queues here: seq stays gapless and
+	// each hash follows its predecessor (a no-op on SQLite's single writer).
+	if err := tx.Lock(ctx, db.LockAuditChain); err != nil {
+		return Event{}, fmt.Errorf("audit: lock the chain: %w", err)
+	}
 	if want != "" {
 		var state string
 		err := tx.StmtContext(ctx, l.stateStmt).QueryRowContext(ctx, e.OpID).Scan(&state)

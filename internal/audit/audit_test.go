@@ -16,7 +16,17 @@ import (
 
 	"ecsdash/internal/audit"
 	"ecsdash/internal/db"
+	"ecsdash/internal/db/dbtest"
 )
+
+// eachStore runs f on a fresh store of each kind: a SQLite file and a
+// PostgreSQL database (dbtest). The storage rules hold on both.
+func eachStore(t *testing.T, f func(t *testing.T, dsn string)) {
+	t.Helper()
+	for _, k := range dbtest.Kinds() {
+		t.Run(k.Name, func(t *testing.T) { f(t, k.New(t)) })
+	}
+}
 
 func openLog(t testing.TB, path string) (*db.DB, *audit.Log) {
 	t.Helper()
@@ -40,73 +50,77 @@ func openLog(t testing.TB, path string) (*db.DB, *audit.Log) {
 
 func TestEveryEventKindIsWrittenAndReadBack(t *testing.T) {
 	t.Parallel()
-	d, log := openLog(t, "")
-	ctx := context.Background()
-	start := audit.Event{Action: audit.ActionStartInstance, User: "op1", AuthMethod: "password", SourceIP: "10.0.0.1",
-		UserAgent: "ua", Region: "cn-hangzhou", InstanceID: "i-abc12345", InstanceName: "web", InstanceType: "ecs.d1.large",
-		InitLocalDisk: true, DryRun: false, State: audit.StateAwaitingApproval}
-	first, err := log.Append(ctx, start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	steps := []audit.Event{
-		{Action: audit.ActionApprove, State: audit.StateSent, Approver: "appr"},
-		{Action: audit.ActionStartInstance, State: audit.StateSent, Attempt: 1},
-		{Action: audit.ActionStartInstance, State: audit.StateFailed, Attempt: 1, RequestID: "R-1", ErrorCode: "InternalError", ErrorMessage: "boom", HTTPStatus: 500, DurationMS: 12},
-		{Action: audit.ActionStartInstance, State: audit.StateSent, Attempt: 2},
-		{Action: audit.ActionStartInstance, State: audit.StateSucceeded, Attempt: 2, RequestID: "R-2", HTTPStatus: 200, DurationMS: 9},
-	}
-	for _, s := range steps {
-		e := start
-		e.OpID, e.Action, e.State, e.Approver, e.Attempt, e.RequestID, e.ErrorCode, e.ErrorMessage, e.HTTPStatus, e.DurationMS =
-			first.OpID, s.Action, s.State, s.Approver, s.Attempt, s.RequestID, s.ErrorCode, s.ErrorMessage, s.HTTPStatus, s.DurationMS
-		if _, err := log.Append(ctx, e); err != nil {
+	eachStore(t, func(t *testing.T, dsn string) {
+		d, log := openLog(t, dsn)
+		ctx := context.Background()
+		start := audit.Event{Action: audit.ActionStartInstance, User: "op1", AuthMethod: "password", SourceIP: "10.0.0.1",
+			UserAgent: "ua", Region: "cn-hangzhou", InstanceID: "i-abc12345", InstanceName: "web", InstanceType: "ecs.d1.large",
+			InitLocalDisk: true, DryRun: false, State: audit.StateAwaitingApproval}
+		first, err := log.Append(ctx, start)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	for _, kind := range []audit.Event{
-		{Action: audit.ActionLogin, User: "op1", State: audit.StateSucceeded},
-		{Action: audit.ActionLogout, User: "op1", State: audit.StateSucceeded},
-		{Action: audit.ActionReject, User: "op2", State: audit.StateRejected, Reason: "no"},
-		{Action: audit.ActionExpire, User: "op2", State: audit.StateExpired},
-		{Action: audit.ActionRecover, User: "op2", State: audit.StateUnknown},
-	} {
-		if _, err := log.Append(ctx, kind); err != nil {
+		steps := []audit.Event{
+			{Action: audit.ActionApprove, State: audit.StateSent, Approver: "appr"},
+			{Action: audit.ActionStartInstance, State: audit.StateSent, Attempt: 1},
+			{Action: audit.ActionStartInstance, State: audit.StateFailed, Attempt: 1, RequestID: "R-1", ErrorCode: "InternalError", ErrorMessage: "boom", HTTPStatus: 500, DurationMS: 12},
+			{Action: audit.ActionStartInstance, State: audit.StateSent, Attempt: 2},
+			{Action: audit.ActionStartInstance, State: audit.StateSucceeded, Attempt: 2, RequestID: "R-2", HTTPStatus: 200, DurationMS: 9},
+		}
+		for _, s := range steps {
+			e := start
+			e.OpID, e.Action, e.State, e.Approver, e.Attempt, e.RequestID, e.ErrorCode, e.ErrorMessage, e.HTTPStatus, e.DurationMS =
+				first.OpID, s.Action, s.State, s.Approver, s.Attempt, s.RequestID, s.ErrorCode, s.ErrorMessage, s.HTTPStatus, s.DurationMS
+			if _, err := log.Append(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, kind := range []audit.Event{
+			{Action: audit.ActionLogin, User: "op1", State: audit.StateSucceeded},
+			{Action: audit.ActionLogout, User: "op1", State: audit.StateSucceeded},
+			{Action: audit.ActionReject, User: "op2", State: audit.StateRejected, Reason: "no"},
+			{Action: audit.ActionExpire, User: "op2", State: audit.StateExpired},
+			{Action: audit.ActionRecover, User: "op2", State: audit.StateUnknown},
+		} {
+			if _, err := log.Append(ctx, kind); err != nil {
+				t.Fatal(err)
+			}
+		}
+		op, err := log.Operation(ctx, first.OpID)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	op, err := log.Operation(ctx, first.OpID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(op.Events) != 6 || op.Last.State != audit.StateSucceeded || op.Last.RequestID != "R-2" || op.Events[3].ErrorCode != "InternalError" {
-		t.Fatalf("timeline %+v", op.Events)
-	}
-	got := op.Events[0]
-	got.Seq, got.OpID, got.Time, got.PrevHash, got.Hash = 0, 0, time.Time{}, "", ""
-	if got != start {
-		t.Fatalf("read back %+v\nwant %+v", got, start)
-	}
-	ops, total, err := log.Operations(ctx, audit.Filter{})
-	if err != nil || total != 6 || len(ops) != 6 {
-		t.Fatalf("%d ops (%d total): %v", len(ops), total, err)
-	}
-	if _, _, err := audit.Verify(ctx, d.Read, nil); err != nil {
-		t.Fatal(err)
-	}
+		if len(op.Events) != 6 || op.Last.State != audit.StateSucceeded || op.Last.RequestID != "R-2" || op.Events[3].ErrorCode != "InternalError" {
+			t.Fatalf("timeline %+v", op.Events)
+		}
+		got := op.Events[0]
+		got.Seq, got.OpID, got.Time, got.PrevHash, got.Hash = 0, 0, time.Time{}, "", ""
+		if got != start {
+			t.Fatalf("read back %+v\nwant %+v", got, start)
+		}
+		ops, total, err := log.Operations(ctx, audit.Filter{})
+		if err != nil || total != 6 || len(ops) != 6 {
+			t.Fatalf("%d ops (%d total): %v", len(ops), total, err)
+		}
+		if _, _, err := audit.Verify(ctx, d.Read, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestTriggersRefuseUpdateAndDelete(t *testing.T) {
 	t.Parallel()
-	d, log := openLog(t, "")
-	if _, err := log.Append(context.Background(), audit.Event{Action: audit.ActionLogin, User: "a", State: audit.StateSucceeded}); err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{"UPDATE audit_events SET user = 'b'", "DELETE FROM audit_events"} {
-		if _, err := d.Write.Exec(stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
-			t.Fatalf("%s: %v", stmt, err)
+	eachStore(t, func(t *testing.T, dsn string) {
+		d, log := openLog(t, dsn)
+		if _, err := log.Append(context.Background(), audit.Event{Action: audit.ActionLogin, User: "a", State: audit.StateSucceeded}); err != nil {
+			t.Fatal(err)
 		}
-	}
+		for _, stmt := range []string{`UPDATE audit_events SET "user" = 'b'`, "DELETE FROM audit_events"} {
+			if _, err := d.Write.Exec(stmt); err == nil || !strings.Contains(err.Error(), "append-only") {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+	})
 }
 
 func fill(t *testing.T, log *audit.Log, n int) {
@@ -120,12 +134,14 @@ func fill(t *testing.T, log *audit.Log, n int) {
 
 func TestVerifyPassesOnAGoodLogAndReportsTheHead(t *testing.T) {
 	t.Parallel()
-	d, log := openLog(t, "")
-	fill(t, log, 20)
-	head, n, err := audit.Verify(context.Background(), d.Read, nil)
-	if err != nil || n != 20 || head.Seq != 20 || len(head.Hash) != 64 {
-		t.Fatalf("head %+v n %d err %v", head, n, err)
-	}
+	eachStore(t, func(t *testing.T, dsn string) {
+		d, log := openLog(t, dsn)
+		fill(t, log, 20)
+		head, n, err := audit.Verify(context.Background(), d.Read, nil)
+		if err != nil || n != 20 || head.Seq != 20 || len(head.Hash) != 64 {
+			t.Fatalf("head %+v n %d err %v", head, n, err)
+		}
+	})
 }
 
 // tamperedCopy copies the database, drops the guard triggers on the copy and
@@ -184,100 +200,108 @@ func TestVerifyNamesTheFirstTamperedEvent(t *testing.T) {
 
 func TestConcurrentAppendsKeepTheChainGapless(t *testing.T) {
 	t.Parallel()
-	d, log := openLog(t, "")
-	var wg sync.WaitGroup
-	for w := 0; w < 8; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 10; i++ {
-				if _, err := log.Append(context.Background(), audit.Event{Action: audit.ActionLogin, User: "u", State: audit.StateSucceeded}); err != nil {
-					t.Error(err)
+	eachStore(t, func(t *testing.T, dsn string) {
+		d, log := openLog(t, dsn)
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 10; i++ {
+					if _, err := log.Append(context.Background(), audit.Event{Action: audit.ActionLogin, User: "u", State: audit.StateSucceeded}); err != nil {
+						t.Error(err)
+					}
 				}
-			}
-		}()
-	}
-	wg.Wait()
-	if _, n, err := audit.Verify(context.Background(), d.Read, nil); err != nil || n != 80 {
-		t.Fatalf("n=%d err=%v", n, err)
-	}
+			}()
+		}
+		wg.Wait()
+		if _, n, err := audit.Verify(context.Background(), d.Read, nil); err != nil || n != 80 {
+			t.Fatalf("n=%d err=%v", n, err)
+		}
+	})
 }
 
 func TestAppendIfLetsOnlyOneDecisionThrough(t *testing.T) {
 	t.Parallel()
-	_, log := openLog(t, "")
-	ctx := context.Background()
-	req, _ := log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "op", State: audit.StateAwaitingApproval})
-	var wg sync.WaitGroup
-	wins := make(chan bool, 10)
-	for i := 0; i < 10; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			e := req
-			e.State, e.Approver = audit.StateSent, "appr"
-			_, err := log.AppendIf(ctx, e, audit.StateAwaitingApproval)
-			wins <- err == nil
-			if err != nil && !errors.Is(err, audit.ErrStateChanged) {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	close(wins)
-	n := 0
-	for w := range wins {
-		if w {
-			n++
+	eachStore(t, func(t *testing.T, dsn string) {
+		_, log := openLog(t, dsn)
+		ctx := context.Background()
+		req, _ := log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "op", State: audit.StateAwaitingApproval})
+		var wg sync.WaitGroup
+		wins := make(chan bool, 10)
+		for i := 0; i < 10; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e := req
+				e.State, e.Approver = audit.StateSent, "appr"
+				_, err := log.AppendIf(ctx, e, audit.StateAwaitingApproval)
+				wins <- err == nil
+				if err != nil && !errors.Is(err, audit.ErrStateChanged) {
+					t.Error(err)
+				}
+			}()
 		}
-	}
-	if n != 1 {
-		t.Fatalf("%d decisions passed", n)
-	}
+		wg.Wait()
+		close(wins)
+		n := 0
+		for w := range wins {
+			if w {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d decisions passed", n)
+		}
+	})
 }
 
 func TestAppendSurvivesACancelledCaller(t *testing.T) {
 	t.Parallel()
-	_, log := openLog(t, "")
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "op", State: audit.StateSent}); err != nil {
-		t.Fatalf("an intent was lost because the client went away: %v", err)
-	}
+	eachStore(t, func(t *testing.T, dsn string) {
+		_, log := openLog(t, dsn)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "op", State: audit.StateSent}); err != nil {
+			t.Fatalf("an intent was lost because the client went away: %v", err)
+		}
+	})
 }
 
 func TestExportCSVAndJSONCarryTheContractFields(t *testing.T) {
 	t.Parallel()
-	_, log := openLog(t, "")
-	ctx := context.Background()
-	log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "=cmd|' /C calc'!A0", State: audit.StateSucceeded, RequestID: "R-9", InstanceID: "i-x"})
-	var buf bytes.Buffer
-	if err := log.Export(ctx, &buf, "csv", audit.Filter{}); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(&buf).ReadAll()
-	if err != nil || len(recs) != 2 {
-		t.Fatalf("%v %d", err, len(recs))
-	}
-	want := strings.Split("id,time,user,action,region,instance_id,init_local_disk,state,approver,reason,request_id,error_code,error_message,http_status,duration_ms,source_ip,prev_hash,hash", ",")
-	for i, f := range want {
-		if recs[0][i] != f {
-			t.Fatalf("column %d is %q, want %q", i, recs[0][i], f)
+	eachStore(t, func(t *testing.T, dsn string) {
+		_, log := openLog(t, dsn)
+		ctx := context.Background()
+		log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "=cmd|' /C calc'!A0", State: audit.StateSucceeded, RequestID: "R-9", InstanceID: "i-x"})
+		var buf bytes.Buffer
+		if err := log.Export(ctx, &buf, "csv", audit.Filter{}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !strings.HasPrefix(recs[1][2], "'=") {
-		t.Fatalf("a formula was exported live: %q", recs[1][2])
-	}
-	buf.Reset()
-	if err := log.Export(ctx, &buf, "json", audit.Filter{}); err != nil {
-		t.Fatal(err)
-	}
-	var arr []map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &arr); err != nil || len(arr) != 1 || arr[0]["request_id"] != "R-9" || arr[0]["id"] != float64(1) {
-		t.Fatalf("%v %v", err, arr)
-	}
-	buf.Reset()
-	if err := log.Export(ctx, io.Discard, "xml", audit.Filter{}); err == nil {
-		t.Fatal("unknown format accepted")
-	}
+		recs, err := csv.NewReader(&buf).ReadAll()
+		if err != nil || len(recs) != 2 {
+			t.Fatalf("%v %d", err, len(recs))
+		}
+		want := strings.Split("id,time,user,action,region,instance_id,init_local_disk,state,approver,reason,request_id,error_code,error_message,http_status,duration_ms,source_ip,prev_hash,hash", ",")
+		for i, f := range want {
+			if recs[0][i] != f {
+				t.Fatalf("column %d is %q, want %q", i, recs[0][i], f)
+			}
+		}
+		if !strings.HasPrefix(recs[1][2], "'=") {
+			t.Fatalf("a formula was exported live: %q", recs[1][2])
+		}
+		buf.Reset()
+		if err := log.Export(ctx, &buf, "json", audit.Filter{}); err != nil {
+			t.Fatal(err)
+		}
+		var arr []map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &arr); err != nil || len(arr) != 1 || arr[0]["request_id"] != "R-9" || arr[0]["id"] != float64(1) {
+			t.Fatalf("%v %v", err, arr)
+		}
+		buf.Reset()
+		if err := log.Export(ctx, io.Discard, "xml", audit.Filter{}); err == nil {
+			t.Fatal("unknown format accepted")
+		}
+	})
 }

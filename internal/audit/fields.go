@@ -52,8 +52,11 @@ func columnList(p string) string {
 	cols := make([]string, len(fields))
 	for i, f := range fields {
 		cols[i] = f.column
+		if f.column == "user" { // a reserved word in PostgreSQL
+			cols[i] = `"user"`
+		}
 		if p != "" {
-			cols[i] = p + "." + f.column
+			cols[i] = p + "." + cols[i]
 		}
 	}
 	return strings.Join(cols, ", ")
@@ -89,6 +92,11 @@ func (e *Event) args() []any {
 	for i, f := range fields {
 		if t, ok := v.Field(f.index).Interface().(time.Time); ok {
 			out[i] = t.UTC().Format(TimeFormat)
+		} else if b, ok := v.Field(f.index).Interface().(bool); ok {
+			out[i] = 0 // the flags are integer columns in both databases
+			if b {
+				out[i] = 1
+			}
 		} else {
 			out[i] = v.Field(f.index).Interface()
 		}

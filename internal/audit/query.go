@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"ecsdash/internal/db"
 )
 
 // Filter narrows operations and exports. Zero fields do not filter.
@@ -43,7 +45,7 @@ func (f Filter) where() (string, []any) {
 	var args []any
 	add := func(cond string, arg any) { conds = append(conds, cond); args = append(args, arg) }
 	if f.User != "" {
-		add("x.user = ?", f.User)
+		add(`x."user" = ?`, f.User)
 	}
 	if f.InstanceID != "" {
 		add("x.instance_id = ?", f.InstanceID)
@@ -236,7 +238,7 @@ var ErrNoKey = errors.New("audit: the log is keyed; give the audit key file to v
 // after it, and no plain entry after a keyed one. With keys, a log with no
 // keyed entry at all is refused too (the keyed part was rewritten without
 // the key). It returns the head, or a *BadEvent naming the first bad event.
-func Verify(ctx context.Context, r *sql.DB, keys *Keys) (Head, int64, error) {
+func Verify(ctx context.Context, r *db.Pool, keys *Keys) (Head, int64, error) {
 	rows, err := r.QueryContext(ctx, "SELECT "+columns+" FROM audit_events ORDER BY seq")
 	if err != nil {
 		return Head{}, 0, err
@@ -293,7 +295,7 @@ func Verify(ctx context.Context, r *sql.DB, keys *Keys) (Head, int64, error) {
 
 // Reaches checks that the log still holds the entry of a head noted
 // earlier (from a checkpoint or an earlier verify), unchanged.
-func Reaches(ctx context.Context, r *sql.DB, noted Head) error {
+func Reaches(ctx context.Context, r *db.Pool, noted Head) error {
 	var h string
 	err := r.QueryRowContext(ctx, "SELECT hash FROM audit_events WHERE seq = ?", noted.Seq).Scan(&h)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -324,7 +326,7 @@ const openOnly = "x.state IN ('awaiting_approval', 'sent')"
 
 // OpenOps lists every open operation.
 func (l *Log) OpenOps(ctx context.Context) ([]OpenOp, error) {
-	rows, err := l.r.QueryContext(ctx, "SELECT op_id, instance_id, state, user, time FROM audit_ops x WHERE "+openOnly+" ORDER BY op_id")
+	rows, err := l.r.QueryContext(ctx, `SELECT op_id, instance_id, state, "user", time FROM audit_ops x WHERE `+openOnly+" ORDER BY op_id")
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +351,7 @@ func (l *Log) Outcomes(ctx context.Context, user string, after int64, limit int)
 	q := "SELECT " + columnList("e") + ` FROM audit_events e
 		JOIN audit_ops x ON x.op_id = e.op_id
 		JOIN audit_events f ON f.seq = e.op_id
-		WHERE e.seq > ? AND x.user = ? AND x.action = ? AND f.state = ?
+		WHERE e.seq > ? AND x."user" = ? AND x.action = ? AND f.state = ?
 		AND e.state IN ('succeeded', 'failed', 'unknown', 'rejected', 'expired', 'withdrawn')
 		ORDER BY e.seq LIMIT ?`
 	rows, err := l.r.QueryContext(ctx, q, after, user, ActionStartInstance, StateAwaitingApproval, limit)
@@ -369,7 +371,7 @@ func (l *Log) Outcomes(ctx context.Context, user string, after int64, limit int)
 }
 
 // LastSeq is the newest entry's seq (0 for an empty log).
-func LastSeq(ctx context.Context, r *sql.DB) (int64, error) {
+func LastSeq(ctx context.Context, r *db.Pool) (int64, error) {
 	var n sql.NullInt64
 	err := r.QueryRowContext(ctx, "SELECT MAX(seq) FROM audit_events").Scan(&n)
 	return n.Int64, err

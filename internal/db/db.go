@@ -1,6 +1,9 @@
-// Package db opens the SQLite database: one writer connection (every write is
-// serialised through it, with immediate transactions) and a small read-only
-// pool, and applies the embedded migrations.
+// Package db opens the store: a SQLite file (the embedded default: one
+// writer connection, every write serialised through it with immediate
+// transactions, and a small read-only pool) or a PostgreSQL database shared
+// by several replicas (one pool; writes that must not interleave take an
+// advisory lock inside their transaction). It applies the embedded
+// migrations to either.
 package db
 
 import (
@@ -15,20 +18,32 @@ import (
 	"strings"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver; pure Go, no cgo
+
 	"ecsdash/internal/secrets"
 	"ecsdash/migrations"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver; pure Go, no cgo
 )
 
-// DB is the pair of pools. Write has exactly one connection.
+// DB is the pair of pools. In SQLite, Write has exactly one connection; in
+// PostgreSQL, Write and Read are the same pool.
 type DB struct {
-	Write *sql.DB
-	Read  *sql.DB
+	Write   *Pool
+	Read    *Pool
+	Dialect Dialect
 }
 
-// Open opens (creating if needed) the database at file and migrates it.
-func Open(ctx context.Context, file string) (*DB, error) {
+// Open opens the store named by dsn and migrates it: a postgres:// or
+// postgresql:// URL is a PostgreSQL database, anything else a SQLite file
+// (created if needed).
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if IsPostgresDSN(dsn) {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+func openSQLite(ctx context.Context, file string) (*DB, error) {
 	// The file holds password hashes and the audit log: created private,
 	// and SQLite gives its -wal and -shm files the database file's mode.
 	if file != ":memory:" && !strings.HasPrefix(file, "file:") {
@@ -50,7 +65,8 @@ func Open(ctx context.Context, file string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", file, err)
 	}
-	if err := Migrate(ctx, w); err != nil {
+	wp := &Pool{DB: w, Dialect: SQLite}
+	if err := Migrate(ctx, wp); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -61,7 +77,48 @@ func Open(ctx context.Context, file string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	return &DB{Write: w, Read: r}, nil
+	return &DB{Write: wp, Read: &Pool{DB: r, Dialect: SQLite}, Dialect: SQLite}, nil
+}
+
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	p, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open PostgreSQL (%s): %w", Redact(dsn), err)
+	}
+	// Enough for the page reads and the appends of one replica; the
+	// server's max_connections must cover every replica's pool.
+	p.SetMaxOpenConns(16)
+	p.SetMaxIdleConns(16)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := p.PingContext(pctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("reach PostgreSQL (%s): %w", Redact(dsn), err)
+	}
+	pool := &Pool{DB: p, Dialect: Postgres}
+	if err := Migrate(ctx, pool); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return &DB{Write: pool, Read: pool, Dialect: Postgres}, nil
+}
+
+// Redact is dsn without its password, for messages and logs.
+func Redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(a DSN that does not parse)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 func dsn(file string, pragmas []string, extra string) string {
@@ -76,9 +133,12 @@ func dsn(file string, pragmas []string, extra string) string {
 	return s
 }
 
-// Close closes both pools.
+// Close closes the pools.
 func (d *DB) Close() error {
 	err1 := d.Read.Close()
+	if d.Write == d.Read {
+		return err1
+	}
 	err2 := d.Write.Close()
 	if err1 != nil {
 		return err1
@@ -86,7 +146,7 @@ func (d *DB) Close() error {
 	return err2
 }
 
-// Ping checks that both pools answer.
+// Ping checks that the pools answer.
 func (d *DB) Ping(ctx context.Context) error {
 	var one int
 	if err := d.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
@@ -102,31 +162,45 @@ type migration struct {
 }
 
 // Migrate applies every embedded migration not yet recorded, in order, each
-// in one transaction together with its bookkeeping row. A small runner of our
-// own: it runs on the single writer connection with immediate transactions,
-// which a generic tool would not know about.
-func Migrate(ctx context.Context, w *sql.DB) error {
-	if _, err := w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	all, err := load()
+// in one transaction together with its bookkeeping row, on one connection.
+// In PostgreSQL that connection holds an advisory lock throughout, so
+// replicas starting at once migrate once: the others wait, then find every
+// version recorded. (A small runner of our own: it knows SQLite's single
+// writer and both dialects' files.)
+func Migrate(ctx context.Context, p *Pool) error {
+	all, err := load(p.Dialect)
 	if err != nil {
 		return err
 	}
+	conn, err := p.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if p.Dialect == Postgres {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", LockMigrations); err != nil {
+			return fmt.Errorf("migrations: lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", LockMigrations)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
 	for _, m := range all {
-		if err := apply(ctx, w, m); err != nil {
-			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+		if err := apply(ctx, conn, p.Dialect, m); err != nil {
+			return fmt.Errorf("migration %04d_%s (%s): %w", m.version, m.name, p.Dialect, err)
 		}
 	}
 	return nil
 }
 
-func apply(ctx context.Context, w *sql.DB, m migration) error {
-	tx, err := w.BeginTx(ctx, nil)
+func apply(ctx context.Context, conn *sql.Conn, d Dialect, m migration) error {
+	sqlTx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	tx := &Tx{Tx: sqlTx, dialect: d}
 	defer tx.Rollback()
 	var n int
 	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n); err != nil {
@@ -135,7 +209,9 @@ func apply(ctx context.Context, w *sql.DB, m migration) error {
 	if n > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	// The migration's own text is run as written: no placeholders, and
+	// PostgreSQL's function bodies use $$ quoting that rebind must not touch.
+	if _, err := tx.Tx.ExecContext(ctx, m.sql); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
@@ -145,28 +221,50 @@ func apply(ctx context.Context, w *sql.DB, m migration) error {
 	return tx.Commit()
 }
 
-func load() ([]migration, error) {
+// load reads the migrations for d: NNNN_name.sql is for both databases,
+// and NNNN_name.postgres.sql or NNNN_name.sqlite.sql, where one exists,
+// replaces it for that database.
+func load(d Dialect) ([]migration, error) {
 	names, err := fs.Glob(migrations.FS, "*.sql")
 	if err != nil {
 		return nil, err
 	}
-	var out []migration
-	seen := map[int]string{}
+	byVersion := map[int]migration{}
+	dialectOf := map[int]string{}
 	for _, n := range names {
-		num, rest, ok := strings.Cut(strings.TrimSuffix(path.Base(n), ".sql"), "_")
+		base := strings.TrimSuffix(path.Base(n), ".sql")
+		dialect := ""
+		for _, dd := range []Dialect{SQLite, Postgres} {
+			if b, ok := strings.CutSuffix(base, "."+dd.String()); ok {
+				base, dialect = b, dd.String()
+			}
+		}
+		num, rest, ok := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql", n)
+		if !ok || err != nil || v <= 0 || strings.Contains(rest, ".") {
+			return nil, fmt.Errorf("migration file %q is not named NNNN_name.sql or NNNN_name.DIALECT.sql", n)
 		}
-		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %q and %q share version %d", prev, n, v)
+		if dialect != "" && dialect != d.String() {
+			continue
 		}
-		seen[v] = n
+		if prev, dup := byVersion[v]; dup {
+			if dialectOf[v] == dialect {
+				return nil, fmt.Errorf("migrations %q and %04d_%s share version %d", n, prev.version, prev.name, v)
+			}
+			if dialect == "" { // the dialect's own file wins
+				continue
+			}
+		}
 		body, err := fs.ReadFile(migrations.FS, n)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{version: v, name: rest, sql: string(body)})
+		byVersion[v] = migration{version: v, name: rest, sql: string(body)}
+		dialectOf[v] = dialect
+	}
+	out := make([]migration, 0, len(byVersion))
+	for _, m := range byVersion {
+		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
 	return out, nil

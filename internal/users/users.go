@@ -8,11 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"ecsdash/internal/db"
 )
 
 // Roles.
@@ -81,7 +82,7 @@ func ValidName(name string) bool { return nameRe.MatchString(name) }
 
 // Store reads and writes users.
 type Store struct {
-	w, r *sql.DB
+	w, r *db.Pool
 	now  func() time.Time
 	cost int
 	// dummy is compared against when a name is unknown, so a wrong name
@@ -94,7 +95,7 @@ type Store struct {
 }
 
 // NewStore returns a Store. cost is bcrypt's cost (bcrypt.DefaultCost when 0).
-func NewStore(w, r *sql.DB, now func() time.Time, cost int) *Store {
+func NewStore(w, r *db.Pool, now func() time.Time, cost int) *Store {
 	if now == nil {
 		now = time.Now
 	}
@@ -154,15 +155,12 @@ func checkPassword(p string) error {
 
 func (s *Store) insert(ctx context.Context, name, source, role, hash string) (User, error) {
 	now := s.now().UTC().Format(time.RFC3339)
-	res, err := s.w.ExecContext(ctx, "INSERT INTO users (name, source, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-		name, source, role, hash, now, now)
-	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE") {
-			return User{}, ErrExists
-		}
-		return User{}, err
+	var id int64
+	err := s.w.QueryRowContext(ctx, "INSERT INTO users (name, source, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+		name, source, role, hash, now, now).Scan(&id)
+	if db.IsUnique(err) {
+		return User{}, ErrExists
 	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return User{}, err
 	}
@@ -183,12 +181,12 @@ func (s *Store) ByID(ctx context.Context, id int64) (User, error) {
 
 // ByName returns the user called name (case-insensitive).
 func (s *Store) ByName(ctx context.Context, name string) (User, error) {
-	return scanUser(s.r.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE name = ?", name))
+	return scanUser(s.r.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE lower(name) = lower(?)", name))
 }
 
 // List returns every user by name.
 func (s *Store) List(ctx context.Context) ([]User, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+userCols+" FROM users ORDER BY name")
+	rows, err := s.r.QueryContext(ctx, "SELECT "+userCols+" FROM users ORDER BY lower(name), name")
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +254,7 @@ func (s *Store) EnsureSSO(ctx context.Context, name, role string) (User, error) 
 // update runs one change and bumps the epoch, so the user's sessions end.
 func (s *Store) update(ctx context.Context, name, set string, args ...any) error {
 	args = append(args, s.now().UTC().Format(time.RFC3339), name)
-	res, err := s.w.ExecContext(ctx, "UPDATE users SET "+set+", epoch = epoch + 1, updated_at = ? WHERE name = ?", args...)
+	res, err := s.w.ExecContext(ctx, "UPDATE users SET "+set+", epoch = epoch + 1, updated_at = ? WHERE lower(name) = lower(?)", args...)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,78 @@
+// Package dbtest gives tests a fresh store of either kind: a SQLite file in
+// the test's temp dir, or a new database on the PostgreSQL server named by
+// $ECSDASH_TEST_POSTGRES (CI starts one; see .ci/postgres). Without that
+// variable a PostgreSQL case skips loudly, and in CI it fails.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+)
+
+// Env names the admin DSN of the test server.
+const Env = "ECSDASH_TEST_POSTGRES"
+
+// Kind is a kind of store; New returns the DSN of a fresh, empty one.
+type Kind struct {
+	Name string
+	New  func(t testing.TB) string
+}
+
+// Kinds are both stores, for tests that must hold on each.
+func Kinds() []Kind {
+	return []Kind{
+		{Name: "sqlite", New: func(t testing.TB) string { return filepath.Join(t.TempDir(), "store.db") }},
+		{Name: "postgres", New: Postgres},
+	}
+}
+
+// Postgres creates a database of its own for the test and returns its DSN;
+// it is dropped when the test ends.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv(Env)
+	if admin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set: CI must start PostgreSQL (.ci/postgres) and export it", Env)
+		}
+		t.Skipf("!!! SKIPPING POSTGRESQL CASE: %s is not set (run `export %s=$(.ci/postgres start)`) !!!", Env, Env)
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("%s: %v", Env, err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "ecsdash_t_" + hex.EncodeToString(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database on %s: %v", u.Host, err)
+	}
+	t.Cleanup(func() {
+		a, err := sql.Open("pgx", admin)
+		if err != nil {
+			return
+		}
+		defer a.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		a.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	u.Path = "/" + name
+	return u.String()
+}

@@ -1,0 +1,187 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Dialect is the SQL a database speaks.
+type Dialect int
+
+const (
+	SQLite Dialect = iota
+	Postgres
+)
+
+func (d Dialect) String() string {
+	if d == Postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// Pool is a database/sql pool that speaks one dialect. Queries are written
+// once, with ? placeholders and portable SQL; for PostgreSQL each is
+// rebound to $1, $2, … on its way in, and booleans become 0/1 (the audit
+// columns are integers in both databases).
+type Pool struct {
+	*sql.DB
+	Dialect Dialect
+}
+
+// Tx is a transaction on a Pool.
+type Tx struct {
+	*sql.Tx
+	dialect Dialect
+}
+
+func (p *Pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return p.DB.ExecContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
+}
+
+func (p *Pool) Exec(q string, args ...any) (sql.Result, error) {
+	return p.ExecContext(context.Background(), q, args...)
+}
+
+func (p *Pool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return p.DB.QueryContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
+}
+
+func (p *Pool) Query(q string, args ...any) (*sql.Rows, error) {
+	return p.QueryContext(context.Background(), q, args...)
+}
+
+func (p *Pool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return p.DB.QueryRowContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
+}
+
+func (p *Pool) QueryRow(q string, args ...any) *sql.Row {
+	return p.QueryRowContext(context.Background(), q, args...)
+}
+
+// PrepareContext prepares q. A prepared statement's arguments are passed as
+// they are: callers pass no booleans to one.
+func (p *Pool) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return p.DB.PrepareContext(ctx, Rebind(p.Dialect, q))
+}
+
+func (p *Pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
+	tx, err := p.DB.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Tx: tx, dialect: p.Dialect}, nil
+}
+
+func (p *Pool) Begin() (*Tx, error) { return p.BeginTx(context.Background(), nil) }
+
+func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, Rebind(t.dialect, q), values(t.dialect, args)...)
+}
+
+func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
+	return t.ExecContext(context.Background(), q, args...)
+}
+
+func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, Rebind(t.dialect, q), values(t.dialect, args)...)
+}
+
+func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, Rebind(t.dialect, q), values(t.dialect, args)...)
+}
+
+// Lock serialises this transaction with every other that takes the same
+// key, until it ends: in PostgreSQL a transaction-scoped advisory lock (so
+// replicas on one database queue behind each other); in SQLite a no-op, as
+// the single writer connection and immediate transactions already
+// serialise every write.
+func (t *Tx) Lock(ctx context.Context, key int64) error {
+	if t.dialect != Postgres {
+		return nil
+	}
+	_, err := t.Tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", key)
+	return err
+}
+
+// Lock keys: one per thing serialised across replicas.
+const (
+	LockMigrations int64 = 0x65637364_0001 // "ecsd" 1
+	LockAuditChain int64 = 0x65637364_0002
+)
+
+// Rebind turns ? placeholders into $n for PostgreSQL, leaving string
+// literals and quoted identifiers alone.
+func Rebind(d Dialect, q string) string {
+	if d != Postgres || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func values(d Dialect, args []any) []any {
+	if d != Postgres {
+		return args
+	}
+	var out []any // a copy, made only when a boolean needs converting
+	for i, a := range args {
+		if v, ok := a.(bool); ok {
+			if out == nil {
+				out = append([]any(nil), args...)
+			}
+			out[i] = int64(0)
+			if v {
+				out[i] = int64(1)
+			}
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}
+
+// IsUnique reports whether err is a unique-constraint violation, in either
+// database.
+func IsUnique(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// IsPostgresDSN reports whether dsn names a PostgreSQL database rather than
+// a SQLite file.
+func IsPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
