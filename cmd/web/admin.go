@@ -31,7 +31,7 @@ func parseSub(name string, args []string, stderr io.Writer, withRole, withFormat
 	var f subFlags
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.db, "db", "./ecs-dashboard.db", "SQLite file holding users and the audit log")
+	fs.StringVar(&f.db, "db", "./ecs-dashboard.db", "the store: a SQLite file, or a postgres:// DSN")
 	if withRole {
 		fs.StringVar(&f.role, "role", "", "viewer, operator, approver or admin")
 	}
@@ -76,7 +76,10 @@ func verifyCmd(ctx context.Context, store *db.DB, f subFlags, stdout io.Writer) 
 		keyFile = config.DefaultAuditKeyFile(f.db)
 	}
 	var keys *audit.Keys
-	if b, err := secrets.Load(keyFile, "audit key file", nil); err == nil {
+	if keyFile == "" {
+		// A PostgreSQL DSN without --audit-key-file: a keyed chain is
+		// refused below in words (ErrNoKey), a plain one checked.
+	} else if b, err := secrets.Load(keyFile, "audit key file", nil); err == nil {
 		if keys, err = audit.ParseKeys(b); err != nil {
 			return fmt.Errorf("%s: %w", keyFile, err)
 		}

@@ -70,6 +70,7 @@ type Event struct {
 	Attempt       int       `db:"attempt" json:"attempt"`
 	DurationMS    int64     `db:"duration_ms" json:"duration_ms"`
 	BatchID       string    `db:"batch_id" json:"batch_id" audit:"optional"` // the batch start it was part of
+	Replica       string    `db:"replica" json:"replica" audit:"optional"`   // the replica that wrote it ("" on a single-process store)
 	PrevHash      string    `db:"prev_hash" json:"prev_hash"`
 	Hash          string    `db:"hash" json:"hash"`
 }
@@ -120,7 +121,8 @@ type Log struct {
 	stateStmt, openStmt  *sql.Stmt
 	// OnAppend, when set, is told of every event written (for metrics).
 	OnAppend func(Event)
-	keys     *Keys // when set, new entries are chained with HMAC (keys.go)
+	keys     *Keys  // when set, new entries are chained with HMAC (keys.go)
+	replica  string // when set, every entry names it (replicas.go)
 }
 
 // New returns a Log writing through w (the single writer connection) and
@@ -223,6 +225,7 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 		e.OpID = e.Seq
 	}
 	e.Time = l.now().UTC().Truncate(time.Microsecond)
+	e.Replica = l.replica // whoever wrote the entry it follows, this one is ours
 	e.PrevHash = prev
 	if l.keys != nil {
 		e.Hash = l.keys.sign(e)

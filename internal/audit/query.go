@@ -354,7 +354,12 @@ func (l *Log) Outcomes(ctx context.Context, user string, after int64, limit int)
 		WHERE e.seq > ? AND x."user" = ? AND x.action = ? AND f.state = ?
 		AND e.state IN ('succeeded', 'failed', 'unknown', 'rejected', 'expired', 'withdrawn')
 		ORDER BY e.seq LIMIT ?`
-	rows, err := l.r.QueryContext(ctx, q, after, user, ActionStartInstance, StateAwaitingApproval, limit)
+	return l.events(ctx, q, after, user, ActionStartInstance, StateAwaitingApproval, limit)
+}
+
+// events runs q, which selects whole entries, and scans them.
+func (l *Log) events(ctx context.Context, q string, args ...any) ([]Event, error) {
+	rows, err := l.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@
 package config
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,12 +12,15 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
+	"ecsdash/internal/db"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 )
@@ -55,6 +60,9 @@ type Config struct {
 	IdleTimeout       time.Duration
 	SessionLifetime   time.Duration
 	LogLevel          string
+	Postgres          bool          // --db is a postgres:// DSN: the store may be shared by replicas
+	ReplicaID         string        // with Postgres: this replica's name
+	ReplicaLease      time.Duration // with Postgres: the lease a heartbeat renews
 }
 
 // BasePath is the path prefix every link, redirect and cookie carries, with a
@@ -98,7 +106,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 		addr, db, regions, endpoint, demo, demoScale, approval, approvalTTL, families,
 		keyFile, auditKeyFile, metricsToken, frameAncestors, authHeader, groupsHeader, groupRoles, trustedProxies,
 		baseURL, crossSite, refresh, ecsTimeout, ramRole, idle, lifetime, logLevel,
-		notifyFormat, notifySecret, startRate string
+		notifyFormat, notifySecret, startRate, replicaID, replicaLease string
 		notifyURLs listFlag
 	}
 	def := func(p *string, name, value, usage string) {
@@ -118,7 +126,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 		fs.Var((*boolString)(p), name, fmt.Sprintf("%s (env %s)", usage, env))
 	}
 	def(&raw.addr, "addr", "127.0.0.1:8080", "listen address")
-	def(&raw.db, "db", "./ecs-dashboard.db", "SQLite file holding users and the audit log")
+	def(&raw.db, "db", "./ecs-dashboard.db", "the store of users and the audit log: a SQLite file, or postgres://… for several replicas on one PostgreSQL database")
 	def(&raw.regions, "regions", "", "comma-separated ECS regions to list (default: the simulator's regions in demo mode, else every region DescribeRegions lists)")
 	def(&raw.endpoint, "ecs-endpoint", "", "one ECS endpoint URL for every region, e.g. http://127.0.0.1:9999 (default https://ecs.<region>.aliyuncs.com)")
 	notifyEnv := EnvPrefix + "NOTIFY_URL"
@@ -151,6 +159,8 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	def(&raw.idle, "idle-timeout", "30m", "a session ends after this long without a request")
 	def(&raw.lifetime, "session-lifetime", "12h", "a session ends this long after login, active or not")
 	def(&raw.logLevel, "log-level", "info", "debug, info, warn or error")
+	def(&raw.replicaID, "replica-id", "", "with PostgreSQL: this replica's name on its audit entries and lease (default: host name and a random suffix, new at each start)")
+	def(&raw.replicaLease, "replica-lease", "15s", "with PostgreSQL: how long a replica's calls are left to it after its last heartbeat, before another records their outcome as unknown")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -207,8 +217,25 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 		}
 		c.LocalDiskFamilies = append(c.LocalDiskFamilies, f)
 	}
+	c.Postgres = db.IsPostgresDSN(c.DBPath)
 	c.SessionKeyFile = raw.keyFile
-	if c.SessionKeyFile == "" {
+	if c.Postgres {
+		// Replicas must share their keys: nothing sits "beside" a DSN.
+		if raw.keyFile == "" {
+			bad("session-key-file", "is required with a PostgreSQL --db: every replica must read the same session keys (one file, copied to each, mode 0600)")
+		}
+		if raw.auditKeyFile == "" {
+			bad("audit-key-file", "is required with a PostgreSQL --db: every replica must chain with the same audit key (one file, copied to each, mode 0600)")
+		}
+		c.ReplicaID = raw.replicaID
+		if c.ReplicaID == "" {
+			c.ReplicaID = defaultReplicaID()
+		}
+		if !replicaRe.MatchString(c.ReplicaID) {
+			bad("replica-id", "%q is not a name of letters, digits, '.', '_' or '-' (at most 64)", c.ReplicaID)
+		}
+		c.ReplicaLease = parseDuration(raw.replicaLease, "replica-lease", 2*time.Second, bad)
+	} else if c.SessionKeyFile == "" {
 		c.SessionKeyFile = filepath.Join(filepath.Dir(c.DBPath), "session-keys")
 	}
 	c.MetricsTokenFile = raw.metricsToken
@@ -233,7 +260,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 		c.StartRate = n
 	}
 	c.AuditKeyFile = raw.auditKeyFile
-	if c.AuditKeyFile == "" {
+	if c.AuditKeyFile == "" && !c.Postgres {
 		c.AuditKeyFile = DefaultAuditKeyFile(c.DBPath)
 	}
 	for _, o := range strings.FieldsFunc(raw.frameAncestors, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -305,9 +332,36 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 }
 
 // DefaultAuditKeyFile is where the audit key lives when not given: beside
-// the database (the CLI's audit verify looks there too).
+// the database (the CLI's audit verify looks there too); "" for a
+// PostgreSQL DSN, whose replicas name their shared key file.
 func DefaultAuditKeyFile(dbPath string) string {
+	if db.IsPostgresDSN(dbPath) {
+		return ""
+	}
 	return filepath.Join(filepath.Dir(dbPath), "audit-key")
+}
+
+var replicaRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// defaultReplicaID is the host's name and a random suffix: each start is a
+// new replica, whose predecessor's calls wait only for its lease to end.
+func defaultReplicaID() string {
+	host, _ := os.Hostname()
+	host = strings.Map(func(r rune) rune {
+		if r < 128 && (r == '.' || r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return -1
+	}, host)
+	if len(host) > 40 {
+		host = host[:40]
+	}
+	if host == "" {
+		host = "replica"
+	}
+	b := make([]byte, 3)
+	rand.Read(b)
+	return host + "-" + hex.EncodeToString(b)
 }
 
 func parseDuration(s, name string, min time.Duration, bad func(string, string, ...any)) time.Duration {

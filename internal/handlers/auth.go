@@ -40,10 +40,16 @@ func (a *App) login(c echo.Context) error {
 	if name == "" || password == "" || len(name) > 64 || len(password) > 200 {
 		return a.renderLogin(c, http.StatusBadRequest, next, apperr.Truncate(name, 64), "Enter a user name and a password.")
 	}
-	if r := a.throttle.check(strings.ToLower(name), ip, now); r != nil {
+	ctx := c.Request().Context()
+	r, err := a.throttle.check(ctx, strings.ToLower(name), ip, now)
+	if err != nil {
+		a.log.Error("login throttle unreadable", "request_id", requestID(c), "err", err)
+		return apperr.Wrap(err, apperr.Unavailable, "Sign-in cannot be checked right now: the database did not answer. Try again in a moment.")
+	}
+	if r != nil {
 		// One event per refusing key and window: a burst of refused
 		// attempts is one line in the audit log, not one per request.
-		if a.throttle.note(r.key, now) {
+		if a.throttle.note(ctx, r.key, now) {
 			ev.State, ev.ErrorCode = audit.StateFailed, "Throttled"
 			ev.ErrorMessage = "Sign-ins refused by the throttle; further refusals of the same kind in the next 15 minutes are not recorded."
 			a.record(c, ev)
@@ -51,9 +57,11 @@ func (a *App) login(c echo.Context) error {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(r.retry.Seconds())))
 		return a.renderLogin(c, http.StatusTooManyRequests, next, name, r.words)
 	}
-	u, err := a.users.Authenticate(c.Request().Context(), name, password)
+	u, err := a.users.Authenticate(ctx, name, password)
 	if errors.Is(err, users.ErrBadCredentials) {
-		a.throttle.fail(strings.ToLower(name), ip, now)
+		if err := a.throttle.fail(ctx, strings.ToLower(name), ip, now); err != nil {
+			a.log.Error("login failure not counted", "request_id", requestID(c), "err", err)
+		}
 		ev.State, ev.ErrorCode = audit.StateFailed, "BadCredentials"
 		a.record(c, ev)
 		return a.renderLogin(c, http.StatusUnauthorized, next, name, "Wrong user name or password.")
@@ -61,7 +69,9 @@ func (a *App) login(c echo.Context) error {
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "login")
 	}
-	a.throttle.succeeded(strings.ToLower(name), ip)
+	if err := a.throttle.succeeded(ctx, strings.ToLower(name), ip); err != nil {
+		a.log.Warn("login throttle not told of a success", "request_id", requestID(c), "err", err)
+	}
 	ev.User, ev.State = u.Name, audit.StateSucceeded
 	if err := a.record(c, ev); err != nil {
 		return apperr.Wrap(err, apperr.Unavailable, "Sign-in is unavailable: the audit log cannot be written.")

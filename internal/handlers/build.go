@@ -82,7 +82,7 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	log.OnAppend = func(e audit.Event) {
 		d.Metrics.AuditEvent(e.Action, e.State)
 		if app != nil {
-			app.lastSeq.Store(e.Seq)
+			app.sawSeq(e.Seq)
 			app.noteEnding(e)
 		}
 		appended.add()
@@ -97,6 +97,15 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), sessions: NewCookieStore(d.Cfg, keys),
 		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics, appended: appended}
 	app = a
+	if d.DB.Dialect == db.Postgres {
+		// Replicas share one store: each names its entries, and what the
+		// throttle counts and the used form tokens live in the database.
+		log.SetReplica(d.Cfg.ReplicaID)
+		a.shared = &dbBook{w: d.DB.Write}
+		a.throttle.book, a.tokens = a.shared, a.shared
+	} else {
+		a.throttle.book, a.tokens = &memoryBook{}, &usedTokens{}
+	}
 	if h, err := audit.LastSeq(ctx, d.DB.Read); err == nil {
 		a.lastSeq.Store(h)
 	}
@@ -206,6 +215,16 @@ func noteReason(event string, first, last audit.Event) string {
 	return first.Reason
 }
 
+// Stop ends what Start began that outlives ctx: a replica gives up its
+// lease, so that nothing of it is waited for (call it after the HTTP
+// server's shutdown, when no call of this replica is in flight).
+func (s *Server) Stop(ctx context.Context) error {
+	if s.app.shared == nil {
+		return nil
+	}
+	return s.app.auditLog.Release(ctx)
+}
+
 // Handler serves every page and endpoint.
 func (s *Server) Handler() http.Handler { return s.echo }
 
@@ -221,10 +240,16 @@ func (s *Server) Start(ctx context.Context) error {
 	a := s.app
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	if a.shared != nil {
+		a.started = a.now()
+		if err := a.auditLog.Beat(rctx, a.started, a.started.Add(a.cfg.ReplicaLease)); err != nil {
+			return err
+		}
+	}
 	if err := a.auditLog.EnsureKeyed(rctx); err != nil {
 		return fmt.Errorf("mark the keyed audit chain: %w", err)
 	}
-	n, err := a.starts.RecoverDangling(rctx)
+	n, err := a.starts.RecoverDangling(rctx, true)
 	if err != nil {
 		return fmt.Errorf("recover unfinished operations: %w", err)
 	}
@@ -233,6 +258,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	a.checkpoint(rctx)
 	go a.checkpoints(ctx)
+	if a.shared != nil {
+		go a.replicaLoops(ctx)
+	}
 	if a.notifier != nil {
 		go a.notifier.Run(ctx)
 	}

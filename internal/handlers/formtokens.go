@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -46,7 +47,11 @@ func containsByte(s string, b byte) bool {
 }
 
 // use reports whether key is fresh, and reserves it.
-func (u *usedTokens) use(key string, now time.Time) bool {
+func (u *usedTokens) use(_ context.Context, key string, now time.Time) (bool, error) {
+	return u.reserve(key, now), nil
+}
+
+func (u *usedTokens) reserve(key string, now time.Time) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.seen == nil {
@@ -72,7 +77,7 @@ func (u *usedTokens) use(key string, now time.Time) bool {
 
 // release forgets a reservation: the start it guarded was refused before
 // anything was sent, so the same form may be sent again.
-func (u *usedTokens) release(key string) {
+func (u *usedTokens) release(_ context.Context, key string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	delete(u.seen, key) // its place in order is skipped when reached

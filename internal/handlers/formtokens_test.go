@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ func TestFormTokensAreBoundedInSizeCountAndTime(t *testing.T) {
 	var u usedTokens
 	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	for i := range 3 * maxFormTokens {
-		if !u.use(fmt.Sprintf("t%d|i-x", i), now) {
+		if !u.reserve(fmt.Sprintf("t%d|i-x", i), now) {
 			t.Fatalf("fresh token %d refused", i)
 		}
 	}
@@ -23,14 +24,14 @@ func TestFormTokensAreBoundedInSizeCountAndTime(t *testing.T) {
 		t.Fatalf("%d tokens kept, bound %d", n, maxFormTokens)
 	}
 	last := fmt.Sprintf("t%d|i-x", 3*maxFormTokens-1)
-	if u.use(last, now) {
+	if u.reserve(last, now) {
 		t.Fatal("the newest token was forgotten first")
 	}
-	if !u.use(last, now.Add(formTokenTTL+time.Second)) {
+	if !u.reserve(last, now.Add(formTokenTTL+time.Second)) {
 		t.Fatal("a token was kept past its time")
 	}
-	u.release(last)
-	if !u.use(last, now.Add(formTokenTTL+2*time.Second)) {
+	u.release(context.Background(), last)
+	if !u.reserve(last, now.Add(formTokenTTL+2*time.Second)) {
 		t.Fatal("a released token stays used")
 	}
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -239,7 +240,12 @@ func (a *App) start(c echo.Context) error {
 			return apperr.New(apperr.Invalid, "The form's token is not one this dashboard issued. Reload the list and start again.")
 		}
 		key = token + "|" + req.Region + "/" + req.InstanceID
-		if !a.usedTokens.use(key, a.now()) {
+		fresh, err := a.tokens.use(c.Request().Context(), key, a.now())
+		if err != nil {
+			a.metrics.Start("refused")
+			return apperr.Wrap(err, apperr.Unavailable, "The start was not sent: the dashboard could not record its form as used (the database did not answer). Try again in a moment.")
+		}
+		if !fresh {
 			sess(c).flash(templates.Flash{Text: fmt.Sprintf("That form for %s was already sent; it was not sent again. Its outcome is in the audit log.", req.InstanceID)})
 			return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"instances")
 		}
@@ -247,7 +253,7 @@ func (a *App) start(c echo.Context) error {
 	res, err := a.starts.Request(c.Request().Context(), actor, req)
 	if err != nil {
 		if key != "" {
-			a.usedTokens.release(key) // refused before anything was sent: the form may be sent again
+			a.tokens.release(context.WithoutCancel(c.Request().Context()), key) // refused before anything was sent: the form may be sent again
 		}
 		a.metrics.Start("refused")
 		return err

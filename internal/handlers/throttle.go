@@ -1,7 +1,7 @@
 package handlers
 
 import (
-	"sync"
+	"context"
 	"time"
 )
 
@@ -13,12 +13,11 @@ import (
 //     seconds for it, from all addresses together. A guesser spread over
 //     many addresses is slowed down; the owner waits seconds, never minutes.
 //
-// Failures from one address never refuse the same name from another.
+// Failures from one address never refuse the same name from another. The
+// rules are here; what they count is kept in a book: this process's memory
+// on a single-process store, the database when replicas share it.
 type loginThrottle struct {
-	mu       sync.Mutex
-	failures map[string][]time.Time // "ip:A", "pair:NAME\x00A", "user:NAME"
-	paced    map[string]time.Time   // name -> last attempt let through while paced
-	noted    map[string]time.Time   // refusing key -> when its refusal was recorded
+	book book
 }
 
 const (
@@ -38,98 +37,47 @@ type refusal struct {
 	retry      time.Duration
 }
 
-func (t *loginThrottle) init() {
-	if t.failures == nil {
-		t.failures, t.paced, t.noted = map[string][]time.Time{}, map[string]time.Time{}, map[string]time.Time{}
-	}
-}
-
-// recent counts key's failures in the window, forgetting older ones; t.mu is held.
-func (t *loginThrottle) recent(key string, now time.Time) int {
-	var kept []time.Time
-	for _, f := range t.failures[key] {
-		if now.Sub(f) < throttleWindow {
-			kept = append(kept, f)
-		}
-	}
-	if len(kept) == 0 {
-		delete(t.failures, key) // asking about a name must not store it
-	} else {
-		t.failures[key] = kept
-	}
-	return len(kept)
-}
-
 // check decides whether an attempt for user from ip may go ahead now.
-func (t *loginThrottle) check(user, ip string, now time.Time) *refusal {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.init()
-	switch {
-	case t.recent("ip:"+ip, now) >= maxIPFailures:
-		return &refusal{"ip:" + ip, "Too many failed sign-ins from your address. Wait 15 minutes and try again.", throttleWindow}
-	case t.recent("pair:"+user+"\x00"+ip, now) >= maxPairFailures:
-		return &refusal{"pair:" + user + "\x00" + ip, "Too many failed sign-ins for this user from your address. Wait 15 minutes and try again.", throttleWindow}
-	case t.recent("user:"+user, now) >= paceAfter:
-		if last, ok := t.paced[user]; ok && now.Sub(last) < paceInterval {
-			return &refusal{"user:" + user, "Sign-ins for this user are being slowed down after many failures. Try again in a few seconds.", paceInterval}
-		}
-		t.paced[user] = now
+func (t *loginThrottle) check(ctx context.Context, user, ip string, now time.Time) (*refusal, error) {
+	since := now.Add(-throttleWindow)
+	ipKey, pairKey, userKey := throttleKeys(user, ip)
+	if n, err := t.book.failures(ctx, ipKey, since); err != nil || n >= maxIPFailures {
+		return &refusal{ipKey, "Too many failed sign-ins from your address. Wait 15 minutes and try again.", throttleWindow}, err
 	}
-	return nil
+	if n, err := t.book.failures(ctx, pairKey, since); err != nil || n >= maxPairFailures {
+		return &refusal{pairKey, "Too many failed sign-ins for this user from your address. Wait 15 minutes and try again.", throttleWindow}, err
+	}
+	n, err := t.book.failures(ctx, userKey, since)
+	if err != nil {
+		return nil, err
+	}
+	if n >= paceAfter {
+		if first, err := t.book.claim(ctx, "pace:"+user, now, paceInterval); err != nil || !first {
+			return &refusal{userKey, "Sign-ins for this user are being slowed down after many failures. Try again in a few seconds.", paceInterval}, err
+		}
+	}
+	return nil, nil
+}
+
+func throttleKeys(user, ip string) (ipKey, pairKey, userKey string) {
+	return "ip:" + ip, "pair:" + user + "\x00" + ip, "user:" + user
 }
 
 // note reports whether a refusal by key is the first in its window, the
 // one the audit log records.
-func (t *loginThrottle) note(key string, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.init()
-	if at, ok := t.noted[key]; ok && now.Sub(at) < throttleWindow {
-		return false
-	}
-	if len(t.noted) >= maxThrottleKeys {
-		for k, at := range t.noted {
-			if now.Sub(at) >= throttleWindow {
-				delete(t.noted, k)
-			}
-		}
-		if len(t.noted) >= maxThrottleKeys {
-			return false // past the bound: the address's own refusal was recorded already
-		}
-	}
-	t.noted[key] = now
-	return true
+func (t *loginThrottle) note(ctx context.Context, key string, now time.Time) bool {
+	first, err := t.book.claim(ctx, "noted:"+key, now, throttleWindow)
+	return err == nil && first
 }
 
-func (t *loginThrottle) fail(user, ip string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.init()
-	if len(t.failures) >= maxThrottleKeys {
-		for k := range t.failures {
-			t.recent(k, now)
-		}
-		for name, at := range t.paced {
-			if now.Sub(at) >= throttleWindow {
-				delete(t.paced, name)
-			}
-		}
-	}
-	// Past the bound, new names are not tracked; the per-address limit
-	// still holds for them.
-	for _, k := range []string{"user:" + user, "pair:" + user + "\x00" + ip} {
-		if _, known := t.failures[k]; known || len(t.failures) < maxThrottleKeys {
-			t.failures[k] = append(t.failures[k], now)
-		}
-	}
-	t.failures["ip:"+ip] = append(t.failures["ip:"+ip], now)
+func (t *loginThrottle) fail(ctx context.Context, user, ip string, now time.Time) error {
+	ipKey, pairKey, userKey := throttleKeys(user, ip)
+	return t.book.fail(ctx, []string{userKey, pairKey, ipKey}, now)
 }
 
 // succeeded forgets the name's failures from this address (not the
 // address's own, nor the name's from elsewhere).
-func (t *loginThrottle) succeeded(user, ip string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.failures, "pair:"+user+"\x00"+ip)
+func (t *loginThrottle) succeeded(ctx context.Context, user, ip string) error {
+	_, pairKey, _ := throttleKeys(user, ip)
+	return t.book.forget(ctx, pairKey)
 }

@@ -556,21 +556,54 @@ func (s *Service) ExpireDue(ctx context.Context) error {
 	return nil
 }
 
-// RecoverDangling runs at start-up: an operation whose newest event is an
-// intent lost its outcome when the process stopped. It gets an "unknown"
+// RecoverDangling records as unknown the operations whose outcome was lost:
+// their newest event is an intent, and nobody is left to record ECS's
+// answer. On a single-process store (entries name no replica) that is every
+// intent, at start-up. With replicas, an intent is left to the replica that
+// wrote it while that replica's lease runs; it is recovered by this one
+// when the lease has ended, or at this replica's start-up when it wrote the
+// intent itself in an earlier life (atStartup). Each gets an "unknown"
 // event carrying the instance's status now.
-func (s *Service) RecoverDangling(ctx context.Context) (int, error) {
+func (s *Service) RecoverDangling(ctx context.Context, atStartup bool) (int, error) {
 	ops, err := s.Log.Dangling(ctx)
 	if err != nil {
 		return 0, err
 	}
+	n := 0
 	for _, op := range ops {
+		owner := op.Last.Replica
+		switch {
+		case owner == "":
+		case owner == s.Log.Replica():
+			if !atStartup {
+				continue // our own call, in flight
+			}
+		default:
+			ended, err := s.Log.LeaseEnded(ctx, owner, s.Now())
+			if err != nil {
+				return n, err
+			}
+			if !ended {
+				continue // its replica lives and may yet record the answer
+			}
+		}
 		ev := op.Last
 		ev.Action, ev.State, ev.ErrorCode = audit.ActionRecover, audit.StateUnknown, "Dashboard.OutcomeLost"
 		ev.ErrorMessage = "The dashboard stopped before ECS's answer was recorded. " + s.statusNote(ctx, ecs.Instance{Region: ev.Region, ID: ev.InstanceID})
-		if _, err := s.Log.AppendIf(ctx, ev, audit.StateSent); err != nil && !errors.Is(err, audit.ErrStateChanged) {
-			return 0, err
+		if owner != "" && owner != s.Log.Replica() {
+			ev.ErrorMessage = "Replica " + owner + " stopped before ECS's answer was recorded. " + s.statusNote(ctx, ecs.Instance{Region: ev.Region, ID: ev.InstanceID})
+		}
+		written, err := s.Log.AppendIf(ctx, ev, audit.StateSent)
+		if errors.Is(err, audit.ErrStateChanged) {
+			continue // recorded meanwhile, by its replica or another
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+		if op.First.State == audit.StateAwaitingApproval {
+			s.notify(NoteUnknown, op.First, written)
 		}
 	}
-	return len(ops), nil
+	return n, nil
 }

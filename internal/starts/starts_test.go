@@ -320,7 +320,7 @@ func TestRecoverDanglingMarksLostOutcomesUnknownWithTheStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := r.svc.RecoverDangling(ctx)
+	n, err := r.svc.RecoverDangling(ctx, true)
 	if err != nil || n != 1 {
 		t.Fatalf("recovered %d: %v", n, err)
 	}
@@ -329,7 +329,7 @@ func TestRecoverDanglingMarksLostOutcomesUnknownWithTheStatus(t *testing.T) {
 		!strings.Contains(last.ErrorMessage, "Running") {
 		t.Fatalf("%+v", last)
 	}
-	if n, _ := r.svc.RecoverDangling(ctx); n != 0 {
+	if n, _ := r.svc.RecoverDangling(ctx, true); n != 0 {
 		t.Fatalf("recovered again: %d", n)
 	}
 }

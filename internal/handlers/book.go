@@ -1,0 +1,183 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"ecsdash/internal/audit"
+	"ecsdash/internal/db"
+)
+
+// book keeps what the login throttle counts and the claims it makes (a
+// paced attempt, a refusal already recorded), and, on a shared store, the
+// one-time form tokens.
+type book interface {
+	// failures counts key's failures after since.
+	failures(ctx context.Context, key string, since time.Time) (int, error)
+	// fail records a failure of each key at now.
+	fail(ctx context.Context, keys []string, now time.Time) error
+	// forget drops key's failures and its claim.
+	forget(ctx context.Context, key string) error
+	// claim records key at now unless it was claimed less than every ago,
+	// and reports whether it did: of several claims at once, one wins.
+	claim(ctx context.Context, key string, now time.Time, every time.Duration) (bool, error)
+}
+
+// memoryBook is a book in this process's memory (a single-process store).
+// A spray of made-up names cannot grow it past maxThrottleKeys names: past
+// the bound, new names are not tracked (the per-address limit still holds
+// for them) and new refusals are not recorded again.
+type memoryBook struct {
+	mu      sync.Mutex
+	failed  map[string][]time.Time
+	claimed map[string]time.Time
+}
+
+func (m *memoryBook) init() {
+	if m.failed == nil {
+		m.failed, m.claimed = map[string][]time.Time{}, map[string]time.Time{}
+	}
+}
+
+// recent keeps key's failures after since and counts them; m.mu is held.
+func (m *memoryBook) recent(key string, since time.Time) int {
+	var kept []time.Time
+	for _, f := range m.failed[key] {
+		if f.After(since) {
+			kept = append(kept, f)
+		}
+	}
+	if len(kept) == 0 {
+		delete(m.failed, key) // asking about a name must not store it
+	} else {
+		m.failed[key] = kept
+	}
+	return len(kept)
+}
+
+func (m *memoryBook) failures(_ context.Context, key string, since time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	return m.recent(key, since), nil
+}
+
+func (m *memoryBook) fail(_ context.Context, keys []string, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	if len(m.failed) >= maxThrottleKeys {
+		for k := range m.failed {
+			m.recent(k, now.Add(-throttleWindow))
+		}
+	}
+	for _, k := range keys {
+		if _, known := m.failed[k]; known || len(m.failed) < maxThrottleKeys || strings.HasPrefix(k, "ip:") {
+			m.failed[k] = append(m.failed[k], now)
+		}
+	}
+	return nil
+}
+
+func (m *memoryBook) forget(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.failed, key)
+	delete(m.claimed, key)
+	return nil
+}
+
+func (m *memoryBook) claim(_ context.Context, key string, now time.Time, every time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	if at, ok := m.claimed[key]; ok && now.Sub(at) < every {
+		return false, nil
+	}
+	if _, known := m.claimed[key]; !known && len(m.claimed) >= maxThrottleKeys {
+		for k, at := range m.claimed {
+			if now.Sub(at) >= throttleWindow {
+				delete(m.claimed, k)
+			}
+		}
+		if len(m.claimed) >= maxThrottleKeys && strings.HasPrefix(key, "noted:") {
+			return false, nil // past the bound: the address's own refusal was recorded already
+		}
+	}
+	m.claimed[key] = now
+	return true, nil
+}
+
+// dbBook is a book in the database, shared by every replica on it. Rows
+// older than what any rule looks back on are swept (sweep).
+type dbBook struct {
+	w *db.Pool
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(audit.TimeFormat) }
+
+func (b dbBook) failures(ctx context.Context, key string, since time.Time) (int, error) {
+	var n int
+	err := b.w.QueryRowContext(ctx, "SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?", key, stamp(since)).Scan(&n)
+	return n, err
+}
+
+func (b dbBook) fail(ctx context.Context, keys []string, now time.Time) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	q := "INSERT INTO login_failures (key, at) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?), ", len(keys)), ", ")
+	args := make([]any, 0, 2*len(keys))
+	for _, k := range keys {
+		args = append(args, k, stamp(now))
+	}
+	_, err := b.w.ExecContext(ctx, q, args...)
+	return err
+}
+
+func (b dbBook) forget(ctx context.Context, key string) error {
+	if _, err := b.w.ExecContext(ctx, "DELETE FROM login_failures WHERE key = ?", key); err != nil {
+		return err
+	}
+	_, err := b.w.ExecContext(ctx, "DELETE FROM claims WHERE key = ?", key)
+	return err
+}
+
+// claim is one conditional upsert: of replicas claiming at once, the
+// database lets one row change.
+func (b dbBook) claim(ctx context.Context, key string, now time.Time, every time.Duration) (bool, error) {
+	res, err := b.w.ExecContext(ctx, `INSERT INTO claims (key, at) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET at = excluded.at WHERE claims.at <= ?`, key, stamp(now), stamp(now.Add(-every)))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// sweep deletes failures and claims older than any rule looks back on.
+func (b dbBook) sweep(ctx context.Context, now time.Time) error {
+	if _, err := b.w.ExecContext(ctx, "DELETE FROM login_failures WHERE at <= ?", stamp(now.Add(-throttleWindow))); err != nil {
+		return fmt.Errorf("sweep sign-in failures: %w", err)
+	}
+	if _, err := b.w.ExecContext(ctx, "DELETE FROM claims WHERE at <= ?", stamp(now.Add(-max(formTokenTTL, throttleWindow)))); err != nil {
+		return fmt.Errorf("sweep claims: %w", err)
+	}
+	return nil
+}
+
+// tokenBook remembers one-time form tokens: usedTokens in memory on a
+// single-process store, the database's claims when replicas share it.
+type tokenBook interface {
+	use(ctx context.Context, key string, now time.Time) (bool, error)
+	release(ctx context.Context, key string)
+}
+
+func (b dbBook) use(ctx context.Context, key string, now time.Time) (bool, error) {
+	return b.claim(ctx, "token:"+key, now, formTokenTTL)
+}
+
+func (b dbBook) release(ctx context.Context, key string) { b.forget(ctx, "token:"+key) }

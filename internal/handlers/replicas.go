@@ -1,0 +1,86 @@
+package handlers
+
+import (
+	"context"
+	"time"
+)
+
+// followEvery is how often a replica reads what the others appended.
+const followEvery = time.Second
+
+// replicaLoops is a replica's background work on a shared store: it renews
+// its lease, records as unknown the calls of replicas whose lease ran out,
+// follows the entries the others write (so its navigation counts, its
+// list's held rows and its requesters' outcomes follow theirs within a
+// second), and sweeps old sign-in failures and claims.
+func (a *App) replicaLoops(ctx context.Context) {
+	lease := a.cfg.ReplicaLease
+	beat := time.NewTicker(lease / 3)
+	rescue := time.NewTicker(lease / 2)
+	follow := time.NewTicker(followEvery)
+	sweep := time.NewTicker(time.Minute)
+	defer beat.Stop()
+	defer rescue.Stop()
+	defer follow.Stop()
+	defer sweep.Stop()
+	cursor := a.lastSeq.Load()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-beat.C:
+			if err := a.auditLog.Beat(ctx, a.started, a.now().Add(lease)); err != nil {
+				a.log.Error("replica lease not renewed", "replica", a.cfg.ReplicaID, "err", err)
+			}
+		case <-rescue.C:
+			n, err := a.starts.RecoverDangling(ctx, false)
+			if err != nil {
+				a.log.Warn("recovering other replicas' calls failed", "err", err)
+			}
+			if n > 0 {
+				a.log.Warn("recorded calls of a replica whose lease ran out as outcome unknown", "count", n)
+			}
+		case <-follow.C:
+			cursor = a.follow(ctx, cursor)
+		case <-sweep.C:
+			if err := a.shared.sweep(ctx, a.now()); err != nil {
+				a.log.Warn("sweep failed", "err", err)
+			}
+		}
+	}
+}
+
+// follow takes in the entries after cursor that other replicas wrote, and
+// returns the new cursor.
+func (a *App) follow(ctx context.Context, cursor int64) int64 {
+	for {
+		events, err := a.auditLog.EntriesAfter(ctx, cursor, 500)
+		if err != nil {
+			a.log.Warn("following the audit log failed", "err", err)
+			return cursor
+		}
+		for _, e := range events {
+			cursor = e.Seq
+			if e.Replica == a.auditLog.Replica() {
+				continue // ours: seen when appended
+			}
+			a.sawSeq(e.Seq)
+			a.noteEnding(e)
+			a.appended.add()
+		}
+		if len(events) < 500 {
+			return cursor
+		}
+	}
+}
+
+// sawSeq moves the newest known entry forward (never back: appends finish
+// out of order).
+func (a *App) sawSeq(seq int64) {
+	for {
+		cur := a.lastSeq.Load()
+		if seq <= cur || a.lastSeq.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
