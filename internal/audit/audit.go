@@ -226,6 +226,7 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 	}
 	e.Time = l.now().UTC().Truncate(time.Microsecond)
 	e.Replica = l.replica // whoever wrote the entry it follows, this one is ours
+	e.clean()
 	e.PrevHash = prev
 	if l.keys != nil {
 		e.Hash = l.keys.sign(e)

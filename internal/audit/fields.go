@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The Event struct is the one definition of the audit columns: each field's
@@ -66,6 +67,24 @@ var (
 	columns   = columnList("")
 	insertSQL = "INSERT INTO audit_events (" + columns + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?,", len(fields)), ",") + ")"
 )
+
+// clean makes every text field valid UTF-8 without NUL (each bad byte
+// becomes U+FFFD), before the entry is hashed: PostgreSQL refuses such text,
+// and both stores then hold the same entry for the same input (a made-up
+// sign-in name of any bytes is still recorded).
+func (e *Event) clean() {
+	v := reflect.ValueOf(e).Elem()
+	for _, f := range fields {
+		fv := v.Field(f.index)
+		if fv.Kind() != reflect.String {
+			continue
+		}
+		s := fv.String()
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			fv.SetString(strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD"))
+		}
+	}
+}
 
 // text is a field's value as text: what the hash covers and the CSV shows.
 func (e *Event) text(f field) string {

@@ -146,3 +146,33 @@ func TestNotifyURLsAreRepeatableOrCommaSeparated(t *testing.T) {
 		}
 	}
 }
+
+// With a PostgreSQL --db, replicas must share their key files: both are
+// required; each start is a new replica unless --replica-id names it.
+func TestPostgresNeedsSharedKeyFilesAndNamesTheReplica(t *testing.T) {
+	t.Parallel()
+	_, err := parse([]string{"--db", "postgres://dash@db.internal/ecs"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "--session-key-file: is required with a PostgreSQL --db") ||
+		!strings.Contains(err.Error(), "--audit-key-file: is required with a PostgreSQL --db") {
+		t.Fatalf("missing key files: %v", err)
+	}
+	args := []string{"--db", "postgresql://dash@db.internal/ecs", "--session-key-file", "/etc/ecsdash/session-keys", "--audit-key-file", "/etc/ecsdash/audit-key"}
+	c1, err := parse(args, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, _ := parse(args, nil)
+	if !c1.Postgres || c1.ReplicaID == "" || c1.ReplicaID == c2.ReplicaID || c1.ReplicaLease != 15*time.Second {
+		t.Fatalf("replica %q then %q, lease %s", c1.ReplicaID, c2.ReplicaID, c1.ReplicaLease)
+	}
+	c3, err := parse(append(args, "--replica-id", "web-1", "--replica-lease", "5s"), nil)
+	if err != nil || c3.ReplicaID != "web-1" || c3.ReplicaLease != 5*time.Second {
+		t.Fatalf("%v %+v", err, c3)
+	}
+	if _, err := parse(append(args, "--replica-id", "has space"), nil); err == nil {
+		t.Fatal("a replica id with a space was accepted")
+	}
+	if c, _ := parse(nil, nil); c.Postgres || c.ReplicaID != "" {
+		t.Fatal("a SQLite store names a replica")
+	}
+}

@@ -137,7 +137,7 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 			return fail()
 		}
 		if err != nil {
-			return apperr.Wrap(err, apperr.Internal, "user lookup")
+			return apperr.Wrap(err, apperr.Unavailable, "Your account could not be looked up: the dashboard's database did not answer. Nothing was done; try again in a moment.")
 		}
 		if u.Disabled || u.Epoch != s.num("epoch") {
 			return fail()

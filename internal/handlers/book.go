@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"
@@ -119,9 +121,17 @@ type dbBook struct {
 
 func stamp(t time.Time) string { return t.UTC().Format(audit.TimeFormat) }
 
+// storedKey is how a key is stored: a digest, so a made-up name of any bytes
+// (PostgreSQL refuses NUL and invalid UTF-8 in text) is a key of 64
+// characters.
+func storedKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
 func (b dbBook) failures(ctx context.Context, key string, since time.Time) (int, error) {
 	var n int
-	err := b.w.QueryRowContext(ctx, "SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?", key, stamp(since)).Scan(&n)
+	err := b.w.QueryRowContext(ctx, "SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?", storedKey(key), stamp(since)).Scan(&n)
 	return n, err
 }
 
@@ -132,17 +142,17 @@ func (b dbBook) fail(ctx context.Context, keys []string, now time.Time) error {
 	q := "INSERT INTO login_failures (key, at) VALUES " + strings.TrimSuffix(strings.Repeat("(?, ?), ", len(keys)), ", ")
 	args := make([]any, 0, 2*len(keys))
 	for _, k := range keys {
-		args = append(args, k, stamp(now))
+		args = append(args, storedKey(k), stamp(now))
 	}
 	_, err := b.w.ExecContext(ctx, q, args...)
 	return err
 }
 
 func (b dbBook) forget(ctx context.Context, key string) error {
-	if _, err := b.w.ExecContext(ctx, "DELETE FROM login_failures WHERE key = ?", key); err != nil {
+	if _, err := b.w.ExecContext(ctx, "DELETE FROM login_failures WHERE key = ?", storedKey(key)); err != nil {
 		return err
 	}
-	_, err := b.w.ExecContext(ctx, "DELETE FROM claims WHERE key = ?", key)
+	_, err := b.w.ExecContext(ctx, "DELETE FROM claims WHERE key = ?", storedKey(key))
 	return err
 }
 
@@ -150,7 +160,7 @@ func (b dbBook) forget(ctx context.Context, key string) error {
 // database lets one row change.
 func (b dbBook) claim(ctx context.Context, key string, now time.Time, every time.Duration) (bool, error) {
 	res, err := b.w.ExecContext(ctx, `INSERT INTO claims (key, at) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET at = excluded.at WHERE claims.at <= ?`, key, stamp(now), stamp(now.Add(-every)))
+		ON CONFLICT (key) DO UPDATE SET at = excluded.at WHERE claims.at <= ?`, storedKey(key), stamp(now), stamp(now.Add(-every)))
 	if err != nil {
 		return false, err
 	}

@@ -76,3 +76,30 @@ func Postgres(t testing.TB) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// Cut makes the database unreachable, as a network partition or a failed
+// server would: connections to it are refused and the open ones ended. The
+// returned function lets connections in again.
+func Cut(t testing.TB, dsn string) (restore func()) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := u.Path[1:]
+	run := func(stmts ...string) {
+		a, err := sql.Open("pgx", os.Getenv(Env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		for _, s := range stmts {
+			if _, err := a.Exec(s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+	}
+	run("ALTER DATABASE "+name+" ALLOW_CONNECTIONS false",
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"+name+"' AND pid <> pg_backend_pid()")
+	return func() { run("ALTER DATABASE " + name + " ALLOW_CONNECTIONS true") }
+}
