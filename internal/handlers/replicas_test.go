@@ -39,7 +39,7 @@ func TestReplicasShareFormTokensAndTheLoginThrottle(t *testing.T) {
 	a, b := twoReplicas(t)
 	in := a.instance("ci-runner-01")
 	onA := a.loggedIn("op1")
-	token := onA.get("instances?q=ci-runner-01&region=cn-hangzhou").doc.Find(`tr[data-instance-id="` + in.ID + `"] input[name=form_token]`).AttrOr("value", "")
+	token := onA.get("instances?q=ci-runner-01&region=cn-hangzhou").doc.Find(`tr[data-instance-id="`+in.ID+`"] input[name=form_token]`).AttrOr("value", "")
 	if token == "" {
 		t.Fatal("no form token on the row")
 	}
