@@ -46,6 +46,7 @@ var (
 	quick    = flag.Bool("quick", false, "small counts and short runs")
 	loadTime = flag.Duration("load", 10*time.Second, "how long each page-load run lasts")
 	conns    = flag.Int("conns", 32, "concurrent connections for the page load")
+	pgDSN    = flag.String("db", "", "a postgres:// DSN of a scratch database: measure only the audit appends of replicas on it")
 )
 
 type row struct{ what, ours, reference, result string }
@@ -63,6 +64,21 @@ func main() {
 }
 
 func run() error {
+	if *pgDSN != "" {
+		if !db.IsPostgresDSN(*pgDSN) {
+			return fmt.Errorf("--db wants a postgres:// DSN of a scratch database")
+		}
+		n := 2000
+		if *quick {
+			n = 300
+		}
+		fmt.Fprintln(os.Stderr, "PostgreSQL audit appends …")
+		rows, err := postgresAppends(*pgDSN, n)
+		if err != nil {
+			return err
+		}
+		return printRows(rows)
+	}
 	dir, err := os.MkdirTemp("", "ecsdash-bench-")
 	if err != nil {
 		return err
@@ -258,6 +274,10 @@ func run() error {
 		fmt.Sprintf("%.0f events/s", ar), fmt.Sprintf("bare single-row INSERT, same pragmas and disk: %.0f rows/s", br),
 		fmt.Sprintf("%.0f%% (target ≥ 70%%)", 100*ar/br)})
 
+	return printRows(rows)
+}
+
+func printRows(rows []row) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "| measure\t| dashboard\t| reference\t| result\t|")
 	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|")

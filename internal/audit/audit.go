@@ -123,6 +123,7 @@ type Log struct {
 	OnAppend func(Event)
 	keys     *Keys  // when set, new entries are chained with HMAC (keys.go)
 	replica  string // when set, every entry names it (replicas.go)
+	pgHead   head   // PostgreSQL: the head as last seen (postgres.go)
 }
 
 // New returns a Log writing through w (the single writer connection) and
@@ -173,9 +174,40 @@ func (l *Log) prepare(ctx context.Context) error {
 	return l.prepErr
 }
 
+// opens reports whether appending e must first check that no other
+// operation of its instance is open: e begins a start that is itself open.
+func opens(e Event) bool {
+	return e.OpID == 0 && e.Action == ActionStartInstance && e.InstanceID != "" && (e.State == StateAwaitingApproval || e.State == StateSent)
+}
+
+// seal completes e as the entry after (last, prev): its seq, operation,
+// time, replica, clean text and hash.
+func (l *Log) seal(e *Event, last int64, prev string) {
+	e.Seq = last + 1
+	if e.OpID == 0 {
+		e.OpID = e.Seq
+	}
+	e.Time = l.now().UTC().Truncate(time.Microsecond)
+	e.Replica = l.replica // whoever wrote the entry it follows, this one is ours
+	e.clean()
+	e.PrevHash = prev
+	if l.keys != nil {
+		e.Hash = l.keys.sign(*e)
+	} else {
+		e.Hash = Hash(*e)
+	}
+}
+
 func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	if l.w.Dialect == db.Postgres {
+		e, err := l.appendPG(ctx, e, want)
+		if err == nil && l.OnAppend != nil {
+			l.OnAppend(e)
+		}
+		return e, err
+	}
 	if err := l.prepare(ctx); err != nil {
 		return Event{}, fmt.Errorf("audit: prepare: %w", err)
 	}
@@ -184,11 +216,6 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 		return Event{}, fmt.Errorf("audit: begin: %w", err)
 	}
 	defer tx.Rollback()
-	// Every append, from whichever replica, queues here: seq stays gapless and
-	// each hash follows its predecessor (a no-op on SQLite's single writer).
-	if err := tx.Lock(ctx, db.LockAuditChain); err != nil {
-		return Event{}, fmt.Errorf("audit: lock the chain: %w", err)
-	}
 	if want != "" {
 		var state string
 		err := tx.StmtContext(ctx, l.stateStmt).QueryRowContext(ctx, e.OpID).Scan(&state)
@@ -199,7 +226,7 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 			return Event{}, ErrStateChanged
 		}
 	}
-	if e.OpID == 0 && e.Action == ActionStartInstance && e.InstanceID != "" && (e.State == StateAwaitingApproval || e.State == StateSent) {
+	if opens(e) {
 		// One open operation per instance, decided in the same immediate
 		// transaction as the append, so two requests cannot both begin.
 		// (A new operation that is not itself open holds nothing.)
@@ -220,19 +247,7 @@ func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 	} else if err != nil {
 		return Event{}, fmt.Errorf("audit: head: %w", err)
 	}
-	e.Seq = last.Int64 + 1
-	if e.OpID == 0 {
-		e.OpID = e.Seq
-	}
-	e.Time = l.now().UTC().Truncate(time.Microsecond)
-	e.Replica = l.replica // whoever wrote the entry it follows, this one is ours
-	e.clean()
-	e.PrevHash = prev
-	if l.keys != nil {
-		e.Hash = l.keys.sign(e)
-	} else {
-		e.Hash = Hash(e)
-	}
+	l.seal(&e, last.Int64, prev)
 	_, err = tx.StmtContext(ctx, l.insertStmt).ExecContext(ctx, e.args()...)
 	if err != nil {
 		return Event{}, fmt.Errorf("audit: insert: %w", err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"ecsdash/internal/audit"
+	"ecsdash/internal/db/dbtest"
 )
 
 // BenchmarkAuditPageUnderLoginNoise reads what the audit page reads (the
@@ -46,6 +47,23 @@ func BenchmarkAuditPageUnderLoginNoise(b *testing.B) {
 					b.Fatal(err)
 				}
 				if _, _, err := log.Operations(ctx, audit.Filter{Action: audit.ActionStartInstance, PerPage: 50}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAppend is one durable append, on each store (PostgreSQL with
+// $ECSDASH_TEST_POSTGRES), from one writer.
+func BenchmarkAppend(b *testing.B) {
+	for _, k := range dbtest.Kinds() {
+		b.Run(k.Name, func(b *testing.B) {
+			_, log := openLog(b, k.New(b))
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "bench", Region: "cn-hangzhou",
+					InstanceID: "i-bp1g6zv0ce8oghu7k4m2", State: audit.StateSucceeded, RequestID: "C0003E8B-B930-4F59-ADC0-0E20ABCDEF12", HTTPStatus: 200}); err != nil {
 					b.Fatal(err)
 				}
 			}

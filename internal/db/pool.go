@@ -4,10 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Dialect is the SQL a database speaks.
@@ -96,19 +99,6 @@ func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Ro
 	return t.Tx.QueryRowContext(ctx, Rebind(t.dialect, q), values(t.dialect, args)...)
 }
 
-// Lock serialises this transaction with every other that takes the same
-// key, until it ends: in PostgreSQL a transaction-scoped advisory lock (so
-// replicas on one database queue behind each other); in SQLite a no-op, as
-// the single writer connection and immediate transactions already
-// serialise every write.
-func (t *Tx) Lock(ctx context.Context, key int64) error {
-	if t.dialect != Postgres {
-		return nil
-	}
-	_, err := t.Tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", key)
-	return err
-}
-
 // Lock keys: one per thing serialised across replicas.
 const (
 	LockMigrations int64 = 0x65637364_0001 // "ecsd" 1
@@ -184,4 +174,26 @@ func IsUnique(err error) bool {
 // a SQLite file.
 func IsPostgresDSN(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Raw runs f on one connection of a PostgreSQL pool as pgx sees it, for a
+// pipeline of statements that database/sql would send one round trip at a
+// time. f must leave no transaction open: on an error it rolls back, or
+// returns driver.ErrBadConn so that the connection is dropped.
+func (p *Pool) Raw(ctx context.Context, f func(*pgx.Conn) error) error {
+	if p.Dialect != Postgres {
+		return errors.New("db: Raw is for PostgreSQL")
+	}
+	conn, err := p.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("db: a %T is not a pgx connection", dc)
+		}
+		return f(c.Conn())
+	})
 }
