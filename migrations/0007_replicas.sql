@@ -29,3 +29,9 @@ CREATE TABLE claims (
     key TEXT PRIMARY KEY,
     at  TEXT NOT NULL
 );
+
+-- A request is decided once: approved, rejected, withdrawn or expired. The
+-- appends check the state under the chain's lock; this index makes the
+-- database itself refuse a second decision, whatever the caller.
+CREATE UNIQUE INDEX audit_events_one_decision ON audit_events (op_id)
+    WHERE action IN ('approve', 'reject', 'withdraw', 'expire');

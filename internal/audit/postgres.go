@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -197,12 +196,6 @@ func (e errRefused) Error() string { return e.err.Error() }
 
 func (l *Log) appendPipelined(ctx context.Context, e Event, want string) (Event, error) {
 	err := l.w.Raw(ctx, func(c *pgx.Conn) error {
-		abort := func(err error) error {
-			if _, rerr := c.Exec(ctx, "ROLLBACK"); rerr != nil {
-				return driver.ErrBadConn // the connection's state is unknown: drop it
-			}
-			return err
-		}
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
 		b.Queue("SELECT pg_advisory_xact_lock($1)", db.LockAuditChain)
@@ -230,17 +223,17 @@ func (l *Log) appendPipelined(ctx context.Context, e Event, want string) (Event,
 			err = fmt.Errorf("audit: lock the chain: %w", cerr)
 		}
 		if err != nil {
-			return abort(err)
+			return err
 		}
 		if refusal != nil {
-			return abort(errRefused{refusal})
+			return errRefused{refusal}
 		}
 		l.seal(&e, last, prev)
 		b = &pgx.Batch{}
 		b.Queue(pgInsertSQL, e.args()...)
 		b.Queue("COMMIT")
 		if err := c.SendBatch(ctx, b).Close(); err != nil {
-			return abort(fmt.Errorf("audit: insert: %w", err))
+			return fmt.Errorf("audit: insert: %w", err)
 		}
 		return nil
 	})

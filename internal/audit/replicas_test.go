@@ -128,3 +128,36 @@ func TestOneOpenOperationPerInstanceAcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// The database refuses a second decision on one request, even from a caller
+// that skips the state check (a plain Append).
+func TestTheDatabaseRefusesASecondDecision(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, dsn string) {
+		d, log := openLog(t, dsn)
+		ctx := context.Background()
+		req, err := log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "op", InstanceID: "i-x", State: audit.StateAwaitingApproval})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := req
+		e.Action, e.State, e.Approver = audit.ActionApprove, audit.StateSent, "appr"
+		if _, err := log.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		e.Action, e.State = audit.ActionReject, audit.StateRejected
+		if _, err := log.Append(ctx, e); err == nil || !db.IsUnique(err) {
+			t.Fatalf("a second decision was recorded: %v", err)
+		}
+		// The connection that took the refusal is whole again: the next
+		// appends go through, and the chain verifies.
+		for range 20 {
+			if _, err := log.Append(ctx, audit.Event{Action: audit.ActionLogin, User: "u", State: audit.StateSucceeded}); err != nil {
+				t.Fatalf("an append after the refusal: %v", err)
+			}
+		}
+		if _, n, err := audit.Verify(ctx, d.Read, nil); err != nil || n != 22 {
+			t.Fatalf("the refused decision broke the chain: %d entries, %v", n, err)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -178,8 +179,8 @@ func IsPostgresDSN(dsn string) bool {
 
 // Raw runs f on one connection of a PostgreSQL pool as pgx sees it, for a
 // pipeline of statements that database/sql would send one round trip at a
-// time. f must leave no transaction open: on an error it rolls back, or
-// returns driver.ErrBadConn so that the connection is dropped.
+// time. A transaction f leaves open is rolled back (and its connection
+// dropped if that fails).
 func (p *Pool) Raw(ctx context.Context, f func(*pgx.Conn) error) error {
 	if p.Dialect != Postgres {
 		return errors.New("db: Raw is for PostgreSQL")
@@ -194,6 +195,17 @@ func (p *Pool) Raw(ctx context.Context, f func(*pgx.Conn) error) error {
 		if !ok {
 			return fmt.Errorf("db: a %T is not a pgx connection", dc)
 		}
-		return f(c.Conn())
+		err := f(c.Conn())
+		// Whatever f left, the connection goes back outside any transaction
+		// (a failed statement in a pipeline leaves its BEGIN's block open).
+		if st := c.Conn().PgConn().TxStatus(); st != 'I' {
+			if _, rerr := c.Conn().Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+				return errors.Join(err, driver.ErrBadConn)
+			}
+			if err == nil {
+				err = fmt.Errorf("db: a transaction was left open (status %c) and rolled back", st)
+			}
+		}
+		return err
 	})
 }
