@@ -25,8 +25,20 @@ var (
 	pgStateSQL  = db.Rebind(db.Postgres, stateSQL)
 	pgOpenSQL   = db.Rebind(db.Postgres, openSQL)
 	pgHeadSQL   = db.Rebind(db.Postgres, headSQL)
-	pgInsertSQL = db.Rebind(db.Postgres, insertSQL)
+	pgInsertSQL = folded(db.Rebind(db.Postgres, insertSQL))
 )
+
+// folded is an insert of an entry that also folds it into audit_ops, in one
+// statement (SQLite's trigger does the same; on PostgreSQL the trigger's
+// plpgsql call cost a sixth of an append, see migrations/0008): the
+// operation's first entry names it, its newest gives last_seq and state.
+// Its row count is the entry's: 1 when inserted, 0 when not.
+func folded(insert string) string {
+	return `WITH e AS (` + insert + ` RETURNING op_id, seq, action, "user", instance_id, state, time)
+		INSERT INTO audit_ops (op_id, last_seq, action, "user", instance_id, state, time)
+		SELECT op_id, seq, action, "user", instance_id, state, time FROM e
+		ON CONFLICT (op_id) DO UPDATE SET last_seq = excluded.last_seq, state = excluded.state`
+}
 
 // insertIfSQL is the one-round-trip append's insert: the entry goes in only
 // if the head is still the one its hash was computed on (and, when asked,
@@ -52,7 +64,7 @@ func insertIfSQL(checkState, checkOpen bool) string {
 	if checkOpen {
 		q += fmt.Sprintf(" AND NOT EXISTS (SELECT 1 FROM audit_ops WHERE instance_id = $%d::text AND state IN ('awaiting_approval', 'sent'))", n+1)
 	}
-	return q
+	return folded(q)
 }
 
 // pgInsertIf holds insertIfSQL's four variants, by [checkState][checkOpen].
@@ -116,15 +128,16 @@ func (l *Log) appendPG(ctx context.Context, e Event, want string) (Event, error)
 	return out, err
 }
 
-// appendOnHead is the append in one pipeline: BEGIN, the lock, the checks,
-// the head, the insert conditional on all of them, COMMIT. errStale when
+// appendOnHead is the append in one pipeline: the lock, the checks, the
+// head, the insert conditional on all of them, in one implicit transaction. errStale when
 // the head was not (last, prev); the checks' refusals as appendPipelined's.
 func (l *Log) appendOnHead(ctx context.Context, e Event, want string, last int64, prev string) (Event, error) {
 	checkState, checkOpen := want != "", opens(e) // before seal gives the entry its operation
 	l.seal(&e, last, prev)
 	err := l.w.Raw(ctx, func(c *pgx.Conn) error {
+		// No BEGIN: a pipeline is one implicit transaction, committed at its
+		// end (or rolled back at its first error), holding the lock to then.
 		b := &pgx.Batch{}
-		b.Queue("BEGIN")
 		b.Queue("SELECT pg_advisory_xact_lock($1)", db.LockAuditChain)
 		if checkState {
 			b.Queue(pgStateSQL, e.OpID)
@@ -141,10 +154,9 @@ func (l *Log) appendOnHead(ctx context.Context, e Event, want string, last int64
 			args = append(args, e.InstanceID)
 		}
 		b.Queue(pgInsertIf[b2i(checkState)][b2i(checkOpen)], args...)
-		b.Queue("COMMIT")
 		br := c.SendBatch(ctx, b)
 		defer br.Close()
-		refusal, err := readChecks(br, e.OpID, want, checkOpen)
+		refusal, err := readChecks(br, false, e.OpID, want, checkOpen)
 		if err != nil {
 			return err
 		}
@@ -157,7 +169,7 @@ func (l *Log) appendOnHead(ctx context.Context, e Event, want string, last int64
 		if err != nil {
 			return fmt.Errorf("audit: insert: %w", err)
 		}
-		if _, err := br.Exec(); err != nil {
+		if err := br.Close(); err != nil { // the commit
 			return fmt.Errorf("audit: commit: %w", err)
 		}
 		switch {
@@ -207,7 +219,7 @@ func (l *Log) appendPipelined(ctx context.Context, e Event, want string) (Event,
 		}
 		b.Queue(pgHeadSQL)
 		br := c.SendBatch(ctx, b)
-		refusal, err := readChecks(br, e.OpID, want, opens(e))
+		refusal, err := readChecks(br, true, e.OpID, want, opens(e))
 		var last int64
 		prev := GenesisHash
 		if err == nil && refusal == nil {
@@ -247,11 +259,13 @@ func (l *Log) appendPipelined(ctx context.Context, e Event, want string) (Event,
 	return e, nil
 }
 
-// readChecks reads the pipeline's BEGIN, lock and checks, in the order
-// appendPipelined queued them, and returns a refusal when a check fails.
-func readChecks(br pgx.BatchResults, opID int64, want string, checkOpen bool) (refusal error, err error) {
-	if _, err := br.Exec(); err != nil {
-		return nil, fmt.Errorf("audit: begin: %w", err)
+// readChecks reads a pipeline's BEGIN (when begun), lock and checks, in the
+// order they were queued, and returns a refusal when a check fails.
+func readChecks(br pgx.BatchResults, begun bool, opID int64, want string, checkOpen bool) (refusal error, err error) {
+	if begun {
+		if _, err := br.Exec(); err != nil {
+			return nil, fmt.Errorf("audit: begin: %w", err)
+		}
 	}
 	if _, err := br.Exec(); err != nil {
 		return nil, fmt.Errorf("audit: lock the chain: %w", err)

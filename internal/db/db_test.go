@@ -46,7 +46,11 @@ func TestFreshDatabaseIsMigrated(t *testing.T) {
 			}
 			defer d.Close()
 			got := schema(t, d)
-			for _, want := range []string{"users", "audit_events", "schema_migrations", "audit_events_no_update", "audit_events_no_delete", "audit_ops", "audit_ops_track"} {
+			want := []string{"users", "audit_events", "schema_migrations", "audit_events_no_update", "audit_events_no_delete", "audit_ops"}
+			if d.Dialect == db.SQLite {
+				want = append(want, "audit_ops_track") // PostgreSQL's appends fold without it
+			}
+			for _, want := range want {
 				if !got[want] {
 					t.Errorf("missing %s", want)
 				}
