@@ -83,7 +83,9 @@ func (a *App) instances(c echo.Context) error {
 		return apperr.Wrap(err, apperr.Internal, "render rows")
 	}
 
-	v := templates.InstancesPage{Page: a.page(c, "Instances", "instances"), Q: q.Search, Region: q.Region, Status: q.Status, Family: q.Family,
+	page := a.page(c, "Instances", "instances")
+	page.SkipToList = true
+	v := templates.InstancesPage{Page: page, Q: q.Search, Region: q.Region, Status: q.Status, Family: q.Family,
 		PerPage: q.PerPage, Regions: a.regions, Statuses: statuses, Matched: found.Total, Total: len(snap.Instances),
 		PageNum: found.Page, Pages: found.Pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.now()), Families: snap.Families,
 		CanStart: users.CanStart(u.Role), NeedsApproval: a.starts.Approval.NeedsApproval(false)}

@@ -70,7 +70,7 @@ func Layout(p Page) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if p.Current == "instances" {
+		if p.SkipToList {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<a class=\"skip-link\" href=\"#fleet-rows\">Skip to the instance list</a> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

@@ -22,6 +22,9 @@ type Page struct {
 	StyleURL string
 	AppJSURL string
 	Waiting  int // requests awaiting this user's decision
+	// SkipToList adds "Skip to the instance list" (the list page only:
+	// a skip link's target must be on its page).
+	SkipToList bool
 }
 
 // Flash is a one-time message carried across a redirect.
