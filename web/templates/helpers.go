@@ -21,3 +21,4 @@ func zoneAfterRegion(region, zone string) string {
 	}
 	return " " + zone
 }
+
