@@ -28,6 +28,18 @@ func eachStore(t *testing.T, f func(t *testing.T, dsn string)) {
 	}
 }
 
+// passed closes wins and counts the true ones.
+func passed(wins chan bool) int {
+	close(wins)
+	n := 0
+	for w := range wins {
+		if w {
+			n++
+		}
+	}
+	return n
+}
+
 func openLog(t testing.TB, path string) (*db.DB, *audit.Log) {
 	t.Helper()
 	if path == "" {
@@ -243,14 +255,7 @@ func TestAppendIfLetsOnlyOneDecisionThrough(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		close(wins)
-		n := 0
-		for w := range wins {
-			if w {
-				n++
-			}
-		}
-		if n != 1 {
+		if n := passed(wins); n != 1 {
 			t.Fatalf("%d decisions passed", n)
 		}
 	})

@@ -183,6 +183,19 @@ func (l *Log) appendOnHead(ctx context.Context, e Event, want string, last int64
 		}
 		return errors.New("audit: the entry was not inserted, for no reason the checks give")
 	})
+	return written(e, err)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// written is e when the append went through, else the error: a refusal
+// carried out of the connection as itself.
+func written(e Event, err error) (Event, error) {
 	var r errRefused
 	if errors.As(err, &r) {
 		return Event{}, r.err
@@ -191,13 +204,6 @@ func (l *Log) appendOnHead(ctx context.Context, e Event, want string, last int64
 		return Event{}, err
 	}
 	return e, nil
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // errRefused carries a refusal (the state changed, the instance is held)
@@ -249,14 +255,7 @@ func (l *Log) appendPipelined(ctx context.Context, e Event, want string) (Event,
 		}
 		return nil
 	})
-	var r errRefused
-	if errors.As(err, &r) {
-		return Event{}, r.err
-	}
-	if err != nil {
-		return Event{}, err
-	}
-	return e, nil
+	return written(e, err)
 }
 
 // readChecks reads a pipeline's BEGIN (when begun), lock and checks, in the

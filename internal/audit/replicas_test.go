@@ -80,14 +80,7 @@ func TestADecisionPassesOnceAcrossReplicas(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	close(wins)
-	n := 0
-	for w := range wins {
-		if w {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := passed(wins); n != 1 {
 		t.Fatalf("%d approvals passed on two replicas", n)
 	}
 }
