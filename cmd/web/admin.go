@@ -76,10 +76,7 @@ func verifyCmd(ctx context.Context, store *db.DB, f subFlags, stdout io.Writer) 
 		keyFile = config.DefaultAuditKeyFile(f.db)
 	}
 	var keys *audit.Keys
-	if keyFile == "" {
-		// A PostgreSQL DSN without --audit-key-file: a keyed chain is
-		// refused below in words (ErrNoKey), a plain one checked.
-	} else if b, err := secrets.Load(keyFile, "audit key file", nil); err == nil {
+	if b, err := secrets.Load(keyFile, "audit key file", nil); err == nil {
 		if keys, err = audit.ParseKeys(b); err != nil {
 			return fmt.Errorf("%s: %w", keyFile, err)
 		}

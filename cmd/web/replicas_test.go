@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -257,4 +258,40 @@ func TestAKilledReplicasCallIsLeftToItsLeaseThenRecovered(t *testing.T) {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+}
+
+// Without key file flags, a PostgreSQL replica keeps its keys in its working
+// directory (nothing is "beside" a DSN), and `audit verify --db DSN` run
+// there checks the keyed chain with them.
+func TestPostgresKeyFilesDefaultToTheWorkingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	dsn := dbtest.Postgres(t)
+	if out, err := runCmd(t, "password-123\n", "user", "add", "--db", dsn, "--role", "operator", "op1"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	sim := ecssim.New(ecssim.Options{Seed: 2})
+	env := []string{"ALIBABA_CLOUD_ACCESS_KEY_ID=" + ecssim.DemoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + ecssim.DemoAccessKeySecret}
+	c := startChild(t, env, "--db", dsn, "--ecs-endpoint", serveSim(t, sim), "--regions", strings.Join(sim.Regions(), ","), "--approval", "none")
+	base := "http://" + c.addr
+	client, csrf := login(t, base, "op1", "password-123")
+	m := stoppedOn(t, client, base, "region=cn-hangzhou&q=ci-runner-01")
+	if len(m) != 1 {
+		t.Fatal("ci-runner-01 is not listed")
+	}
+	resp, err := client.PostForm(base+"/instances/"+m[0][1]+"/start", url.Values{"region": {"cn-hangzhou"}, "_csrf": {csrf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, f := range []string{"session-keys", "audit-key"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s in the working directory: %v", f, err)
+		}
+	}
+	out, err := runCmd(t, "", "audit", "verify", "--db", dsn)
+	if err != nil || !strings.Contains(out, "intact:") || !strings.Contains(out, "keyed chain checked with audit-key") {
+		t.Fatalf("verify: %v %s", err, out)
+	}
 }

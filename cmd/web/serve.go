@@ -55,6 +55,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer store.Close()
+	if cfg.KeyFilesDefaulted {
+		logger.Warn("PostgreSQL store: key files default to the working directory; give every replica the same --session-key-file and --audit-key-file",
+			"session_key_file", cfg.SessionKeyFile, "audit_key_file", cfg.AuditKeyFile)
+	}
 
 	m := metrics.New()
 	client, demo, err := connectECS(ctx, cfg, getenv, logger, m.ECSCall)

@@ -61,6 +61,7 @@ type Config struct {
 	SessionLifetime   time.Duration
 	LogLevel          string
 	Postgres          bool          // --db is a postgres:// DSN: the store may be shared by replicas
+	KeyFilesDefaulted bool          // with Postgres: a key file was not named (serve warns: replicas must share them)
 	ReplicaID         string        // with Postgres: this replica's name
 	ReplicaLease      time.Duration // with Postgres: the lease a heartbeat renews
 }
@@ -143,9 +144,9 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	def(&raw.approval, "approval", string(starts.PolicyInitLocalDisk), "which starts need a second person: init-local-disk, all, none")
 	def(&raw.approvalTTL, "approval-ttl", "24h", "how long a start waits for approval before it expires")
 	def(&raw.families, "local-disk-families", "ecs.d1,ecs.i1,ecs.i2", "instance families whose Start offers InitLocalDisk")
-	def(&raw.keyFile, "session-key-file", "", "session keys, created with mode 0600 when missing (default: beside the database)")
+	def(&raw.keyFile, "session-key-file", "", "session keys, created with mode 0600 when missing (default: beside the database; with PostgreSQL, ./session-keys, and every replica needs the same file)")
 	def(&raw.metricsToken, "metrics-token-file", "", "a file holding a bearer token that /metrics then requires (default: /metrics is open; restrict it at the proxy)")
-	def(&raw.auditKeyFile, "audit-key-file", "", "the audit chain's HMAC key, created with mode 0600 when missing; keep a copy apart from the database (default: beside the database)")
+	def(&raw.auditKeyFile, "audit-key-file", "", "the audit chain's HMAC key, created with mode 0600 when missing; keep a copy apart from the database (default: beside the database; with PostgreSQL, ./audit-key, and every replica needs the same file)")
 	def(&raw.frameAncestors, "frame-ancestors", "'self'", "space- or comma-separated origins allowed to embed the pages (CSP frame-ancestors)")
 	def(&raw.authHeader, "auth-header", "", "single sign-on: request header holding the user name, set by a trusted reverse proxy")
 	def(&raw.groupsHeader, "groups-header", "", "single sign-on: request header holding the user's comma-separated groups")
@@ -220,12 +221,13 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	c.Postgres = db.IsPostgresDSN(c.DBPath)
 	c.SessionKeyFile = raw.keyFile
 	if c.Postgres {
-		// Replicas must share their keys: nothing sits "beside" a DSN.
-		if raw.keyFile == "" {
-			bad("session-key-file", "is required with a PostgreSQL --db: every replica must read the same session keys (one file, copied to each, mode 0600)")
+		// Nothing sits "beside" a DSN: the key files default to the working
+		// directory, and every replica must be given the same ones.
+		if c.SessionKeyFile == "" {
+			c.SessionKeyFile, c.KeyFilesDefaulted = "session-keys", true
 		}
 		if raw.auditKeyFile == "" {
-			bad("audit-key-file", "is required with a PostgreSQL --db: every replica must chain with the same audit key (one file, copied to each, mode 0600)")
+			c.KeyFilesDefaulted = true
 		}
 		c.ReplicaID = raw.replicaID
 		if c.ReplicaID == "" {
@@ -260,7 +262,7 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 		c.StartRate = n
 	}
 	c.AuditKeyFile = raw.auditKeyFile
-	if c.AuditKeyFile == "" && !c.Postgres {
+	if c.AuditKeyFile == "" {
 		c.AuditKeyFile = DefaultAuditKeyFile(c.DBPath)
 	}
 	for _, o := range strings.FieldsFunc(raw.frameAncestors, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -332,11 +334,11 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 }
 
 // DefaultAuditKeyFile is where the audit key lives when not given: beside
-// the database (the CLI's audit verify looks there too); "" for a
-// PostgreSQL DSN, whose replicas name their shared key file.
+// the database (the CLI's audit verify looks there too); for a PostgreSQL
+// DSN, in the working directory.
 func DefaultAuditKeyFile(dbPath string) string {
 	if db.IsPostgresDSN(dbPath) {
-		return ""
+		return "audit-key"
 	}
 	return filepath.Join(filepath.Dir(dbPath), "audit-key")
 }

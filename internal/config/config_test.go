@@ -147,14 +147,18 @@ func TestNotifyURLsAreRepeatableOrCommaSeparated(t *testing.T) {
 	}
 }
 
-// With a PostgreSQL --db, replicas must share their key files: both are
-// required; each start is a new replica unless --replica-id names it.
-func TestPostgresNeedsSharedKeyFilesAndNamesTheReplica(t *testing.T) {
+// With a PostgreSQL --db, the key files default to the working directory
+// (nothing is "beside" a DSN) and serve is told to warn; each start is a
+// new replica unless --replica-id names it.
+func TestPostgresKeyFilesAndTheReplicaName(t *testing.T) {
 	t.Parallel()
-	_, err := parse([]string{"--db", "postgres://dash@db.internal/ecs"}, nil)
-	if err == nil || !strings.Contains(err.Error(), "--session-key-file: is required with a PostgreSQL --db") ||
-		!strings.Contains(err.Error(), "--audit-key-file: is required with a PostgreSQL --db") {
-		t.Fatalf("missing key files: %v", err)
+	c, err := parse([]string{"--db", "postgres://dash@db.internal/ecs"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SessionKeyFile != "session-keys" || c.AuditKeyFile != "audit-key" || !c.KeyFilesDefaulted ||
+		config.DefaultAuditKeyFile("postgres://dash@db.internal/ecs") != "audit-key" {
+		t.Fatalf("defaults: %q %q %v", c.SessionKeyFile, c.AuditKeyFile, c.KeyFilesDefaulted)
 	}
 	args := []string{"--db", "postgresql://dash@db.internal/ecs", "--session-key-file", "/etc/ecsdash/session-keys", "--audit-key-file", "/etc/ecsdash/audit-key"}
 	c1, err := parse(args, nil)
@@ -162,8 +166,8 @@ func TestPostgresNeedsSharedKeyFilesAndNamesTheReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	c2, _ := parse(args, nil)
-	if !c1.Postgres || c1.ReplicaID == "" || c1.ReplicaID == c2.ReplicaID || c1.ReplicaLease != 15*time.Second {
-		t.Fatalf("replica %q then %q, lease %s", c1.ReplicaID, c2.ReplicaID, c1.ReplicaLease)
+	if !c1.Postgres || c1.KeyFilesDefaulted || c1.ReplicaID == "" || c1.ReplicaID == c2.ReplicaID || c1.ReplicaLease != 15*time.Second {
+		t.Fatalf("replica %q then %q, lease %s, defaulted %v", c1.ReplicaID, c2.ReplicaID, c1.ReplicaLease, c1.KeyFilesDefaulted)
 	}
 	c3, err := parse(append(args, "--replica-id", "web-1", "--replica-lease", "5s"), nil)
 	if err != nil || c3.ReplicaID != "web-1" || c3.ReplicaLease != 5*time.Second {
@@ -172,7 +176,7 @@ func TestPostgresNeedsSharedKeyFilesAndNamesTheReplica(t *testing.T) {
 	if _, err := parse(append(args, "--replica-id", "has space"), nil); err == nil {
 		t.Fatal("a replica id with a space was accepted")
 	}
-	if c, _ := parse(nil, nil); c.Postgres || c.ReplicaID != "" {
+	if c, _ := parse(nil, nil); c.Postgres || c.ReplicaID != "" || c.KeyFilesDefaulted {
 		t.Fatal("a SQLite store names a replica")
 	}
 }

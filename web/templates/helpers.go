@@ -21,4 +21,3 @@ func zoneAfterRegion(region, zone string) string {
 	}
 	return " " + zone
 }
-
