@@ -19,15 +19,6 @@ import (
 	"ecsdash/internal/db/dbtest"
 )
 
-// eachStore runs f on a fresh store of each kind: a SQLite file and a
-// PostgreSQL database (dbtest). The storage rules hold on both.
-func eachStore(t *testing.T, f func(t *testing.T, dsn string)) {
-	t.Helper()
-	for _, k := range dbtest.Kinds() {
-		t.Run(k.Name, func(t *testing.T) { f(t, k.New(t)) })
-	}
-}
-
 // passed closes wins and counts the true ones.
 func passed(wins chan bool) int {
 	close(wins)
@@ -62,7 +53,7 @@ func openLog(t testing.TB, path string) (*db.DB, *audit.Log) {
 
 func TestEveryEventKindIsWrittenAndReadBack(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		d, log := openLog(t, dsn)
 		ctx := context.Background()
 		start := audit.Event{Action: audit.ActionStartInstance, User: "op1", AuthMethod: "password", SourceIP: "10.0.0.1",
@@ -122,7 +113,7 @@ func TestEveryEventKindIsWrittenAndReadBack(t *testing.T) {
 
 func TestTriggersRefuseUpdateAndDelete(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		d, log := openLog(t, dsn)
 		if _, err := log.Append(context.Background(), audit.Event{Action: audit.ActionLogin, User: "a", State: audit.StateSucceeded}); err != nil {
 			t.Fatal(err)
@@ -146,7 +137,7 @@ func fill(t *testing.T, log *audit.Log, n int) {
 
 func TestVerifyPassesOnAGoodLogAndReportsTheHead(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		d, log := openLog(t, dsn)
 		fill(t, log, 20)
 		head, n, err := audit.Verify(context.Background(), d.Read, nil)
@@ -212,7 +203,7 @@ func TestVerifyNamesTheFirstTamperedEvent(t *testing.T) {
 
 func TestConcurrentAppendsKeepTheChainGapless(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		d, log := openLog(t, dsn)
 		var wg sync.WaitGroup
 		for w := 0; w < 8; w++ {
@@ -235,7 +226,7 @@ func TestConcurrentAppendsKeepTheChainGapless(t *testing.T) {
 
 func TestAppendIfLetsOnlyOneDecisionThrough(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		_, log := openLog(t, dsn)
 		ctx := context.Background()
 		req, _ := log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "op", State: audit.StateAwaitingApproval})
@@ -263,7 +254,7 @@ func TestAppendIfLetsOnlyOneDecisionThrough(t *testing.T) {
 
 func TestAppendSurvivesACancelledCaller(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		_, log := openLog(t, dsn)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
@@ -275,7 +266,7 @@ func TestAppendSurvivesACancelledCaller(t *testing.T) {
 
 func TestExportCSVAndJSONCarryTheContractFields(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		_, log := openLog(t, dsn)
 		ctx := context.Background()
 		log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "=cmd|' /C calc'!A0", State: audit.StateSucceeded, RequestID: "R-9", InstanceID: "i-x"})

@@ -126,7 +126,7 @@ func TestOneOpenOperationPerInstanceAcrossReplicas(t *testing.T) {
 // that skips the state check (a plain Append).
 func TestTheDatabaseRefusesASecondDecision(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, dsn string) {
+	dbtest.Each(t, func(t *testing.T, dsn string) {
 		d, log := openLog(t, dsn)
 		ctx := context.Background()
 		req, err := log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "op", InstanceID: "i-x", State: audit.StateAwaitingApproval})

@@ -38,25 +38,23 @@ func schema(t *testing.T, d *db.DB) map[string]bool {
 
 func TestFreshDatabaseIsMigrated(t *testing.T) {
 	t.Parallel()
-	for _, k := range dbtest.Kinds() {
-		t.Run(k.Name, func(t *testing.T) {
-			d, err := db.Open(context.Background(), k.New(t))
-			if err != nil {
-				t.Fatal(err)
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		d, err := db.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		got := schema(t, d)
+		want := []string{"users", "audit_events", "schema_migrations", "audit_events_no_update", "audit_events_no_delete", "audit_ops"}
+		if d.Dialect == db.SQLite {
+			want = append(want, "audit_ops_track") // PostgreSQL's appends fold without it
+		}
+		for _, want := range want {
+			if !got[want] {
+				t.Errorf("missing %s", want)
 			}
-			defer d.Close()
-			got := schema(t, d)
-			want := []string{"users", "audit_events", "schema_migrations", "audit_events_no_update", "audit_events_no_delete", "audit_ops"}
-			if d.Dialect == db.SQLite {
-				want = append(want, "audit_ops_track") // PostgreSQL's appends fold without it
-			}
-			for _, want := range want {
-				if !got[want] {
-					t.Errorf("missing %s", want)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // versions is the number of migration versions (a dialect's own file
@@ -73,30 +71,27 @@ func versions(t *testing.T) int {
 
 func TestMigratedDatabaseOpensAgainUnchanged(t *testing.T) {
 	t.Parallel()
-	for _, k := range dbtest.Kinds() {
-		t.Run(k.Name, func(t *testing.T) {
-			dsn := k.New(t)
-			d, err := db.Open(context.Background(), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := d.Write.Exec("INSERT INTO users (name, role, created_at, updated_at) VALUES ('keep', 'viewer', 'now', 'now')"); err != nil {
-				t.Fatal(err)
-			}
-			d.Close()
-			d, err = db.Open(context.Background(), dsn)
-			if err != nil {
-				t.Fatalf("second open: %v", err)
-			}
-			defer d.Close()
-			var migrations, users int
-			d.Read.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&migrations)
-			d.Read.QueryRow("SELECT COUNT(*) FROM users").Scan(&users)
-			if migrations != versions(t) || users != 1 {
-				t.Fatalf("migrations=%d (of %d) users=%d", migrations, versions(t), users)
-			}
-		})
-	}
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		d, err := db.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Write.Exec("INSERT INTO users (name, role, created_at, updated_at) VALUES ('keep', 'viewer', 'now', 'now')"); err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+		d, err = db.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatalf("second open: %v", err)
+		}
+		defer d.Close()
+		var migrations, users int
+		d.Read.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&migrations)
+		d.Read.QueryRow("SELECT COUNT(*) FROM users").Scan(&users)
+		if migrations != versions(t) || users != 1 {
+			t.Fatalf("migrations=%d (of %d) users=%d", migrations, versions(t), users)
+		}
+	})
 }
 
 // Two replicas starting at once on one PostgreSQL database migrate once:
@@ -140,27 +135,25 @@ func TestReplicasStartingAtOnceMigrateOnce(t *testing.T) {
 // PostgreSQL's TRUNCATE) of an audit entry are refused.
 func TestAuditEventsRefuseChangeInBothDatabases(t *testing.T) {
 	t.Parallel()
-	for _, k := range dbtest.Kinds() {
-		t.Run(k.Name, func(t *testing.T) {
-			d, err := db.Open(context.Background(), k.New(t))
-			if err != nil {
-				t.Fatal(err)
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		d, err := db.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if _, err := d.Write.Exec(`INSERT INTO audit_events (seq, op_id, time, action, "user", state, prev_hash, hash) VALUES (1, 1, 't', 'login', 'u', 'succeeded', 'p', 'h')`); err != nil {
+			t.Fatal(err)
+		}
+		stmts := []string{"UPDATE audit_events SET state = 'failed'", "DELETE FROM audit_events"}
+		if d.Dialect == db.Postgres {
+			stmts = append(stmts, "TRUNCATE audit_events")
+		}
+		for _, s := range stmts {
+			if _, err := d.Write.Exec(s); err == nil || !strings.Contains(err.Error(), "append-only") {
+				t.Errorf("%s: %v", s, err)
 			}
-			defer d.Close()
-			if _, err := d.Write.Exec(`INSERT INTO audit_events (seq, op_id, time, action, "user", state, prev_hash, hash) VALUES (1, 1, 't', 'login', 'u', 'succeeded', 'p', 'h')`); err != nil {
-				t.Fatal(err)
-			}
-			stmts := []string{"UPDATE audit_events SET state = 'failed'", "DELETE FROM audit_events"}
-			if d.Dialect == db.Postgres {
-				stmts = append(stmts, "TRUNCATE audit_events")
-			}
-			for _, s := range stmts {
-				if _, err := d.Write.Exec(s); err == nil || !strings.Contains(err.Error(), "append-only") {
-					t.Errorf("%s: %v", s, err)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func TestRebindLeavesLiteralsAlone(t *testing.T) {

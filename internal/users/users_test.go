@@ -28,83 +28,74 @@ func store(t *testing.T, dsn string) *users.Store {
 
 func TestEveryFailureIsTheSameAnswer(t *testing.T) {
 	t.Parallel()
-	for _, k := range dbtest.Kinds() {
-		t.Run(k.Name, func(t *testing.T) {
-			dsn := k.New(t)
-			s := store(t, dsn)
-			ctx := context.Background()
-			if _, err := s.Create(ctx, "ann", users.RoleOperator, "correct-horse"); err != nil {
-				t.Fatal(err)
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		s := store(t, dsn)
+		ctx := context.Background()
+		if _, err := s.Create(ctx, "ann", users.RoleOperator, "correct-horse"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Create(ctx, "bob", users.RoleViewer, "correct-horse"); err != nil {
+			t.Fatal(err)
+		}
+		s.SetDisabled(ctx, "bob", true)
+		s.EnsureSSO(ctx, "sso-only", users.RoleViewer)
+		for name, pw := range map[string]string{"ann": "wrong-password", "nobody": "correct-horse", "bob": "correct-horse", "sso-only": ""} {
+			if _, err := s.Authenticate(ctx, name, pw); !errors.Is(err, users.ErrBadCredentials) {
+				t.Errorf("%s: %v", name, err)
 			}
-			if _, err := s.Create(ctx, "bob", users.RoleViewer, "correct-horse"); err != nil {
-				t.Fatal(err)
-			}
-			s.SetDisabled(ctx, "bob", true)
-			s.EnsureSSO(ctx, "sso-only", users.RoleViewer)
-			for name, pw := range map[string]string{"ann": "wrong-password", "nobody": "correct-horse", "bob": "correct-horse", "sso-only": ""} {
-				if _, err := s.Authenticate(ctx, name, pw); !errors.Is(err, users.ErrBadCredentials) {
-					t.Errorf("%s: %v", name, err)
-				}
-			}
-			if u, err := s.Authenticate(ctx, "ANN", "correct-horse"); err != nil || u.Name != "ann" {
-				t.Fatalf("names are case-insensitive: %v", err)
-			}
-		})
-	}
+		}
+		if u, err := s.Authenticate(ctx, "ANN", "correct-horse"); err != nil || u.Name != "ann" {
+			t.Fatalf("names are case-insensitive: %v", err)
+		}
+	})
 }
 
 func TestCreateValidates(t *testing.T) {
 	t.Parallel()
-	for _, k := range dbtest.Kinds() {
-		t.Run(k.Name, func(t *testing.T) {
-			dsn := k.New(t)
-			s := store(t, dsn)
-			ctx := context.Background()
-			for _, c := range []struct{ name, role, pw string }{
-				{"ok-name", "root", "long-enough"}, {"bad name!", "viewer", "long-enough"}, {"short", "viewer", "short"}, {"", "viewer", "long-enough"},
-			} {
-				if _, err := s.Create(ctx, c.name, c.role, c.pw); err == nil {
-					t.Errorf("accepted %+v", c)
-				}
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		s := store(t, dsn)
+		ctx := context.Background()
+		for _, c := range []struct{ name, role, pw string }{
+			{"ok-name", "root", "long-enough"}, {"bad name!", "viewer", "long-enough"}, {"short", "viewer", "short"}, {"", "viewer", "long-enough"},
+		} {
+			if _, err := s.Create(ctx, c.name, c.role, c.pw); err == nil {
+				t.Errorf("accepted %+v", c)
 			}
-			s.Create(ctx, "dup", users.RoleViewer, "long-enough")
-			if _, err := s.Create(ctx, "DUP", users.RoleViewer, "long-enough"); !errors.Is(err, users.ErrExists) {
-				t.Fatalf("duplicate: %v", err)
-			}
-		})
-	}
+		}
+		s.Create(ctx, "dup", users.RoleViewer, "long-enough")
+		if _, err := s.Create(ctx, "DUP", users.RoleViewer, "long-enough"); !errors.Is(err, users.ErrExists) {
+			t.Fatalf("duplicate: %v", err)
+		}
+	})
 }
 
 func TestChangesBumpTheEpoch(t *testing.T) {
 	t.Parallel()
-	for _, k := range dbtest.Kinds() {
-		t.Run(k.Name, func(t *testing.T) {
-			dsn := k.New(t)
-			s := store(t, dsn)
-			ctx := context.Background()
-			u, _ := s.Create(ctx, "cat", users.RoleOperator, "long-enough")
-			steps := []func() error{
-				func() error { return s.SetRole(ctx, "cat", users.RoleViewer) },
-				func() error { return s.SetPassword(ctx, "cat", "another-password") },
-				func() error { return s.SetDisabled(ctx, "cat", true) },
-				func() error { return s.EndSessions(ctx, "cat") },
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		s := store(t, dsn)
+		ctx := context.Background()
+		u, _ := s.Create(ctx, "cat", users.RoleOperator, "long-enough")
+		steps := []func() error{
+			func() error { return s.SetRole(ctx, "cat", users.RoleViewer) },
+			func() error { return s.SetPassword(ctx, "cat", "another-password") },
+			func() error { return s.SetDisabled(ctx, "cat", true) },
+			func() error { return s.EndSessions(ctx, "cat") },
+		}
+		epoch := u.Epoch
+		for i, step := range steps {
+			if err := step(); err != nil {
+				t.Fatal(err)
 			}
-			epoch := u.Epoch
-			for i, step := range steps {
-				if err := step(); err != nil {
-					t.Fatal(err)
-				}
-				now, _ := s.ByName(ctx, "cat")
-				if now.Epoch <= epoch {
-					t.Fatalf("step %d left the epoch at %d", i, now.Epoch)
-				}
-				epoch = now.Epoch
+			now, _ := s.ByName(ctx, "cat")
+			if now.Epoch <= epoch {
+				t.Fatalf("step %d left the epoch at %d", i, now.Epoch)
 			}
-			if err := s.SetRole(ctx, "nobody", users.RoleViewer); !errors.Is(err, users.ErrNotFound) {
-				t.Fatalf("unknown user: %v", err)
-			}
-		})
-	}
+			epoch = now.Epoch
+		}
+		if err := s.SetRole(ctx, "nobody", users.RoleViewer); !errors.Is(err, users.ErrNotFound) {
+			t.Fatalf("unknown user: %v", err)
+		}
+	})
 }
 
 func TestRolesAllowWhatTheContractSays(t *testing.T) {
@@ -122,32 +113,29 @@ func TestRolesAllowWhatTheContractSays(t *testing.T) {
 // where it is set, with words, and never signs in by its first 72 bytes.
 func TestPasswordsPast72BytesAreRefused(t *testing.T) {
 	t.Parallel()
-	for _, k := range dbtest.Kinds() {
-		t.Run(k.Name, func(t *testing.T) {
-			dsn := k.New(t)
-			s := store(t, dsn)
-			ctx := context.Background()
-			long := strings.Repeat("p", 72) + "-and-more"
-			if _, err := s.Create(ctx, "ann", users.RoleOperator, long); err == nil || !strings.Contains(err.Error(), "at most 72") {
-				t.Fatalf("a %d-byte password was accepted: %v", len(long), err)
-			}
-			if _, err := s.ByName(ctx, "ann"); !errors.Is(err, users.ErrNotFound) {
-				t.Fatal("the refused user was created")
-			}
-			if _, err := s.Create(ctx, "ann", users.RoleOperator, strings.Repeat("p", 72)); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.SetPassword(ctx, "ann", long); err == nil {
-				t.Fatal("SetPassword accepted a password past 72 bytes")
-			}
-			if _, err := s.Authenticate(ctx, "ann", long); !errors.Is(err, users.ErrBadCredentials) {
-				t.Fatalf("72 matching bytes and more signed in: %v", err)
-			}
-			if _, err := s.Authenticate(ctx, "ann", strings.Repeat("p", 72)); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		s := store(t, dsn)
+		ctx := context.Background()
+		long := strings.Repeat("p", 72) + "-and-more"
+		if _, err := s.Create(ctx, "ann", users.RoleOperator, long); err == nil || !strings.Contains(err.Error(), "at most 72") {
+			t.Fatalf("a %d-byte password was accepted: %v", len(long), err)
+		}
+		if _, err := s.ByName(ctx, "ann"); !errors.Is(err, users.ErrNotFound) {
+			t.Fatal("the refused user was created")
+		}
+		if _, err := s.Create(ctx, "ann", users.RoleOperator, strings.Repeat("p", 72)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPassword(ctx, "ann", long); err == nil {
+			t.Fatal("SetPassword accepted a password past 72 bytes")
+		}
+		if _, err := s.Authenticate(ctx, "ann", long); !errors.Is(err, users.ErrBadCredentials) {
+			t.Fatalf("72 matching bytes and more signed in: %v", err)
+		}
+		if _, err := s.Authenticate(ctx, "ann", strings.Repeat("p", 72)); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // Accounts made before the source column: those without a password were
@@ -189,26 +177,24 @@ func TestAccountsFromBeforeTheSourceColumnKeepTheirIdentity(t *testing.T) {
 // "ANN" is refused, and "Ann" finds "ann".
 func TestNamesAreCaseInsensitiveInBothDatabases(t *testing.T) {
 	t.Parallel()
-	for _, k := range dbtest.Kinds() {
-		t.Run(k.Name, func(t *testing.T) {
-			s := store(t, k.New(t))
-			ctx := context.Background()
-			if _, err := s.Create(ctx, "ann", users.RoleOperator, "correct-horse"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Create(ctx, "ANN", users.RoleViewer, "correct-horse"); !errors.Is(err, users.ErrExists) {
-				t.Fatalf("a second ANN: %v", err)
-			}
-			u, err := s.ByName(ctx, "Ann")
-			if err != nil || u.Name != "ann" {
-				t.Fatalf("Ann found %+v (%v)", u, err)
-			}
-			if err := s.SetRole(ctx, "ANN", users.RoleApprover); err != nil {
-				t.Fatal(err)
-			}
-			if u, _ := s.ByName(ctx, "ann"); u.Role != users.RoleApprover || u.Epoch != 2 {
-				t.Fatalf("after SetRole: %+v", u)
-			}
-		})
-	}
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		s := store(t, dsn)
+		ctx := context.Background()
+		if _, err := s.Create(ctx, "ann", users.RoleOperator, "correct-horse"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Create(ctx, "ANN", users.RoleViewer, "correct-horse"); !errors.Is(err, users.ErrExists) {
+			t.Fatalf("a second ANN: %v", err)
+		}
+		u, err := s.ByName(ctx, "Ann")
+		if err != nil || u.Name != "ann" {
+			t.Fatalf("Ann found %+v (%v)", u, err)
+		}
+		if err := s.SetRole(ctx, "ANN", users.RoleApprover); err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := s.ByName(ctx, "ann"); u.Role != users.RoleApprover || u.Epoch != 2 {
+			t.Fatalf("after SetRole: %+v", u)
+		}
+	})
 }

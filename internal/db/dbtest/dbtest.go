@@ -35,6 +35,15 @@ func Kinds() []Kind {
 	}
 }
 
+// Each runs f as a subtest on a fresh store of each kind, named after it:
+// the storage rules must hold on both.
+func Each(t *testing.T, f func(t *testing.T, dsn string)) {
+	t.Helper()
+	for _, k := range Kinds() {
+		t.Run(k.Name, func(t *testing.T) { f(t, k.New(t)) })
+	}
+}
+
 // Postgres creates a database of its own for the test and returns its DSN;
 // it is dropped when the test ends.
 func Postgres(t testing.TB) string {
