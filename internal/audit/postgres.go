@@ -16,11 +16,15 @@ import (
 // append takes the chain's advisory lock inside its transaction, so seq
 // stays gapless and each hash follows its predecessor whichever replica
 // wrote it; the checks (the operation's state, the instance's open
-// operation) run under the same lock. It takes two round trips, each a
-// pipeline: BEGIN, the lock, the checks and the head; then the insert and
-// COMMIT. (Statement by statement it took five, and a third of the rate of
-// a bare INSERT.) In READ COMMITTED each statement sees what was committed
-// when it began, so the head, read after the lock is held, is the newest.
+// operation) run under the same lock. A replica that knows the head sends
+// one pipeline (appendOnHead: the lock, the checks, the head, an insert
+// conditional on all of them, one implicit transaction); when another
+// replica wrote since, it reads the head under the lock first
+// (appendPipelined: BEGIN, the lock, the checks and the head; then the
+// insert and COMMIT). Statement by statement through database/sql an append
+// took five round trips and a third of a bare INSERT's rate. In READ
+// COMMITTED each statement sees what was committed when it began, so what
+// is read after the lock is held is the newest.
 var (
 	pgStateSQL  = db.Rebind(db.Postgres, stateSQL)
 	pgOpenSQL   = db.Rebind(db.Postgres, openSQL)
