@@ -14,6 +14,17 @@ import (
 	migrationsFS "ecsdash/migrations"
 )
 
+// opened is the store at dsn, open and migrated, closed when the test ends.
+func opened(t *testing.T, dsn string) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
 // schema lists the tables and triggers of either database.
 func schema(t *testing.T, d *db.DB) map[string]bool {
 	t.Helper()
@@ -39,11 +50,7 @@ func schema(t *testing.T, d *db.DB) map[string]bool {
 func TestFreshDatabaseIsMigrated(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
-		d, err := db.Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
+		d := opened(t, dsn)
 		got := schema(t, d)
 		want := []string{"users", "audit_events", "schema_migrations", "audit_events_no_update", "audit_events_no_delete", "audit_ops"}
 		if d.Dialect == db.SQLite {
@@ -119,11 +126,7 @@ func TestReplicasStartingAtOnceMigrateOnce(t *testing.T) {
 			t.Fatalf("a replica failed to start: %v", err)
 		}
 	}
-	d, err := db.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := opened(t, dsn)
 	var rows, distinct int
 	d.Read.QueryRow("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations").Scan(&rows, &distinct)
 	if rows != versions(t) || distinct != rows {
@@ -136,11 +139,7 @@ func TestReplicasStartingAtOnceMigrateOnce(t *testing.T) {
 func TestAuditEventsRefuseChangeInBothDatabases(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
-		d, err := db.Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
+		d := opened(t, dsn)
 		if _, err := d.Write.Exec(`INSERT INTO audit_events (seq, op_id, time, action, "user", state, prev_hash, hash) VALUES (1, 1, 't', 'login', 'u', 'succeeded', 'p', 'h')`); err != nil {
 			t.Fatal(err)
 		}
@@ -183,11 +182,7 @@ func TestRedactHidesThePassword(t *testing.T) {
 
 func TestPragmasAreSetOnBothPools(t *testing.T) {
 	t.Parallel()
-	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := opened(t, filepath.Join(t.TempDir(), "x.db"))
 	var mode string
 	var sync, fk int
 	d.Write.QueryRow("PRAGMA journal_mode").Scan(&mode)
@@ -209,11 +204,7 @@ func TestPragmasAreSetOnBothPools(t *testing.T) {
 func TestDatabaseFilesArePrivate(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "x.db")
-	d, err := db.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := opened(t, path)
 	if _, err := d.Write.Exec("INSERT INTO users (name, role, created_at, updated_at) VALUES ('w', 'viewer', 'now', 'now')"); err != nil {
 		t.Fatal(err)
 	}

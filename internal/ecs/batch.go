@@ -118,10 +118,8 @@ func (c *Client) StartInstances(ctx context.Context, region string, ids []string
 	var requestID string
 	var outcomes []InstanceOutcome
 	err := c.retry(ctx, func(ctx context.Context, n int) *Error {
-		if h.Before != nil {
-			if err := h.Before(n); err != nil {
-				return notRecorded("The starts were not sent: they could not be recorded in the audit log.", err)
-			}
+		if e := intent(h.Before, n, "The starts were not sent: they could not be recorded in the audit log."); e != nil {
+			return e
 		}
 		began := time.Now()
 		resp, err := sdk.StartInstancesWithContext(ctx, req, c.runtime())

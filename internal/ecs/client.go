@@ -366,6 +366,18 @@ type Hooks struct {
 	After  func(a Attempt)
 }
 
+// intent runs a start's Before hook for attempt n (nil: none): when it
+// fails, nothing may be sent, and the error says so in words.
+func intent(before func(int) error, n int, words string) *Error {
+	if before == nil {
+		return nil
+	}
+	if err := before(n); err != nil {
+		return notRecorded(words, err)
+	}
+	return nil
+}
+
 // StartInstance sends StartInstance, retrying throttling, ECS's internal
 // errors and failed connections (never a request whose fate is unknown), at
 // most MaxAttempts times inside ctx's deadline. It returns ECS's RequestId.
@@ -381,10 +393,8 @@ func (c *Client) StartInstance(ctx context.Context, region, id string, initLocal
 	}
 	var requestID string
 	err := c.retry(ctx, func(ctx context.Context, n int) *Error {
-		if h.Before != nil {
-			if err := h.Before(n); err != nil {
-				return notRecorded("The start was not sent: it could not be recorded in the audit log.", err)
-			}
+		if e := intent(h.Before, n, "The start was not sent: it could not be recorded in the audit log."); e != nil {
+			return e
 		}
 		began := time.Now()
 		resp, err := sdk.StartInstanceWithContext(ctx, req, c.runtime())

@@ -100,8 +100,9 @@ func TestAReplicaFollowsTheOthersRequestsAndOutcomes(t *testing.T) {
 	}
 }
 
-// /readyz is 503 while the database cannot be reached.
-func TestReadyzIsUnavailableWithoutTheDatabase(t *testing.T) {
+// While the database cannot be reached, /readyz is 503 and a start is
+// refused in words with nothing sent; once it is back, /readyz is 200.
+func TestWithoutTheDatabaseReadyzIs503AndStartsAreRefused(t *testing.T) {
 	t.Parallel()
 	a, _ := twoReplicas(t)
 	if p := a.browser().get("readyz"); p.status != http.StatusOK {
