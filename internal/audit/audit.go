@@ -1,5 +1,6 @@
-// Package audit is the append-only, hash-chained audit log in SQLite. Every
-// state change of an operation is a new event; nothing is updated or deleted.
+// Package audit is the append-only, hash-chained audit log, in SQLite or
+// PostgreSQL (the store internal/db opened). Every state change of an
+// operation is a new event; nothing is updated or deleted.
 package audit
 
 import (
@@ -27,6 +28,10 @@ const (
 	StateUnknown          = "unknown"
 )
 
+// States lists every state an operation can be in: the audit filters'
+// values. A new state is added here and above.
+var States = []string{StateAwaitingApproval, StateRejected, StateExpired, StateWithdrawn, StateSent, StateSucceeded, StateFailed, StateUnknown}
+
 // Actions.
 const (
 	ActionStartInstance = "StartInstance"
@@ -39,6 +44,15 @@ const (
 	ActionLogin         = "login"
 	ActionLogout        = "logout"
 )
+
+// Actions lists every action an entry can carry (ActionChainKeyed is in
+// keys.go): the values the audit filters accept.
+var Actions = []string{ActionStartInstance, ActionApprove, ActionReject, ActionExpire, ActionWithdraw, ActionCheck,
+	ActionRecover, ActionLogin, ActionLogout, ActionChainKeyed}
+
+// OpActions lists the actions an operation begins with, which is what the
+// action filter matches: the ones worth offering in a filter's list.
+var OpActions = []string{ActionStartInstance, ActionCheck, ActionLogin, ActionLogout, ActionChainKeyed}
 
 // TimeFormat is fixed-width, so stored times sort as text.
 const TimeFormat = "2006-01-02T15:04:05.000000Z"

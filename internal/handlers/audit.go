@@ -22,11 +22,6 @@ import (
 	"ecsdash/web/templates"
 )
 
-var (
-	auditStates  = []string{audit.StateAwaitingApproval, audit.StateRejected, audit.StateExpired, audit.StateSent, audit.StateSucceeded, audit.StateFailed, audit.StateUnknown}
-	auditActions = []string{audit.ActionStartInstance, audit.ActionLogin, audit.ActionLogout, audit.ActionChainKeyed}
-)
-
 // auditFilter reads the audit page's filters, refusing malformed ones.
 func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
 	f := audit.Filter{User: strings.TrimSpace(c.QueryParam("user")), InstanceID: strings.TrimSpace(c.QueryParam("instance")),
@@ -37,13 +32,13 @@ func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
 	if len(f.User) > 64 || len(f.InstanceID) > 64 {
 		return f, nil, apperr.New(apperr.Invalid, "The user and instance filters take at most 64 characters.")
 	}
-	if f.State != "" && !slices.Contains(auditStates, f.State) {
+	if f.State != "" && !slices.Contains(audit.States, f.State) {
 		return f, nil, apperr.New(apperr.Invalid, "%q is not an audit state.", apperr.Quote(f.State))
 	}
 	if f.Action == "all" {
 		f.Action = ""
 	}
-	if f.Action != "" && !slices.Contains(auditActions, f.Action) {
+	if f.Action != "" && !slices.Contains(audit.Actions, f.Action) {
 		return f, nil, apperr.New(apperr.Invalid, "%q is not an audit action.", apperr.Quote(f.Action))
 	}
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
@@ -97,7 +92,7 @@ func (a *App) auditPage(c echo.Context) error {
 	}
 	actor := a.actor(c)
 	v := templates.AuditPage{Page: a.page(c, "Audit", "audit"), User: f.User, Instance: f.InstanceID, State: f.State, Action: f.Action,
-		From: c.QueryParam("from"), To: c.QueryParam("to"), States: auditStates, Actions: auditActions, Total: total,
+		From: c.QueryParam("from"), To: c.QueryParam("to"), States: audit.States, Actions: audit.OpActions, Total: total,
 		PageNum: max(f.Page, 1), Pages: max(1, int(math.Ceil(float64(total)/50)))}
 	exp := url.Values{}
 	for k, vals := range keep {

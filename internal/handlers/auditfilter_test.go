@@ -1,0 +1,52 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"ecsdash/internal/audit"
+)
+
+// Every state and action the log can hold is a filter the audit page and
+// its export accept, and a filter finds the operations it names.
+func TestAuditFiltersAcceptEveryStateAndAction(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	id, op1 := requestInit(t, h, "op1")
+	if p := op1.post("audit/"+strconv.FormatInt(id, 10)+"/withdraw", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("withdrawal: %d", p.status)
+	}
+	in := h.instance("ci-runner-01")
+	if p := op1.post("instances/"+in.ID+"/check", url.Values{"region": {in.Region}}); p.status != http.StatusOK {
+		t.Fatalf("check: %d", p.status)
+	}
+	appr := h.loggedIn("appr")
+	for _, s := range audit.States {
+		if p := appr.get("audit?state=" + s); p.status != http.StatusOK {
+			t.Errorf("audit?state=%s: %d", s, p.status)
+		}
+		if p := appr.get("audit/export?format=json&state=" + s); p.status != http.StatusOK {
+			t.Errorf("export state=%s: %d", s, p.status)
+		}
+	}
+	for _, a := range audit.Actions {
+		if p := appr.get("audit?action=" + a); p.status != http.StatusOK {
+			t.Errorf("audit?action=%s: %d", a, p.status)
+		}
+	}
+	if r := appr.get("audit?state=withdrawn").doc.Find(`tr[data-audit-id="` + strconv.FormatInt(id, 10) + `"]`); r.AttrOr("data-state", "") != audit.StateWithdrawn {
+		t.Fatalf("the withdrawn request is not found by state=withdrawn (%q)", r.AttrOr("data-state", ""))
+	}
+	if p := appr.get("audit?action=check"); p.doc.Find(`tr[data-audit-id]`).Length() != 1 || !strings.Contains(p.doc.Find("main").Text(), in.ID) {
+		t.Fatalf("action=check finds %d rows", p.doc.Find(`tr[data-audit-id]`).Length())
+	}
+	if p := appr.get("audit/export?format=json&state=withdrawn"); !strings.Contains(p.body, `"state":"withdrawn"`) {
+		t.Fatalf("the export of withdrawn requests: %s", p.body)
+	}
+	if p := appr.get("audit?state=nonsense"); p.status != http.StatusBadRequest {
+		t.Fatalf("an unknown state: %d", p.status)
+	}
+}
