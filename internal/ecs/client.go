@@ -342,12 +342,21 @@ func Check(inst Instance, initLocalDisk bool, localDisk Families, now time.Time)
 		return &Error{Kind: KindPrecondition, Code: CodeNotStopped,
 			Summary: fmt.Sprintf("The instance is %s, not Stopped, so it cannot be started now.", inst.Status),
 			Action:  "Wait until it shows Stopped, then start it."}
-	case initLocalDisk && !localDisk.Contains(inst.Family):
-		return &Error{Kind: KindInvalid, Code: CodeNoLocalDisk,
-			Summary: fmt.Sprintf("Initialising local disks applies only to the local-disk families (%s); this instance is %s.", strings.Join(localDisk, ", "), inst.Family),
-			Action:  "Start it without initialising local disks."}
+	case initLocalDisk:
+		return NoLocalDisk(inst, localDisk)
 	}
 	return nil
+}
+
+// NoLocalDisk refuses InitLocalDisk for an instance outside the local-disk
+// families (nil when it is in one).
+func NoLocalDisk(inst Instance, localDisk Families) *Error {
+	if localDisk.Contains(inst.Family) {
+		return nil
+	}
+	return &Error{Kind: KindInvalid, Code: CodeNoLocalDisk,
+		Summary: fmt.Sprintf("Initializing local disks applies only to the local-disk families (%s); this instance is %s.", strings.Join(localDisk, ", "), inst.Family),
+		Action:  "Start it without initializing local disks."}
 }
 
 // Attempt is one StartInstance request and what came of it.

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"ecsdash/internal/audit"
+	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/templates"
 )
@@ -66,9 +67,8 @@ func (a *App) open(ctx context.Context) *openState {
 		return &openState{gen: -1, byInstance: map[string]audit.OpenOp{}}
 	}
 	s := &openState{gen: gen, byInstance: make(map[string]audit.OpenOp, len(ops))}
-	now := a.now()
 	for _, o := range ops {
-		if o.State == audit.StateAwaitingApproval && now.Sub(o.Time) >= a.starts.TTL {
+		if o.State == audit.StateAwaitingApproval && a.starts.PastTime(o.Time) {
 			continue // past its time: it holds nothing (its expiry is recorded by the ticker)
 		}
 		s.byInstance[o.InstanceID] = o
@@ -89,12 +89,10 @@ func (a *App) open(ctx context.Context) *openState {
 
 // waitingFor counts the requests that wait for this user's decision.
 func (s *openState) waitingFor(u users.User) int {
-	if !users.CanDecide(u.Role) {
-		return 0
-	}
+	a := starts.Actor{User: u.Name, Role: u.Role}
 	n := 0
 	for _, o := range s.awaiting {
-		if o.User != u.Name {
+		if starts.MayDecideOn(a, o.User) {
 			n++
 		}
 	}
@@ -128,7 +126,7 @@ func (a *App) outcomes(c echo.Context, s *session, u users.User) []templates.Fla
 	s.set("told", head)
 	var out []templates.Flash
 	for _, e := range events {
-		if e.State == audit.StateWithdrawn && e.Reason == "withdrawn by "+u.Name {
+		if starts.OwnWithdrawal(e) {
 			continue // their own doing
 		}
 		what := fmt.Sprintf("Your request %d to start %s (%s, %s)", e.OpID, e.InstanceName, e.InstanceID, e.Region)

@@ -133,7 +133,7 @@ func TestTheApproverSeesWhatTheDecisionNeeds(t *testing.T) {
 	moved.Status = ecs.StatusRunning
 	h.fleet.Update(moved)
 	r = appr.get("audit").doc.Find(`tr[data-state=awaiting_approval]`)
-	if !strings.Contains(r.Find("[data-testid=not-stopped]").Text(), "Running now, not Stopped") {
+	if w := r.Find("[data-testid=not-stopped]").Text(); !strings.Contains(w, "Running, not Stopped") || !strings.Contains(w, "Approving now will fail") {
 		t.Fatalf("no warning for a running instance: %q", r.Text())
 	}
 	// The reason is in the history's Reason column and in the export.

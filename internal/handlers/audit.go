@@ -16,7 +16,6 @@ import (
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
-	"ecsdash/internal/ecs"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/templates"
@@ -98,7 +97,7 @@ func (a *App) auditPage(c echo.Context) error {
 	for k, vals := range keep {
 		exp[k] = vals
 	}
-	if users.CanDecide(actor.Role) { // the export carries everyone's address and browser
+	if users.Can(actor.Role, users.PermExport) {
 		exp.Set("format", "csv")
 		v.ExportCSV = a.cfg.BasePath() + "audit/export?" + exp.Encode()
 		exp.Set("format", "json")
@@ -169,38 +168,24 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 			r.Params += " DryRun=true"
 		}
 	}
-	if l.State == audit.StateAwaitingApproval && !a.starts.Expired(op) {
+	// Shown as what it is: an expiry is recorded by the ticker or by the
+	// next decision, never by a page view.
+	r.State = a.starts.State(op)
+	if r.State == audit.StateAwaitingApproval {
 		now := a.now()
 		r.Wipe = f.InitLocalDisk
 		r.Age, r.Expires = ago(now.Sub(f.Time)), within(f.Time.Add(a.starts.TTL).Sub(now))
-		r.CanWithdraw = actor.User == f.User || actor.Role == users.RoleAdmin
+		r.CanWithdraw = a.starts.MayWithdraw(actor, op).OK
 		if in, ok := a.fleet.Lookup(f.Region, f.InstanceID); ok {
 			r.Family, r.Status = in.Family, in.Status
-			switch {
-			case in.Status != ecs.StatusStopped:
-				r.NotStopped = fmt.Sprintf("The instance is %s now, not Stopped: approving will fail unless it stops first.", in.Status)
-			case in.SecurityLocked():
-				r.NotStopped = "The instance is locked by security control now: approving will fail."
-			case in.Expired(now):
-				r.NotStopped = in.ExpiryWords() + " now: approving will fail until it is renewed."
-			}
+			r.NotStopped = a.starts.StartBlocked(in, f.InitLocalDisk)
 		} else {
 			r.Status = "not in the list"
 			r.NotStopped = "The instance is not in the fleet list now (removed, or its region is failing)."
 		}
 	}
-	switch {
-	case a.starts.Expired(op):
-		// Shown as what it is; the expiry is recorded by the ticker or
-		// by the next decision, never by a page view.
-		r.State, r.WhyNotDecide = audit.StateExpired, "Expired: not approved in time."
-	case !users.CanDecide(actor.Role):
-		r.WhyNotDecide = "Only an approver or admin decides."
-	case actor.User == f.User:
-		r.WhyNotDecide = "Your own request: a second person decides."
-	default:
-		r.CanDecide = true
-	}
+	decide := a.starts.MayDecide(actor, op)
+	r.CanDecide, r.WhyNotDecide = decide.OK, decide.Why
 	r.StateWords = stateWords[r.State]
 	if r.StateWords == "" {
 		r.StateWords = r.State
@@ -334,7 +319,7 @@ func (a *App) reject(c echo.Context) error {
 
 // auditExport streams the matching events as CSV or JSON.
 func (a *App) auditExport(c echo.Context) error {
-	if u := currentUser(c); !users.CanDecide(u.Role) {
+	if u := currentUser(c); !users.Can(u.Role, users.PermExport) {
 		return apperr.New(apperr.Forbidden, "Exporting the audit log needs the approver or admin role: it holds every user's address and browser.")
 	}
 	format := c.QueryParam("format")

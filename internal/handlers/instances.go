@@ -77,7 +77,7 @@ func (a *App) instances(c echo.Context) error {
 	snap := a.fleet.Snapshot()
 	u := currentUser(c)
 	open := a.open(c.Request().Context())
-	found, rows, err := a.rows.page(snap, q, users.CanStart(u.Role), a.now(), open,
+	found, rows, err := a.rows.page(snap, q, u.Role, a.now(), open,
 		func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, u, open.byInstance[in.ID]) })
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "render rows")
@@ -88,7 +88,7 @@ func (a *App) instances(c echo.Context) error {
 	v := templates.InstancesPage{Page: page, Q: q.Search, Region: q.Region, Status: q.Status, Family: q.Family,
 		PerPage: q.PerPage, Regions: a.regions, Statuses: statuses, Matched: found.Total, Total: len(snap.Instances),
 		PageNum: found.Page, Pages: found.Pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.now()), Families: snap.Families,
-		CanStart: users.CanStart(u.Role), NeedsApproval: a.starts.Approval.NeedsApproval(false)}
+		CanStart: users.Can(u.Role, users.PermStart), NeedsApproval: a.starts.Approval.NeedsApproval(false)}
 	for r, err := range snap.RegionErr {
 		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Listing %s failed (%s); showing its last good list.", r, ecs.Words(err)))
 	}
@@ -159,22 +159,13 @@ func (a *App) row(in ecs.Instance, u users.User, held audit.OpenOp) templates.In
 	}
 	r.LockNotes = in.LockNotes
 	r.Expired = in.Expired(a.now())
-	switch {
-	case held.OpID != 0 && held.State == audit.StateAwaitingApproval:
+	x := a.starts.MayStart(starts.Actor{User: u.Name, Role: u.Role}, in, held)
+	// A refusal for the role holds for every row: the page says it once at
+	// the top, and each row to a screen reader only (the contract: a row
+	// says why, in words).
+	r.CanStart, r.WhyNot, r.QuietWhy = x.OK, x.Why, x.ByRole
+	if held.OpID != 0 && held.State == audit.StateAwaitingApproval {
 		r.HeldBy, r.HeldURL = held.OpID, base+"audit#request-"+strconv.FormatInt(held.OpID, 10)
-		r.WhyNot = fmt.Sprintf("Awaiting approval (request %d).", held.OpID)
-	case !users.CanStart(u.Role):
-		// One line at the top of the page says so; each row says it to a
-		// screen reader only (the contract: a row says why, in words).
-		r.WhyNot, r.QuietWhy = "Your role can only view.", true
-	case in.SecurityLocked():
-		r.WhyNot = "Locked by security control."
-	case r.Expired:
-		r.WhyNot = in.ExpiryWords() + " — renew it first."
-	case in.Status != ecs.StatusStopped:
-		r.WhyNot = in.Status + "."
-	default:
-		r.CanStart = true
 	}
 	if !r.CanStart {
 		r.LocalDisk = false

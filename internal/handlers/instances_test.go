@@ -105,7 +105,7 @@ func TestViewerSeesNoFormsAndIsRefusedByHand(t *testing.T) {
 	}
 	// Once on the page; each row says it to a screen reader only.
 	why := p.doc.Find("[data-testid=why-not]").First()
-	if !strings.Contains(why.Text(), "Your role can only view") || !why.HasClass("visually-hidden") {
+	if !strings.Contains(why.Text(), "Your role (viewer) may not start instances") || !why.HasClass("visually-hidden") {
 		t.Fatalf("a viewer's row: %q", why.Text())
 	}
 	in := h.instance("ci-runner-01")

@@ -102,7 +102,7 @@ func (p pageRows) with(csrf, token string) templ.Component {
 
 // rowsCache keeps what a list page costs to compute: the query's matches
 // and the page's rows, per fleet snapshot, and each row's HTML, per instance
-// and right to start, for as long as the instance looks the same. A snapshot
+// and role, for as long as the instance looks the same. A snapshot
 // that changes a few instances (a start, a state followed to Running)
 // re-renders only their rows, and a page is a list of pointers to rows, so a
 // fleet in motion keeps the page fast and makes little garbage.
@@ -115,14 +115,16 @@ type rowsCache struct {
 	rows  map[rowKey]*cachedRow
 }
 
+// A row is the same for everyone of one role (its Start form, or why not
+// in words that name the role).
 type pageKey struct {
-	q        ecs.Query
-	canStart bool
+	q    ecs.Query
+	role string
 }
 
 type rowKey struct {
 	region, id string
-	canStart   bool
+	role       string
 }
 
 type cachedRow struct {
@@ -165,16 +167,16 @@ func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query, gen int64) ecs.Found 
 
 // page gives the rows of a query's page, assembled once per snapshot from
 // the rows' cached HTML.
-func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, pageRows, error) {
+func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, role string, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, pageRows, error) {
 	found := rc.find(snap, q, open.heldGen)
-	k := pageKey{q, canStart}
+	k := pageKey{q, role}
 	rc.mu.Lock()
 	rows, ok := rc.pages[k]
 	rc.mu.Unlock()
 	if ok {
 		return found, rows, nil
 	}
-	rows, err := rc.render(found.Instances, canStart, len(snap.Instances), now, open, row)
+	rows, err := rc.render(found.Instances, role, len(snap.Instances), now, open, row)
 	if err != nil {
 		return found, nil, err
 	}
@@ -189,10 +191,10 @@ func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, canStart bool, now ti
 // render gives the rows' HTML with slots for the tokens, rendering only the
 // rows not cached as they look now (an instance whose subscription lapsed
 // since looks different). fleet is the number of instances.
-func (rc *rowsCache) render(list []*ecs.Instance, canStart bool, fleet int, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (pageRows, error) {
+func (rc *rowsCache) render(list []*ecs.Instance, role string, fleet int, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (pageRows, error) {
 	out := make(pageRows, 0, len(list))
 	for _, in := range list {
-		k := rowKey{in.Region, in.ID, canStart}
+		k := rowKey{in.Region, in.ID, role}
 		rc.mu.Lock()
 		r := rc.rows[k]
 		rc.mu.Unlock()

@@ -71,6 +71,9 @@ type Batch struct {
 // request awaiting approval under --approval all). InitLocalDisk is never
 // part of a batch.
 func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason string) (Batch, error) {
+	if err := s.batchOffered(); err != nil {
+		return Batch{}, err
+	}
 	if err := mayStart(a); err != nil {
 		return Batch{}, err
 	}
@@ -88,11 +91,10 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 		}
 		seen[key] = true
 		row := &BatchRow{Ref: ref, Raw: apperr.Truncate(r, 80)}
-		switch {
-		case !ok || !ValidID(ref.ID):
+		if !ok {
 			row.Outcome, row.Words = OutcomeRefused, "Not REGION/INSTANCE-ID."
-		case !s.ECS.HasRegion(ref.Region):
-			row.Outcome, row.Words = OutcomeRefused, fmt.Sprintf("%q is not a region this dashboard manages.", apperr.Quote(ref.Region))
+		} else if err := s.validRef(ref.Region, ref.ID); err != nil {
+			row.Outcome, row.Words = OutcomeRefused, apperr.MessageOf(err)
 		}
 		rows = append(rows, row)
 	}
@@ -325,6 +327,9 @@ type CheckResult struct {
 // with the same validation as a start; it starts nothing, needs no
 // approval, and is audited (action check, dry_run true).
 func (s *Service) Check(ctx context.Context, a Actor, r Request) (CheckResult, error) {
+	if err := s.batchOffered(); err != nil {
+		return CheckResult{}, err
+	}
 	if err := s.Validate(a, r); err != nil {
 		return CheckResult{}, err
 	}

@@ -10,15 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
-	"ecsdash/internal/users"
 )
 
 // ECS is what the flow needs of internal/ecs.
@@ -97,11 +94,6 @@ type Result struct {
 	ECSError  *ecs.Error // ECS refused or did not answer; recorded
 }
 
-var idRe = regexp.MustCompile(`^i-[a-z0-9]{8,40}$`)
-
-// ValidID reports whether id has the shape of an ECS instance id.
-func ValidID(id string) bool { return idRe.MatchString(id) }
-
 // Policy says which starts wait for a second person's approval.
 type Policy string
 
@@ -139,9 +131,6 @@ type Request struct {
 	Reason string
 }
 
-// MaxReason is the longest reason a start may carry, in characters.
-const MaxReason = 500
-
 // ErrConfirm means an InitLocalDisk start lacks a matching confirmation: the
 // operator is to be asked again.
 var ErrConfirm = errors.New("starts: the confirmation does not match the instance ID")
@@ -152,15 +141,13 @@ var ErrConfirm = errors.New("starts: the confirmation does not match the instanc
 // confirmation. A refusal is an *apperr.Error; a missing or wrong
 // confirmation also matches ErrConfirm.
 func (s *Service) Validate(a Actor, r Request) error {
-	if !ValidID(r.InstanceID) {
-		return apperr.New(apperr.Invalid, "%q is not an ECS instance ID (i- followed by letters and digits).", apperr.Quote(r.InstanceID))
+	if err := s.validRef(r.Region, r.InstanceID); err != nil {
+		return err
 	}
-	if !s.ECS.HasRegion(r.Region) {
-		return apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", apperr.Quote(r.Region))
-	}
-	if cached, known := s.Fleet.Lookup(r.Region, r.InstanceID); r.InitLocalDisk && known && !s.Families.Contains(cached.Family) {
-		return apperr.New(apperr.Unprocessable, "Initializing local disks applies only to the local-disk families (%s); %s is %s.",
-			strings.Join(s.Families, ", "), r.InstanceID, cached.Family)
+	if cached, known := s.Fleet.Lookup(r.Region, r.InstanceID); r.InitLocalDisk && known {
+		if e := ecs.NoLocalDisk(cached, s.Families); e != nil {
+			return apperr.Wrap(e, apperr.Unprocessable, "%s %s", e.Summary, e.Action)
+		}
 	}
 	if err := mayStart(a); err != nil {
 		return err
@@ -171,27 +158,6 @@ func (s *Service) Validate(a Actor, r Request) error {
 			msg = "The confirmation does not match the instance ID; nothing was started. " + msg
 		}
 		return apperr.Wrap(ErrConfirm, apperr.Unprocessable, "%s", msg)
-	}
-	return nil
-}
-
-// mayStart is the role a start (or a check) needs.
-func mayStart(a Actor) error {
-	if !users.CanStart(a.Role) {
-		return apperr.New(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Role)
-	}
-	return nil
-}
-
-// checkReason is the rule for a start's reason: at most MaxReason
-// characters, and given when every start waits for an approver (a check,
-// which needs no approval, takes none).
-func (s *Service) checkReason(reason string) error {
-	if n := utf8.RuneCountInString(reason); n > MaxReason {
-		return apperr.New(apperr.Invalid, "The reason has %d characters; at most %d fit.", n, MaxReason)
-	}
-	if s.Approval == PolicyAll && strings.TrimSpace(reason) == "" {
-		return apperr.New(apperr.Unprocessable, "Give a reason: every start here waits for a second person, who needs to know why.")
 	}
 	return nil
 }
@@ -377,18 +343,6 @@ func Digest(op audit.Event) string {
 	return hex.EncodeToString(h[:12])
 }
 
-// mayDecide is the one place that says who may approve or reject: an
-// approver or admin, never the requester.
-func mayDecide(a Actor, op audit.Event) error {
-	if !users.CanDecide(a.Role) {
-		return apperr.New(apperr.Forbidden, "Your role (%s) may not approve or reject starts.", a.Role)
-	}
-	if a.User == op.User {
-		return apperr.New(apperr.Forbidden, "You requested this start; a second person must decide on it.")
-	}
-	return nil
-}
-
 func (s *Service) awaiting(ctx context.Context, a Actor, opID int64, digest string) (audit.Op, error) {
 	op, err := s.Log.Operation(ctx, opID)
 	if errors.Is(err, audit.ErrNotFound) {
@@ -397,7 +351,7 @@ func (s *Service) awaiting(ctx context.Context, a Actor, opID int64, digest stri
 	if err != nil {
 		return op, apperr.Wrap(err, apperr.Internal, "The request could not be read.")
 	}
-	if err := mayDecide(a, op.First); err != nil {
+	if err := mayDecide(a, op.First.User).Err(); err != nil {
 		return op, err
 	}
 	// The operation id already names parameters that cannot change (the log
@@ -481,17 +435,11 @@ func (s *Service) Withdraw(ctx context.Context, a Actor, opID int64) error {
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "The request could not be read.")
 	}
-	if a.User != op.First.User && a.Role != users.RoleAdmin {
-		return apperr.New(apperr.Forbidden, "Only %s, who asked, or an admin may withdraw request %d.", op.First.User, opID)
+	if err := s.MayWithdraw(a, op).Err(); err != nil {
+		return err
 	}
-	if op.Last.State != audit.StateAwaitingApproval || s.Expired(op) {
-		state := op.Last.State
-		if s.Expired(op) {
-			state = audit.StateExpired
-		}
-		return apperr.New(apperr.Conflict, "Request %d is no longer awaiting approval (it is %s); there is nothing to withdraw.", opID, state)
-	}
-	return s.close(ctx, a, op, audit.ActionWithdraw, audit.StateWithdrawn, "", "withdrawn by "+a.User, NoteWithdrawn)
+	approver, reason := withdrawal(a)
+	return s.close(ctx, a, op, audit.ActionWithdraw, audit.StateWithdrawn, approver, reason, NoteWithdrawn)
 }
 
 // close ends a request awaiting approval without starting it (a rejection,
@@ -512,21 +460,14 @@ func (s *Service) close(ctx context.Context, a Actor, op audit.Op, action, state
 
 // Reject records a rejection with its reason; nothing reaches ECS.
 func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reason string) error {
-	if len(reason) < 3 || len(reason) > 500 {
-		return apperr.New(apperr.Invalid, "A rejection needs a reason (3 to 500 characters).")
+	if err := checkRejectReason(reason); err != nil {
+		return err
 	}
 	op, err := s.awaiting(ctx, a, opID, digest)
 	if err != nil {
 		return err
 	}
 	return s.close(ctx, a, op, audit.ActionReject, audit.StateRejected, a.User, reason, NoteRejected)
-}
-
-// Expired reports whether a request awaiting approval is past its time. Its
-// expiry is recorded by ExpireDue or by the next decision on it; a page
-// shows it as expired meanwhile.
-func (s *Service) Expired(op audit.Op) bool {
-	return op.Last.State == audit.StateAwaitingApproval && s.Now().Sub(op.First.Time) >= s.TTL
 }
 
 func (s *Service) expire(ctx context.Context, op audit.Op) {

@@ -27,22 +27,6 @@ const (
 // Roles lists every role, least privileged first.
 var Roles = []string{RoleViewer, RoleOperator, RoleApprover, RoleAdmin}
 
-// ValidRole reports whether r is a role.
-func ValidRole(r string) bool {
-	for _, x := range Roles {
-		if r == x {
-			return true
-		}
-	}
-	return false
-}
-
-// CanStart reports whether the role may start instances.
-func CanStart(role string) bool { return role == RoleOperator || role == RoleAdmin }
-
-// CanDecide reports whether the role may approve or reject others' starts.
-func CanDecide(role string) bool { return role == RoleApprover || role == RoleAdmin }
-
 // Where an account comes from.
 const (
 	SourceLocal = "local" // created with a password

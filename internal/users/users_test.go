@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,11 +101,33 @@ func TestChangesBumpTheEpoch(t *testing.T) {
 
 func TestRolesAllowWhatTheContractSays(t *testing.T) {
 	t.Parallel()
-	for role, want := range map[string][2]bool{
-		users.RoleViewer: {false, false}, users.RoleOperator: {true, false}, users.RoleApprover: {false, true}, users.RoleAdmin: {true, true},
+	all := []users.Perm{users.PermView, users.PermStart, users.PermDecide, users.PermExport, users.PermAdmin}
+	for role, want := range map[string][]users.Perm{
+		users.RoleViewer:   {users.PermView},
+		users.RoleOperator: {users.PermView, users.PermStart},
+		users.RoleApprover: {users.PermView, users.PermDecide, users.PermExport},
+		users.RoleAdmin:    all,
+		"root":             nil,
+		"":                 nil,
 	} {
-		if users.CanStart(role) != want[0] || users.CanDecide(role) != want[1] {
-			t.Errorf("%s: start=%v decide=%v", role, users.CanStart(role), users.CanDecide(role))
+		for _, p := range all {
+			if got := users.Can(role, p); got != slices.Contains(want, p) {
+				t.Errorf("Can(%q, %d) = %v", role, p, got)
+			}
+		}
+		if users.ValidRole(role) != (want != nil) {
+			t.Errorf("ValidRole(%q) = %v", role, users.ValidRole(role))
+		}
+	}
+	if users.Can(users.RoleAdmin, 0) {
+		t.Error("the empty permission is held")
+	}
+	if users.Can(users.RoleOperator, users.PermStart|users.PermDecide) {
+		t.Error("an operator holds start and decide together")
+	}
+	for _, r := range users.Roles {
+		if !users.ValidRole(r) {
+			t.Errorf("%s is listed but has no permissions", r)
 		}
 	}
 }

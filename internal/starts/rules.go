@@ -1,0 +1,243 @@
+package starts
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"ecsdash/internal/apperr"
+	"ecsdash/internal/audit"
+	"ecsdash/internal/ecs"
+	"ecsdash/internal/users"
+)
+
+// The rules of what may happen, in one file: the service enforces them and
+// pages show their answers, so a page never restates one.
+
+// Answer is a rule's answer: OK, or why not in words, with the refusal's
+// kind for when it is acted on.
+type Answer struct {
+	OK   bool
+	Why  string      // why not, in words ("" when OK)
+	Kind apperr.Kind // the refusal's kind (when not OK)
+	// ByRole marks a refusal for the actor's role, which holds for every
+	// instance alike: a page may say it once instead of on every row.
+	ByRole bool
+}
+
+var yes = Answer{OK: true}
+
+func no(kind apperr.Kind, format string, args ...any) Answer {
+	return Answer{Why: fmt.Sprintf(format, args...), Kind: kind}
+}
+
+// Err is the refusal as an *apperr.Error (nil when OK).
+func (x Answer) Err() error {
+	if x.OK {
+		return nil
+	}
+	return apperr.New(x.Kind, "%s", x.Why)
+}
+
+// MaxReason is the longest reason a start or a rejection may carry, in
+// characters (runes: a reason in Chinese fits as many as one in English).
+const MaxReason = 500
+
+// minRejectReason is the shortest reason a rejection may carry.
+const minRejectReason = 3
+
+var idRe = regexp.MustCompile(`^i-[a-z0-9]{8,40}$`)
+
+// ValidID reports whether id has the shape of an ECS instance id.
+func ValidID(id string) bool { return idRe.MatchString(id) }
+
+// validRef is where a start may be asked: an id of ECS's shape in a region
+// this dashboard manages.
+func (s *Service) validRef(region, id string) error {
+	if !ValidID(id) {
+		return apperr.New(apperr.Invalid, "%q is not an ECS instance ID (i- followed by letters and digits).", apperr.Quote(id))
+	}
+	if !s.ECS.HasRegion(region) {
+		return apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", apperr.Quote(region))
+	}
+	return nil
+}
+
+// mayStartAny is the role a start (or a check) needs.
+func mayStartAny(a Actor) Answer {
+	if !users.Can(a.Role, users.PermStart) {
+		x := no(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Role)
+		x.ByRole = true
+		return x
+	}
+	return yes
+}
+
+// mayStart is the role a start (or a check) needs, as an error.
+func mayStart(a Actor) error { return mayStartAny(a).Err() }
+
+// MayStart says whether a may start inst now, as far as the dashboard
+// knows it (the shared cache, and held: the instance's open request, if
+// any), and if not, why in a few words for a list row. A start in flight
+// is not shown (the fleet shows the instance Starting soon after); the
+// start itself is refused while one is, and asks ECS afresh with the same
+// precondition (ecs.Check).
+func (s *Service) MayStart(a Actor, inst ecs.Instance, held audit.OpenOp) Answer {
+	if held.OpID != 0 && held.State == audit.StateAwaitingApproval {
+		return no(apperr.Conflict, "Awaiting approval (request %d).", held.OpID)
+	}
+	if x := mayStartAny(a); !x.OK {
+		return x
+	}
+	if e := ecs.Check(inst, false, s.Families, s.Now()); e != nil {
+		return no(apperr.Conflict, "%s", briefly(e, inst))
+	}
+	return yes
+}
+
+// briefly says a precondition's refusal in a list row's few words.
+func briefly(e *ecs.Error, inst ecs.Instance) string {
+	switch e.Code {
+	case ecs.CodeSecurityLocked:
+		return "Locked by security control."
+	case ecs.CodeExpired:
+		return inst.ExpiryWords() + " — renew it first."
+	case ecs.CodeNotStopped:
+		return inst.Status + "."
+	}
+	return e.Summary
+}
+
+// StartBlocked says, for a request awaiting approval, why its start would
+// fail if approved now ("" when nothing known stands in its way).
+func (s *Service) StartBlocked(inst ecs.Instance, initLocalDisk bool) string {
+	if e := ecs.Check(inst, initLocalDisk, s.Families, s.Now()); e != nil {
+		return e.Summary + " Approving now will fail."
+	}
+	return ""
+}
+
+// checkReason is the rule for a start's reason: at most MaxReason
+// characters, and given when every start waits for an approver (a check,
+// which needs no approval, takes none).
+func (s *Service) checkReason(reason string) error {
+	if n := utf8.RuneCountInString(reason); n > MaxReason {
+		return apperr.New(apperr.Invalid, "The reason has %d characters; at most %d fit.", n, MaxReason)
+	}
+	if s.Approval == PolicyAll && strings.TrimSpace(reason) == "" {
+		return apperr.New(apperr.Unprocessable, "Give a reason: every start here waits for a second person, who needs to know why.")
+	}
+	return nil
+}
+
+// checkRejectReason is the rule for a rejection's reason: between
+// minRejectReason and MaxReason characters.
+func checkRejectReason(reason string) error {
+	if n := utf8.RuneCountInString(reason); n < minRejectReason || n > MaxReason {
+		return apperr.New(apperr.Invalid, "A rejection needs a reason (%d to %d characters).", minRejectReason, MaxReason)
+	}
+	return nil
+}
+
+// mayDecide is who may approve or reject a request of requester: an
+// approver or admin, never the requester.
+func mayDecide(a Actor, requester string) Answer {
+	if !users.Can(a.Role, users.PermDecide) {
+		x := no(apperr.Forbidden, "Your role (%s) may not approve or reject starts.", a.Role)
+		x.ByRole = true
+		return x
+	}
+	if a.User == requester {
+		return no(apperr.Forbidden, "You requested this start; a second person must decide on it.")
+	}
+	return yes
+}
+
+// MayDecideOn says whether a may decide a request of requester (the
+// approval queue's count asks this of every open request).
+func MayDecideOn(a Actor, requester string) bool { return mayDecide(a, requester).OK }
+
+// MayDecide says whether a may approve or reject op now, and if not why.
+func (s *Service) MayDecide(a Actor, op audit.Op) Answer {
+	if x := s.awaitingNow(op); !x.OK {
+		return x
+	}
+	return mayDecide(a, op.First.User)
+}
+
+// MayWithdraw says whether a may withdraw op now: its requester, or an
+// admin, while it awaits approval.
+func (s *Service) MayWithdraw(a Actor, op audit.Op) Answer {
+	if op.First.Action != audit.ActionStartInstance {
+		return no(apperr.NotFound, "There is no request %d.", op.ID())
+	}
+	if a.User != op.First.User && !users.Can(a.Role, users.PermAdmin) {
+		return no(apperr.Forbidden, "Only %s, who asked, or an admin may withdraw request %d.", op.First.User, op.ID())
+	}
+	if x := s.awaitingNow(op); !x.OK {
+		x.Why = fmt.Sprintf("Request %d is no longer awaiting approval (it is %s); there is nothing to withdraw.", op.ID(), s.State(op))
+		return x
+	}
+	return yes
+}
+
+// awaitingNow says whether op still awaits a decision: not decided, not
+// past its time.
+func (s *Service) awaitingNow(op audit.Op) Answer {
+	if s.Expired(op) {
+		return no(apperr.Conflict, "Expired: not approved in time.")
+	}
+	if op.Last.State != audit.StateAwaitingApproval {
+		return no(apperr.Conflict, "Request %d is no longer awaiting approval (it is %s).", op.ID(), op.Last.State)
+	}
+	return yes
+}
+
+// Expired reports whether a request awaiting approval is past its time. Its
+// expiry is recorded by ExpireDue or by the next decision on it; a page
+// shows it as expired meanwhile.
+func (s *Service) Expired(op audit.Op) bool {
+	return op.Last.State == audit.StateAwaitingApproval && s.PastTime(op.First.Time)
+}
+
+// PastTime reports whether a request asked at asked, if it still awaits
+// approval, is past its time.
+func (s *Service) PastTime(asked time.Time) bool { return s.Now().Sub(asked) >= s.TTL }
+
+// State is op's state as a page shows it: a request past its time is
+// expired, though its expiry may not be recorded yet.
+func (s *Service) State(op audit.Op) string {
+	if s.Expired(op) {
+		return audit.StateExpired
+	}
+	return op.Last.State
+}
+
+// withdrawal is the entry that records a's withdrawal of op: the
+// withdrawer in the approver's place (who closed it), and the reason in
+// words.
+func withdrawal(a Actor) (approver, reason string) { return a.User, "withdrawn by " + a.User }
+
+// OwnWithdrawal reports whether e records a requester withdrawing their own
+// request. Entries written before the withdrawer was recorded as approver
+// say it only in their reason.
+func OwnWithdrawal(e audit.Event) bool {
+	if e.Action != audit.ActionWithdraw {
+		return false
+	}
+	if e.Approver == "" {
+		return e.Reason == "withdrawn by "+e.User
+	}
+	return e.Approver == e.User
+}
+
+// batchOffered is the rule of a nil Batch: neither batch starts nor checks
+// are offered.
+func (s *Service) batchOffered() error {
+	if s.Batch == nil {
+		return apperr.New(apperr.Unavailable, "Batch starts and checks are not available on this dashboard; start instances one at a time.")
+	}
+	return nil
+}

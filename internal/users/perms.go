@@ -1,0 +1,38 @@
+package users
+
+// Perm is one thing a role lets its holder do. A role is a set of them, in
+// one table (rolePerms); every entry point asks Can, never compares role
+// names. The scoped grants to come answer (user, permission, instance) by
+// finding the user's grants that cover the instance and asking Can of each
+// grant's role, so this table stays the one place a role's rights are.
+type Perm uint16
+
+// The permissions.
+const (
+	PermView   Perm = 1 << iota // see the instances and the audit history
+	PermStart                   // start, batch-start and check (dry-run) instances
+	PermDecide                  // approve or reject someone else's request
+	PermExport                  // export the audit log: it holds every user's address and browser
+	PermAdmin                   // administer: users, and withdrawing anyone's request
+)
+
+// rolePerms is what each role may do (the contract's roles).
+var rolePerms = map[string]Perm{
+	RoleViewer:   PermView,
+	RoleOperator: PermView | PermStart,
+	RoleApprover: PermView | PermDecide | PermExport,
+	RoleAdmin:    PermView | PermStart | PermDecide | PermExport | PermAdmin,
+}
+
+// Can reports whether role holds every permission of p. An unknown role
+// holds none.
+func Can(role string, p Perm) bool {
+	have, ok := rolePerms[role]
+	return ok && p != 0 && have&p == p
+}
+
+// ValidRole reports whether r is a role.
+func ValidRole(r string) bool {
+	_, ok := rolePerms[r]
+	return ok
+}
