@@ -23,14 +23,20 @@ import (
 	"ecsdash/internal/ecs/ecssim"
 )
 
+// minLoadRequests is how many requests TestLoadWithECSFaults sends however
+// long they take: about one in eight is a start, so some always are.
+const minLoadRequests = 400
+
 var loadDuration = flag.Duration("load-duration", 5*time.Second, "how long TestLoadWithECSFaults runs (the full run: 60s)")
 
 // TestLoadWithECSFaults runs page views and starts against a real server
 // process while ECS answers 5% InternalError and 5% throttling, then checks:
 // no internal-error page, every ECS failure explained in words with its
 // RequestId, every RequestId ECS issued in the audit log, and an intact chain.
-// Bounded: loopback only, -load-duration long (5s by default), at most
-// 3,000 requests a second of it.
+// Bounded by count and time: loopback only; at least minLoadRequests
+// however busy the machine (so a slow run still sends starts), then until
+// -load-duration (5s by default) has passed since the workers signed in, at
+// most 3,000 requests a second of it.
 func TestLoadWithECSFaults(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "d.db")
@@ -68,18 +74,32 @@ func TestLoadWithECSFaults(t *testing.T) {
 		mu                                             sync.Mutex
 		problems                                       []string
 	)
+	type worker struct {
+		cl   *http.Client
+		csrf string
+	}
+	var workers []worker
+	for _, user := range []string{"op1", "op2", "op3", "op4"} {
+		cl, csrf := login(t, base, user, "password-123")
+		cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		workers = append(workers, worker{cl, csrf})
+	}
+	// The clock starts once every worker is signed in.
 	began := time.Now()
 	deadline := began.Add(*loadDuration)
-	maxRequests := int64(loadDuration.Seconds()*3000) + 1000
+	maxRequests := int64(loadDuration.Seconds()*3000) + minLoadRequests
+	more := func() bool {
+		n := requests.Add(1)
+		return n <= maxRequests && (n <= minLoadRequests || time.Now().Before(deadline))
+	}
 	var wg sync.WaitGroup
-	for w, user := range []string{"op1", "op2", "op3", "op4"} {
+	for w, wk := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cl, csrf := login(t, base, user, "password-123")
-			cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			cl, csrf := wk.cl, wk.csrf
 			rng := rand.New(rand.NewPCG(uint64(w), 1))
-			for time.Now().Before(deadline) && requests.Add(1) <= maxRequests {
+			for more() {
 				var resp *http.Response
 				var err error
 				i := -1
