@@ -103,234 +103,327 @@ var (
 func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Config, error) {
 	fs := flag.NewFlagSet("web serve", flag.ContinueOnError)
 	fs.SetOutput(usageOut)
-	var raw struct {
-		addr, db, regions, endpoint, demo, demoScale, approval, approvalTTL, families,
-		keyFile, auditKeyFile, metricsToken, frameAncestors, authHeader, groupsHeader, groupRoles, trustedProxies,
-		baseURL, crossSite, refresh, ecsTimeout, ramRole, idle, lifetime, logLevel,
-		notifyFormat, notifySecret, startRate, replicaID, replicaLease string
-		notifyURLs listFlag
-	}
-	def := func(p *string, name, value, usage string) {
-		env := EnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-		if v := getenv(env); v != "" {
-			value = v
+	raw := make([]string, len(serveFlags))
+	lists := make([]listFlag, len(serveFlags))
+	for i, f := range serveFlags {
+		env := envVar(f.name)
+		usage := fmt.Sprintf("%s (env %s)", f.usage, env)
+		v := f.value
+		if e := getenv(env); e != "" {
+			v = e
 		}
-		fs.StringVar(p, name, value, fmt.Sprintf("%s (env %s)", usage, env))
-	}
-	// defBool is def for switches: "--demo" alone means true.
-	defBool := func(p *string, name, value, usage string) {
-		env := EnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-		if v := getenv(env); v != "" {
-			value = v
+		switch f.kind {
+		case kindList:
+			if v != "" {
+				lists[i].set = []string{v}
+			}
+			lists[i].fromEnv = true
+			fs.Var(&lists[i], f.name, usage)
+		case kindSwitch:
+			raw[i] = v
+			fs.Var((*boolString)(&raw[i]), f.name, usage)
+		default:
+			fs.StringVar(&raw[i], f.name, v, usage)
 		}
-		*p = value
-		fs.Var((*boolString)(p), name, fmt.Sprintf("%s (env %s)", usage, env))
 	}
-	def(&raw.addr, "addr", "127.0.0.1:8080", "listen address")
-	def(&raw.db, "db", "./ecs-dashboard.db", "the store of users and the audit log: a SQLite file, or postgres://… for several replicas on one PostgreSQL database")
-	def(&raw.regions, "regions", "", "comma-separated ECS regions to list (default: the simulator's regions in demo mode, else every region DescribeRegions lists)")
-	def(&raw.endpoint, "ecs-endpoint", "", "one ECS endpoint URL for every region, e.g. http://127.0.0.1:9999 (default https://ecs.<region>.aliyuncs.com)")
-	notifyEnv := EnvPrefix + "NOTIFY_URL"
-	if v := getenv(notifyEnv); v != "" {
-		raw.notifyURLs.set = []string{v}
-	}
-	raw.notifyURLs.fromEnv = true
-	fs.Var(&raw.notifyURLs, "notify-url", fmt.Sprintf("a webhook that receives each approval event; repeatable or comma-separated (env %s)", notifyEnv))
-	def(&raw.notifyFormat, "notify-format", "json", "json, slack or dingtalk")
-	def(&raw.startRate, "start-rate", "300", "StartInstance calls a minute the dashboard allows itself (ECS allows an account about 500); 0 for no limit")
-	def(&raw.notifySecret, "notify-secret-file", "", "a file holding the secret that signs each notification (json: X-ECS-Dashboard-Signature; dingtalk: the robot's signing secret)")
-	defBool(&raw.demo, "demo", "", "run against the built-in ECS simulator (default: on when no credentials and no --ecs-endpoint)")
-	def(&raw.demoScale, "demo-instances", "0", "demo mode: simulate this many instances instead of the seeded demo fleet (e.g. 10000)")
-	def(&raw.approval, "approval", string(starts.PolicyInitLocalDisk), "which starts need a second person: init-local-disk, all, none")
-	def(&raw.approvalTTL, "approval-ttl", "24h", "how long a start waits for approval before it expires")
-	def(&raw.families, "local-disk-families", "ecs.d1,ecs.i1,ecs.i2", "instance families whose Start offers InitLocalDisk")
-	def(&raw.keyFile, "session-key-file", "", "session keys, created with mode 0600 when missing (default: beside the database; with PostgreSQL, ./session-keys, and every replica needs the same file)")
-	def(&raw.metricsToken, "metrics-token-file", "", "a file holding a bearer token that /metrics then requires (default: /metrics is open; restrict it at the proxy)")
-	def(&raw.auditKeyFile, "audit-key-file", "", "the audit chain's HMAC key, created with mode 0600 when missing; keep a copy apart from the database (default: beside the database; with PostgreSQL, ./audit-key, and every replica needs the same file)")
-	def(&raw.frameAncestors, "frame-ancestors", "'self'", "space- or comma-separated origins allowed to embed the pages (CSP frame-ancestors)")
-	def(&raw.authHeader, "auth-header", "", "single sign-on: request header holding the user name, set by a trusted reverse proxy")
-	def(&raw.groupsHeader, "groups-header", "", "single sign-on: request header holding the user's comma-separated groups")
-	def(&raw.groupRoles, "group-roles", "", "single sign-on: group=role pairs, comma-separated, e.g. ops=operator,sre-leads=approver")
-	def(&raw.trustedProxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose --auth-header is honoured")
-	def(&raw.baseURL, "base-url", "", "external URL, e.g. https://portal.example.com/ecs/ (default: derived from --addr)")
-	defBool(&raw.crossSite, "cross-site-cookies", "false", "mark cookies SameSite=None; Secure; Partitioned, for a portal on another site (needs https)")
-	def(&raw.refresh, "refresh-interval", "30s", "how often the fleet cache is refreshed from ECS")
-	def(&raw.ecsTimeout, "ecs-timeout", "10s", "deadline for one ECS call")
-	def(&raw.ramRole, "ecs-ram-role", "", "use this ECS instance RAM role for credentials (asks the metadata service)")
-	def(&raw.idle, "idle-timeout", "30m", "a session ends after this long without a request")
-	def(&raw.lifetime, "session-lifetime", "12h", "a session ends this long after login, active or not")
-	def(&raw.logLevel, "log-level", "info", "debug, info, warn or error")
-	def(&raw.replicaID, "replica-id", "", "with PostgreSQL: this replica's name on its audit entries and lease (default: host name and a random suffix, new at each start)")
-	def(&raw.replicaLease, "replica-lease", "15s", "with PostgreSQL: how long a replica's calls are left to it after its last heartbeat, before another records their outcome as unknown")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-
-	var errs []error
-	bad := func(flagName, format string, a ...any) {
-		errs = append(errs, fmt.Errorf("--%s: %s", flagName, fmt.Sprintf(format, a...)))
-	}
-	c := &Config{Addr: raw.addr, DBPath: raw.db, AuthHeader: raw.authHeader, GroupsHeader: raw.groupsHeader,
-		ECSRAMRole: raw.ramRole, LogLevel: raw.logLevel, GroupRoles: map[string]string{}}
-
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		bad("addr", "%q is not host:port", c.Addr)
-	}
-	if c.DBPath == "" {
-		bad("db", "must not be empty")
-	}
-	for _, r := range splitList(raw.regions) {
-		if !regionRe.MatchString(r) {
-			bad("regions", "%q is not a region id like cn-hangzhou", r)
+	p := &parser{c: &Config{GroupRoles: map[string]string{}}, raw: map[string]string{}}
+	for i, f := range serveFlags {
+		p.flag = f.name
+		p.raw[f.name] = raw[i]
+		if f.kind == kindList {
+			for _, v := range lists[i].set {
+				f.set(p, v)
+			}
+			continue
 		}
-		c.Regions = append(c.Regions, r)
+		f.set(p, raw[i])
 	}
-	if raw.endpoint != "" {
-		u, err := url.Parse(raw.endpoint)
+	p.across()
+	if err := errors.Join(p.errs...); err != nil {
+		return nil, err
+	}
+	return p.c, nil
+}
+
+// envVar is the environment variable a serve flag reads.
+func envVar(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parser is one Parse under way: the config so far, each flag's raw value,
+// and every problem found (all are reported at once).
+type parser struct {
+	c    *Config
+	raw  map[string]string
+	flag string // the flag being read
+	errs []error
+}
+
+// bad records a problem with the flag being read.
+func (p *parser) bad(format string, a ...any) { p.badFlag(p.flag, format, a...) }
+
+func (p *parser) badFlag(name, format string, a ...any) {
+	p.errs = append(p.errs, fmt.Errorf("--%s: %s", name, fmt.Sprintf(format, a...)))
+}
+
+func (p *parser) duration(s string, min time.Duration) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < min {
+		p.bad("%q is not a duration of at least %s", s, min)
+	}
+	return d
+}
+
+func (p *parser) boolean(s string) bool {
+	v, err := parseBool(s)
+	if err != nil {
+		p.bad("%v", err)
+	}
+	return v
+}
+
+// The kinds of flag.
+const (
+	kindText   = iota
+	kindSwitch // "--demo" alone means true; its raw text keeps "not given" apart from "false"
+	kindList   // repeatable; the first use on the command line replaces the environment's
+)
+
+// flagSpec is one serve flag: its name (its variable is envVar(name)), its
+// default and usage, and how its value lands in the Config. The specs run
+// in this order, so a flag may read the ones before it; what needs every
+// flag is in across.
+type flagSpec struct {
+	name, value, usage string
+	kind               int
+	set                func(p *parser, v string)
+}
+
+var serveFlags = []flagSpec{
+	{name: "addr", value: "127.0.0.1:8080", usage: "listen address", set: func(p *parser, v string) {
+		p.c.Addr = v
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			p.bad("%q is not host:port", v)
+		}
+	}},
+	{name: "db", value: "./ecs-dashboard.db", usage: "the store of users and the audit log: a SQLite file, or postgres://… for several replicas on one PostgreSQL database", set: func(p *parser, v string) {
+		p.c.DBPath, p.c.Postgres = v, db.IsPostgresDSN(v)
+		if v == "" {
+			p.bad("must not be empty")
+		}
+	}},
+	{name: "regions", usage: "comma-separated ECS regions to list (default: the simulator's regions in demo mode, else every region DescribeRegions lists)", set: func(p *parser, v string) {
+		for _, r := range splitList(v) {
+			if !regionRe.MatchString(r) {
+				p.bad("%q is not a region id like cn-hangzhou", r)
+			}
+			p.c.Regions = append(p.c.Regions, r)
+		}
+	}},
+	{name: "ecs-endpoint", usage: "one ECS endpoint URL for every region, e.g. http://127.0.0.1:9999 (default https://ecs.<region>.aliyuncs.com)", set: func(p *parser, v string) {
+		if v == "" {
+			return
+		}
+		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			bad("ecs-endpoint", "%q is not an http(s)://host[:port] URL", raw.endpoint)
+			p.bad("%q is not an http(s)://host[:port] URL", v)
 		}
-		c.ECSEndpoint = strings.TrimSuffix(raw.endpoint, "/")
-	}
-	if raw.demo != "" {
-		v, err := parseBool(raw.demo)
-		if err != nil {
-			bad("demo", "%v", err)
+		p.c.ECSEndpoint = strings.TrimSuffix(v, "/")
+	}},
+	{name: "demo", kind: kindSwitch, usage: "run against the built-in ECS simulator (default: on when no credentials and no --ecs-endpoint)", set: func(p *parser, v string) {
+		if v != "" {
+			p.c.Demo, p.c.DemoSet = p.boolean(v), true
 		}
-		c.Demo, c.DemoSet = v, true
-	}
-	if _, err := fmt.Sscan(raw.demoScale, &c.DemoScale); err != nil || c.DemoScale < 0 || c.DemoScale > 100000 {
-		bad("demo-instances", "%q is not a count from 0 to 100000", raw.demoScale)
-	}
-	if p, err := starts.ParsePolicy(raw.approval); err != nil {
-		bad("approval", "%v", err)
-	} else {
-		c.Approval = p
-	}
-	c.ApprovalTTL = parseDuration(raw.approvalTTL, "approval-ttl", time.Minute, bad)
-	for _, f := range splitList(raw.families) {
-		f = strings.ToLower(f)
-		if !familyRe.MatchString(f) {
-			bad("local-disk-families", "%q is not a family like ecs.d1", f)
+	}},
+	{name: "demo-instances", value: "0", usage: "demo mode: simulate this many instances instead of the seeded demo fleet (e.g. 10000)", set: func(p *parser, v string) {
+		if _, err := fmt.Sscan(v, &p.c.DemoScale); err != nil || p.c.DemoScale < 0 || p.c.DemoScale > 100000 {
+			p.bad("%q is not a count from 0 to 100000", v)
 		}
-		c.LocalDiskFamilies = append(c.LocalDiskFamilies, f)
-	}
-	c.Postgres = db.IsPostgresDSN(c.DBPath)
-	c.SessionKeyFile = raw.keyFile
+	}},
+	{name: "approval", value: string(starts.PolicyInitLocalDisk), usage: "which starts need a second person: init-local-disk, all, none", set: func(p *parser, v string) {
+		if pol, err := starts.ParsePolicy(v); err != nil {
+			p.bad("%v", err)
+		} else {
+			p.c.Approval = pol
+		}
+	}},
+	{name: "approval-ttl", value: "24h", usage: "how long a start waits for approval before it expires", set: func(p *parser, v string) {
+		p.c.ApprovalTTL = p.duration(v, time.Minute)
+	}},
+	{name: "local-disk-families", value: "ecs.d1,ecs.i1,ecs.i2", usage: "instance families whose Start offers InitLocalDisk", set: func(p *parser, v string) {
+		for _, f := range splitList(v) {
+			f = strings.ToLower(f)
+			if !familyRe.MatchString(f) {
+				p.bad("%q is not a family like ecs.d1", f)
+			}
+			p.c.LocalDiskFamilies = append(p.c.LocalDiskFamilies, f)
+		}
+	}},
+	{name: "session-key-file", usage: "session keys, created with mode 0600 when missing (default: beside the database; with PostgreSQL, ./session-keys, and every replica needs the same file)", set: func(p *parser, v string) {
+		p.c.SessionKeyFile = v // its default is in across
+	}},
+	{name: "replica-id", usage: "with PostgreSQL: this replica's name on its audit entries and lease (default: host name and a random suffix, new at each start)", set: func(*parser, string) {}},                       // read in across
+	{name: "replica-lease", value: "15s", usage: "with PostgreSQL: how long a replica's calls are left to it after its last heartbeat, before another records their outcome as unknown", set: func(*parser, string) {}}, // read in across
+	{name: "metrics-token-file", usage: "a file holding a bearer token that /metrics then requires (default: /metrics is open; restrict it at the proxy)", set: func(p *parser, v string) {
+		p.c.MetricsTokenFile = v
+	}},
+	{name: "notify-url", kind: kindList, usage: "a webhook that receives each approval event; repeatable or comma-separated", set: func(p *parser, v string) {
+		for _, u := range splitList(v) {
+			pu, err := url.Parse(u)
+			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+				p.bad("%q is not an http(s) URL", u)
+				continue
+			}
+			p.c.NotifyURLs = append(p.c.NotifyURLs, u)
+		}
+	}},
+	{name: "notify-format", value: "json", usage: "json, slack or dingtalk", set: func(p *parser, v string) {
+		p.c.NotifyFormat = v
+		if v != "json" && v != "slack" && v != "dingtalk" {
+			p.bad("%q is not json, slack or dingtalk", v)
+		}
+	}},
+	{name: "notify-secret-file", usage: "a file holding the secret that signs each notification (json: X-ECS-Dashboard-Signature; dingtalk: the robot's signing secret)", set: func(p *parser, v string) {
+		p.c.NotifySecretFile = v
+	}},
+	{name: "start-rate", value: "300", usage: "StartInstance calls a minute the dashboard allows itself (ECS allows an account about 500); 0 for no limit", set: func(p *parser, v string) {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 100000 {
+			p.bad("%q is not a number of starts a minute (0 to 100000)", v)
+		} else {
+			p.c.StartRate = n
+		}
+	}},
+	{name: "audit-key-file", usage: "the audit chain's HMAC key, created with mode 0600 when missing; keep a copy apart from the database (default: beside the database; with PostgreSQL, ./audit-key, and every replica needs the same file)", set: func(p *parser, v string) {
+		p.c.AuditKeyFile = v // its default is in across
+	}},
+	{name: "frame-ancestors", value: "'self'", usage: "space- or comma-separated origins allowed to embed the pages (CSP frame-ancestors)", set: func(p *parser, v string) {
+		for _, o := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+			if strings.ContainsAny(o, ";\"") || strings.ContainsFunc(o, unicode.IsControl) {
+				p.bad("%q is not a CSP source", o)
+			}
+			p.c.FrameAncestors = append(p.c.FrameAncestors, o)
+		}
+		if len(p.c.FrameAncestors) == 0 {
+			p.c.FrameAncestors = []string{"'self'"}
+		}
+	}},
+	{name: "auth-header", usage: "single sign-on: request header holding the user name, set by a trusted reverse proxy", set: func(p *parser, v string) {
+		p.c.AuthHeader = v
+	}},
+	{name: "groups-header", usage: "single sign-on: request header holding the user's comma-separated groups", set: func(p *parser, v string) {
+		p.c.GroupsHeader = v
+	}},
+	{name: "trusted-proxies", usage: "comma-separated CIDRs of reverse proxies whose --auth-header is honoured", set: func(p *parser, v string) {
+		for _, s := range splitList(v) {
+			pfx, err := netip.ParsePrefix(s)
+			if err != nil {
+				a, err2 := netip.ParseAddr(s)
+				if err2 != nil {
+					p.bad("%q is not a CIDR", s)
+					continue
+				}
+				pfx = netip.PrefixFrom(a, a.BitLen())
+			}
+			p.c.TrustedProxies = append(p.c.TrustedProxies, pfx.Masked())
+		}
+	}},
+	{name: "group-roles", usage: "single sign-on: group=role pairs, comma-separated, e.g. ops=operator,sre-leads=approver", set: func(p *parser, v string) {
+		for _, pair := range splitList(v) {
+			g, r, ok := strings.Cut(pair, "=")
+			if !ok || g == "" || !users.ValidRole(r) {
+				p.bad("%q is not group=role with a role of %s", pair, roleWords)
+				continue
+			}
+			p.c.GroupRoles[g] = r
+		}
+	}},
+	{name: "base-url", usage: "external URL, e.g. https://portal.example.com/ecs/ (default: derived from --addr)", set: func(p *parser, v string) {
+		if v == "" {
+			v = "http://" + p.c.Addr + "/"
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			p.bad("%q is not an absolute http(s) URL", v)
+			p.c.BaseURL = &url.URL{Scheme: "http", Host: p.c.Addr, Path: "/"}
+			return
+		}
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+		}
+		p.c.BaseURL = u
+	}},
+	{name: "cross-site-cookies", value: "false", kind: kindSwitch, usage: "mark cookies SameSite=None; Secure; Partitioned, for a portal on another site (needs https)", set: func(p *parser, v string) {
+		p.c.CrossSiteCookies = p.boolean(v)
+		if p.c.CrossSiteCookies && p.c.BaseURL.Scheme != "https" {
+			p.bad("needs an https --base-url: browsers drop SameSite=None cookies that are not Secure")
+		}
+	}},
+	{name: "refresh-interval", value: "30s", usage: "how often the fleet cache is refreshed from ECS", set: func(p *parser, v string) {
+		p.c.RefreshInterval = p.duration(v, time.Second)
+	}},
+	{name: "ecs-timeout", value: "10s", usage: "deadline for one ECS call", set: func(p *parser, v string) {
+		p.c.ECSTimeout = p.duration(v, 100*time.Millisecond)
+	}},
+	{name: "ecs-ram-role", usage: "use this ECS instance RAM role for credentials (asks the metadata service)", set: func(p *parser, v string) {
+		p.c.ECSRAMRole = v
+	}},
+	{name: "idle-timeout", value: "30m", usage: "a session ends after this long without a request", set: func(p *parser, v string) {
+		p.c.IdleTimeout = p.duration(v, time.Minute)
+	}},
+	{name: "session-lifetime", value: "12h", usage: "a session ends this long after login, active or not", set: func(p *parser, v string) {
+		p.c.SessionLifetime = p.duration(v, time.Minute)
+	}},
+	{name: "log-level", value: "info", usage: "debug, info, warn or error", set: func(p *parser, v string) {
+		p.c.LogLevel = v
+		switch v {
+		case "debug", "info", "warn", "error":
+		default:
+			p.bad("%q is not debug, info, warn or error", v)
+		}
+	}},
+}
+
+// roleWords lists the roles in a sentence: "viewer, operator, approver or admin".
+var roleWords = strings.Join(users.Roles[:len(users.Roles)-1], ", ") + " or " + users.Roles[len(users.Roles)-1]
+
+// across is what depends on several flags: the key files' defaults and the
+// replica's name and lease (with PostgreSQL), and a user header's need of
+// trusted proxies.
+func (p *parser) across() {
+	c := p.c
 	if c.Postgres {
 		// Nothing sits "beside" a DSN: the key files default to the working
 		// directory, and every replica must be given the same ones.
 		if c.SessionKeyFile == "" {
 			c.SessionKeyFile, c.KeyFilesDefaulted = "session-keys", true
 		}
-		if raw.auditKeyFile == "" {
+		if c.AuditKeyFile == "" {
 			c.KeyFilesDefaulted = true
 		}
-		c.ReplicaID = raw.replicaID
+		c.ReplicaID = p.raw["replica-id"]
 		if c.ReplicaID == "" {
 			c.ReplicaID = defaultReplicaID()
 		}
 		if !replicaRe.MatchString(c.ReplicaID) {
-			bad("replica-id", "%q is not a name of letters, digits, '.', '_' or '-' (at most 64)", c.ReplicaID)
+			p.badFlag("replica-id", "%q is not a name of letters, digits, '.', '_' or '-' (at most 64)", c.ReplicaID)
 		}
-		c.ReplicaLease = parseDuration(raw.replicaLease, "replica-lease", 2*time.Second, bad)
+		p.flag = "replica-lease"
+		c.ReplicaLease = p.duration(p.raw["replica-lease"], 2*time.Second)
 	} else if c.SessionKeyFile == "" {
 		c.SessionKeyFile = filepath.Join(filepath.Dir(c.DBPath), "session-keys")
 	}
-	c.MetricsTokenFile = raw.metricsToken
-	for _, v := range raw.notifyURLs.set {
-		for _, u := range splitList(v) {
-			pu, err := url.Parse(u)
-			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-				bad("notify-url", "%q is not an http(s) URL", u)
-				continue
-			}
-			c.NotifyURLs = append(c.NotifyURLs, u)
-		}
-	}
-	c.NotifyFormat = raw.notifyFormat
-	if c.NotifyFormat != "json" && c.NotifyFormat != "slack" && c.NotifyFormat != "dingtalk" {
-		bad("notify-format", "%q is not json, slack or dingtalk", c.NotifyFormat)
-	}
-	c.NotifySecretFile = raw.notifySecret
-	if n, err := strconv.Atoi(raw.startRate); err != nil || n < 0 || n > 100000 {
-		bad("start-rate", "%q is not a number of starts a minute (0 to 100000)", raw.startRate)
-	} else {
-		c.StartRate = n
-	}
-	c.AuditKeyFile = raw.auditKeyFile
 	if c.AuditKeyFile == "" {
 		c.AuditKeyFile = DefaultAuditKeyFile(c.DBPath)
 	}
-	for _, o := range strings.FieldsFunc(raw.frameAncestors, func(r rune) bool { return r == ',' || r == ' ' }) {
-		if strings.ContainsAny(o, ";\"\r\n") {
-			bad("frame-ancestors", "%q is not a CSP source", o)
-		}
-		c.FrameAncestors = append(c.FrameAncestors, o)
-	}
-	if len(c.FrameAncestors) == 0 {
-		c.FrameAncestors = []string{"'self'"}
-	}
-	for _, p := range splitList(raw.trustedProxies) {
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			if a, err2 := netip.ParseAddr(p); err2 == nil {
-				pfx = netip.PrefixFrom(a, a.BitLen())
-			} else {
-				bad("trusted-proxies", "%q is not a CIDR", p)
-				continue
-			}
-		}
-		c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
-	}
 	if c.AuthHeader != "" && len(c.TrustedProxies) == 0 {
-		bad("auth-header", "needs --trusted-proxies: a user header is only honoured from known proxies")
+		p.badFlag("auth-header", "needs --trusted-proxies: a user header is only honoured from known proxies")
 	}
-	for _, pair := range splitList(raw.groupRoles) {
-		g, r, ok := strings.Cut(pair, "=")
-		if !ok || g == "" || !users.ValidRole(r) {
-			bad("group-roles", "%q is not group=role with a role of viewer, operator, approver or admin", pair)
-			continue
-		}
-		c.GroupRoles[g] = r
-	}
-	baseRaw := raw.baseURL
-	if baseRaw == "" {
-		baseRaw = "http://" + c.Addr + "/"
-	}
-	if u, err := url.Parse(baseRaw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		bad("base-url", "%q is not an absolute http(s) URL", baseRaw)
-		c.BaseURL = &url.URL{Scheme: "http", Host: c.Addr, Path: "/"}
-	} else {
-		if !strings.HasSuffix(u.Path, "/") {
-			u.Path += "/"
-		}
-		c.BaseURL = u
-	}
-	cs, err := parseBool(raw.crossSite)
-	if err != nil {
-		bad("cross-site-cookies", "%v", err)
-	}
-	c.CrossSiteCookies = cs
-	if cs && c.BaseURL.Scheme != "https" {
-		bad("cross-site-cookies", "needs an https --base-url: browsers drop SameSite=None cookies that are not Secure")
-	}
-	c.RefreshInterval = parseDuration(raw.refresh, "refresh-interval", time.Second, bad)
-	c.ECSTimeout = parseDuration(raw.ecsTimeout, "ecs-timeout", 100*time.Millisecond, bad)
-	c.IdleTimeout = parseDuration(raw.idle, "idle-timeout", time.Minute, bad)
-	c.SessionLifetime = parseDuration(raw.lifetime, "session-lifetime", time.Minute, bad)
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("log-level", "%q is not debug, info, warn or error", c.LogLevel)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // DefaultAuditKeyFile is where the audit key lives when not given: beside
@@ -364,14 +457,6 @@ func defaultReplicaID() string {
 	b := make([]byte, 3)
 	rand.Read(b)
 	return host + "-" + hex.EncodeToString(b)
-}
-
-func parseDuration(s, name string, min time.Duration, bad func(string, string, ...any)) time.Duration {
-	d, err := time.ParseDuration(s)
-	if err != nil || d < min {
-		bad(name, "%q is not a duration of at least %s", s, min)
-	}
-	return d
 }
 
 func parseBool(s string) (bool, error) {
