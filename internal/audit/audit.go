@@ -215,7 +215,7 @@ func (l *Log) seal(e *Event, last int64, prev string) {
 func (l *Log) append(ctx context.Context, e Event, want string) (Event, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if l.w.Dialect == db.Postgres {
+	if l.w.Has(db.Pipeline | db.AdvisoryLocks) { // one pipelined round trip under the chain's lock (postgres.go)
 		e, err := l.appendPG(ctx, e, want)
 		if err == nil && l.OnAppend != nil {
 			l.OnAppend(e)

@@ -65,7 +65,7 @@ func openSQLite(ctx context.Context, file string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", file, err)
 	}
-	wp := &Pool{DB: w, Dialect: SQLite}
+	wp := &Pool{db: w, Dialect: SQLite}
 	if err := Migrate(ctx, wp); err != nil {
 		w.Close()
 		return nil, err
@@ -77,7 +77,7 @@ func openSQLite(ctx context.Context, file string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	return &DB{Write: wp, Read: &Pool{DB: r, Dialect: SQLite}, Dialect: SQLite}, nil
+	return &DB{Write: wp, Read: &Pool{db: r, Dialect: SQLite}, Dialect: SQLite}, nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
@@ -96,7 +96,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		p.Close()
 		return nil, fmt.Errorf("reach PostgreSQL (%s): %w", Redact(dsn), err)
 	}
-	pool := &Pool{DB: p, Dialect: Postgres}
+	pool := &Pool{db: p, Dialect: Postgres}
 	if err := Migrate(ctx, pool); err != nil {
 		p.Close()
 		return nil, err
@@ -172,12 +172,12 @@ func Migrate(ctx context.Context, p *Pool) error {
 	if err != nil {
 		return err
 	}
-	conn, err := p.DB.Conn(ctx)
+	conn, err := p.db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if p.Dialect == Postgres {
+	if p.Has(AdvisoryLocks) {
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", LockMigrations); err != nil {
 			return fmt.Errorf("migrations: lock: %w", err)
 		}

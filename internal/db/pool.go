@@ -29,14 +29,49 @@ func (d Dialect) String() string {
 	return "sqlite"
 }
 
+// Cap is something a store can do beyond the portable SQL every query is
+// written in. Code asks for the capability it needs, not which database it
+// is, so a third dialect is one row of dialectCaps.
+type Cap uint8
+
+// The capabilities.
+const (
+	Shared         Cap = 1 << iota // several replicas may share the store (each names its entries; throttles and form tokens live in it)
+	AdvisoryLocks                  // a session may hold a named lock across processes
+	Pipeline                       // statements pipelined on one connection (Pool.Raw)
+	NumberedParams                 // placeholders are $1, $2, …: queries written with ? are rebound
+	IntegerBools                   // booleans are passed as 0 and 1 (the audit columns are integers in both)
+)
+
+var dialectCaps = map[Dialect]Cap{
+	SQLite:   0,
+	Postgres: Shared | AdvisoryLocks | Pipeline | NumberedParams | IntegerBools,
+}
+
+// Has reports whether the dialect has every capability of c.
+func (d Dialect) Has(c Cap) bool { return dialectCaps[d]&c == c }
+
 // Pool is a database/sql pool that speaks one dialect. Queries are written
 // once, with ? placeholders and portable SQL; for PostgreSQL each is
 // rebound to $1, $2, … on its way in, and booleans become 0/1 (the audit
-// columns are integers in both databases).
+// columns are integers in both databases). The *sql.DB is not embedded:
+// its own methods would take a query past the rebinding.
 type Pool struct {
-	*sql.DB
+	db      *sql.DB
 	Dialect Dialect
 }
+
+// Has reports whether the pool's dialect has every capability of c.
+func (p *Pool) Has(c Cap) bool { return p.Dialect.Has(c) }
+
+// Close closes the pool.
+func (p *Pool) Close() error { return p.db.Close() }
+
+// PingContext checks that the database answers.
+func (p *Pool) PingContext(ctx context.Context) error { return p.db.PingContext(ctx) }
+
+// Stats are the pool's connection statistics.
+func (p *Pool) Stats() sql.DBStats { return p.db.Stats() }
 
 // Tx is a transaction on a Pool.
 type Tx struct {
@@ -45,7 +80,7 @@ type Tx struct {
 }
 
 func (p *Pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return p.DB.ExecContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
+	return p.db.ExecContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
 }
 
 func (p *Pool) Exec(q string, args ...any) (sql.Result, error) {
@@ -53,7 +88,7 @@ func (p *Pool) Exec(q string, args ...any) (sql.Result, error) {
 }
 
 func (p *Pool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return p.DB.QueryContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
+	return p.db.QueryContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
 }
 
 func (p *Pool) Query(q string, args ...any) (*sql.Rows, error) {
@@ -61,7 +96,7 @@ func (p *Pool) Query(q string, args ...any) (*sql.Rows, error) {
 }
 
 func (p *Pool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return p.DB.QueryRowContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
+	return p.db.QueryRowContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
 }
 
 func (p *Pool) QueryRow(q string, args ...any) *sql.Row {
@@ -71,11 +106,11 @@ func (p *Pool) QueryRow(q string, args ...any) *sql.Row {
 // PrepareContext prepares q. A prepared statement's arguments are passed as
 // they are: callers pass no booleans to one.
 func (p *Pool) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	return p.DB.PrepareContext(ctx, Rebind(p.Dialect, q))
+	return p.db.PrepareContext(ctx, Rebind(p.Dialect, q))
 }
 
 func (p *Pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
-	tx, err := p.DB.BeginTx(ctx, opts)
+	tx, err := p.db.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +144,7 @@ const (
 // Rebind turns ? placeholders into $n for PostgreSQL, leaving string
 // literals and quoted identifiers alone.
 func Rebind(d Dialect, q string) string {
-	if d != Postgres || !strings.Contains(q, "?") {
+	if !d.Has(NumberedParams) || !strings.Contains(q, "?") {
 		return q
 	}
 	var b strings.Builder
@@ -137,7 +172,7 @@ func Rebind(d Dialect, q string) string {
 }
 
 func values(d Dialect, args []any) []any {
-	if d != Postgres {
+	if !d.Has(IntegerBools) {
 		return args
 	}
 	var out []any // a copy, made only when a boolean needs converting
@@ -182,10 +217,10 @@ func IsPostgresDSN(dsn string) bool {
 // time. A transaction f leaves open is rolled back (and its connection
 // dropped if that fails).
 func (p *Pool) Raw(ctx context.Context, f func(*pgx.Conn) error) error {
-	if p.Dialect != Postgres {
+	if !p.Has(Pipeline) {
 		return errors.New("db: Raw is for PostgreSQL")
 	}
-	conn, err := p.DB.Conn(ctx)
+	conn, err := p.db.Conn(ctx)
 	if err != nil {
 		return err
 	}

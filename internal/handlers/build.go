@@ -97,7 +97,7 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), sessions: NewCookieStore(d.Cfg, keys),
 		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics, appended: appended}
 	app = a
-	if d.DB.Dialect == db.Postgres {
+	if d.DB.Write.Has(db.Shared) {
 		// Replicas share one store: each names its entries, and what the
 		// throttle counts and the used form tokens live in the database.
 		log.SetReplica(d.Cfg.ReplicaID)
