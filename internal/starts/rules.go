@@ -45,8 +45,8 @@ func (x Answer) Err() error {
 // characters (runes: a reason in Chinese fits as many as one in English).
 const MaxReason = 500
 
-// minRejectReason is the shortest reason a rejection may carry.
-const minRejectReason = 3
+// MinRejectReason is the shortest reason a rejection may carry.
+const MinRejectReason = 3
 
 var idRe = regexp.MustCompile(`^i-[a-z0-9]{8,40}$`)
 
@@ -133,10 +133,10 @@ func (s *Service) checkReason(reason string) error {
 }
 
 // checkRejectReason is the rule for a rejection's reason: between
-// minRejectReason and MaxReason characters.
+// MinRejectReason and MaxReason characters.
 func checkRejectReason(reason string) error {
-	if n := utf8.RuneCountInString(reason); n < minRejectReason || n > MaxReason {
-		return apperr.New(apperr.Invalid, "A rejection needs a reason (%d to %d characters).", minRejectReason, MaxReason)
+	if n := utf8.RuneCountInString(reason); n < MinRejectReason || n > MaxReason {
+		return apperr.New(apperr.Invalid, "A rejection needs a reason (%d to %d characters).", MinRejectReason, MaxReason)
 	}
 	return nil
 }

@@ -5,8 +5,11 @@ package templates
 
 import (
 	"net/url"
+	"strconv"
 
 	"github.com/a-h/templ"
+
+	"ecsdash/internal/starts"
 )
 
 // Page is what every page's layout needs.
@@ -35,6 +38,13 @@ type Flash struct {
 
 // URL joins the base path and a relative path.
 func (p Page) URL(rel string) string { return p.Base + rel }
+
+// The reason fields' limits, as the service enforces them (in characters;
+// the browser's count is a courtesy, the server's the rule).
+var (
+	reasonMax       = strconv.Itoa(starts.MaxReason)
+	rejectReasonMin = strconv.Itoa(starts.MinRejectReason)
+)
 
 // LoginPage is the sign-in form.
 type LoginPage struct {
