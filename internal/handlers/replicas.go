@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"ecsdash/internal/audit"
 )
 
 // followEvery is how often a replica reads what the others appended.
@@ -29,9 +32,7 @@ func (a *App) replicaLoops(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-beat.C:
-			if err := a.auditLog.Beat(ctx, a.started, a.now().Add(lease)); err != nil {
-				a.log.Error("replica lease not renewed", "replica", a.cfg.ReplicaID, "err", err)
-			}
+			a.beat(ctx, lease)
 		case <-rescue.C:
 			n, err := a.starts.RecoverDangling(ctx, false)
 			if err != nil {
@@ -47,6 +48,22 @@ func (a *App) replicaLoops(ctx context.Context) {
 				a.log.Warn("sweep failed", "err", err)
 			}
 		}
+	}
+}
+
+// beat renews the lease; when it had run out (the process was paused, or
+// cut off from the database), it takes a new one: the calls made under the
+// old one are no longer this replica's to record (they are fenced), and
+// the replica that took over, or this one's reconciling, records them.
+func (a *App) beat(ctx context.Context, lease time.Duration) {
+	err := a.auditLog.Beat(ctx, lease)
+	if errors.Is(err, audit.ErrLeaseLost) {
+		a.log.Error("replica lease ran out before it was renewed: this replica was paused or cut off; its calls in flight are left to the replica that takes over",
+			"replica", a.cfg.ReplicaID, "epoch", a.auditLog.Epoch())
+		err = a.auditLog.Claim(ctx, lease)
+	}
+	if err != nil {
+		a.log.Error("replica lease not renewed", "replica", a.cfg.ReplicaID, "err", err)
 	}
 }
 
@@ -81,6 +98,30 @@ func (a *App) sawSeq(seq int64) {
 		cur := a.lastSeq.Load()
 		if seq <= cur || a.lastSeq.CompareAndSwap(cur, seq) {
 			return
+		}
+	}
+}
+
+// reconcileEvery is how often a single-process store looks for its own
+// intents whose call ended without an outcome on record.
+const reconcileEvery = 10 * time.Second
+
+// reconcileLoop records as unknown, while the process runs, its own
+// intents whose call ended without an outcome on record (on a shared store
+// replicaLoops does this with the rescue of other replicas' calls).
+func (a *App) reconcileLoop(ctx context.Context) {
+	t := time.NewTicker(reconcileEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.starts.RecoverDangling(ctx, false); err != nil {
+				a.log.Warn("reconciling dangling intents failed", "err", err)
+			} else if n > 0 {
+				a.log.Warn("recorded intents whose outcome was not on record as outcome unknown", "count", n)
+			}
 		}
 	}
 }
