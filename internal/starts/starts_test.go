@@ -66,6 +66,9 @@ type fakeECS struct {
 	started   []string
 	describes int
 	down      bool // every call fails as if ECS were unreachable
+	// onCall, when set, runs while a start is at ECS (after its intent,
+	// before its answer).
+	onCall func()
 }
 
 func (f *fakeECS) HasRegion(r string) bool { return r == "cn-hangzhou" || r == "cn-shanghai" }
@@ -89,6 +92,9 @@ func (f *fakeECS) StartInstance(_ context.Context, region, id string, _ bool, h 
 		if err := h.Before(1); err != nil {
 			return "", &ecs.Error{Kind: ecs.KindInternal, Code: ecs.CodeAuditFailed, Err: err}
 		}
+	}
+	if f.onCall != nil {
+		f.onCall()
 	}
 	f.mu.Lock()
 	in, ok := f.instances[id]
@@ -154,7 +160,13 @@ const (
 
 func newRig(t *testing.T, policy starts.Policy) *rig {
 	t.Helper()
-	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "starts.db"))
+	return newRigOn(t, policy, filepath.Join(t.TempDir(), "starts.db"))
+}
+
+// newRigOn is a rig on the store dsn names.
+func newRigOn(t *testing.T, policy starts.Policy, dsn string) *rig {
+	t.Helper()
+	d, err := db.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
