@@ -283,9 +283,8 @@ func (s *Server) Start(ctx context.Context) error {
 	go a.checkpoints(ctx)
 	if a.shared != nil {
 		go a.replicaLoops(ctx)
-	} else {
-		go a.reconcileLoop(ctx)
 	}
+	go a.reconcileLoop(ctx)
 	if a.notifier != nil {
 		go a.notifier.Run(ctx)
 	}

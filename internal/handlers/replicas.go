@@ -102,13 +102,15 @@ func (a *App) sawSeq(seq int64) {
 	}
 }
 
-// reconcileEvery is how often a single-process store looks for its own
-// intents whose call ended without an outcome on record.
-const reconcileEvery = 10 * time.Second
+// reconcileEvery is how often a process looks for its own intents whose
+// call ended without an outcome on record (a single-process store; with
+// replicas, the rescue does it), and for unknown outcomes whose truth is
+// now visible (every store).
+const reconcileEvery = 15 * time.Second
 
 // reconcileLoop records as unknown, while the process runs, its own
-// intents whose call ended without an outcome on record (on a shared store
-// replicaLoops does this with the rescue of other replicas' calls).
+// intents whose call ended without an outcome on record, and gives unknown
+// outcomes their follow-up entry once the instance is seen settled.
 func (a *App) reconcileLoop(ctx context.Context) {
 	t := time.NewTicker(reconcileEvery)
 	defer t.Stop()
@@ -117,11 +119,18 @@ func (a *App) reconcileLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if a.shared == nil {
 			if n, err := a.starts.RecoverDangling(ctx, false); err != nil {
 				a.log.Warn("reconciling dangling intents failed", "err", err)
 			} else if n > 0 {
 				a.log.Warn("recorded intents whose outcome was not on record as outcome unknown", "count", n)
 			}
+		}
+		if n, err := a.starts.Reconcile(ctx); err != nil {
+			a.log.Warn("reconciling unknown outcomes failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("unknown outcomes given a follow-up entry with the status seen later", "count", n)
 		}
 	}
 }

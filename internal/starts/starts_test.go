@@ -69,6 +69,9 @@ type fakeECS struct {
 	// onCall, when set, runs while a start is at ECS (after its intent,
 	// before its answer).
 	onCall func()
+	// late: StartInstance gets no answer in time (an unknown outcome) and
+	// changes nothing yet, as when ECS acts after the dashboard gave up.
+	late bool
 }
 
 func (f *fakeECS) HasRegion(r string) bool { return r == "cn-hangzhou" || r == "cn-shanghai" }
@@ -100,6 +103,8 @@ func (f *fakeECS) StartInstance(_ context.Context, region, id string, _ bool, h 
 	in, ok := f.instances[id]
 	var e *ecs.Error
 	switch {
+	case f.late:
+		e = &ecs.Error{Kind: ecs.KindUnknownOutcome, Code: ecs.CodeUnknownOutcome, Summary: "No answer came from ECS."}
 	case !ok || in.Region != region:
 		e = &ecs.Error{Kind: ecs.KindNotFound, Code: "InvalidInstanceId.NotFound", RequestID: "RID-404"}
 	case in.Status != ecs.StatusStopped:
@@ -121,6 +126,36 @@ func (f *fakeECS) StartInstance(_ context.Context, region, id string, _ bool, h 
 		return "", e
 	}
 	return "RID-OK", nil
+}
+
+// DescribeMany, StartInstances and DryRun make it a BatchECS; only
+// DescribeMany is used by these tests.
+func (f *fakeECS) DescribeMany(ctx context.Context, region string, ids []string) (map[string]ecs.Instance, error) {
+	out := map[string]ecs.Instance{}
+	for _, id := range ids {
+		if in, err := f.Describe(ctx, region, id); err == nil {
+			out[id] = in
+		} else if f.down {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeECS) StartInstances(context.Context, string, []string, ecs.BatchHooks) (string, []ecs.InstanceOutcome, error) {
+	return "", nil, errors.New("fakeECS: no batch starts")
+}
+
+func (f *fakeECS) DryRun(context.Context, string, string, bool) (string, error) {
+	return "", errors.New("fakeECS: no dry runs")
+}
+
+func (f *fakeECS) set(id, status string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in := f.instances[id]
+	in.Status = status
+	f.instances[id] = in
 }
 
 func (f *fakeECS) starts() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.started) }
