@@ -124,7 +124,7 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 		found, err := s.Batch.DescribeMany(ctx, region, ids)
 		if err != nil {
 			for _, row := range group {
-				row.Outcome, row.Words = OutcomeRefused, "Its state could not be checked in ECS: "+ecs.Words(err)
+				row.Outcome, row.Words = OutcomeRefused, "Its state could not be checked in ECS, so nothing was sent for it: "+lookupWords(err)
 			}
 			byRegion[region] = nil
 			continue
@@ -335,6 +335,15 @@ func (s *Service) lookUpMany(ctx context.Context, region string, ids []string) f
 		s.Fleet.Update(inst)
 		return lookedUp(inst.Status, at)
 	}
+}
+
+// lookupWords is why a lookup failed: a lookup that got no answer changed
+// nothing, whatever ECS's words for an unanswered call say.
+func lookupWords(err error) string {
+	if e := (*ecs.Error)(nil); errors.As(err, &e) && e.Kind == ecs.KindUnknownOutcome {
+		return "no answer came (timeout or network failure)."
+	}
+	return ecs.Words(err)
 }
 
 func newBatchID() string {

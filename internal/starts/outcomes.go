@@ -137,7 +137,9 @@ func (s *Service) outcome(ctx context.Context, ev audit.Event, notify bool) (aud
 		return ev, false
 	}
 	s.out.mu.Unlock()
-	written, err := s.writeOutcome(ctx, p)
+	now := p
+	now.notify = false // written now: the request that made the call tells the webhooks
+	written, err := s.writeOutcome(ctx, now)
 	if err == nil || permanent(err) {
 		s.out.settle(ev.OpID)
 		return written, err == nil

@@ -276,8 +276,14 @@ func (s *Service) fresh(ctx context.Context, region, id string, initLocalDisk bo
 		if errors.As(err, &e) && e.Kind == ecs.KindNotFound {
 			return ecs.Instance{}, apperr.Wrap(err, apperr.NotFound, "No instance %s in %s. %s", id, region, e.Action)
 		}
+		if errors.As(err, &e) && e.Kind == ecs.KindUnknownOutcome {
+			// A lookup that got no answer changes nothing: say so, not
+			// "whether the call took effect is unknown".
+			return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS: no answer came (timeout or network failure). "+
+				"Nothing was sent to start it; try again in a moment.")
+		}
 		if errors.As(err, &e) {
-			return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS: %s %s", e.Summary, e.Action)
+			return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS: %s %s Nothing was sent to start it.", e.Summary, e.Action)
 		}
 		return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS.")
 	}

@@ -72,6 +72,8 @@ type fakeECS struct {
 	// late: StartInstance gets no answer in time (an unknown outcome) and
 	// changes nothing yet, as when ECS acts after the dashboard gave up.
 	late bool
+	// refused: every lookup gets no answer (the connection is refused).
+	refused bool
 }
 
 func (f *fakeECS) HasRegion(r string) bool { return r == "cn-hangzhou" || r == "cn-shanghai" }
@@ -82,6 +84,10 @@ func (f *fakeECS) Describe(_ context.Context, region, id string) (ecs.Instance, 
 	f.describes++
 	if f.down {
 		return ecs.Instance{}, &ecs.Error{Kind: ecs.KindUnavailable, Code: "ServiceUnavailable", Summary: "down"}
+	}
+	if f.refused {
+		return ecs.Instance{}, &ecs.Error{Kind: ecs.KindUnknownOutcome, Code: ecs.CodeUnknownOutcome,
+			Summary: "No answer came from ECS (timeout or network failure), so whether the call took effect is unknown."}
 	}
 	in, ok := f.instances[id]
 	if !ok || in.Region != region {
@@ -378,5 +384,21 @@ func TestRecoverDanglingMarksLostOutcomesUnknownWithTheStatus(t *testing.T) {
 	}
 	if n, _ := r.svc.RecoverDangling(ctx, true); n != 0 {
 		t.Fatalf("recovered again: %d", n)
+	}
+}
+
+// ECS refuses the connection during the pre-start check: the refusal says
+// that nothing was sent, not that a call's effect is unknown.
+func TestAPreStartCheckWithoutAnAnswerSaysNothingWasSent(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, starts.PolicyNone)
+	r.ecs.refused = true
+	_, err := r.svc.Request(context.Background(), operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
+	msg := apperr.MessageOf(err)
+	if apperr.KindOf(err) != apperr.Unavailable || strings.Contains(msg, "took effect is unknown") || !strings.Contains(msg, "Nothing was sent") {
+		t.Fatalf("%s: %q", apperr.KindOf(err), msg)
+	}
+	if r.ecs.starts() != 0 {
+		t.Fatal("a start was sent")
 	}
 }
