@@ -52,7 +52,10 @@ func TestAnOutcomeIsFencedByTheLeaseOfItsCall(t *testing.T) {
 		}
 		return ev
 	}
-	outcome := func(ev audit.Event, state string) audit.Event { ev.State, ev.Action = state, audit.ActionStartInstance; return ev }
+	outcome := func(ev audit.Event, state string) audit.Event {
+		ev.State, ev.Action = state, audit.ActionStartInstance
+		return ev
+	}
 
 	// While A's lease runs, B's rescue is refused inside the append.
 	live := intent()

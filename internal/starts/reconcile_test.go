@@ -59,3 +59,34 @@ func TestAnUnknownOutcomeIsReconciledWhenTheTruthIsVisible(t *testing.T) {
 		t.Fatalf("the follow-up: %q", last.ErrorMessage)
 	}
 }
+
+// A batch whose every start got no answer: the results page looks the
+// instances up in one call, not one lookup per row in series.
+func TestABatchOfUnknownOutcomesLooksUpOnceNotPerRow(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, starts.PolicyNone)
+	r.svc.Batch = r.ecs
+	r.ecs.late = true
+	var refs []string
+	for i := range 10 {
+		id := "i-batchrow" + string(rune('a'+i)) + "01"
+		r.ecs.instances[id] = ecs.Instance{ID: id, Name: id, Region: "cn-hangzhou", Family: "ecs.g7", Status: ecs.StatusStopped}
+		refs = append(refs, "cn-hangzhou/"+id)
+	}
+	b, err := r.svc.StartBatch(context.Background(), operator, refs, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range b.Rows {
+		if row.Outcome != starts.OutcomeUnknown || !strings.Contains(row.Words, "ECS may not have acted") {
+			t.Fatalf("row %s: %s %q", row.Ref.ID, row.Outcome, row.Words)
+		}
+	}
+	r.ecs.mu.Lock()
+	defer r.ecs.mu.Unlock()
+	// One lookup before sending, one for the ten unknown rows (the fake's
+	// DescribeMany counts one Describe per instance): no lookup per row.
+	if r.ecs.lookups != 2 || r.ecs.describes != 20 {
+		t.Fatalf("%d DescribeMany calls and %d instances described for a batch of 10", r.ecs.lookups, r.ecs.describes)
+	}
+}

@@ -74,6 +74,7 @@ type fakeECS struct {
 	late bool
 	// refused: every lookup gets no answer (the connection is refused).
 	refused bool
+	lookups int // DescribeMany calls
 }
 
 func (f *fakeECS) HasRegion(r string) bool { return r == "cn-hangzhou" || r == "cn-shanghai" }
@@ -137,6 +138,9 @@ func (f *fakeECS) StartInstance(_ context.Context, region, id string, _ bool, h 
 // DescribeMany, StartInstances and DryRun make it a BatchECS; only
 // DescribeMany is used by these tests.
 func (f *fakeECS) DescribeMany(ctx context.Context, region string, ids []string) (map[string]ecs.Instance, error) {
+	f.mu.Lock()
+	f.lookups++
+	f.mu.Unlock()
 	out := map[string]ecs.Instance{}
 	for _, id := range ids {
 		if in, err := f.Describe(ctx, region, id); err == nil {
@@ -148,8 +152,18 @@ func (f *fakeECS) DescribeMany(ctx context.Context, region string, ids []string)
 	return out, nil
 }
 
-func (f *fakeECS) StartInstances(context.Context, string, []string, ecs.BatchHooks) (string, []ecs.InstanceOutcome, error) {
-	return "", nil, errors.New("fakeECS: no batch starts")
+// StartInstances answers nothing in time (late must be set): an unknown
+// outcome for every instance.
+func (f *fakeECS) StartInstances(_ context.Context, _ string, ids []string, h ecs.BatchHooks) (string, []ecs.InstanceOutcome, error) {
+	if !f.late {
+		return "", nil, errors.New("fakeECS: only late batch starts")
+	}
+	if err := h.Before(1); err != nil {
+		return "", nil, &ecs.Error{Kind: ecs.KindInternal, Code: ecs.CodeAuditFailed, Err: err}
+	}
+	e := &ecs.Error{Kind: ecs.KindUnknownOutcome, Code: ecs.CodeUnknownOutcome, Summary: "No answer came from ECS."}
+	h.After(1, "", nil, e)
+	return "", nil, e
 }
 
 func (f *fakeECS) DryRun(context.Context, string, string, bool) (string, error) {
