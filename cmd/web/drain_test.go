@@ -69,11 +69,17 @@ func leaseOf(t *testing.T, p *pair, id string) string {
 	return until
 }
 
+// opsOf is the operations of an instance, each with its whole timeline.
 func opsOf(t *testing.T, log *audit.Log, id string) []audit.Op {
 	t.Helper()
 	ops, _, err := log.Operations(context.Background(), audit.Filter{InstanceID: id})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i, op := range ops {
+		if ops[i], err = log.Operation(context.Background(), op.ID()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return ops
 }
@@ -157,6 +163,9 @@ func TestSIGTERMDuringASlowBatchRecordsEveryOutcomeThenReleasesTheLease(t *testi
 	_, log := p.store(t)
 	for _, m := range stopped[:20] {
 		for _, op := range opsOf(t, log, m[1]) {
+			if len(op.Events) < 2 {
+				t.Errorf("%s: %d entries", m[1], len(op.Events))
+			}
 			for _, e := range op.Events {
 				if e.Replica != "replica-a" {
 					t.Errorf("%s: an entry by %q: %s %s", m[1], e.Replica, e.Action, e.State)
@@ -238,7 +247,11 @@ func TestAPausedReplicaWritesNothingForACallItsLeaseNoLongerOwns(t *testing.T) {
 	if status != http.StatusSeeOther {
 		t.Errorf("replica A answered its user %d for a start ECS accepted", status)
 	}
-	for _, e := range opsOf(t, log, id)[0].Events {
+	events := opsOf(t, log, id)[0].Events
+	if len(events) < 2 {
+		t.Fatalf("%d entries", len(events))
+	}
+	for _, e := range events {
 		if e.Replica == "replica-a" && e.State != audit.StateSent {
 			t.Errorf("the paused replica wrote %s %s after its lease ended", e.Action, e.State)
 		}
