@@ -18,11 +18,23 @@ const followEvery = time.Second
 // second), and sweeps old sign-in failures and claims.
 func (a *App) replicaLoops(ctx context.Context) {
 	lease := a.cfg.ReplicaLease
-	beat := time.NewTicker(lease / 3)
+	// The heartbeat on its own: a slow rescue or follow must not delay it
+	// past the lease.
+	go func() {
+		beat := time.NewTicker(lease / 3)
+		defer beat.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-beat.C:
+				a.beat(ctx, lease)
+			}
+		}
+	}()
 	rescue := time.NewTicker(lease / 2)
 	follow := time.NewTicker(followEvery)
 	sweep := time.NewTicker(time.Minute)
-	defer beat.Stop()
 	defer rescue.Stop()
 	defer follow.Stop()
 	defer sweep.Stop()
@@ -31,8 +43,6 @@ func (a *App) replicaLoops(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-beat.C:
-			a.beat(ctx, lease)
 		case <-rescue.C:
 			n, err := a.starts.RecoverDangling(ctx, false)
 			if err != nil {
