@@ -60,8 +60,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			"session_key_file", cfg.SessionKeyFile, "audit_key_file", cfg.AuditKeyFile)
 	}
 
+	// The background work (the lease's heartbeat, the outcome writer, the
+	// demo simulator) outlives the signal that ends serving: a shutdown
+	// drains the requests in flight first, and they need it.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
 	m := metrics.New()
-	client, demo, err := connectECS(ctx, cfg, getenv, logger, m.ECSCall)
+	client, demo, err := connectECS(bg, cfg, getenv, logger, m.ECSCall)
 	if err != nil {
 		return err
 	}
@@ -69,7 +74,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	if err := srv.Start(ctx); err != nil {
+	if err := srv.Start(bg); err != nil {
 		return err
 	}
 
@@ -93,16 +98,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Drain: no new requests; those in flight end and their outcomes are
+	// written, with the lease renewed meanwhile; then the lease is
+	// released. The deadline is the longest a start can take.
+	drain := srv.Drain()
+	logger.Info("shutting down: draining the requests in flight", "deadline", drain.String())
+	sctx, scancel := context.WithTimeout(context.Background(), drain)
 	defer scancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	serr := hs.Shutdown(sctx)
+	if err := <-errc; serr == nil && err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serr = err
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if err := srv.Stop(sctx); err != nil {
+		logger.Error("shutdown: not every outcome was recorded; the lease is kept, and what is missing will be recorded as unknown when it runs out", "err", err)
+		return fmt.Errorf("shutdown: %w", errors.Join(serr, err))
 	}
-	return srv.Stop(sctx)
+	if serr != nil {
+		return fmt.Errorf("shutdown: %w", serr)
+	}
+	logger.Info("stopped: every outcome recorded, the lease released")
+	return nil
 }
 
 // connectECS decides between demo mode and real ECS, without the network,

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ecsdash/internal/db"
@@ -135,9 +136,10 @@ type Log struct {
 	stateStmt, openStmt  *sql.Stmt
 	// OnAppend, when set, is told of every event written (for metrics).
 	OnAppend func(Event)
-	keys     *Keys  // when set, new entries are chained with HMAC (keys.go)
-	replica  string // when set, every entry names it (replicas.go)
-	pgHead   head   // PostgreSQL: the head as last seen (postgres.go)
+	keys     *Keys        // when set, new entries are chained with HMAC (keys.go)
+	replica  string       // when set, every entry names it (replicas.go)
+	epoch    atomic.Int64 // the epoch of this replica's lease (replicas.go)
+	pgHead   head         // PostgreSQL: the head as last seen (postgres.go)
 }
 
 // New returns a Log writing through w (the single writer connection) and

@@ -125,7 +125,7 @@ func (l *Log) appendPG(ctx context.Context, e Event, want string) (Event, error)
 			return out, err
 		}
 	}
-	out, err := l.appendPipelined(ctx, e, want)
+	out, err := l.appendPipelined(ctx, e, want, nil)
 	if err == nil {
 		l.pgHead.set(out.Seq, out.Hash)
 	}
@@ -216,7 +216,9 @@ type errRefused struct{ err error }
 
 func (e errRefused) Error() string { return e.err.Error() }
 
-func (l *Log) appendPipelined(ctx context.Context, e Event, want string) (Event, error) {
+// appendPipelined is the append in two round trips; with a fence, the
+// fence is checked after the lock too (ErrFenced when it fails).
+func (l *Log) appendPipelined(ctx context.Context, e Event, want string, f *Fence) (Event, error) {
 	err := l.w.Raw(ctx, func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
@@ -228,6 +230,9 @@ func (l *Log) appendPipelined(ctx context.Context, e Event, want string) (Event,
 			b.Queue(pgOpenSQL, e.InstanceID)
 		}
 		b.Queue(pgHeadSQL)
+		if f != nil {
+			b.Queue(fenceSQL, l.replica, f.Epoch, f.Ended)
+		}
 		br := c.SendBatch(ctx, b)
 		refusal, err := readChecks(br, true, e.OpID, want, opens(e))
 		var last int64
@@ -239,6 +244,14 @@ func (l *Log) appendPipelined(ctx context.Context, e Event, want string) (Event,
 			}
 			if err != nil {
 				err = fmt.Errorf("audit: head: %w", err)
+			}
+		}
+		if f != nil && err == nil && refusal == nil {
+			var holds bool
+			if err = br.QueryRow().Scan(&holds); err != nil {
+				err = fmt.Errorf("audit: the lease: %w", err)
+			} else if !holds {
+				refusal = ErrFenced
 			}
 		}
 		if cerr := br.Close(); err == nil && refusal == nil && cerr != nil {

@@ -52,4 +52,5 @@ type App struct {
 	tokens       tokenBook // one-time form tokens
 	shared       *dbBook   // on a shared store: the throttle's and the tokens' book, swept in the background
 	started      time.Time // when this replica started (its lease's row)
+	stop         func()    // ends the background work Start began
 }

@@ -221,7 +221,8 @@ func TestEveryApprovalEventIsNotified(t *testing.T) {
 		var m notify.Message
 		json.Unmarshal(b, &m)
 		rec.mu.Lock()
-		rec.msgs, rec.sigs, rec.raw = append(rec.msgs, m), append(rec.sigs, r.Header.Get("X-ECS-Dashboard-Signature")), append(rec.raw, b)
+		sig := r.Header.Get("X-ECS-Dashboard-Signature") + "|" + r.Header.Get("X-ECS-Dashboard-Timestamp")
+		rec.msgs, rec.sigs, rec.raw = append(rec.msgs, m), append(rec.sigs, sig), append(rec.raw, b)
 		rec.mu.Unlock()
 	}))
 	t.Cleanup(srv.Close)
@@ -254,7 +255,8 @@ func TestEveryApprovalEventIsNotified(t *testing.T) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	for i, m := range rec.msgs {
-		if want := "sha256=" + notify.Sign([]byte("hook-secret"), rec.raw[i]); rec.sigs[i] != want {
+		sig, ts, _ := strings.Cut(rec.sigs[i], "|")
+		if want := "t=" + ts + ",sha256=" + notify.SignEvent([]byte("hook-secret"), ts, m.EventID, rec.raw[i]); sig != want {
 			t.Fatalf("%s: signature %q, want %q", m.Event, rec.sigs[i], want)
 		}
 		if m.InstanceName == "" || !m.InitLocalDisk || m.Requester != "op1" ||

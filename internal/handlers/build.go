@@ -215,14 +215,34 @@ func noteReason(event string, first, last audit.Event) string {
 	return first.Reason
 }
 
-// Stop ends what Start began that outlives ctx: a replica gives up its
-// lease, so that nothing of it is waited for (call it after the HTTP
-// server's shutdown, when no call of this replica is in flight).
+// Stop ends what Start began: call it after the HTTP server's shutdown,
+// when no request is in flight. It waits (within ctx) until every outcome
+// ECS gave is written, with the heartbeat still renewing the lease, then
+// stops the background work and, on a shared store, gives up the lease, so
+// that nothing of this replica is waited for. When ctx ends first, the
+// lease is kept: the outcomes not written are left to run out with it, and
+// another replica (or the next start) records them as unknown.
 func (s *Server) Stop(ctx context.Context) error {
+	err := s.app.starts.Flush(ctx)
+	if s.app.stop != nil {
+		s.app.stop()
+	}
+	if err != nil {
+		return err
+	}
 	if s.app.shared == nil {
 		return nil
 	}
-	return s.app.auditLog.Release(ctx)
+	return s.app.auditLog.Release(context.WithoutCancel(ctx))
+}
+
+// Drain is how long a shutdown waits for the requests in flight to end and
+// their outcomes to be written: the longest a start can take (the fresh
+// check, the call with its retries, the lookup after an unknown outcome),
+// plus the audit appends of a full batch.
+func (s *Server) Drain() time.Duration {
+	t := s.app.cfg.ECSTimeout
+	return t + s.app.starts.CallLimit + 5*time.Second + time.Duration(2*ecs.MaxBatch)*50*time.Millisecond + 5*time.Second
 }
 
 // Handler serves every page and endpoint.
@@ -232,17 +252,20 @@ func (s *Server) Handler() http.Handler { return s.echo }
 func (s *Server) Fleet() *ecs.Fleet { return s.app.fleet }
 
 // Start begins the dashboard's background work. First, before it returns,
-// it records as unknown the operations whose outcome was lost when the
-// process last stopped (an error here stops start-up). Then, until ctx ends,
-// it refreshes the fleet, follows moving instances, and expires approval
-// requests past their time.
+// it takes the replica's lease (refused while another process holds this
+// --replica-id's) and records as unknown the operations whose outcome was
+// lost when the process last stopped (an error here stops start-up). Then,
+// until ctx ends or Stop, it refreshes the fleet, follows moving instances,
+// reconciles its own dangling intents and unknown outcomes, and expires
+// approval requests past their time.
 func (s *Server) Start(ctx context.Context) error {
 	a := s.app
+	ctx, a.stop = context.WithCancel(ctx)
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if a.shared != nil {
 		a.started = a.now()
-		if err := a.auditLog.Beat(rctx, a.started, a.started.Add(a.cfg.ReplicaLease)); err != nil {
+		if err := a.auditLog.Claim(rctx, a.cfg.ReplicaLease); err != nil {
 			return err
 		}
 	}
@@ -261,6 +284,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if a.shared != nil {
 		go a.replicaLoops(ctx)
 	}
+	go a.reconcileLoop(ctx)
 	if a.notifier != nil {
 		go a.notifier.Run(ctx)
 	}

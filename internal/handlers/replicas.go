@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"ecsdash/internal/audit"
 )
 
 // followEvery is how often a replica reads what the others appended.
@@ -15,11 +18,23 @@ const followEvery = time.Second
 // second), and sweeps old sign-in failures and claims.
 func (a *App) replicaLoops(ctx context.Context) {
 	lease := a.cfg.ReplicaLease
-	beat := time.NewTicker(lease / 3)
+	// The heartbeat on its own: a slow rescue or follow must not delay it
+	// past the lease.
+	go func() {
+		beat := time.NewTicker(lease / 3)
+		defer beat.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-beat.C:
+				a.beat(ctx, lease)
+			}
+		}
+	}()
 	rescue := time.NewTicker(lease / 2)
 	follow := time.NewTicker(followEvery)
 	sweep := time.NewTicker(time.Minute)
-	defer beat.Stop()
 	defer rescue.Stop()
 	defer follow.Stop()
 	defer sweep.Stop()
@@ -28,10 +43,6 @@ func (a *App) replicaLoops(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-beat.C:
-			if err := a.auditLog.Beat(ctx, a.started, a.now().Add(lease)); err != nil {
-				a.log.Error("replica lease not renewed", "replica", a.cfg.ReplicaID, "err", err)
-			}
 		case <-rescue.C:
 			n, err := a.starts.RecoverDangling(ctx, false)
 			if err != nil {
@@ -47,6 +58,22 @@ func (a *App) replicaLoops(ctx context.Context) {
 				a.log.Warn("sweep failed", "err", err)
 			}
 		}
+	}
+}
+
+// beat renews the lease; when it had run out (the process was paused, or
+// cut off from the database), it takes a new one: the calls made under the
+// old one are no longer this replica's to record (they are fenced), and
+// the replica that took over, or this one's reconciling, records them.
+func (a *App) beat(ctx context.Context, lease time.Duration) {
+	err := a.auditLog.Beat(ctx, lease)
+	if errors.Is(err, audit.ErrLeaseLost) {
+		a.log.Error("replica lease ran out before it was renewed: this replica was paused or cut off; its calls in flight are left to the replica that takes over",
+			"replica", a.cfg.ReplicaID, "epoch", a.auditLog.Epoch())
+		err = a.auditLog.Claim(ctx, lease)
+	}
+	if err != nil {
+		a.log.Error("replica lease not renewed", "replica", a.cfg.ReplicaID, "err", err)
 	}
 }
 
@@ -81,6 +108,39 @@ func (a *App) sawSeq(seq int64) {
 		cur := a.lastSeq.Load()
 		if seq <= cur || a.lastSeq.CompareAndSwap(cur, seq) {
 			return
+		}
+	}
+}
+
+// reconcileEvery is how often a process looks for its own intents whose
+// call ended without an outcome on record (a single-process store; with
+// replicas, the rescue does it), and for unknown outcomes whose truth is
+// now visible (every store).
+const reconcileEvery = 15 * time.Second
+
+// reconcileLoop records as unknown, while the process runs, its own
+// intents whose call ended without an outcome on record, and gives unknown
+// outcomes their follow-up entry once the instance is seen settled.
+func (a *App) reconcileLoop(ctx context.Context) {
+	t := time.NewTicker(reconcileEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if a.shared == nil {
+			if n, err := a.starts.RecoverDangling(ctx, false); err != nil {
+				a.log.Warn("reconciling dangling intents failed", "err", err)
+			} else if n > 0 {
+				a.log.Warn("recorded intents whose outcome was not on record as outcome unknown", "count", n)
+			}
+		}
+		if n, err := a.starts.Reconcile(ctx); err != nil {
+			a.log.Warn("reconciling unknown outcomes failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("unknown outcomes given a follow-up entry with the status seen later", "count", n)
 		}
 	}
 }

@@ -28,6 +28,10 @@ import (
 // Message is one event, with the contract's fields (the json format sends
 // it as is).
 type Message struct {
+	// EventID names the event for good ("AUDIT_ID.EVENT"): the same in
+	// every delivery of it, so a receiver drops duplicates (EventID
+	// sets it when empty).
+	EventID       string    `json:"event_id"`
 	Event         string    `json:"event"`
 	AuditID       int64     `json:"audit_id"`
 	OperationID   int64     `json:"operation_id"`
@@ -234,21 +238,45 @@ func (n *Notifier) render(j job) (body []byte, target string, header map[string]
 			target = dingTalkSigned(j.url, n.o.Secret, n.o.Now())
 		}
 	default:
-		body, err = json.Marshal(j.msg)
+		m := j.msg
+		if m.EventID == "" {
+			m.EventID = EventID(m)
+		}
+		body, err = json.Marshal(m)
+		header["X-ECS-Dashboard-Event-Id"] = m.EventID
 		if len(n.o.Secret) > 0 {
-			header["X-ECS-Dashboard-Signature"] = "sha256=" + Sign(n.o.Secret, body)
+			ts := strconv.FormatInt(n.o.Now().Unix(), 10)
+			header["X-ECS-Dashboard-Timestamp"] = ts
+			header["X-ECS-Dashboard-Signature"] = "t=" + ts + ",sha256=" + SignEvent(n.o.Secret, ts, m.EventID, body)
 		}
 	}
 	return body, target, header, err
 }
 
-// Sign is the hex HMAC-SHA256 of body under secret, as the json format's
-// X-ECS-Dashboard-Signature carries it (after "sha256=").
+// Sign is the hex HMAC-SHA256 of body under secret.
 func Sign(secret, body []byte) string {
 	m := hmac.New(sha256.New, secret)
 	m.Write(body)
 	return hex.EncodeToString(m.Sum(nil))
 }
+
+// SignEvent is what the json format's X-ECS-Dashboard-Signature carries
+// after "sha256=": the hex HMAC-SHA256 under secret of the delivery's
+// timestamp (Unix seconds, as in X-ECS-Dashboard-Timestamp and the
+// header's "t="), the event id (X-ECS-Dashboard-Event-Id), and the body,
+// joined by ".". A receiver recomputes it, refuses a timestamp more than a
+// few minutes from its clock (a captured delivery replays only that long)
+// and drops an event id it has seen (docs/reliability.md).
+func SignEvent(secret []byte, timestamp, eventID string, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(timestamp + "." + eventID + "."))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// EventID is m's stable id: its audit entry and its event (one entry may
+// carry two events, an approval that failed at once).
+func EventID(m Message) string { return strconv.FormatInt(m.AuditID, 10) + "." + m.Event }
 
 // dingTalkSigned adds DingTalk's signature to a robot's webhook URL: the
 // millisecond timestamp and base64(HMAC-SHA256(secret, timestamp+"\n"+secret)).

@@ -91,8 +91,49 @@ func TestJSONCarriesTheContractFieldsAndItsSignature(t *testing.T) {
 	if got["event"] != "awaiting_approval" || got["instance_name"] != "hadoop-data-01" || got["init_local_disk"] != true {
 		t.Fatalf("%v", got)
 	}
-	if want := "sha256=" + notify.Sign(secret, rc.bodies[0]); rc.reqs[0].Header.Get("X-ECS-Dashboard-Signature") != want {
-		t.Fatalf("signature %q, want %q", rc.reqs[0].Header.Get("X-ECS-Dashboard-Signature"), want)
+	h := rc.reqs[0].Header
+	ts, id := h.Get("X-ECS-Dashboard-Timestamp"), h.Get("X-ECS-Dashboard-Event-Id")
+	if want := "t=" + ts + ",sha256=" + notify.SignEvent(secret, ts, id, rc.bodies[0]); h.Get("X-ECS-Dashboard-Signature") != want {
+		t.Fatalf("signature %q, want %q", h.Get("X-ECS-Dashboard-Signature"), want)
+	}
+}
+
+// A captured JSON delivery does not replay as valid forever: the
+// signature covers the delivery's timestamp and the event's stable id with
+// the body, so a receiver can refuse an old one and drop a duplicate; a
+// changed timestamp or id no longer matches.
+func TestAJSONWebhookSignsATimestampAndTheEventID(t *testing.T) {
+	t.Parallel()
+	rc, url := newReceiver(t, func(int32) int { return 200 })
+	secret := []byte("webhook-secret")
+	at := time.Date(2026, 11, 27, 8, 0, 5, 0, time.UTC)
+	n := run(t, notify.Options{URLs: []string{url}, Secret: secret, Now: func() time.Time { return at }})
+	n.Send(msg)
+	n.Send(msg) // delivered again (at least once): the same event id
+	rc.wait(t, 2)
+	h := rc.reqs[0].Header
+	ts, id := h.Get("X-ECS-Dashboard-Timestamp"), h.Get("X-ECS-Dashboard-Event-Id")
+	if ts != "1795766405" || id != "7.awaiting_approval" || rc.reqs[1].Header.Get("X-ECS-Dashboard-Event-Id") != id {
+		t.Fatalf("timestamp %q, event ids %q and %q", ts, id, rc.reqs[1].Header.Get("X-ECS-Dashboard-Event-Id"))
+	}
+	var body struct {
+		EventID string `json:"event_id"`
+	}
+	if err := json.Unmarshal(rc.bodies[0], &body); err != nil || body.EventID != id {
+		t.Fatalf("the body's event_id %q (%v)", body.EventID, err)
+	}
+	sig := h.Get("X-ECS-Dashboard-Signature")
+	if sig != "t="+ts+",sha256="+notify.SignEvent(secret, ts, id, rc.bodies[0]) {
+		t.Fatalf("signature %q", sig)
+	}
+	for name, forged := range map[string]string{
+		"a later timestamp": notify.SignEvent(secret, "1795770000", id, rc.bodies[0]),
+		"another event id":  notify.SignEvent(secret, ts, "8.approved", rc.bodies[0]),
+		"the body alone":    notify.Sign(secret, rc.bodies[0]),
+	} {
+		if strings.HasSuffix(sig, forged) {
+			t.Errorf("%s gives the same signature", name)
+		}
 	}
 }
 

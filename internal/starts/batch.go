@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
@@ -125,7 +126,7 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 		found, err := s.Batch.DescribeMany(ctx, region, ids)
 		if err != nil {
 			for _, row := range group {
-				row.Outcome, row.Words = OutcomeRefused, "Its state could not be checked in ECS: "+ecs.Words(err)
+				row.Outcome, row.Words = OutcomeRefused, "Its state could not be checked in ECS, so nothing was sent for it: "+lookupWords(err)
 			}
 			byRegion[region] = nil
 			continue
@@ -213,7 +214,7 @@ func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string
 		}
 		ev.Region, ev.InstanceID, ev.InstanceName, ev.State, ev.Attempt = region, row.Ref.ID, row.Name, audit.StateSent, n
 		ev.RequestID, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus, ev.DurationMS = "", "", "", 0, 0
-		written, err := s.Log.Append(ctx, ev)
+		written, err := s.intent(ctx, ev)
 		if err != nil {
 			return err
 		}
@@ -270,18 +271,28 @@ func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string
 				default:
 					ev.State, ev.ErrorCode, ev.ErrorMessage = audit.StateFailed, o.Code, o.Message
 				}
-				written, err := s.Log.Append(ctx, ev)
-				if err != nil {
-					s.Logger.Error("audit outcome not recorded", "op", ev.OpID, "request_id", requestID, "err", err)
-					continue
-				}
+				// Written now, or kept and written as soon as the database
+				// takes it (outcomes.go); never dropped.
+				written, _ := s.outcome(ctx, ev, false)
 				ops[id] = written
 			}
 		},
 	}
 	requestID, _, err := s.Batch.StartInstances(cctx, region, ids, hooks)
+	for _, id := range ids {
+		s.out.settle(ops[id].OpID)
+	}
 	var e *ecs.Error
 	errors.As(err, &e)
+	// The unknown rows' status, looked up in one call for all of them (not
+	// one lookup per row in series), bounded in time.
+	var unknown []string
+	for _, row := range ready {
+		if last := ops[row.Ref.ID]; !slices.Contains(held, row) && last.State == audit.StateUnknown {
+			unknown = append(unknown, row.Ref.ID)
+		}
+	}
+	seen := s.lookUpMany(ctx, region, unknown)
 	for _, row := range ready {
 		if slices.Contains(held, row) {
 			continue
@@ -298,13 +309,43 @@ func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string
 			s.Fleet.Update(inst)
 		case last.State == audit.StateUnknown:
 			row.Outcome, row.RequestID = OutcomeUnknown, last.RequestID
-			row.Words = "No answer from ECS for it, so whether it started is unknown. " + s.statusNote(ctx, ecs.Instance{Region: region, ID: row.Ref.ID})
+			row.Words = "No answer from ECS for it, so whether it started is unknown. " + seen(row.Ref.ID)
 		default:
 			row.Outcome, row.RequestID, row.Code = OutcomeFailed, last.RequestID, last.ErrorCode
 			x := ecs.Explain(last.ErrorCode)
 			row.Words = strings.TrimSpace(x.Summary + " " + x.Action)
 		}
 	}
+}
+
+// lookUpMany looks up ids in one DescribeInstances, within 5 seconds, and
+// returns each one's words for a results page (lookedUp's).
+func (s *Service) lookUpMany(ctx context.Context, region string, ids []string) func(id string) string {
+	found := map[string]ecs.Instance{}
+	var err error
+	if len(ids) > 0 {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		found, err = s.Batch.DescribeMany(lctx, region, ids)
+		cancel()
+	}
+	at := s.Now()
+	return func(id string) string {
+		inst, ok := found[id]
+		if err != nil || !ok {
+			return "Its status could not be looked up afterwards."
+		}
+		s.Fleet.Update(inst)
+		return lookedUp(inst.Status, at)
+	}
+}
+
+// lookupWords is why a lookup failed: a lookup that got no answer changed
+// nothing, whatever ECS's words for an unanswered call say.
+func lookupWords(err error) string {
+	if e := (*ecs.Error)(nil); errors.As(err, &e) && e.Kind == ecs.KindUnknownOutcome {
+		return "no answer came (timeout or network failure)."
+	}
+	return ecs.Words(err)
 }
 
 func newBatchID() string {

@@ -63,6 +63,8 @@ type Service struct {
 	// Limiter, when set, paces starts to stay under ECS's StartInstance
 	// rate limit (about 500 a minute for an account).
 	Limiter Limiter
+
+	out outbook // the outcomes kept until written, and the calls held (outcomes.go)
 }
 
 func (s *Service) defaultLimit() time.Duration { return 30 * time.Second }
@@ -92,6 +94,9 @@ type Result struct {
 	RequestID string
 	Instance  ecs.Instance
 	ECSError  *ecs.Error // ECS refused or did not answer; recorded
+	// Pending: ECS's answer is not yet in the audit log (the database
+	// refused the write); it is kept and written as soon as it can be.
+	Pending bool
 }
 
 // Policy says which starts wait for a second person's approval.
@@ -237,8 +242,14 @@ func (s *Service) fresh(ctx context.Context, region, id string, initLocalDisk bo
 		if errors.As(err, &e) && e.Kind == ecs.KindNotFound {
 			return ecs.Instance{}, apperr.Wrap(err, apperr.NotFound, "No instance %s in %s. %s", id, region, e.Action)
 		}
+		if errors.As(err, &e) && e.Kind == ecs.KindUnknownOutcome {
+			// A lookup that got no answer changes nothing: say so, not
+			// "whether the call took effect is unknown".
+			return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS: no answer came (timeout or network failure). "+
+				"Nothing was sent to start it; try again in a moment.")
+		}
 		if errors.As(err, &e) {
-			return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS: %s %s", e.Summary, e.Action)
+			return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS: %s %s Nothing was sent to start it.", e.Summary, e.Action)
 		}
 		return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS.")
 	}
@@ -274,7 +285,7 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 			ev := last
 			ev.State, ev.Attempt = audit.StateSent, n
 			ev.RequestID, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus, ev.DurationMS = "", "", "", 0, 0
-			written, err := s.Log.Append(ctx, ev)
+			written, err := s.intent(ctx, ev)
 			if err != nil {
 				return err
 			}
@@ -292,17 +303,19 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 			default:
 				ev.State, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus = audit.StateFailed, a.Err.Code, a.Err.Message, a.Err.HTTPStatus
 			}
-			written, err := s.Log.Append(ctx, ev)
-			if err != nil {
-				// The intent is already durable: at the next start-up the
-				// operation shows as "unknown" with the instance's status.
-				s.Logger.Error("audit outcome not recorded", "op", ev.OpID, "request_id", a.RequestID, "err", err)
-				return
+			// Written now, or kept and written as soon as the database
+			// takes it (outcomes.go); never dropped.
+			if written, ok := s.outcome(ctx, ev, op.Approver != ""); ok {
+				last = written
+			} else {
+				last, res.Pending = ev, true
 			}
-			last = written
 		},
 	}
 	requestID, err := s.ECS.StartInstance(cctx, inst.Region, inst.ID, op.InitLocalDisk, hooks)
+	if res.OpID != 0 {
+		s.out.settle(res.OpID)
+	}
 	res.RequestID = requestID
 	if err != nil {
 		var e *ecs.Error
@@ -334,7 +347,18 @@ func (s *Service) statusNote(ctx context.Context, inst ecs.Instance) string {
 		return "Its status could not be looked up afterwards."
 	}
 	s.Fleet.Update(now)
-	return fmt.Sprintf("Looked up afterwards, the instance was %s.", now.Status)
+	return lookedUp(now.Status, s.Now())
+}
+
+// lookedUp words a status read right after a call whose outcome is
+// unknown: ECS may not have acted yet, so it is no answer. The log gets a
+// follow-up entry once the instance is seen settled (Reconcile).
+func lookedUp(status string, at time.Time) string {
+	if status == ecs.StatusStopped {
+		return fmt.Sprintf("Looked up right after the call (%s UTC), the instance was still Stopped, which says nothing yet: ECS may not have acted on the call. "+
+			"A follow-up entry will say what the instance is seen doing later.", at.UTC().Format("15:04:05"))
+	}
+	return fmt.Sprintf("Looked up right after the call (%s UTC), the instance was %s.", at.UTC().Format("15:04:05"), status)
 }
 
 // Digest binds an approval to the exact parameters requested.
@@ -412,15 +436,10 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 	claimed.Action = audit.ActionStartInstance
 	res, err := s.send(ctx, claimed, inst)
 	res.OpID = opID
-	if last, lerr := s.Log.Operation(ctx, opID); lerr == nil {
-		switch last.Last.State {
-		case audit.StateSucceeded:
-			s.notify(NoteSucceeded, req, last.Last)
-		case audit.StateUnknown:
-			s.notify(NoteUnknown, req, last.Last)
-		default:
-			s.notify(NoteFailed, req, last.Last)
-		}
+	if last, lerr := s.Log.Operation(ctx, opID); lerr == nil && last.Last.State != audit.StateSent {
+		// (Still sent: the outcome is kept, and its writer tells the
+		// webhooks once it is written.)
+		s.notify(noteOf(last.Last.State), req, last.Last)
 	}
 	return res, err
 }
@@ -506,37 +525,46 @@ func (s *Service) ExpireDue(ctx context.Context) error {
 // intent itself in an earlier life (atStartup). Each gets an "unknown"
 // event carrying the instance's status now.
 func (s *Service) RecoverDangling(ctx context.Context, atStartup bool) (int, error) {
+	// Alone against intents being written: an intent whose call is ours is
+	// held by the time it is listed (outcomes.go).
+	s.out.gate.Lock()
 	ops, err := s.Log.Dangling(ctx)
+	s.out.gate.Unlock()
 	if err != nil {
 		return 0, err
 	}
+	me, epoch := s.Log.Replica(), s.Log.Epoch()
 	n := 0
 	for _, op := range ops {
 		owner := op.Last.Replica
+		fence := audit.Fence{Epoch: epoch}
+		var words string
 		switch {
-		case owner == "":
-		case owner == s.Log.Replica():
+		case owner == me || owner == "":
+			if s.out.holds(op.ID(), epoch) {
+				continue // our own call, in flight or its outcome kept
+			}
+			words = "The dashboard stopped before ECS's answer was recorded. "
 			if !atStartup {
-				continue // our own call, in flight
+				words = "ECS's answer to this call was not recorded by the process that made it (it lost its lease, or its call ended without an answer on record). "
 			}
 		default:
-			ended, err := s.Log.LeaseEnded(ctx, owner, s.Now())
+			ended, err := s.Log.LeaseEnded(ctx, owner)
 			if err != nil {
 				return n, err
 			}
 			if !ended {
 				continue // its replica lives and may yet record the answer
 			}
+			fence.Ended = owner // checked again in the append's transaction
+			words = "Replica " + owner + " stopped before ECS's answer was recorded. "
 		}
 		ev := op.Last
 		ev.Action, ev.State, ev.ErrorCode = audit.ActionRecover, audit.StateUnknown, "Dashboard.OutcomeLost"
-		ev.ErrorMessage = "The dashboard stopped before ECS's answer was recorded. " + s.statusNote(ctx, ecs.Instance{Region: ev.Region, ID: ev.InstanceID})
-		if owner != "" && owner != s.Log.Replica() {
-			ev.ErrorMessage = "Replica " + owner + " stopped before ECS's answer was recorded. " + s.statusNote(ctx, ecs.Instance{Region: ev.Region, ID: ev.InstanceID})
-		}
-		written, err := s.Log.AppendIf(ctx, ev, audit.StateSent)
-		if errors.Is(err, audit.ErrStateChanged) {
-			continue // recorded meanwhile, by its replica or another
+		ev.ErrorMessage = words + s.statusNote(ctx, ecs.Instance{Region: ev.Region, ID: ev.InstanceID})
+		written, err := s.Log.AppendFenced(ctx, ev, audit.StateSent, fence)
+		if errors.Is(err, audit.ErrStateChanged) || errors.Is(err, audit.ErrFenced) {
+			continue // recorded meanwhile, by its replica or another; or its owner came back
 		}
 		if err != nil {
 			return n, err

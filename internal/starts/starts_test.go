@@ -66,6 +66,15 @@ type fakeECS struct {
 	started   []string
 	describes int
 	down      bool // every call fails as if ECS were unreachable
+	// onCall, when set, runs while a start is at ECS (after its intent,
+	// before its answer).
+	onCall func()
+	// late: StartInstance gets no answer in time (an unknown outcome) and
+	// changes nothing yet, as when ECS acts after the dashboard gave up.
+	late bool
+	// refused: every lookup gets no answer (the connection is refused).
+	refused bool
+	lookups int // DescribeMany calls
 }
 
 func (f *fakeECS) HasRegion(r string) bool { return r == "cn-hangzhou" || r == "cn-shanghai" }
@@ -76,6 +85,10 @@ func (f *fakeECS) Describe(_ context.Context, region, id string) (ecs.Instance, 
 	f.describes++
 	if f.down {
 		return ecs.Instance{}, &ecs.Error{Kind: ecs.KindUnavailable, Code: "ServiceUnavailable", Summary: "down"}
+	}
+	if f.refused {
+		return ecs.Instance{}, &ecs.Error{Kind: ecs.KindUnknownOutcome, Code: ecs.CodeUnknownOutcome,
+			Summary: "No answer came from ECS (timeout or network failure), so whether the call took effect is unknown."}
 	}
 	in, ok := f.instances[id]
 	if !ok || in.Region != region {
@@ -90,10 +103,15 @@ func (f *fakeECS) StartInstance(_ context.Context, region, id string, _ bool, h 
 			return "", &ecs.Error{Kind: ecs.KindInternal, Code: ecs.CodeAuditFailed, Err: err}
 		}
 	}
+	if f.onCall != nil {
+		f.onCall()
+	}
 	f.mu.Lock()
 	in, ok := f.instances[id]
 	var e *ecs.Error
 	switch {
+	case f.late:
+		e = &ecs.Error{Kind: ecs.KindUnknownOutcome, Code: ecs.CodeUnknownOutcome, Summary: "No answer came from ECS."}
 	case !ok || in.Region != region:
 		e = &ecs.Error{Kind: ecs.KindNotFound, Code: "InvalidInstanceId.NotFound", RequestID: "RID-404"}
 	case in.Status != ecs.StatusStopped:
@@ -115,6 +133,49 @@ func (f *fakeECS) StartInstance(_ context.Context, region, id string, _ bool, h 
 		return "", e
 	}
 	return "RID-OK", nil
+}
+
+// DescribeMany, StartInstances and DryRun make it a BatchECS; only
+// DescribeMany is used by these tests.
+func (f *fakeECS) DescribeMany(ctx context.Context, region string, ids []string) (map[string]ecs.Instance, error) {
+	f.mu.Lock()
+	f.lookups++
+	f.mu.Unlock()
+	out := map[string]ecs.Instance{}
+	for _, id := range ids {
+		if in, err := f.Describe(ctx, region, id); err == nil {
+			out[id] = in
+		} else if f.down {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// StartInstances answers nothing in time (late must be set): an unknown
+// outcome for every instance.
+func (f *fakeECS) StartInstances(_ context.Context, _ string, ids []string, h ecs.BatchHooks) (string, []ecs.InstanceOutcome, error) {
+	if !f.late {
+		return "", nil, errors.New("fakeECS: only late batch starts")
+	}
+	if err := h.Before(1); err != nil {
+		return "", nil, &ecs.Error{Kind: ecs.KindInternal, Code: ecs.CodeAuditFailed, Err: err}
+	}
+	e := &ecs.Error{Kind: ecs.KindUnknownOutcome, Code: ecs.CodeUnknownOutcome, Summary: "No answer came from ECS."}
+	h.After(1, "", nil, e)
+	return "", nil, e
+}
+
+func (f *fakeECS) DryRun(context.Context, string, string, bool) (string, error) {
+	return "", errors.New("fakeECS: no dry runs")
+}
+
+func (f *fakeECS) set(id, status string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in := f.instances[id]
+	in.Status = status
+	f.instances[id] = in
 }
 
 func (f *fakeECS) starts() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.started) }
@@ -154,7 +215,13 @@ const (
 
 func newRig(t *testing.T, policy starts.Policy) *rig {
 	t.Helper()
-	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "starts.db"))
+	return newRigOn(t, policy, filepath.Join(t.TempDir(), "starts.db"))
+}
+
+// newRigOn is a rig on the store dsn names.
+func newRigOn(t *testing.T, policy starts.Policy, dsn string) *rig {
+	t.Helper()
+	d, err := db.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,5 +398,21 @@ func TestRecoverDanglingMarksLostOutcomesUnknownWithTheStatus(t *testing.T) {
 	}
 	if n, _ := r.svc.RecoverDangling(ctx, true); n != 0 {
 		t.Fatalf("recovered again: %d", n)
+	}
+}
+
+// ECS refuses the connection during the pre-start check: the refusal says
+// that nothing was sent, not that a call's effect is unknown.
+func TestAPreStartCheckWithoutAnAnswerSaysNothingWasSent(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, starts.PolicyNone)
+	r.ecs.refused = true
+	_, err := r.svc.Request(context.Background(), operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
+	msg := apperr.MessageOf(err)
+	if apperr.KindOf(err) != apperr.Unavailable || strings.Contains(msg, "took effect is unknown") || !strings.Contains(msg, "Nothing was sent") {
+		t.Fatalf("%s: %q", apperr.KindOf(err), msg)
+	}
+	if r.ecs.starts() != 0 {
+		t.Fatal("a start was sent")
 	}
 }
