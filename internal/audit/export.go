@@ -3,7 +3,6 @@ package audit
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,22 +20,19 @@ var ExportFields = []string{"id", "time", "user", "action", "region", "instance_
 func (l *Log) Export(ctx context.Context, w io.Writer, format string, f Filter) error {
 	switch format {
 	case "csv":
-		cw := csv.NewWriter(w)
-		if err := cw.Write(ExportFields); err != nil {
-			return err
-		}
+		bw := bufio.NewWriter(w)
+		writeCSV(bw, ExportFields)
 		err := l.Each(ctx, f, func(e Event) error {
 			vals := e.values()
 			for i, v := range vals {
 				vals[i] = defuseFormula(v)
 			}
-			return cw.Write(vals)
+			return writeCSV(bw, vals)
 		})
-		cw.Flush()
-		if err != nil {
-			return err
+		if ferr := bw.Flush(); err == nil {
+			err = ferr
 		}
-		return cw.Error()
+		return err
 	case "json":
 		// An array streamed one object at a time: the log is never held whole.
 		bw := bufio.NewWriter(w)
@@ -65,6 +61,27 @@ func (l *Log) Export(ctx context.Context, w io.Writer, format string, f Filter) 
 type jsonEvent struct {
 	Event
 	Time string `json:"time"`
+}
+
+// writeCSV writes one record as RFC 4180 does (encoding/csv's rules), and
+// quotes a field holding a semicolon or a tab as well: a spreadsheet whose
+// list separator is one of them splits an unquoted field there, and the
+// second cell may then start with a formula that defuseFormula never saw.
+// A failed write is sticky in a bufio.Writer: the last one reports it.
+func writeCSV(w *bufio.Writer, fields []string) error {
+	for i, f := range fields {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		if f == "" || !strings.ContainsAny(f, ",;\t\"\r\n") && f[0] != ' ' {
+			w.WriteString(f)
+			continue
+		}
+		w.WriteByte('"')
+		w.WriteString(strings.ReplaceAll(f, `"`, `""`))
+		w.WriteByte('"')
+	}
+	return w.WriteByte('\n')
 }
 
 // defuseFormula keeps a spreadsheet from running a cell that an attacker
