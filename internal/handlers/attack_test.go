@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/users"
@@ -329,5 +331,64 @@ func TestTransportHeadersAndTheMetricsToken(t *testing.T) {
 	}
 	if a, b, c := scrape(""), scrape("wrong-token-wrong-token"), scrape("s3cret-metrics-token-0123"); a != 401 || b != 401 || c != 200 {
 		t.Fatalf("scrapes: none %d, wrong %d, right %d", a, b, c)
+	}
+}
+
+// Round three, finding 2: the throttle was check-then-record, so 100
+// guesses at once for one name from one address all reached the password
+// check (limit 5), on SQLite and across two PostgreSQL replicas.
+func TestAGuessingBurstReachesThePasswordCheckOnlyUpToTheLimit(t *testing.T) {
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, opts{bcrypt: bcrypt.DefaultCost}) // a check as long as in production keeps the burst's race open
+		guessBurst(t, h, h)
+	})
+	t.Run("postgres, two replicas", func(t *testing.T) {
+		t.Parallel()
+		a, b := twoReplicas(t)
+		guessBurst(t, a, b)
+	})
+}
+
+// guessBurst sends 100 wrong passwords for op1 at once, half to each of a
+// and b, and counts those the password check answered.
+func guessBurst(t *testing.T, a, b *harness) {
+	t.Helper()
+	const n = 100
+	bs := make([]*browser, n)
+	for i := range bs {
+		h := a
+		if i%2 == 1 {
+			h = b
+		}
+		bs[i] = h.browser()
+		bs[i].get("login")
+	}
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for _, br := range bs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- br.post("login", url.Values{"username": {"op1"}, "password": {"guess"}}).status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	checked, throttled := 0, 0
+	for s := range statuses {
+		switch s {
+		case http.StatusUnauthorized:
+			checked++
+		case http.StatusTooManyRequests:
+			throttled++
+		default:
+			t.Errorf("a guess answered %d", s)
+		}
+	}
+	t.Logf("%d of %d guesses at once reached the password check, %d throttled", checked, n, throttled)
+	if checked > 5 || checked+throttled != n {
+		t.Fatalf("%d of %d guesses at once reached the password check (limit 5), %d throttled", checked, n, throttled)
 	}
 }
