@@ -392,3 +392,49 @@ func guessBurst(t *testing.T, a, b *harness) {
 		t.Fatalf("%d of %d guesses at once reached the password check (limit 5), %d throttled", checked, n, throttled)
 	}
 }
+
+// Round three, finding 6: any viewer could drive ECS; 200 refreshes made
+// 600 DescribeInstances calls. A list fetched moments ago is the answer,
+// forced refreshes are limited per user and in total, and a viewer may not
+// force one (nor sees the button).
+func TestARefreshFloodBarelyReachesECS(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	viewer := h.loggedIn("view")
+	if viewer.get("instances").doc.Find(`form[action$="instances/refresh"]`).Length() != 0 {
+		t.Fatal("a viewer is shown the refresh button")
+	}
+	before := h.sim.Calls("DescribeInstances")
+	if p := viewer.post("instances/refresh", nil); p.status != http.StatusForbidden {
+		t.Fatalf("a viewer's forced refresh answered %d, want 403", p.status)
+	}
+	ops := []*browser{h.loggedIn("op1"), h.loggedIn("op2"), h.loggedIn("appr")}
+	if ops[0].get("instances").doc.Find(`form[action$="instances/refresh"] button`).Length() != 1 {
+		t.Fatal("an operator has no refresh button")
+	}
+	flood := func() {
+		for i := range 200 {
+			if p := ops[i%len(ops)].post("instances/refresh", nil); p.status != http.StatusSeeOther {
+				t.Fatalf("refresh %d answered %d", i, p.status)
+			}
+		}
+	}
+	flood() // the list was fetched at start-up, moments ago
+	if n := h.sim.Calls("DescribeInstances") - before; n != 0 {
+		t.Fatalf("200 refreshes right after a listing made %d DescribeInstances calls, want 0", n)
+	}
+	h.advance(time.Minute) // the list is a minute old: refreshes may run, within the budgets
+	flood()
+	perRefresh := int64(len(h.sim.Regions())) // one page per region at this fleet's size
+	n := h.sim.Calls("DescribeInstances") - before
+	t.Logf("200 forced refreshes of a minute-old list made %d DescribeInstances calls (%d a refresh)", n, perRefresh)
+	if n > refreshBudget*perRefresh {
+		t.Fatalf("200 refreshes of a stale list made %d DescribeInstances calls, want at most %d", n, refreshBudget*perRefresh)
+	}
+	if !strings.Contains(ops[0].get("instances").body, "Refreshes are limited") {
+		t.Fatal("a refused refresh does not say why")
+	}
+}
+
+// refreshBudget is how many forced refreshes may run at once: the total's burst.
+const refreshBudget = 3

@@ -62,6 +62,7 @@ type InstancesPage struct {
 	CacheErrors                 []string
 	FormToken                   string
 	CanStart                    bool              // the user may start: the batch form shows
+	CanRefresh                  bool              // the user may force a refresh: the button shows
 	NeedsApproval               bool              // every start needs approval: a reason is required
 	SortLinks                   map[string]string // column -> the link that sorts by it
 	Sort                        string
