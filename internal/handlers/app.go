@@ -50,6 +50,7 @@ type App struct {
 	endings      sync.Map         // requester -> the newest entry that ended a start of theirs (int64)
 	throttle     loginThrottle
 	refreshes    refreshLimits // forced refreshes of the fleet
+	exports      exportSlots   // audit exports running, per user
 	tokens       tokenBook     // one-time form tokens
 	shared       *dbBook       // on a shared store: the throttle's and the tokens' book, swept in the background
 	started      time.Time     // when this replica started (its lease's row)

@@ -350,13 +350,19 @@ func (a *App) auditExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	name := currentUser(c).Name
+	if !a.exports.take(name) {
+		return apperr.New(apperr.Conflict, "You have %d exports of the audit log running already. Wait for one to finish (or cancel it), then export again.", maxExportsPerUser)
+	}
+	defer a.exports.release(name)
 	ct := map[string]string{"csv": "text/csv; charset=utf-8", "json": "application/json"}[format]
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, ct)
 	h.Set("Content-Disposition", "attachment; filename=audit."+format)
 	h.Set("Cache-Control", "no-store")
 	c.Response().WriteHeader(http.StatusOK)
-	if err := a.auditLog.Export(c.Request().Context(), c.Response(), format, f); err != nil {
+	w := deadlineWriter{c.Response(), http.NewResponseController(c.Response())}
+	if err := a.auditLog.Export(c.Request().Context(), w, format, f); err != nil {
 		// Headers are gone; the truncated body is all the client can get.
 		a.log.Error("audit export broke off", "request_id", requestID(c), "err", err)
 	}
