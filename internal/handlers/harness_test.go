@@ -58,8 +58,9 @@ type opts struct {
 	dbPath   string
 	simOpts  ecssim.Options
 	beforeUp func(*echo.Echo)
-	logs     io.Writer // the server's log, as JSON lines
-	bcrypt   int       // the users' bcrypt cost; bcrypt.MinCost when 0
+	logs     io.Writer                       // the server's log, as JSON lines
+	bcrypt   int                             // the users' bcrypt cost; bcrypt.MinCost when 0
+	simWrap  func(http.Handler) http.Handler // wraps the simulator (to watch its calls)
 }
 
 func newHarness(t testing.TB, o opts) *harness {
@@ -82,7 +83,11 @@ func newHarness(t testing.TB, o opts) *harness {
 	}
 	o.simOpts.Seed = 1
 	h.sim = ecssim.New(o.simOpts)
-	simSrv := httptest.NewServer(h.sim)
+	var simHandler http.Handler = h.sim
+	if o.simWrap != nil {
+		simHandler = o.simWrap(h.sim)
+	}
+	simSrv := httptest.NewServer(simHandler)
 	t.Cleanup(simSrv.Close)
 	cred, _ := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
 	m := metrics.New()

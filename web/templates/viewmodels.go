@@ -182,6 +182,7 @@ type BatchGroup struct {
 	ID         string
 	Count      int
 	ApproveURL string
+	Requests   []string // "ID:DIGEST" of each request shown: the approval is bound to them
 }
 
 // ConfirmApprovePage asks once more before approving a start that wipes
