@@ -282,3 +282,26 @@ func TestABatchApprovalIsBoundToTheRequestsShownAndRunsThemAtOnce(t *testing.T) 
 		t.Fatalf("at most %d simulator calls at once: the approvals ran one after another", most.Load())
 	}
 }
+
+// Round three, finding 7: Check (a DryRun StartInstance) ignored
+// --start-rate: 300 dry runs in 0.9 s with --start-rate 5. A dry run spends
+// StartInstance's API budget, so it is counted against the rate.
+func TestChecksCountAgainstTheStartRate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{args: []string{"--start-rate", "5"}})
+	in := h.instance("ci-runner-01")
+	b := h.loggedIn("op1")
+	const checks = 110 // the limiter's burst (a full batch, 100) and more
+	refused := 0
+	for range checks {
+		p := b.post("instances/"+in.ID+"/check", url.Values{"region": {in.Region}})
+		if p.status == http.StatusServiceUnavailable && strings.Contains(p.body, "start rate limit") {
+			refused++
+		}
+	}
+	sent := h.sim.Calls("StartInstance")
+	t.Logf("%d checks with --start-rate 5: %d dry runs reached ECS, %d refused", checks, sent, refused)
+	if sent > 101 || int(sent)+refused != checks {
+		t.Fatalf("%d checks with --start-rate 5: %d dry runs reached ECS, %d refused", checks, sent, refused)
+	}
+}
