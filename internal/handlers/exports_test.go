@@ -27,7 +27,7 @@ func TestStuckExportsLeaveTheDashboardAnswering(t *testing.T) {
 	if err := h.store.Write.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM audit_events").Scan(&base); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.store.Write.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+	if _, err := h.store.Write.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 8000)
 		INSERT INTO audit_events (seq, op_id, time, action, user, state, reason, prev_hash, hash)
 		SELECT ? + i, ? + i, '2026-11-27T08:00:00.000000Z', 'login', 'bulk', 'failed', printf('%.1000c', 'r'), '', '' FROM n`, base, base); err != nil {
 		t.Fatal(err)

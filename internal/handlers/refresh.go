@@ -35,6 +35,25 @@ type refreshLimits struct {
 	mu    sync.Mutex
 	all   *rate.Limiter
 	users map[string]*rate.Limiter
+	last  time.Time // when the last forced refresh ended, on the dashboard's clock
+}
+
+// ran notes that a forced refresh ended at now.
+func (l *refreshLimits) ran(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.last = now
+}
+
+// fetched is when the list was last fetched: by the background refresh
+// (the fleet's time) or a forced one.
+func (l *refreshLimits) fetched(fleet time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last.After(fleet) {
+		return l.last
+	}
+	return fleet
 }
 
 // allow spends one forced refresh of user's at now, and reports whether both
@@ -68,7 +87,7 @@ func (a *App) refresh(c echo.Context) error {
 	}
 	back := a.cfg.BasePath() + "instances"
 	now := a.now()
-	fetched := a.fleet.Snapshot().Fetched
+	fetched := a.refreshes.fetched(a.fleet.Snapshot().Fetched)
 	switch {
 	case !fetched.IsZero() && now.Sub(fetched) < refreshFresh:
 		sess(c).flash(templates.Flash{Text: "The list was fetched from ECS " + age(fetched, now) + "; it is shown as it is."})
@@ -77,6 +96,8 @@ func (a *App) refresh(c echo.Context) error {
 	default:
 		if err := a.fleet.Refresh(c.Request().Context()); err != nil {
 			sess(c).flash(templates.Flash{Error: true, Text: "Refresh failed for some regions: " + ecs.Words(err) + " The last good list is shown."})
+		} else {
+			a.refreshes.ran(a.now())
 		}
 	}
 	return c.Redirect(http.StatusSeeOther, back)

@@ -97,6 +97,10 @@ func (t *loginThrottle) begin(ctx context.Context, user, ip string, now time.Tim
 
 // hash runs f (a password check) once a slot is free, or gives up with ctx.
 func (t *loginThrottle) hash(ctx context.Context, f func()) error {
+	if t.hashing == nil { // a throttle built without a bound (tests of the rules)
+		f()
+		return nil
+	}
 	select {
 	case t.hashing <- struct{}{}:
 	case <-ctx.Done():
