@@ -90,6 +90,17 @@ func verifyCmd(ctx context.Context, store *db.DB, f subFlags, stdout io.Writer) 
 		fmt.Fprintf(stdout, "the %d entries before it are intact; last good entry %d %s\n", n, head.Seq, head.Hash)
 		return exitCode(1)
 	}
+	var badFold *audit.BadFold
+	if errors.As(err, &badFold) {
+		fmt.Fprintf(stdout, "TAMPERED: %s\n", badFold)
+		fmt.Fprintf(stdout, "the chain's %d entries are intact (head %d %s), but the table the pages, the approval queue and the export read is not their fold\n", n, head.Seq, head.Hash)
+		return exitCode(1)
+	}
+	if errors.Is(err, audit.ErrNoKey) {
+		fmt.Fprintf(stdout, "NOT VERIFIED: %v\n", err)
+		fmt.Fprintf(stdout, "the %d entries before it are intact; give the audit key file (--audit-key-file) to check the rest\n", n)
+		return exitCode(1)
+	}
 	if err != nil {
 		return err
 	}

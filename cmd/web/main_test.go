@@ -64,6 +64,46 @@ func TestUserAddReadsThePasswordFromStdin(t *testing.T) {
 	}
 }
 
+// Round three, finding 8: without the key file, verify passed a keyed log
+// rewritten in the plain format (exit 0), although the log's own audit_key
+// entry says it is keyed. It says it cannot vouch for it and exits 1.
+func TestAuditVerifyWithoutTheKeyDoesNotVouchForAKeyedLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d.db")
+	d, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	log := audit.New(d.Write, d.Read, nil)
+	log.Append(ctx, audit.Event{Action: audit.ActionLogin, User: "u", State: audit.StateSucceeded})
+	keys, _ := audit.ParseKeys(audit.NewKeyFile())
+	log.UseKeys(keys)
+	if err := log.EnsureKeyed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	log.Append(ctx, audit.Event{Action: audit.ActionLogin, User: "u", State: audit.StateSucceeded})
+	// Rewritten by someone without the key: every hash in the plain format.
+	var all []audit.Event
+	log.Each(ctx, audit.Filter{}, func(e audit.Event) error { all = append(all, e); return nil })
+	d.Write.Exec("DROP TRIGGER audit_events_no_update")
+	prev := audit.GenesisHash
+	for _, e := range all {
+		e.User, e.PrevHash = "mallory", prev
+		e.Hash = audit.Hash(e)
+		if _, err := d.Write.Exec("UPDATE audit_events SET user = ?, prev_hash = ?, hash = ? WHERE seq = ?", e.User, e.PrevHash, e.Hash, e.Seq); err != nil {
+			t.Fatal(err)
+		}
+		prev = e.Hash
+	}
+	d.Write.Exec("DROP TRIGGER audit_ops_fold_only")
+	d.Write.Exec("UPDATE audit_ops SET user = 'mallory'")
+	d.Close()
+	out, err := runCmd(t, "", "audit", "verify", "--db", path)
+	if code, ok := err.(exitCode); !ok || code != 1 || !strings.Contains(out, "NOT VERIFIED") || !strings.Contains(out, "entry 2 marks the chain as keyed") || strings.Contains(out, "intact:") {
+		t.Fatalf("verify without the key of a rewritten keyed log: %v %s", err, out)
+	}
+}
+
 func TestAuditVerifyExitsOneNamingTheFirstBadEntry(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "d.db")
 	d, err := db.Open(context.Background(), path)
@@ -97,6 +137,8 @@ func TestAuditVerifyExitsOneNamingTheFirstBadEntry(t *testing.T) {
 	d, _ = db.Open(context.Background(), path)
 	d.Write.Exec("DROP TRIGGER audit_events_no_delete")
 	d.Write.Exec("DELETE FROM audit_events WHERE seq >= 3")
+	d.Write.Exec("DROP TRIGGER audit_ops_no_delete") // and the fold, cut alike
+	d.Write.Exec("DELETE FROM audit_ops WHERE op_id >= 3")
 	d.Close()
 	if out, err := runCmd(t, "", "audit", "verify", "--db", path); err != nil {
 		t.Fatalf("the cut log's own chain: %v %s", err, out)

@@ -301,3 +301,34 @@ func TestExportCSVAndJSONCarryTheContractFields(t *testing.T) {
 		}
 	})
 }
+
+// Round three, finding 10: with a semicolon (or tab) list separator a
+// spreadsheet splits an unquoted field there, so `ok;=cmd|...` ran its second
+// cell. Every field holding ; or a tab is quoted; formulas stay defused.
+func TestExportQuotesFieldsASemicolonSpreadsheetWouldSplit(t *testing.T) {
+	t.Parallel()
+	_, log := openLog(t, "")
+	ctx := context.Background()
+	log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "ok;=cmd|' /C calc'!A0", Reason: "a\t=1+1", State: audit.StateSucceeded, InstanceID: "i-x"})
+	log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "=SUM(1)", State: audit.StateSucceeded, InstanceID: "i-y"})
+	var buf bytes.Buffer
+	if err := log.Export(ctx, &buf, "csv", audit.Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	quoted := false
+	for i, b := range buf.Bytes() {
+		switch {
+		case b == '"':
+			quoted = !quoted
+		case (b == ';' || b == '\t') && !quoted:
+			t.Fatalf("an unquoted %q at byte %d: %s", b, i, buf.Bytes())
+		}
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("%v %d", err, len(recs))
+	}
+	if recs[1][2] != "ok;=cmd|' /C calc'!A0" || recs[1][9] != "a\t=1+1" || recs[2][2] != "'=SUM(1)" {
+		t.Fatalf("fields changed: %q %q %q", recs[1][2], recs[1][9], recs[2][2])
+	}
+}

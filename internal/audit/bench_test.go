@@ -1,8 +1,11 @@
 package audit_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"testing"
 
 	"ecsdash/internal/audit"
@@ -69,4 +72,36 @@ func BenchmarkAppend(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkExport is a JSON export of 20,000 entries as the export reads
+// them (chunks of 500, no connection held while writing) beside the
+// reference from the same run: one query streamed while encoding the same
+// events (Each), which holds a connection for the whole export.
+func BenchmarkExport(b *testing.B) {
+	d, log := openLog(b, "")
+	stmt := `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 20000)
+		INSERT INTO audit_events (seq, op_id, time, action, user, state, reason, prev_hash, hash)
+		SELECT i, i, '2026-11-27T00:00:00.000000Z', 'StartInstance', 'olivia', 'succeeded', 'nightly', 'x', 'x' FROM n`
+	if _, err := d.Write.Exec(stmt); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.Run("chunked", func(b *testing.B) {
+		for b.Loop() {
+			if err := log.Export(ctx, io.Discard, "json", audit.Filter{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("one query (reference)", func(b *testing.B) {
+		for b.Loop() {
+			bw := bufio.NewWriter(io.Discard)
+			enc := json.NewEncoder(bw)
+			if err := log.Each(ctx, audit.Filter{}, func(e audit.Event) error { return enc.Encode(e) }); err != nil {
+				b.Fatal(err)
+			}
+			bw.Flush()
+		}
+	})
 }

@@ -47,7 +47,10 @@ func folded(insert string) string {
 // insertIfSQL is the one-round-trip append's insert: the entry goes in only
 // if the head is still the one its hash was computed on (and, when asked,
 // the operation is still in state want, and its instance holds no open
-// operation). Parameters: the entry's fields, the head's seq, then, when
+// operation). The head is its seq and its hash: after a failover to a
+// standby that lost the last entries, the seq this replica knows may be
+// the head's again with another entry's hash. Parameters: the entry's
+// fields, the head's seq and hash, then, when
 // checked, the operation and the state wanted, and the instance.
 func insertIfSQL(checkState, checkOpen bool) string {
 	sel := make([]string, len(fields))
@@ -60,7 +63,9 @@ func insertIfSQL(checkState, checkOpen bool) string {
 	}
 	n := len(fields) + 1
 	q := "INSERT INTO audit_events (" + columns + ") SELECT " + strings.Join(sel, ", ") +
-		fmt.Sprintf(" WHERE COALESCE((SELECT MAX(seq) FROM audit_events), 0) = $%d::bigint", n)
+		fmt.Sprintf(" WHERE COALESCE((SELECT MAX(seq) FROM audit_events), 0) = $%d::bigint", n) +
+		fmt.Sprintf(" AND COALESCE((SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1), '%s') = $%d::text", GenesisHash, n+1)
+	n++
 	if checkState {
 		q += fmt.Sprintf(" AND (SELECT state FROM audit_events WHERE op_id = $%d::bigint ORDER BY seq DESC LIMIT 1) = $%d::text", n+1, n+2)
 		n += 2
@@ -99,6 +104,14 @@ func (h *head) set(seq int64, hash string) {
 	if !h.known || seq > h.seq {
 		h.seq, h.hash, h.known = seq, hash, true
 	}
+}
+
+// reset takes the head as read under the lock, even when it is behind what
+// this replica saw (a standby that lost the last entries took over).
+func (h *head) reset(seq int64, hash string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq, h.hash, h.known = seq, hash, true
 }
 
 // fastTries is how often an append tries the one-round-trip way, each try on
@@ -150,7 +163,7 @@ func (l *Log) appendOnHead(ctx context.Context, e Event, want string, last int64
 			b.Queue(pgOpenSQL, e.InstanceID)
 		}
 		b.Queue(pgHeadSQL)
-		args := append(e.args(), last)
+		args := append(e.args(), last, prev)
 		if checkState {
 			args = append(args, e.OpID, want)
 		}
@@ -165,7 +178,7 @@ func (l *Log) appendOnHead(ctx context.Context, e Event, want string, last int64
 			return err
 		}
 		var seq int64
-		var hash string
+		hash := GenesisHash
 		if err := br.QueryRow().Scan(&seq, &hash); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("audit: head: %w", err)
 		}
@@ -181,8 +194,8 @@ func (l *Log) appendOnHead(ctx context.Context, e Event, want string, last int64
 			return nil
 		case refusal != nil:
 			return errRefused{refusal}
-		case seq != last:
-			l.pgHead.set(seq, hash)
+		case seq != last || hash != prev:
+			l.pgHead.reset(seq, hash)
 			return errStale
 		}
 		return errors.New("audit: the entry was not inserted, for no reason the checks give")

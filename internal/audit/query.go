@@ -258,6 +258,11 @@ func Verify(ctx context.Context, r *db.Pool, keys *Keys) (Head, int64, error) {
 		if e.PrevHash != head.Hash {
 			return head, n, &BadEvent{Seq: e.Seq, Reason: "prev_hash does not match the hash of the event before it"}
 		}
+		if keys == nil && e.Action == ActionChainKeyed {
+			// The log says it is keyed from here on: what follows may have
+			// been rewritten in the plain format, which only the key shows.
+			return head, n, fmt.Errorf("%w: entry %d marks the chain as keyed from there on, so without the key nothing from %d on can be vouched for", ErrNoKey, e.Seq, e.Seq)
+		}
 		if id, keyed := keyedID(e.Hash); keyed {
 			if keys == nil {
 				return head, n, fmt.Errorf("%w (entries are keyed from %d on)", ErrNoKey, e.Seq)
@@ -290,7 +295,7 @@ func Verify(ctx context.Context, r *db.Pool, keys *Keys) (Head, int64, error) {
 		return head, n, &BadEvent{Seq: head.Seq, Reason: "no entry is keyed although an audit key exists: the chain was rewritten without the key, " +
 			"or the dashboard has not run since the key was made"}
 	}
-	return head, n, nil
+	return head, n, VerifyFold(ctx, r)
 }
 
 // Reaches checks that the log still holds the entry of a head noted

@@ -154,3 +154,37 @@ func TestTheDatabaseRefusesASecondDecision(t *testing.T) {
 		}
 	})
 }
+
+// Code read, round three: the one-round-trip append checked the head by its
+// seq only, and took the hash from the replica's cached head. After a
+// failover to a standby that lost the last entries, another replica's
+// entry takes the lost seq with another hash, and this replica linked its
+// next entry to the lost one. The append checks the head's hash too.
+func TestAnAppendAfterAFailoverThatLostTheTailLinksToTheNewHead(t *testing.T) {
+	t.Parallel()
+	ds, logs := replicas(t, 2)
+	ctx := context.Background()
+	login := audit.Event{Action: audit.ActionLogin, User: "u", State: audit.StateSucceeded}
+	for range 3 {
+		if _, err := logs[0].Append(ctx, login); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The standby that takes over never got entry 3 (nor its fold).
+	if _, err := ds[0].Write.ExecContext(ctx, `SET session_replication_role = replica;
+		DELETE FROM audit_ops WHERE op_id = 3; DELETE FROM audit_events WHERE seq = 3;
+		SET session_replication_role = origin`); err != nil {
+		t.Fatal(err)
+	}
+	other := login
+	other.User = "v"
+	if e, err := logs[1].Append(ctx, other); err != nil || e.Seq != 3 {
+		t.Fatalf("the other replica's append: seq %d, %v", e.Seq, err)
+	}
+	if e, err := logs[0].Append(ctx, login); err != nil || e.Seq != 4 {
+		t.Fatalf("this replica's append: seq %d, %v", e.Seq, err)
+	}
+	if head, n, err := audit.Verify(ctx, ds[0].Read, nil); err != nil || n != 4 || head.Seq != 4 {
+		t.Fatalf("after the failover: n=%d head=%d err=%v", n, head.Seq, err)
+	}
+}

@@ -50,6 +50,9 @@ func openSQLite(ctx context.Context, file string) (*DB, error) {
 		if err := secrets.CreateEmpty(file); err != nil {
 			return nil, fmt.Errorf("create %s: %w", file, err)
 		}
+		if err := private(file); err != nil {
+			return nil, err
+		}
 	}
 	// synchronous(FULL): the audit log must survive power loss, so a commit
 	// waits for the WAL to reach the disk.

@@ -218,3 +218,40 @@ func TestDatabaseFilesArePrivate(t *testing.T) {
 		}
 	}
 }
+
+// Round three, finding 9: an existing 0666 database was served, and SQLite
+// created its WAL and shared memory 0666 too. The file is made private
+// before it is opened, so its -wal and -shm are created private as well.
+func TestAWorldReadableDatabaseIsMadePrivate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "open.db")
+	d, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	d, err = db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Write.Exec("CREATE TABLE touch (x INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := d.Read.QueryRow("SELECT COUNT(*) FROM touch").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("%s: %v", filepath.Base(p), err)
+		}
+		if m := fi.Mode().Perm(); m&0o077 != 0 {
+			t.Fatalf("%s is mode %04o: open to other users", filepath.Base(p), m)
+		}
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/users"
@@ -331,3 +333,113 @@ func TestTransportHeadersAndTheMetricsToken(t *testing.T) {
 		t.Fatalf("scrapes: none %d, wrong %d, right %d", a, b, c)
 	}
 }
+
+// Round three, finding 2: the throttle was check-then-record, so 100
+// guesses at once for one name from one address all reached the password
+// check (limit 5), on SQLite and across two PostgreSQL replicas.
+func TestAGuessingBurstReachesThePasswordCheckOnlyUpToTheLimit(t *testing.T) {
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, opts{bcrypt: bcrypt.DefaultCost}) // a check as long as in production keeps the burst's race open
+		guessBurst(t, h, h)
+	})
+	t.Run("postgres, two replicas", func(t *testing.T) {
+		t.Parallel()
+		a, b := twoReplicas(t)
+		guessBurst(t, a, b)
+	})
+}
+
+// guessBurst sends 100 wrong passwords for op1 at once, half to each of a
+// and b, and counts those the password check answered.
+func guessBurst(t *testing.T, a, b *harness) {
+	t.Helper()
+	const n = 100
+	bs := make([]*browser, n)
+	for i := range bs {
+		h := a
+		if i%2 == 1 {
+			h = b
+		}
+		bs[i] = h.browser()
+		bs[i].get("login")
+	}
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for _, br := range bs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- br.post("login", url.Values{"username": {"op1"}, "password": {"guess"}}).status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	checked, throttled := 0, 0
+	for s := range statuses {
+		switch s {
+		case http.StatusUnauthorized:
+			checked++
+		case http.StatusTooManyRequests:
+			throttled++
+		default:
+			t.Errorf("a guess answered %d", s)
+		}
+	}
+	t.Logf("%d of %d guesses at once reached the password check, %d throttled", checked, n, throttled)
+	if checked > 5 || checked+throttled != n {
+		t.Fatalf("%d of %d guesses at once reached the password check (limit 5), %d throttled", checked, n, throttled)
+	}
+}
+
+// Round three, finding 6: any viewer could drive ECS; 200 refreshes made
+// 600 DescribeInstances calls. A list fetched moments ago is the answer,
+// forced refreshes are limited per user and in total, and a viewer may not
+// force one (nor sees the button).
+func TestARefreshFloodBarelyReachesECS(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	viewer := h.loggedIn("view")
+	if viewer.get("instances").doc.Find(`form[action$="instances/refresh"]`).Length() != 0 {
+		t.Fatal("a viewer is shown the refresh button")
+	}
+	before := h.sim.Calls("DescribeInstances")
+	if p := viewer.post("instances/refresh", nil); p.status != http.StatusForbidden {
+		t.Fatalf("a viewer's forced refresh answered %d, want 403", p.status)
+	}
+	ops := []*browser{h.loggedIn("op1"), h.loggedIn("op2"), h.loggedIn("appr")}
+	if ops[0].get("instances").doc.Find(`form[action$="instances/refresh"] button`).Length() != 1 {
+		t.Fatal("an operator has no refresh button")
+	}
+	h.advance(time.Minute) // the start-up listing is a minute old: a forced refresh runs
+	if p := ops[0].post("instances/refresh", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("a forced refresh answered %d", p.status)
+	}
+	perRefresh := h.sim.Calls("DescribeInstances") - before // one page per region at this fleet's size
+	if perRefresh == 0 {
+		t.Fatal("the forced refresh of a minute-old list did not run")
+	}
+	// Right after it, the fresh list is the answer.
+	again := ops[1].post("instances/refresh", nil)
+	if n := h.sim.Calls("DescribeInstances") - before; n != perRefresh || !strings.Contains(ops[1].get("instances").body, "it is shown as it is") {
+		t.Fatalf("a refresh right after one made %d more DescribeInstances calls (%d)", n-perRefresh, again.status)
+	}
+	h.advance(time.Minute)
+	for i := range 200 {
+		if p := ops[i%len(ops)].post("instances/refresh", nil); p.status != http.StatusSeeOther {
+			t.Fatalf("refresh %d answered %d", i, p.status)
+		}
+	}
+	n := h.sim.Calls("DescribeInstances") - before
+	t.Logf("201 forced refreshes of a stale list made %d DescribeInstances calls (%d a refresh)", n, perRefresh)
+	if n > refreshBudget*perRefresh {
+		t.Fatalf("201 forced refreshes made %d DescribeInstances calls, want at most %d (the total budget's burst)", n, refreshBudget*perRefresh)
+	}
+	if !strings.Contains(ops[0].get("instances").body, "it is shown as it is") {
+		t.Fatal("a refresh answered from the fresh list does not say so")
+	}
+}
+
+// refreshBudget is how many forced refreshes may run at once: the total's burst.
+const refreshBudget = 3

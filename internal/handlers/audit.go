@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/errgroup"
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
@@ -117,19 +119,19 @@ func (a *App) auditPage(c echo.Context) error {
 	if v.PageNum < v.Pages {
 		v.NextURL = pageLink(v.PageNum + 1)
 	}
-	byBatch := map[string]int{}
+	byBatch := map[string][]string{}
 	for _, op := range awaiting {
 		if !a.starts.Expired(op) {
 			r := a.auditRow(op, actor)
 			v.Awaiting = append(v.Awaiting, r)
 			if r.CanDecide && r.BatchID != "" {
-				byBatch[r.BatchID]++
+				byBatch[r.BatchID] = append(byBatch[r.BatchID], fmt.Sprintf("%d:%s", r.ID, r.Digest))
 			}
 		}
 	}
-	for id, n := range byBatch {
-		if n > 1 {
-			v.Batches = append(v.Batches, templates.BatchGroup{ID: id, Count: n, ApproveURL: a.cfg.BasePath() + "audit/batches/" + id + "/approve"})
+	for id, reqs := range byBatch {
+		if len(reqs) > 1 {
+			v.Batches = append(v.Batches, templates.BatchGroup{ID: id, Count: len(reqs), Requests: reqs, ApproveURL: a.cfg.BasePath() + "audit/batches/" + id + "/approve"})
 		}
 	}
 	slices.SortFunc(v.Batches, func(x, y templates.BatchGroup) int { return strings.Compare(x.ID, y.ID) })
@@ -255,15 +257,22 @@ func (a *App) confirmApprove(c echo.Context) error {
 
 var batchIDRe = regexp.MustCompile(`^b-[0-9a-f]{12}$`)
 
-// approveBatch approves every request of a batch that awaits this
-// approver's decision, one after another, each re-checked and audited on its
-// own; it reports how many started.
+// approveBatch approves the requests of a batch that await this approver's
+// decision and that the page showed them: each approval is bound to the
+// digest of the parameters shown (a request the form does not name, or
+// whose parameters differ, is not approved), re-checked and audited on its
+// own. They run a few at a time, detached from the client, so that a closed
+// tab never cuts a claimed start off; the page reports how many started.
 func (a *App) approveBatch(c echo.Context) error {
 	batch := c.Param("batch")
 	if !batchIDRe.MatchString(batch) {
 		return apperr.New(apperr.Invalid, "%q is not a batch id.", apperr.Quote(batch))
 	}
-	ctx := c.Request().Context()
+	shown, err := shownRequests(c)
+	if err != nil {
+		return err
+	}
+	ctx := context.WithoutCancel(c.Request().Context())
 	ops, _, err := a.auditLog.Operations(ctx, audit.Filter{BatchID: batch, State: audit.StateAwaitingApproval, PerPage: 200})
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
@@ -271,18 +280,45 @@ func (a *App) approveBatch(c echo.Context) error {
 	if len(ops) == 0 {
 		return apperr.New(apperr.Conflict, "Nothing of batch %s awaits approval.", batch)
 	}
-	started, refused := 0, []string{}
-	for _, op := range ops {
-		res, err := a.starts.Approve(ctx, a.actor(c), op.ID(), "")
+	actor := a.actor(c)
+	outcome := make([]string, len(ops)) // "" started, else why not
+	approve := func(i int) error {
+		id := ops[i].ID()
+		digest, ok := shown[id]
+		if !ok {
+			outcome[i] = fmt.Sprintf("request %d: it was not on the page you approved from; reload the audit page", id)
+			return nil
+		}
+		res, err := a.starts.Approve(ctx, actor, id, digest)
 		switch {
 		case apperr.KindOf(err) == apperr.Forbidden:
 			return err // the role or one's own batch: nothing of it is decided
 		case err != nil:
-			refused = append(refused, fmt.Sprintf("request %d: %s", op.ID(), apperr.MessageOf(err)))
+			outcome[i] = fmt.Sprintf("request %d: %s", id, apperr.MessageOf(err))
 		case res.ECSError != nil:
-			refused = append(refused, fmt.Sprintf("request %d: %s", op.ID(), res.ECSError.Summary))
-		default:
+			outcome[i] = fmt.Sprintf("request %d: %s", id, res.ECSError.Summary)
+		}
+		return nil
+	}
+	// The first alone: a refusal of the approver (role, own batch) decides
+	// nothing of the batch.
+	if err := approve(0); err != nil {
+		return err
+	}
+	var g errgroup.Group
+	g.SetLimit(batchApprovals)
+	for i := 1; i < len(ops); i++ {
+		g.Go(func() error { return approve(i) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	started, refused := 0, []string{}
+	for _, o := range outcome {
+		if o == "" {
 			started++
+		} else {
+			refused = append(refused, o)
 		}
 	}
 	s := sess(c)
@@ -291,6 +327,30 @@ func (a *App) approveBatch(c echo.Context) error {
 		s.flash(templates.Flash{Error: true, Text: apperr.Truncate("Not started: "+strings.Join(refused, "; "), 380)})
 	}
 	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit?batch="+batch)
+}
+
+// batchApprovals is how many approvals of one batch run at once.
+const batchApprovals = 8
+
+// shownRequests reads the batch form's requests, "ID:DIGEST" each.
+func shownRequests(c echo.Context) (map[int64]string, error) {
+	form, err := c.FormParams()
+	if err != nil {
+		return nil, apperr.New(apperr.Invalid, "The form could not be read.")
+	}
+	shown := map[int64]string{}
+	for _, v := range form["request"] {
+		idText, digest, ok := strings.Cut(v, ":")
+		id, err := strconv.ParseInt(idText, 10, 64)
+		if !ok || err != nil || id <= 0 || digest == "" || len(shown) >= 200 {
+			return nil, apperr.New(apperr.Invalid, "The form's list of requests is not one this dashboard wrote. Reload the audit page and approve again.")
+		}
+		shown[id] = digest
+	}
+	if len(shown) == 0 {
+		return nil, apperr.New(apperr.Invalid, "The form names no request to approve: an approval is bound to the requests shown. Reload the audit page and approve again.")
+	}
+	return shown, nil
 }
 
 func (a *App) withdraw(c echo.Context) error {
@@ -330,13 +390,19 @@ func (a *App) auditExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	name := currentUser(c).Name
+	if !a.exports.take(name) {
+		return apperr.New(apperr.Conflict, "You have %d exports of the audit log running already. Wait for one to finish (or cancel it), then export again.", maxExportsPerUser)
+	}
+	defer a.exports.release(name)
 	ct := map[string]string{"csv": "text/csv; charset=utf-8", "json": "application/json"}[format]
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, ct)
 	h.Set("Content-Disposition", "attachment; filename=audit."+format)
 	h.Set("Cache-Control", "no-store")
 	c.Response().WriteHeader(http.StatusOK)
-	if err := a.auditLog.Export(c.Request().Context(), c.Response(), format, f); err != nil {
+	w := deadlineWriter{c.Response(), http.NewResponseController(c.Response())}
+	if err := a.auditLog.Export(c.Request().Context(), w, format, f); err != nil {
 		// Headers are gone; the truncated body is all the client can get.
 		a.log.Error("audit export broke off", "request_id", requestID(c), "err", err)
 	}

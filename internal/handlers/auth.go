@@ -41,7 +41,7 @@ func (a *App) login(c echo.Context) error {
 		return a.renderLogin(c, http.StatusBadRequest, next, apperr.Truncate(name, 64), "Enter a user name and a password.")
 	}
 	ctx := c.Request().Context()
-	r, err := a.throttle.check(ctx, strings.ToLower(name), ip, now)
+	r, err := a.throttle.begin(ctx, strings.ToLower(name), ip, now)
 	if err != nil {
 		a.log.Error("login throttle unreadable", "request_id", requestID(c), "err", err)
 		return apperr.Wrap(err, apperr.Unavailable, "Sign-in cannot be checked right now: the database did not answer. Try again in a moment.")
@@ -57,11 +57,12 @@ func (a *App) login(c echo.Context) error {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(r.retry.Seconds())))
 		return a.renderLogin(c, http.StatusTooManyRequests, next, name, r.words)
 	}
-	u, err := a.users.Authenticate(ctx, name, password)
+	var u users.User
+	if herr := a.throttle.hash(ctx, func() { u, err = a.users.Authenticate(ctx, name, password) }); herr != nil {
+		err = herr
+	}
 	if errors.Is(err, users.ErrBadCredentials) {
-		if err := a.throttle.fail(ctx, strings.ToLower(name), ip, now); err != nil {
-			a.log.Error("login failure not counted", "request_id", requestID(c), "err", err)
-		}
+		// Counted already: begin reserved the attempt as a failure.
 		ev.State, ev.ErrorCode = audit.StateFailed, "BadCredentials"
 		a.record(c, ev)
 		return a.renderLogin(c, http.StatusUnauthorized, next, name, "Wrong user name or password.")
@@ -69,7 +70,7 @@ func (a *App) login(c echo.Context) error {
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "login")
 	}
-	if err := a.throttle.succeeded(ctx, strings.ToLower(name), ip); err != nil {
+	if err := a.throttle.succeeded(ctx, strings.ToLower(name), ip, now); err != nil {
 		a.log.Warn("login throttle not told of a success", "request_id", requestID(c), "err", err)
 	}
 	ev.User, ev.State = u.Name, audit.StateSucceeded

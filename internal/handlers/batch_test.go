@@ -1,12 +1,18 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"ecsdash/internal/audit"
+	"ecsdash/internal/ecs/ecssim"
 )
 
 func TestBatchStartsWhatMayStartAndRefusesTheRest(t *testing.T) {
@@ -174,10 +180,10 @@ func TestAnApproverApprovesAWholeBatch(t *testing.T) {
 	if f.Length() != 1 || !strings.Contains(f.Text(), "Approve all 3") || page.doc.Find(`table.requests tr[data-state=awaiting_approval]`).Length() != 3 {
 		t.Fatalf("the batch is not offered whole: %q", page.doc.Find("main").Text())
 	}
-	if p := h.loggedIn("op1").post("audit/batches/"+batch+"/approve", nil); p.status != http.StatusForbidden {
+	if p := h.loggedIn("op1").post("audit/batches/"+batch+"/approve", hiddenValues(f)); p.status != http.StatusForbidden {
 		t.Fatalf("the requester approving their own batch: %d", p.status)
 	}
-	if p := appr.post("audit/batches/"+batch+"/approve", nil); p.status != http.StatusSeeOther {
+	if p := appr.post("audit/batches/"+batch+"/approve", hiddenValues(f)); p.status != http.StatusSeeOther {
 		t.Fatalf("batch approval: %d", p.status)
 	}
 	for _, in := range []string{a.ID, c.ID, d.ID} {
@@ -188,7 +194,7 @@ func TestAnApproverApprovesAWholeBatch(t *testing.T) {
 	if f := appr.get("audit?batch=" + batch).doc.Find("[data-testid=flash]").Text(); !strings.Contains(f, "3 of 3 started") {
 		t.Fatalf("after the batch approval: %q", f)
 	}
-	if p := appr.post("audit/batches/"+batch+"/approve", nil); p.status != http.StatusConflict {
+	if p := appr.post("audit/batches/"+batch+"/approve", hiddenValues(f)); p.status != http.StatusConflict {
 		t.Fatalf("approving the batch again: %d", p.status)
 	}
 	if p := appr.get("audit?batch=nope"); p.status != http.StatusBadRequest {
@@ -205,5 +211,97 @@ func TestCheckNeedsNoReasonUnderApprovalAll(t *testing.T) {
 	p := h.loggedIn("op1").post("instances/"+in.ID+"/check", url.Values{"region": {in.Region}})
 	if p.status != http.StatusOK || p.doc.Find("[data-testid=check]").AttrOr("data-would", "") != "true" {
 		t.Fatalf("a check under --approval all: %d %q", p.status, p.doc.Find("main").Text())
+	}
+}
+
+// hiddenValues are a form's hidden fields but its CSRF token (post adds it).
+func hiddenValues(f *goquery.Selection) url.Values {
+	v := url.Values{}
+	f.Find(`input[type=hidden]`).Each(func(_ int, in *goquery.Selection) {
+		if n := in.AttrOr("name", ""); n != "_csrf" {
+			v.Add(n, in.AttrOr("value", ""))
+		}
+	})
+	return v
+}
+
+// Code read, round three: a batch approval approved each request with an
+// empty digest (unbound to the parameters shown), and ran them one after
+// another inside one request. Each approval is bound to what the page
+// showed, and they run several at once.
+func TestABatchApprovalIsBoundToTheRequestsShownAndRunsThemAtOnce(t *testing.T) {
+	t.Parallel()
+	var inFlight, most atomic.Int32
+	watch := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	h := newHarness(t, opts{args: []string{"--approval", "all"}, simOpts: ecssim.Options{Latency: 50 * time.Millisecond}, simWrap: watch})
+	var picks []string
+	for _, in := range h.fleet.Snapshot().Instances {
+		if in.Status == "Stopped" && len(picks) < 16 {
+			picks = append(picks, in.Region+"/"+in.ID)
+		}
+	}
+	p := h.loggedIn("op1").post("instances/start", url.Values{"reason": {"nightly"}, "instance": picks})
+	batch := strings.TrimPrefix(p.doc.Find("h1").Text(), "Batch start ")
+	waiting := p.doc.Find(`tr[data-outcome=awaiting_approval]`).Length()
+	if waiting < 10 {
+		t.Fatalf("only %d of the batch await approval: %s", waiting, p.doc.Find("main").Text())
+	}
+	appr := h.loggedIn("appr")
+	form := hiddenValues(appr.get("audit?batch=" + batch).doc.Find(`form[data-batch="` + batch + `"]`))
+	if len(form["request"]) != waiting {
+		t.Fatalf("the batch form names %d requests, %d await", len(form["request"]), waiting)
+	}
+	if p := appr.post("audit/batches/"+batch+"/approve", nil); p.status != http.StatusBadRequest || h.sim.Calls("StartInstance") != 0 {
+		t.Fatalf("a batch approval naming no request: %d, %d starts", p.status, h.sim.Calls("StartInstance"))
+	}
+	// One request's digest is not the one shown: it is not approved.
+	id, _, _ := strings.Cut(form["request"][0], ":")
+	form["request"][0] = id + ":000000000000000000000000"
+	before := inFlight.Load()
+	most.Store(0)
+	if p := appr.post("audit/batches/"+batch+"/approve", form); p.status != http.StatusSeeOther {
+		t.Fatalf("batch approval: %d", p.status)
+	}
+	if n := h.sim.Calls("StartInstance"); n != int64(waiting-1) {
+		t.Fatalf("%d starts, want %d (all but the one whose parameters differ)", n, waiting-1)
+	}
+	flash := appr.get("audit?batch=" + batch).doc.Find("[data-testid=flash]").Text()
+	if !strings.Contains(flash, fmt.Sprintf("%d of %d started", waiting-1, waiting)) || !strings.Contains(flash, "request "+id+": The request's parameters do not match") {
+		t.Fatalf("after the batch approval: %q", flash)
+	}
+	t.Logf("at most %d simulator calls at once during the batch approval (%d before it)", most.Load(), before)
+	if most.Load() < 5 {
+		t.Fatalf("at most %d simulator calls at once: the approvals ran one after another", most.Load())
+	}
+}
+
+// Round three, finding 7: Check (a DryRun StartInstance) ignored
+// --start-rate: 300 dry runs in 0.9 s with --start-rate 5. A dry run spends
+// StartInstance's API budget, so it is counted against the rate.
+func TestChecksCountAgainstTheStartRate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{args: []string{"--start-rate", "5"}})
+	in := h.instance("ci-runner-01")
+	b := h.loggedIn("op1")
+	const checks = 110 // the limiter's burst (a full batch, 100) and more
+	refused := 0
+	for range checks {
+		p := b.post("instances/"+in.ID+"/check", url.Values{"region": {in.Region}})
+		if p.status == http.StatusServiceUnavailable && strings.Contains(p.body, "start rate limit") {
+			refused++
+		}
+	}
+	sent := h.sim.Calls("StartInstance")
+	t.Logf("%d checks with --start-rate 5: %d dry runs reached ECS, %d refused", checks, sent, refused)
+	if sent > 101 || int(sent)+refused != checks {
+		t.Fatalf("%d checks with --start-rate 5: %d dry runs reached ECS, %d refused", checks, sent, refused)
 	}
 }

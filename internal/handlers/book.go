@@ -21,6 +21,9 @@ type book interface {
 	failures(ctx context.Context, key string, since time.Time) (int, error)
 	// fail records a failure of each key at now.
 	fail(ctx context.Context, keys []string, now time.Time) error
+	// unfail drops one failure of each key made at at: an attempt reserved
+	// as a failure that turned out to be none.
+	unfail(ctx context.Context, keys []string, at time.Time) error
 	// forget drops key's failures and its claim.
 	forget(ctx context.Context, key string) error
 	// claim records key at now unless it was claimed less than every ago,
@@ -79,6 +82,27 @@ func (m *memoryBook) fail(_ context.Context, keys []string, now time.Time) error
 	for _, k := range keys {
 		if _, known := m.failed[k]; known || len(m.failed) < maxThrottleKeys || strings.HasPrefix(k, "ip:") {
 			m.failed[k] = append(m.failed[k], now)
+		}
+	}
+	return nil
+}
+
+func (m *memoryBook) unfail(_ context.Context, keys []string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	for _, k := range keys {
+		fs := m.failed[k]
+		for i := len(fs) - 1; i >= 0; i-- {
+			if fs[i].Equal(at) {
+				fs = append(fs[:i:i], fs[i+1:]...)
+				break
+			}
+		}
+		if len(fs) == 0 {
+			delete(m.failed, k)
+		} else {
+			m.failed[k] = fs
 		}
 	}
 	return nil
@@ -146,6 +170,20 @@ func (b dbBook) fail(ctx context.Context, keys []string, now time.Time) error {
 	}
 	_, err := b.w.ExecContext(ctx, q, args...)
 	return err
+}
+
+func (b dbBook) unfail(ctx context.Context, keys []string, at time.Time) error {
+	row := "rowid" // a row's own id, to drop one of several alike
+	if b.w.Dialect == db.Postgres {
+		row = "ctid"
+	}
+	for _, k := range keys {
+		q := "DELETE FROM login_failures WHERE " + row + " IN (SELECT " + row + " FROM login_failures WHERE key = ? AND at = ? LIMIT 1)"
+		if _, err := b.w.ExecContext(ctx, q, storedKey(k), stamp(at)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b dbBook) forget(ctx context.Context, key string) error {

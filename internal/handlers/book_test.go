@@ -52,7 +52,7 @@ func TestTheThrottleRulesHoldOnEveryBook(t *testing.T) {
 			if r, _ := th.check(ctx, "ann", "10.0.0.2", now); r != nil {
 				t.Fatal("failures from one address refused the name from another")
 			}
-			th.succeeded(ctx, "ann", "10.0.0.1")
+			th.succeeded(ctx, "ann", "10.0.0.1", now.Add(time.Second)) // an attempt of its own, reserved then
 			if n, _ := bk.failures(ctx, "pair:ann\x0010.0.0.1", now.Add(-time.Hour)); n != 0 {
 				t.Fatalf("a success left %d failures of the pair", n)
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -97,6 +98,7 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), sessions: NewCookieStore(d.Cfg, keys),
 		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics, appended: appended}
 	app = a
+	a.throttle.hashing = make(chan struct{}, max(2, runtime.NumCPU()))
 	if d.DB.Write.Has(db.Shared) {
 		// Replicas share one store: each names its entries, and what the
 		// throttle counts and the used form tokens live in the database.

@@ -58,7 +58,9 @@ type opts struct {
 	dbPath   string
 	simOpts  ecssim.Options
 	beforeUp func(*echo.Echo)
-	logs     io.Writer // the server's log, as JSON lines
+	logs     io.Writer                       // the server's log, as JSON lines
+	bcrypt   int                             // the users' bcrypt cost; bcrypt.MinCost when 0
+	simWrap  func(http.Handler) http.Handler // wraps the simulator (to watch its calls)
 }
 
 func newHarness(t testing.TB, o opts) *harness {
@@ -81,7 +83,11 @@ func newHarness(t testing.TB, o opts) *harness {
 	}
 	o.simOpts.Seed = 1
 	h.sim = ecssim.New(o.simOpts)
-	simSrv := httptest.NewServer(h.sim)
+	var simHandler http.Handler = h.sim
+	if o.simWrap != nil {
+		simHandler = o.simWrap(h.sim)
+	}
+	simSrv := httptest.NewServer(simHandler)
 	t.Cleanup(simSrv.Close)
 	cred, _ := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
 	m := metrics.New()
@@ -95,6 +101,9 @@ func newHarness(t testing.TB, o opts) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.store.Close() })
+	if o.bcrypt == 0 {
+		o.bcrypt = bcrypt.MinCost
+	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -103,13 +112,13 @@ func newHarness(t testing.TB, o opts) *harness {
 		logger = slog.New(slog.NewJSONHandler(o.logs, nil))
 	}
 	h.srvr, err = handlers.Build(context.Background(), handlers.Deps{Cfg: cfg, Demo: true, DB: h.store, ECS: client, Metrics: m,
-		Logger: logger, Now: clock, BcryptCost: bcrypt.MinCost, SessionKeys: o.keys})
+		Logger: logger, Now: clock, BcryptCost: o.bcrypt, SessionKeys: o.keys})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.fleet = h.srvr.Fleet()
 	h.audit = audit.New(h.store.Write, h.store.Read, clock)
-	h.users = users.NewStore(h.store.Write, h.store.Read, clock, bcrypt.MinCost)
+	h.users = users.NewStore(h.store.Write, h.store.Read, clock, o.bcrypt)
 	for name, role := range map[string]string{"op1": "operator", "op2": "operator", "appr": "approver", "appr2": "approver", "adm": "admin", "view": "viewer"} {
 		if _, err := h.users.Create(context.Background(), name, role, password); err != nil && err != users.ErrExists {
 			t.Fatal(err)

@@ -88,7 +88,7 @@ func (a *App) instances(c echo.Context) error {
 	v := templates.InstancesPage{Page: page, Q: q.Search, Region: q.Region, Status: q.Status, Family: q.Family,
 		PerPage: q.PerPage, Regions: a.regions, Statuses: statuses, Matched: found.Total, Total: len(snap.Instances),
 		PageNum: found.Page, Pages: found.Pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.now()), Families: snap.Families,
-		CanStart: users.Can(u.Role, users.PermStart), NeedsApproval: a.starts.Approval.NeedsApproval(false)}
+		CanStart: users.Can(u.Role, users.PermStart), CanRefresh: mayRefresh(u.Role), NeedsApproval: a.starts.Approval.NeedsApproval(false)}
 	for r, err := range snap.RegionErr {
 		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Listing %s failed (%s); showing its last good list.", r, ecs.Words(err)))
 	}
@@ -182,14 +182,6 @@ func age(t, now time.Time) string {
 		return "just now"
 	}
 	return d.String() + " ago"
-}
-
-// refresh asks for a fresh list now; concurrent asks share one refresh.
-func (a *App) refresh(c echo.Context) error {
-	if err := a.fleet.Refresh(c.Request().Context()); err != nil {
-		sess(c).flash(templates.Flash{Error: true, Text: "Refresh failed for some regions: " + ecs.Words(err) + " The last good list is shown."})
-	}
-	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"instances")
 }
 
 // instanceStatus answers the live-status script from the shared cache, which

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -303,9 +304,10 @@ func TestNothingIsSentWhenTheIntentCannotBeRecorded(t *testing.T) {
 func TestECSOutageKeepsTheLastListAndSaysSo(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, opts{})
-	b := h.loggedIn("view")
+	b := h.loggedIn("op1")
 	before := b.get("instances").doc.Find("tr[data-instance-id]").Length()
 	h.sim.SetOutage("ServiceUnavailable")
+	h.advance(time.Minute) // the start-up listing is no longer fresh: a forced refresh runs
 	r := b.post("instances/refresh", nil)
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("refresh: %d", r.status)

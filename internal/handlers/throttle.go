@@ -13,11 +13,18 @@ import (
 //     seconds for it, from all addresses together. A guesser spread over
 //     many addresses is slowed down; the owner waits seconds, never minutes.
 //
-// Failures from one address never refuse the same name from another. The
+// Failures from one address never refuse the same name from another. An
+// attempt is counted as a failure before its password is checked (begin),
+// and the counts read after that: of many attempts at once, only those
+// within the limits reach the password check, on one process or across
+// replicas sharing the database. A success takes its reservation back. The
 // rules are here; what they count is kept in a book: this process's memory
 // on a single-process store, the database when replicas share it.
 type loginThrottle struct {
 	book book
+	// hashing bounds the password checks (bcrypt, ~50 ms of a core each)
+	// running at once; an attempt waits for a slot.
+	hashing chan struct{}
 }
 
 const (
@@ -59,6 +66,51 @@ func (t *loginThrottle) check(ctx context.Context, user, ip string, now time.Tim
 	return nil, nil
 }
 
+// begin decides whether an attempt may go ahead now and, when it may,
+// reserves it: it is counted as a failure until succeeded takes it back.
+// An attempt whose reservation passes a limit is refused and not counted.
+func (t *loginThrottle) begin(ctx context.Context, user, ip string, now time.Time) (*refusal, error) {
+	if r, err := t.check(ctx, user, ip, now); r != nil || err != nil {
+		return r, err
+	}
+	if err := t.fail(ctx, user, ip, now); err != nil {
+		return nil, err
+	}
+	since := now.Add(-throttleWindow)
+	ipKey, pairKey, userKey := throttleKeys(user, ip)
+	var r *refusal
+	if n, err := t.book.failures(ctx, ipKey, since); err != nil {
+		return nil, err
+	} else if n > maxIPFailures {
+		r = &refusal{ipKey, "Too many failed sign-ins from your address. Wait 15 minutes and try again.", throttleWindow}
+	}
+	if n, err := t.book.failures(ctx, pairKey, since); err != nil {
+		return nil, err
+	} else if r == nil && n > maxPairFailures {
+		r = &refusal{pairKey, "Too many failed sign-ins for this user from your address. Wait 15 minutes and try again.", throttleWindow}
+	}
+	if r != nil {
+		return r, t.book.unfail(ctx, []string{userKey, pairKey, ipKey}, now)
+	}
+	return nil, nil
+}
+
+// hash runs f (a password check) once a slot is free, or gives up with ctx.
+func (t *loginThrottle) hash(ctx context.Context, f func()) error {
+	if t.hashing == nil { // a throttle built without a bound (tests of the rules)
+		f()
+		return nil
+	}
+	select {
+	case t.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-t.hashing }()
+	f()
+	return nil
+}
+
 func throttleKeys(user, ip string) (ipKey, pairKey, userKey string) {
 	return "ip:" + ip, "pair:" + user + "\x00" + ip, "user:" + user
 }
@@ -75,9 +127,13 @@ func (t *loginThrottle) fail(ctx context.Context, user, ip string, now time.Time
 	return t.book.fail(ctx, []string{userKey, pairKey, ipKey}, now)
 }
 
-// succeeded forgets the name's failures from this address (not the
-// address's own, nor the name's from elsewhere).
-func (t *loginThrottle) succeeded(ctx context.Context, user, ip string) error {
-	_, pairKey, _ := throttleKeys(user, ip)
+// succeeded takes back the attempt begun at now and forgets the name's
+// failures from this address (not the address's own, nor the name's from
+// elsewhere).
+func (t *loginThrottle) succeeded(ctx context.Context, user, ip string, now time.Time) error {
+	ipKey, pairKey, userKey := throttleKeys(user, ip)
+	if err := t.book.unfail(ctx, []string{userKey, ipKey}, now); err != nil {
+		return err
+	}
 	return t.book.forget(ctx, pairKey)
 }

@@ -231,9 +231,9 @@ func (n *Notifier) render(j job) (body []byte, target string, header map[string]
 	target, header = j.url, map[string]string{}
 	switch n.o.Format {
 	case FormatSlack:
-		body, err = json.Marshal(map[string]string{"text": Text(j.msg)})
+		body, err = chatBody(n.o.Format, j.msg)
 	case FormatDingTalk:
-		body, err = json.Marshal(map[string]any{"msgtype": "text", "text": map[string]string{"content": Text(j.msg)}})
+		body, err = chatBody(n.o.Format, j.msg)
 		if len(n.o.Secret) > 0 {
 			target = dingTalkSigned(j.url, n.o.Secret, n.o.Now())
 		}
@@ -296,8 +296,10 @@ func dingTalkSigned(raw string, secret []byte, now time.Time) string {
 	return u.String()
 }
 
-// Text is the message in words, for chat formats.
+// Text is the message in words, for chat formats: one line, its fields
+// cleaned and capped (see cleaned); each format escapes it for its markup.
 func Text(m Message) string {
+	m = cleaned(m)
 	inst := m.InstanceID
 	if m.InstanceName != "" {
 		inst = m.InstanceName + " (" + m.InstanceID + ", " + m.Region + ")"

@@ -261,3 +261,55 @@ func TestChatFormats(t *testing.T) {
 		t.Fatalf("dingtalk: %+v %v", body, q)
 	}
 }
+
+// Round three, finding 5: a reason or an instance name reached Slack and
+// DingTalk as written: <!channel>, a link whose text shows the dashboard but
+// points elsewhere, newlines faking lines of their own, bidi overrides.
+func TestChatMessagesCannotBeForgedThroughWhatAUserWrote(t *testing.T) {
+	t.Parallel()
+	forged := msg
+	forged.Reason = "<!channel> see <https://evil.example/x|https://portal.example/ecs/audit> & approve\n" +
+		"Start of prod-db approved by admin (request 8 of olivia).\r\n\u202etxt.exe\u2066\u200b\x07 " + strings.Repeat("long ", 400)
+	forged.InstanceName = "web\n<!here>\u2028" + strings.Repeat("n", 500)
+	forged.Requester = "olivia\u202e"
+
+	rc, url := newReceiver(t, func(int32) int { return 200 })
+	run(t, notify.Options{URLs: []string{url}, Format: notify.FormatSlack}).Send(forged)
+	rc.wait(t, 1)
+	var slack struct {
+		Text   string `json:"text"`
+		Mrkdwn *bool  `json:"mrkdwn"`
+	}
+	if err := json.Unmarshal(rc.bodies[0], &slack); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"<!channel>", "<!here>", "<https://evil", " & "} {
+		if strings.Contains(slack.Text, bad) {
+			t.Fatalf("slack text carries %q: %q", bad, slack.Text)
+		}
+	}
+	if !strings.Contains(slack.Text, "&lt;!channel&gt;") || !strings.Contains(slack.Text, "&amp; approve") {
+		t.Fatalf("slack text lost the reason's words: %q", slack.Text)
+	}
+	if slack.Mrkdwn == nil || *slack.Mrkdwn {
+		t.Fatal("slack text is sent as mrkdwn: *bold* and _italic_ in a reason would be markup")
+	}
+	dt, dtURL := newReceiver(t, func(int32) int { return 200 })
+	run(t, notify.Options{URLs: []string{dtURL}, Format: notify.FormatDingTalk}).Send(forged)
+	dt.wait(t, 1)
+	var ding struct{ Text struct{ Content string } }
+	if err := json.Unmarshal(dt.bodies[0], &ding); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"slack": slack.Text, "dingtalk": ding.Text.Content} {
+		if strings.ContainsAny(text, "\n\r\u2028\u202e\u2066\u200b\x07") {
+			t.Fatalf("%s: a line break, control or bidi character got through: %q", name, text)
+		}
+		if n := len([]rune(text)); n > 700 {
+			t.Fatalf("%s: %d characters; what a user wrote is not capped", name, n)
+		}
+		if !strings.Contains(text, "awaits approval") || !strings.Contains(text, "olivia") {
+			t.Fatalf("%s: the dashboard's own words are lost: %q", name, text)
+		}
+	}
+}

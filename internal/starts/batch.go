@@ -364,6 +364,10 @@ type CheckResult struct {
 	Instance  ecs.Instance
 }
 
+// checkWait is how long a check waits for the start rate limit: a check is
+// advice, not worth holding a request for.
+const checkWait = 2 * time.Second
+
 // Check asks ECS whether it would start the instance now (a dry run),
 // with the same validation as a start; it starts nothing, needs no
 // approval, and is audited (action check, dry_run true).
@@ -377,6 +381,14 @@ func (s *Service) Check(ctx context.Context, a Actor, r Request) (CheckResult, e
 	inst, _ := s.Fleet.Lookup(r.Region, r.InstanceID)
 	ev := audit.Event{Action: audit.ActionCheck, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP, UserAgent: a.UserAgent,
 		Region: r.Region, InstanceID: r.InstanceID, InstanceName: inst.Name, InstanceType: inst.Type, InitLocalDisk: r.InitLocalDisk, DryRun: true}
+	if s.Limiter != nil { // a dry run spends StartInstance's API budget too
+		wctx, cancel := context.WithTimeout(ctx, checkWait)
+		err := s.Limiter.WaitN(wctx, 1)
+		cancel()
+		if err != nil {
+			return CheckResult{}, apperr.New(apperr.Unavailable, "Not checked: checks count against the dashboard's start rate limit (--start-rate), which is spent for now. Try again in a minute.")
+		}
+	}
 	requestID, err := s.Batch.DryRun(ctx, r.Region, r.InstanceID, r.InitLocalDisk)
 	res := CheckResult{RequestID: requestID, Instance: inst, Would: err == nil}
 	ev.RequestID = requestID

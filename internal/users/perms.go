@@ -14,14 +14,15 @@ const (
 	PermDecide                  // approve or reject someone else's request
 	PermExport                  // export the audit log: it holds every user's address and browser
 	PermAdmin                   // administer: users, and withdrawing anyone's request
+	PermRefresh                 // force a fresh listing from ECS (it spends the account's API budget)
 )
 
 // rolePerms is what each role may do (the contract's roles).
 var rolePerms = map[string]Perm{
 	RoleViewer:   PermView,
-	RoleOperator: PermView | PermStart,
-	RoleApprover: PermView | PermDecide | PermExport,
-	RoleAdmin:    PermView | PermStart | PermDecide | PermExport | PermAdmin,
+	RoleOperator: PermView | PermStart | PermRefresh,
+	RoleApprover: PermView | PermDecide | PermExport | PermRefresh,
+	RoleAdmin:    PermView | PermStart | PermDecide | PermExport | PermAdmin | PermRefresh,
 }
 
 // Can reports whether role holds every permission of p. An unknown role

@@ -72,6 +72,7 @@ type InstancesPage struct {
 	CacheErrors                 []string
 	FormToken                   string
 	CanStart                    bool              // the user may start: the batch form shows
+	CanRefresh                  bool              // the user may force a refresh: the button shows
 	NeedsApproval               bool              // every start needs approval: a reason is required
 	SortLinks                   map[string]string // column -> the link that sorts by it
 	Sort                        string
@@ -191,6 +192,7 @@ type BatchGroup struct {
 	ID         string
 	Count      int
 	ApproveURL string
+	Requests   []string // "ID:DIGEST" of each request shown: the approval is bound to them
 }
 
 // ConfirmApprovePage asks once more before approving a start that wipes
