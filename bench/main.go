@@ -15,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -632,13 +633,25 @@ func waitReady(base string, limit time.Duration) error {
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			if resp.StatusCode == 200 && listed(base) { // readyz does not wait for ECS
 				return nil
 			}
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
 	return errors.New("the dashboard never became ready")
+}
+
+// listed says whether the dashboard's first fleet listing is in (the cache
+// has an age in /metrics).
+func listed(base string) bool {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return err == nil && resp.StatusCode == 200 && !bytes.Contains(b, []byte("ecsdash_fleet_cache_age_seconds -1"))
 }
 
 var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)

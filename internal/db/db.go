@@ -155,6 +155,28 @@ func (d *DB) Ping(ctx context.Context) error {
 	return d.Write.PingContext(ctx)
 }
 
+// Probe checks the write path the audit log takes: a transaction on the
+// writer that rewrites the probe row (migrations/0011) and commits. ctx
+// bounds it.
+func (d *DB) Probe(ctx context.Context) error {
+	var one int
+	if err := d.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	tx, err := d.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin a write: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "UPDATE ready_probe SET at = ? WHERE id = 1", time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit a write: %w", err)
+	}
+	return nil
+}
+
 type migration struct {
 	version int
 	name    string

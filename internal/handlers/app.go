@@ -49,8 +49,9 @@ type App struct {
 	lastSeq      atomic.Int64     // the newest audit entry's seq
 	endings      sync.Map         // requester -> the newest entry that ended a start of theirs (int64)
 	throttle     loginThrottle
-	tokens       tokenBook // one-time form tokens
-	shared       *dbBook   // on a shared store: the throttle's and the tokens' book, swept in the background
-	started      time.Time // when this replica started (its lease's row)
-	stop         func()    // ends the background work Start began
+	tokens       tokenBook  // one-time form tokens
+	shared       *dbBook    // on a shared store: the throttle's and the tokens' book, swept in the background
+	started      time.Time  // when this replica started (its lease's row)
+	stop         func()     // ends the background work Start began
+	probing      sync.Mutex // held while /readyz's write check runs
 }
