@@ -10,12 +10,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"bytes"
 	"io"
 	"net"
 	"net/http"
