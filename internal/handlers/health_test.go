@@ -2,11 +2,21 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/labstack/echo/v4"
+
+	"ecsdash/internal/apperr"
+	"ecsdash/internal/db/dbtest"
 	"ecsdash/internal/ecs/ecssim"
 )
 
@@ -38,17 +48,10 @@ func TestReadyzIs503WhileTheDatabaseRefusesAWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The check that timed out finishes once the lock is gone; until then
-	// /readyz says so. Bounded by count.
-	var last page
-	for range 100 {
-		if last = h.browser().get("readyz"); last.status == http.StatusOK {
-			return
-		}
-		if !strings.Contains(last.body, "previous write check") {
-			t.Fatalf("readyz after the lock was released: %d %q", last.status, last.body)
-		}
+	// /readyz says so.
+	if last := readyAgain(h); last.status != http.StatusOK {
+		t.Fatalf("readyz after the lock was released: %d %q", last.status, last.body)
 	}
-	t.Fatalf("readyz never came back: %d %q", last.status, last.body)
 }
 
 // ECS is shared by every replica: while it fails, /readyz stays 200 (a load
@@ -59,8 +62,14 @@ func TestReadyzStays200WhileECSFails(t *testing.T) {
 	if err := h.sim.SetOutage("ServiceUnavailable"); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.fleet.Refresh(context.Background()); err == nil {
-		t.Fatal("a refresh during the outage succeeded")
+	failed := false // a refresh begun before the outage may be joined first
+	for range 5 {
+		if failed = h.fleet.Refresh(context.Background()) != nil; failed {
+			break
+		}
+	}
+	if !failed {
+		t.Fatal("every refresh during the outage succeeded")
 	}
 	if p := h.browser().get("readyz"); p.status != http.StatusOK {
 		t.Fatalf("readyz while ECS fails: %d %q", p.status, p.body)
@@ -69,4 +78,96 @@ func TestReadyzStays200WhileECSFails(t *testing.T) {
 	if !strings.Contains(m.body, "ecsdash_fleet_regions_failing 3") {
 		t.Fatalf("/metrics does not show the failing regions:\n%.2000s", m.body)
 	}
+}
+
+// With PostgreSQL out of connections for this database, pages, starts and
+// /readyz answer 503 in words (never 500 "Internal error"), and nothing
+// reaches ECS; once connections are allowed again, /readyz is 200.
+func TestWithPostgresOutOfConnectionsPagesAnswer503InWords(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.Postgres(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := u.Path[1:]
+	b := make([]byte, 6)
+	rand.Read(b)
+	role := "ecsdash_r_" + hex.EncodeToString(b) // connection limits bind roles that are not superusers
+	admin := func(stmts ...string) {
+		t.Helper()
+		a, err := sql.Open("pgx", os.Getenv(dbtest.Env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		for _, s := range stmts {
+			if _, err := a.Exec(s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+	}
+	admin("CREATE ROLE "+role+" LOGIN", "ALTER DATABASE "+name+" OWNER TO "+role)
+	t.Cleanup(func() { admin("DROP DATABASE IF EXISTS "+name+" WITH (FORCE)", "DROP ROLE IF EXISTS "+role) })
+	u.User = url.User(role)
+	h := newHarness(t, opts{dbPath: u.String()})
+	in := h.instance("ci-runner-02")
+	op := h.loggedIn("op1")
+	if p := op.get("audit"); p.status != http.StatusOK {
+		t.Fatalf("audit %d", p.status)
+	}
+	admin("ALTER DATABASE "+name+" CONNECTION LIMIT 0",
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"+name+"' AND usename = '"+role+"'")
+	for _, path := range []string{"audit", "instances", "audit/export?format=csv"} {
+		if p := op.get(path); p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "connections") && !strings.Contains(p.body, "database") {
+			t.Errorf("%s without connections: %d %.400s", path, p.status, p.body)
+		}
+	}
+	if p := op.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}}); p.status != http.StatusServiceUnavailable {
+		t.Errorf("a start without connections: %d %.400s", p.status, p.body)
+	}
+	if n, _ := h.sim.Starts(in.ID); n != 0 {
+		t.Error("a start reached ECS without its intent recorded")
+	}
+	if p := h.browser().get("readyz"); p.status != http.StatusServiceUnavailable {
+		t.Errorf("readyz without connections: %d %q", p.status, p.body)
+	}
+	admin("ALTER DATABASE " + name + " CONNECTION LIMIT -1")
+	if last := readyAgain(h); last.status != http.StatusOK {
+		t.Fatalf("readyz once connections are allowed again: %d %q", last.status, last.body)
+	}
+}
+
+// A query that fails because PostgreSQL is out of connections (or not
+// reachable) after the session was loaded is 503 in words, not a 500
+// "Internal error", wherever a handler met it.
+func TestADatabaseOutOfConnectionsIs503NotInternalError(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{beforeUp: func(e *echo.Echo) {
+		e.GET("/full", func(echo.Context) error {
+			return apperr.Wrap(&pgconn.PgError{Severity: "FATAL", Code: "53300", Message: "sorry, too many clients already"}, apperr.Internal, "audit")
+		})
+		e.GET("/unreachable", func(echo.Context) error {
+			return apperr.Wrap(&pgconn.PgError{Severity: "FATAL", Code: "08006", Message: "connection failure"}, apperr.Internal, "audit")
+		})
+	}})
+	for _, path := range []string{"full", "unreachable"} {
+		p := h.browser().get(path)
+		if p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "out of connections or not reachable") || strings.Contains(p.body, "too many clients") {
+			t.Errorf("%s: %d %.300s", path, p.status, p.doc.Find("main").Text())
+		}
+	}
+}
+
+// readyAgain asks /readyz until it is 200, for at most 10 s and 500 asks:
+// a check that timed out may still be finishing (then it says so).
+func readyAgain(h *harness) page {
+	var last page
+	for deadline, n := time.Now().Add(10*time.Second), 0; time.Now().Before(deadline) && n < 500; n++ {
+		if last = h.browser().get("readyz"); last.status == http.StatusOK || !strings.Contains(last.body, "previous write check") {
+			return last
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return last
 }
