@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -226,4 +227,51 @@ func ids(ops []Op) []int64 {
 		out[i] = o.ID()
 	}
 	return out
+}
+
+// A batch is chained as single appends are: the log verifies, the
+// operations fold, and an open operation's instance is still checked.
+func TestABatchIsChainedAndCheckedAsSingleAppends(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		d, err := db.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		ctx := context.Background()
+		log := New(d.Write, d.Read, nil)
+		if _, err := log.Append(ctx, Event{Action: ActionLogin, User: "olivia", State: StateSucceeded}); err != nil {
+			t.Fatal(err)
+		}
+		var intents []Event
+		for i := range 20 {
+			intents = append(intents, Event{Action: ActionStartInstance, User: "olivia", InstanceID: fmt.Sprintf("i-%d", i), State: StateSent})
+		}
+		sent, err := log.AppendBatch(ctx, intents)
+		if err != nil || len(sent) != 20 {
+			t.Fatalf("%d appended: %v", len(sent), err)
+		}
+		for i := range sent {
+			sent[i].State = StateSucceeded
+		}
+		if _, err := log.AppendBatch(ctx, sent); err != nil {
+			t.Fatal(err)
+		}
+		if head, n, err := Verify(ctx, d.Read, nil); err != nil || n != 41 || head.Seq != 41 {
+			t.Fatalf("verify: %+v %d %v", head, n, err)
+		}
+		p, err := log.OperationsPage(ctx, Filter{Actions: Shown})
+		if err != nil || p.Total.N != 20 || len(p.Ops) != 20 || p.Ops[0].Last.State != StateSucceeded {
+			t.Fatalf("%+v: %v", p.Total, err)
+		}
+		if _, err := log.Append(ctx, Event{Action: ActionStartInstance, User: "olivia", InstanceID: "i-3", State: StateAwaitingApproval}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = log.AppendBatch(ctx, []Event{{Action: ActionStartInstance, User: "bob", InstanceID: "i-3", State: StateSent}})
+		var open *OpenError
+		if !errors.As(err, &open) {
+			t.Fatalf("a batch began a second open operation on i-3: %v", err)
+		}
+	})
 }
