@@ -38,8 +38,10 @@ func bulkOps(t *testing.T, d *db.DB, n int) {
 			}
 		}
 	}
-	if _, err := d.Write.ExecContext(ctx, "ANALYZE"); err != nil {
-		t.Fatal(err)
+	if d.Dialect == db.Postgres { // as autovacuum would; SQLite's product never runs ANALYZE
+		if _, err := d.Write.ExecContext(ctx, "ANALYZE"); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -96,10 +98,13 @@ func TestTheAuditPageReadsThroughAnIndexInItsOrder(t *testing.T) {
 			"every operation":  {},
 			"a page by number": {Actions: Shown, Page: 3},
 		} {
-			q, args := f.pageQuery(50)
+			q, args := f.pageQuery(d.Dialect, 50)
 			p := plan(t, d, q, args)
 			if strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "Sort") {
 				t.Errorf("%s: the page sorts its matches:\n%s", name, p)
+			}
+			if name == "default" && d.Dialect == db.SQLite && !strings.Contains(p, "audit_ops_shown") {
+				t.Errorf("default: not read through audit_ops_shown:\n%s", p)
 			}
 		}
 	})
