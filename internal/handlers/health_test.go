@@ -8,14 +8,17 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
 	"ecsdash/internal/apperr"
+	"ecsdash/internal/audit"
 	"ecsdash/internal/db/dbtest"
 	"ecsdash/internal/ecs/ecssim"
 )
@@ -170,4 +173,54 @@ func readyAgain(h *harness) page {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return last
+}
+
+// The audit page's Older and Newer links page by keyset through every
+// operation once, and the heading gives the kept total.
+func TestTheAuditPagesLinksWalkEveryOperationOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	ctx := context.Background()
+	for i := range 120 {
+		if _, err := h.audit.Append(ctx, audit.Event{Action: audit.ActionCheck, User: "op1", InstanceID: "i-walk" + strconv.Itoa(i), State: audit.StateSucceeded}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := h.loggedIn("adm")
+	p := b.get("audit")
+	want := h.audit
+	_, total, err := want.Operations(ctx, audit.Filter{Actions: audit.Shown})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head := p.doc.Find("#history-h").Text(); !strings.Contains(head, "("+strconv.Itoa(total)+")") {
+		t.Fatalf("heading %q, %d operations", head, total)
+	}
+	seen := map[string]bool{}
+	var pages []string
+	for range 10 {
+		p.doc.Find("#history-h").Parent().Find("tr[data-audit-id]").Each(func(_ int, s *goquery.Selection) {
+			id := s.AttrOr("data-audit-id", "")
+			if seen[id] {
+				t.Fatalf("operation %s shown twice", id)
+			}
+			seen[id] = true
+		})
+		next, ok := p.doc.Find(`a[rel=next]`).Attr("href")
+		if !ok {
+			break
+		}
+		pages = append(pages, next)
+		p = b.get(strings.TrimPrefix(next, h.cfg.BasePath()))
+	}
+	if len(seen) != total || len(pages) != (total-1)/50 {
+		t.Fatalf("%d operations over %d links, %d in the log", len(seen), len(pages), total)
+	}
+	prev, ok := p.doc.Find(`a[rel=prev]`).Attr("href")
+	if !ok || !strings.Contains(prev, "after=") {
+		t.Fatalf("the last page links back by %q", prev)
+	}
+	if back := b.get(strings.TrimPrefix(prev, h.cfg.BasePath())); back.doc.Find("#history-h").Parent().Find("tr[data-audit-id]").Length() != 50 {
+		t.Fatal("the page before the last does not hold 50 operations")
+	}
 }
