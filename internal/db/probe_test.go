@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"ecsdash/internal/db"
 	"ecsdash/internal/db/dbtest"
 )
 
@@ -19,27 +18,6 @@ func TestProbeWritesOnAHealthyStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-}
-
-// A store that answers reads but refuses writes (a read-only file) passes
-// a ping and fails the write check.
-func TestProbeFailsOnAReadOnlyStore(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "ro.db")
-	opened(t, path).Close()
-	ro, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
-	p := &db.Pool{DB: ro, Dialect: db.SQLite}
-	d := &db.DB{Write: p, Read: p, Dialect: db.SQLite}
-	if err := d.Ping(context.Background()); err != nil {
-		t.Fatalf("the read-only store does not even answer a ping: %v", err)
-	}
-	if err := d.Probe(context.Background()); err == nil {
-		t.Fatal("the write check passed on a read-only store")
-	}
 }
 
 // While another connection holds SQLite's write lock, the write check
