@@ -202,17 +202,27 @@ func startChild(t *testing.T, env []string, args ...string) *child {
 	return nil
 }
 
-// waitReady waits, as a load balancer would, until /readyz answers 200: the
-// first listing of the fleet is in.
+// waitReady waits, as a load balancer would, until /readyz answers 200,
+// and then until the first listing of the fleet is in (/metrics gives the
+// cache an age; /readyz does not wait for ECS).
 func (c *child) waitReady(t *testing.T) {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		resp, err := http.Get("http://" + c.addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if err != nil {
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			continue
+		}
+		if resp, err = http.Get("http://" + c.addr + "/metrics"); err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && !strings.Contains(string(b), "ecsdash_fleet_cache_age_seconds -1") {
+			return
 		}
 	}
 	t.Fatal("the server never became ready")

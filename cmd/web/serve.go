@@ -50,7 +50,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	store, err := db.Open(ctx, cfg.DBPath)
+	store, err := db.OpenWith(ctx, cfg.DBPath, db.Options{MaxConns: cfg.DBMaxConns})
 	if err != nil {
 		return err
 	}

@@ -36,9 +36,12 @@ var (
 // statement (SQLite's trigger does the same; on PostgreSQL the trigger's
 // plpgsql call cost a sixth of an append, see migrations/0008): the
 // operation's first entry names it, its newest gives last_seq and state.
+// A new operation also counts in audit_op_counts (the audit page's total).
 // Its row count is the entry's: 1 when inserted, 0 when not.
 func folded(insert string) string {
-	return `WITH e AS (` + insert + ` RETURNING op_id, seq, action, "user", instance_id, state, time)
+	return `WITH e AS (` + insert + ` RETURNING op_id, seq, action, "user", instance_id, state, time),
+		c AS (INSERT INTO audit_op_counts (action, n) SELECT action, 1 FROM e WHERE seq = op_id
+			ON CONFLICT (action) DO UPDATE SET n = audit_op_counts.n + 1)
 		INSERT INTO audit_ops (op_id, last_seq, action, "user", instance_id, state, time)
 		SELECT op_id, seq, action, "user", instance_id, state, time FROM e
 		ON CONFLICT (op_id) DO UPDATE SET last_seq = excluded.last_seq, state = excluded.state`

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,9 +24,31 @@ type Filter struct {
 	Actions  []string
 	BatchID  string    // the operations of one batch start
 	From, To time.Time // the operation's first event, [From, To)
-	Page     int       // 1-based
-	PerPage  int
+	// Before and After page by keyset: the operations older than Before,
+	// or the ones just newer than After. Page (1-based) pages by offset,
+	// which walks the pages before it.
+	Before, After int64
+	Page          int
+	PerPage       int
 }
+
+// Shown are the actions the audit page lists unless asked for another
+// (sign-ins apart). A filter on exactly these reads through their own
+// index, audit_ops_shown (migrations/0010), in the page's order.
+var Shown = []string{ActionStartInstance, ActionCheck, ActionChainKeyed}
+
+// shownOnly is audit_ops_shown's condition, as the index states it.
+var shownOnly = "x.action IN ('" + strings.Join(Shown, "', '") + "')"
+
+// Count is how many operations match: exactly N, or at least N when
+// AtLeast (counting further would cost a walk of every match).
+type Count struct {
+	N       int
+	AtLeast bool
+}
+
+// countCap bounds the count of a filter that no kept counter answers.
+const countCap = 10_000
 
 // Op is an operation folded into one row: its first event (the request) and
 // its newest (the current state, carrying what came before).
@@ -56,7 +79,9 @@ func (f Filter) where() (string, []any) {
 	if f.Action != "" {
 		add("x.action = ?", f.Action)
 	}
-	if len(f.Actions) > 0 {
+	if slices.Equal(f.Actions, Shown) {
+		conds = append(conds, shownOnly)
+	} else if len(f.Actions) > 0 {
 		conds = append(conds, "x.action IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.Actions)), ",")+")")
 		for _, a := range f.Actions {
 			args = append(args, a)
@@ -84,21 +109,129 @@ const opJoin = ` FROM audit_ops x
 	JOIN audit_events l ON l.seq = x.last_seq
 	JOIN audit_events f ON f.seq = x.op_id`
 
-// Operations lists operations newest first, with the total that match.
+// Operations lists a page of operations newest first, with how many match
+// (see OperationsPage).
 func (l *Log) Operations(ctx context.Context, f Filter) ([]Op, int, error) {
-	where, args := f.where()
-	var total int
-	if err := l.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM audit_ops x"+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("audit: count: %w", err)
+	p, err := l.OperationsPage(ctx, f)
+	return p.Ops, p.Total.N, err
+}
+
+// OpsPage is a page of operations, newest first.
+type OpsPage struct {
+	Ops   []Op
+	Older bool  // older operations match past this page
+	Newer bool  // and newer ones before it
+	Total Count // how many match in all
+}
+
+// OperationsPage lists a page of operations newest first (f.PerPage, 50 by
+// default). Every filter reads audit_ops in op_id order through an index,
+// so a page costs its rows, not the log; the total comes from kept counts
+// or a bounded count.
+func (l *Log) OperationsPage(ctx context.Context, f Filter) (OpsPage, error) {
+	total, err := l.count(ctx, f)
+	if err != nil {
+		return OpsPage{}, err
 	}
 	per := f.PerPage
 	if per <= 0 {
 		per = 50
 	}
-	page := max(f.Page, 1)
-	q := "SELECT " + columnList("f") + ", " + columnList("l") + opJoin + where + " ORDER BY x.op_id DESC LIMIT ? OFFSET ?"
-	ops, err := l.queryOps(ctx, q, append(args, per, (page-1)*per)...)
-	return ops, total, err
+	q, args := f.pageQuery(l.r.Dialect, per)
+	ops, err := l.queryOps(ctx, q, args...)
+	if err != nil {
+		return OpsPage{}, err
+	}
+	beyond := len(ops) > per
+	if beyond {
+		ops = ops[:per]
+	}
+	p := OpsPage{Ops: ops, Older: beyond, Newer: f.Before > 0 || f.Page > 1, Total: total}
+	if f.After > 0 { // read oldest first from After, which is older
+		slices.Reverse(ops)
+		p.Older, p.Newer = true, beyond
+	}
+	return p, nil
+}
+
+// pageQuery selects per+1 operations of f's page (the one more says
+// whether the page has a next).
+func (f Filter) pageQuery(d db.Dialect, per int) (string, []any) {
+	pf := f
+	pf.Before, pf.After = 0, 0
+	where, args := pf.where()
+	cond := func(c string, arg int64) {
+		if where == "" {
+			where = " WHERE " + c
+		} else {
+			where += " AND " + c
+		}
+		args = append(args, arg)
+	}
+	order, offset := " ORDER BY x.op_id DESC", 0
+	switch {
+	case f.After > 0:
+		cond("x.op_id > ?", f.After)
+		order = " ORDER BY x.op_id ASC"
+	case f.Before > 0:
+		cond("x.op_id < ?", f.Before)
+	default:
+		offset = (max(f.Page, 1) - 1) * per
+	}
+	join := opJoin
+	if d == db.SQLite && f.readsShown() {
+		// Without statistics SQLite prefers audit_ops_action for the IN and
+		// sorts every match; the shown index is in the page's order.
+		join = strings.Replace(opJoin, "audit_ops x", "audit_ops x INDEXED BY audit_ops_shown", 1)
+	}
+	q := "SELECT " + columnList("f") + ", " + columnList("l") + join + where + order + " LIMIT ? OFFSET ?"
+	return q, append(args, per+1, offset)
+}
+
+// readsShown says whether f's page is best read through audit_ops_shown:
+// the default view's actions, and no filter with an index of its own (an
+// instance's operations, the open states, a batch).
+func (f Filter) readsShown() bool {
+	return slices.Equal(f.Actions, Shown) && f.Action == "" && f.InstanceID == "" && f.BatchID == "" &&
+		f.State != StateAwaitingApproval && f.State != StateSent
+}
+
+// count answers how many operations match f.
+func (l *Log) count(ctx context.Context, f Filter) (Count, error) {
+	q, args, capped := f.countQuery()
+	var n int
+	if err := l.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return Count{}, fmt.Errorf("audit: count: %w", err)
+	}
+	if capped && n > countCap {
+		return Count{N: countCap, AtLeast: true}, nil
+	}
+	return Count{N: n}, nil
+}
+
+// countQuery reads the kept counts (audit_op_counts, migrations/0010) when
+// f filters by action alone; otherwise it counts at most countCap+1
+// matches (capped).
+func (f Filter) countQuery() (q string, args []any, capped bool) {
+	if f.User != "" || f.InstanceID != "" || f.State != "" || f.BatchID != "" || !f.From.IsZero() || !f.To.IsZero() {
+		where, args := f.where()
+		return "SELECT COUNT(*) FROM (SELECT 1 FROM audit_ops x" + where + " LIMIT ?) m", append(args, countCap+1), true
+	}
+	q = "SELECT COALESCE(SUM(n), 0) FROM audit_op_counts"
+	actions := f.Actions
+	if f.Action != "" {
+		actions = []string{f.Action}
+		if len(f.Actions) > 0 && !slices.Contains(f.Actions, f.Action) {
+			return "SELECT 0", nil, false // both must hold: none does
+		}
+	}
+	if len(actions) > 0 {
+		q += " WHERE action IN (" + strings.TrimSuffix(strings.Repeat("?,", len(actions)), ",") + ")"
+		for _, a := range actions {
+			args = append(args, a)
+		}
+	}
+	return q, args, false
 }
 
 // Awaiting lists the operations awaiting approval, oldest first.

@@ -32,6 +32,7 @@ const EnvPrefix = "ECS_DASHBOARD_"
 type Config struct {
 	Addr              string
 	DBPath            string
+	DBMaxConns        int      // PostgreSQL: the pool's size; 0: the DSN's pool_max_conns, else db.DefaultMaxConns
 	Regions           []string // empty: the simulator's regions in demo mode
 	ECSEndpoint       string   // one endpoint URL for every region, or ""
 	Demo              bool     // --demo: run against the built-in simulator (see DemoSet)
@@ -291,6 +292,13 @@ var serveFlags = []flagSpec{
 	}},
 	{name: "notify-secret-file", usage: "a file holding the secret that signs each notification (json: X-ECS-Dashboard-Signature; dingtalk: the robot's signing secret)", set: func(p *parser, v string) {
 		p.c.NotifySecretFile = v
+	}},
+	{name: "db-max-conns", value: "0", usage: "PostgreSQL: connections this replica's pool may open (default: the DSN's pool_max_conns, else 8); the server's max_connections must cover every replica's pool and the CLI", set: func(p *parser, v string) {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 1000 {
+			p.bad("%q is not a number of connections (0 to 1000)", v)
+		} else {
+			p.c.DBMaxConns = n
+		}
 	}},
 	{name: "start-rate", value: "300", usage: "StartInstance calls a minute the dashboard allows itself (ECS allows an account about 500); 0 for no limit", set: func(p *parser, v string) {
 		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 100000 {

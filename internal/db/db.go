@@ -36,9 +36,28 @@ type DB struct {
 // Open opens the store named by dsn and migrates it: a postgres:// or
 // postgresql:// URL is a PostgreSQL database, anything else a SQLite file
 // (created if needed).
-func Open(ctx context.Context, dsn string) (*DB, error) {
+func Open(ctx context.Context, dsn string) (*DB, error) { return OpenWith(ctx, dsn, Options{}) }
+
+// Options are how a store is opened.
+type Options struct {
+	// MaxConns bounds a PostgreSQL pool; 0: the DSN's pool_max_conns,
+	// else DefaultMaxConns. (SQLite has one writer and a few readers.)
+	MaxConns int
+}
+
+// DefaultMaxConns is a PostgreSQL pool's size when neither the flag nor the
+// DSN names one: ten replicas and the CLI fit in the server's default
+// max_connections of 100.
+const DefaultMaxConns = 8
+
+// idleConnTime is how long a PostgreSQL connection may sit idle before the
+// pool closes it: a burst's connections go back to the server soon after.
+const idleConnTime = 30 * time.Second
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if IsPostgresDSN(dsn) {
-		return openPostgres(ctx, dsn)
+		return openPostgres(ctx, dsn, o)
 	}
 	return openSQLite(ctx, dsn)
 }
@@ -83,16 +102,24 @@ func openSQLite(ctx context.Context, file string) (*DB, error) {
 	return &DB{Write: wp, Read: &Pool{db: r, Dialect: SQLite}, Dialect: SQLite}, nil
 }
 
-func openPostgres(ctx context.Context, dsn string) (*DB, error) {
-	p, err := sql.Open("pgx", dsn)
+func openPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
+	conn, max, err := poolSize(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if o.MaxConns > 0 {
+		max = o.MaxConns
+	}
+	p, err := sql.Open("pgx", conn)
 	if err != nil {
 		return nil, fmt.Errorf("open PostgreSQL (%s): %w", Redact(dsn), err)
 	}
 	// Enough for the page reads and the appends of one replica; the
-	// server's max_connections must cover every replica's pool.
-	p.SetMaxOpenConns(16)
-	p.SetMaxIdleConns(16)
-	p.SetConnMaxIdleTime(5 * time.Minute)
+	// server's max_connections must cover every replica's pool. A burst's
+	// connections are closed once idle for idleConnTime.
+	p.SetMaxOpenConns(max)
+	p.SetMaxIdleConns(max)
+	p.SetConnMaxIdleTime(idleConnTime)
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := p.PingContext(pctx); err != nil {
@@ -105,6 +132,26 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, err
 	}
 	return &DB{Write: pool, Read: pool, Dialect: Postgres}, nil
+}
+
+// poolSize takes pool_max_conns (pgxpool's name for it) out of dsn, which
+// the driver would otherwise send to the server as a setting.
+func poolSize(dsn string) (string, int, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", 0, fmt.Errorf("the PostgreSQL DSN does not parse (%s)", Redact(dsn))
+	}
+	q := u.Query()
+	if !q.Has("pool_max_conns") {
+		return dsn, DefaultMaxConns, nil
+	}
+	n, err := strconv.Atoi(q.Get("pool_max_conns"))
+	if err != nil || n < 1 || n > 1000 {
+		return "", 0, fmt.Errorf("the PostgreSQL DSN's pool_max_conns %q is not a number of connections (1 to 1000)", q.Get("pool_max_conns"))
+	}
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
 }
 
 // Redact is dsn without its password, for messages and logs.
@@ -156,6 +203,28 @@ func (d *DB) Ping(ctx context.Context) error {
 		return err
 	}
 	return d.Write.PingContext(ctx)
+}
+
+// Probe checks the write path the audit log takes: a transaction on the
+// writer that rewrites the probe row (migrations/0011) and commits. ctx
+// bounds it.
+func (d *DB) Probe(ctx context.Context) error {
+	var one int
+	if err := d.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	tx, err := d.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin a write: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "UPDATE ready_probe SET at = ? WHERE id = 1", time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit a write: %w", err)
+	}
+	return nil
 }
 
 type migration struct {

@@ -27,6 +27,7 @@ type Snapshot struct {
 	Instances []*Instance // sorted by region, name, id; shared between snapshots, never changed
 	Families  []string    // every family in the fleet, sorted
 	index     map[string]int
+	search    *lazySearch      // the search text of Instances, built on the first search
 	Fetched   time.Time        // when the oldest region's list was fetched; zero before the first success
 	RegionErr map[string]error // regions whose last refresh failed (their list is the last good one)
 }
@@ -228,7 +229,7 @@ func (f *Fleet) refresh(ctx context.Context) error {
 
 // build makes a snapshot of all, with the regions' state; f.mu is held.
 func (f *Fleet) build(all []*Instance) *Snapshot {
-	s := &Snapshot{Instances: all, index: make(map[string]int, len(all)), RegionErr: map[string]error{}}
+	s := &Snapshot{Instances: all, index: make(map[string]int, len(all)), search: &lazySearch{}, RegionErr: map[string]error{}}
 	for region, st := range f.regions {
 		if st.err != nil {
 			s.RegionErr[region] = st.err
@@ -293,6 +294,9 @@ func (f *Fleet) replace(fresh map[string]Instance) {
 	}
 	next := *prev
 	next.Instances = slices.Clone(prev.Instances)
+	if !sameSearch(prev, fresh) {
+		next.search = &lazySearch{}
+	}
 	for key, in := range fresh {
 		if i, ok := prev.index[key]; ok {
 			next.Instances[i] = &in
@@ -305,6 +309,22 @@ func (f *Fleet) replace(fresh map[string]Instance) {
 		return
 	}
 	f.snap.Store(&next)
+}
+
+// sameSearch reports whether fresh leaves every instance's searched fields
+// (id, name, IPs) as prev has them, in place, so prev's search text holds.
+func sameSearch(prev *Snapshot, fresh map[string]Instance) bool {
+	for key, in := range fresh {
+		i, ok := prev.index[key]
+		if !ok {
+			return false
+		}
+		was := prev.Instances[i]
+		if was.Name != in.Name || !slices.Equal(was.PrivateIPs, in.PrivateIPs) || !slices.Equal(was.PublicIPs, in.PublicIPs) {
+			return false
+		}
+	}
+	return true
 }
 
 // familiesChanged reports whether fresh brings a family the snapshot does not list.

@@ -2,6 +2,7 @@ package ecs
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -86,5 +87,34 @@ func TestFindSortsByAColumnAndKeepsATotalOrder(t *testing.T) {
 	}
 	if last := s.Find(Query{PerPage: 10, Page: 99, Sort: "type"}); last.Page != 3 || len(last.Instances) != 5 {
 		t.Fatalf("past the end: page %d, %d rows", last.Page, len(last.Instances))
+	}
+}
+
+// A search over the snapshot's search text finds exactly the instances one
+// of whose id, name or IPs holds it (any case), in order, and nothing for
+// a search that would span two fields or two instances.
+func TestSearchFindsWhatEachFieldHolds(t *testing.T) {
+	t.Parallel()
+	s := testSnapshot()
+	s.search = &lazySearch{}
+	fieldsHold := func(in *Instance, q string) bool {
+		q = strings.ToLower(q)
+		for _, f := range append([]string{strings.ToLower(in.ID), strings.ToLower(in.Name)}, append(in.PrivateIPs, in.PublicIPs...)...) {
+			if strings.Contains(f, q) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, q := range []string{"web-0", "WEB-1", "i-abcdefgh2", "10.0.0.1", "4", "24", "abcdefgh24\x00web", "web-24\n", "0.0.", "zz"} {
+		var want []string
+		for _, in := range s.Instances {
+			if fieldsHold(in, q) {
+				want = append(want, in.ID)
+			}
+		}
+		if got := ids(s.Find(Query{Search: q, PerPage: 100})); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%q: found %v, want %v", q, got, want)
+		}
 	}
 }

@@ -55,4 +55,5 @@ type App struct {
 	shared       *dbBook       // on a shared store: the throttle's and the tokens' book, swept in the background
 	started      time.Time     // when this replica started (its lease's row)
 	stop         func()        // ends the background work Start began
+	probing      sync.Mutex    // held while /readyz's write check runs
 }

@@ -69,7 +69,7 @@ func (a *App) auditPage(c echo.Context) error {
 		return err
 	}
 	if f.Action == "" && c.QueryParam("action") != "all" {
-		f.Actions = []string{audit.ActionStartInstance, audit.ActionCheck, audit.ActionChainKeyed} // sign-ins only when asked for
+		f.Actions = audit.Shown // sign-ins only when asked for
 	}
 	if p := c.QueryParam("page"); p != "" {
 		n, err := strconv.Atoi(p)
@@ -78,23 +78,40 @@ func (a *App) auditPage(c echo.Context) error {
 		}
 		f.Page = n
 	}
+	// The pager's links are keysets (older than one operation, or newer):
+	// a page deep in a large log costs what the first one does.
+	for name, dst := range map[string]*int64{"before": &f.Before, "after": &f.After} {
+		if v := c.QueryParam(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 {
+				return apperr.New(apperr.Invalid, "%q is not an operation id.", apperr.Quote(v))
+			}
+			*dst = n
+		}
+	}
 	f.PerPage = 50
 	ctx := c.Request().Context()
 	awaiting, err := a.auditLog.Awaiting(ctx)
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
-	history, total, err := a.auditLog.Operations(ctx, f)
+	pg, err := a.auditLog.OperationsPage(ctx, f)
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
+	history := pg.Ops
 	if err := a.auditLog.Timelines(ctx, history); err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
 	actor := a.actor(c)
 	v := templates.AuditPage{Page: a.page(c, "Audit", "audit"), User: f.User, Instance: f.InstanceID, State: f.State, Action: f.Action,
-		From: c.QueryParam("from"), To: c.QueryParam("to"), States: audit.States, Actions: audit.OpActions, Total: total,
-		PageNum: max(f.Page, 1), Pages: max(1, int(math.Ceil(float64(total)/50)))}
+		From: c.QueryParam("from"), To: c.QueryParam("to"), States: audit.States, Actions: audit.OpActions, Total: strconv.Itoa(pg.Total.N)}
+	if pg.Total.AtLeast {
+		v.Total = "more than " + v.Total
+	}
+	if f.Before == 0 && f.After == 0 && !pg.Total.AtLeast {
+		v.PageNum, v.Pages = max(f.Page, 1), max(1, int(math.Ceil(float64(pg.Total.N)/50)))
+	}
 	exp := url.Values{}
 	for k, vals := range keep {
 		exp[k] = vals
@@ -105,19 +122,19 @@ func (a *App) auditPage(c echo.Context) error {
 		exp.Set("format", "json")
 		v.ExportJSON = a.cfg.BasePath() + "audit/export?" + exp.Encode()
 	}
-	pageLink := func(p int) string {
+	pageLink := func(key string, id int64) string {
 		q := url.Values{}
 		for k, vals := range keep {
 			q[k] = vals
 		}
-		q.Set("page", strconv.Itoa(p))
+		q.Set(key, strconv.FormatInt(id, 10))
 		return a.cfg.BasePath() + "audit?" + q.Encode()
 	}
-	if v.PageNum > 1 {
-		v.PrevURL = pageLink(v.PageNum - 1)
+	if pg.Newer && len(history) > 0 {
+		v.PrevURL = pageLink("after", history[0].ID())
 	}
-	if v.PageNum < v.Pages {
-		v.NextURL = pageLink(v.PageNum + 1)
+	if pg.Older && len(history) > 0 {
+		v.NextURL = pageLink("before", history[len(history)-1].ID())
 	}
 	byBatch := map[string][]string{}
 	for _, op := range awaiting {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -68,4 +69,36 @@ func BenchmarkInstancesPageMoving(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkInstancesSearch is an uncached search (every query new, so the
+// matches are found and their rows rendered) at each fleet size: its cost
+// and the heap must grow no faster than the fleet.
+func BenchmarkInstancesSearch(b *testing.B) {
+	for _, n := range []int{10000, 50000} {
+		b.Run("fleet="+strconv.Itoa(n), func(b *testing.B) {
+			h := newHarness(b, opts{simOpts: ecssim.Options{Instances: n}})
+			br := h.loggedIn("op1")
+			u, _ := url.Parse(h.srv.URL)
+			cookies := br.c.Jar.Cookies(u)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				req := httptest.NewRequest(http.MethodGet, "/instances?q="+strconv.Itoa(i%100000)+"&page="+strconv.Itoa(1+i%3), nil)
+				for _, c := range cookies {
+					req.AddCookie(c)
+				}
+				rec := httptest.NewRecorder()
+				h.echo.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+			var ms runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
+		})
+	}
 }

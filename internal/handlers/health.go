@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -10,17 +11,44 @@ import (
 
 func (a *App) healthz(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
 
-// readyz answers 200 only when the database and ECS answer.
+// How long /readyz waits for its write, and how long the write may take
+// before it is given up (SQLite's busy timeout is 5 s).
+const (
+	readyWait  = 2 * time.Second
+	probeLimit = 6 * time.Second
+)
+
+// readyz answers 200 when this replica can serve and record a start: its
+// database accepts a write, within readyWait. ECS is not asked: it is
+// shared by every replica, so a load balancer cannot route around it, and
+// draining them all would only add an outage; its trouble shows on the
+// pages and in /metrics. One write check runs at a time, so a stuck
+// database does not pile them up.
 func (a *App) readyz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
-	defer cancel()
-	if err := a.store.Ping(ctx); err != nil {
-		a.log.Warn("not ready: database", "request_id", requestID(c), "err", err)
-		return c.String(http.StatusServiceUnavailable, "database unavailable\n")
+	if !a.probing.TryLock() {
+		a.log.Warn("not ready: database", "request_id", requestID(c), "err", "the previous write check has not finished")
+		return c.String(http.StatusServiceUnavailable, "database: the previous write check has not finished\n")
 	}
-	if err := a.fleet.Ready(); err != nil {
-		a.log.Warn("not ready: ecs", "request_id", requestID(c), "err", err)
-		return c.String(http.StatusServiceUnavailable, "ECS unavailable\n")
+	done := make(chan error, 1)
+	go func() {
+		defer a.probing.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), probeLimit)
+		defer cancel()
+		done <- a.store.Probe(ctx)
+	}()
+	wait := time.NewTimer(readyWait)
+	defer wait.Stop()
+	var err error
+	select {
+	case err = <-done:
+	case <-wait.C:
+		err = fmt.Errorf("no write within %s", readyWait)
+	case <-c.Request().Context().Done():
+		return nil
+	}
+	if err != nil {
+		a.log.Warn("not ready: database", "request_id", requestID(c), "err", err)
+		return c.String(http.StatusServiceUnavailable, "database: it does not accept a write, so starts cannot be recorded\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
 }

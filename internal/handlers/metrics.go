@@ -32,7 +32,10 @@ func (a *App) scrapeCollectors() []prometheus.Collector {
 			}
 			return float64(len(ops))
 		})
-	return []prometheus.Collector{age, waiting}
+	failing := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ecsdash_fleet_regions_failing",
+		Help: "Regions whose last listing failed (ECS trouble; /readyz does not follow it)."},
+		func() float64 { return float64(len(a.fleet.Snapshot().RegionErr)) })
+	return []prometheus.Collector{age, waiting, failing}
 }
 
 // serveMetrics answers a scrape; with --metrics-token-file, only one that

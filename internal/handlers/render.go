@@ -13,6 +13,7 @@ import (
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
+	"ecsdash/internal/db"
 	"ecsdash/internal/starts"
 	"ecsdash/web/templates"
 )
@@ -129,6 +130,10 @@ func (a *App) handleError(err error, c echo.Context) {
 		}
 	} else {
 		status = statusOf[apperr.KindOf(err)]
+		if status == http.StatusInternalServerError && db.Unavailable(err) {
+			status = http.StatusServiceUnavailable
+			msg = "The dashboard's database is out of connections or not reachable right now: nothing was changed. Try again in a moment."
+		}
 	}
 	if status == 0 {
 		status = http.StatusInternalServerError

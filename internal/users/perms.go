@@ -9,12 +9,12 @@ type Perm uint16
 
 // The permissions.
 const (
-	PermView   Perm = 1 << iota // see the instances and the audit history
-	PermStart                   // start, batch-start and check (dry-run) instances
-	PermDecide                  // approve or reject someone else's request
-	PermExport                  // export the audit log: it holds every user's address and browser
-	PermAdmin                   // administer: users, and withdrawing anyone's request
-	PermRefresh                 // force a fresh listing from ECS (it spends the account's API budget)
+	PermView    Perm = 1 << iota // see the instances and the audit history
+	PermStart                    // start, batch-start and check (dry-run) instances
+	PermDecide                   // approve or reject someone else's request
+	PermExport                   // export the audit log: it holds every user's address and browser
+	PermAdmin                    // administer: users, and withdrawing anyone's request
+	PermRefresh                  // force a fresh listing from ECS (it spends the account's API budget)
 )
 
 // rolePerms is what each role may do (the contract's roles).

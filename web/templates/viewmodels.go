@@ -149,8 +149,8 @@ type AuditPage struct {
 	State, Action    string
 	From, To         string
 	States, Actions  []string
-	Total            int
-	PageNum, Pages   int
+	Total            string // how many operations match, in words when only bounded
+	PageNum, Pages   int    // zero when paged by keyset
 	PrevURL, NextURL string
 	ExportCSV        string
 	ExportJSON       string
