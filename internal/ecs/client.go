@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -169,7 +170,33 @@ func isLoopback(host string) bool {
 type sdkHTTPClient struct{ c *http.Client }
 
 func (h *sdkHTTPClient) Call(r *http.Request, _ *http.Transport) (*http.Response, error) {
-	return h.c.Do(r)
+	resp, err := h.c.Do(r)
+	if resp != nil {
+		noteRetryAfter(r.Context(), resp.Header.Get("x-acs-retry-after"))
+	}
+	return resp, err
+}
+
+// retryAfterKey carries, in a request's context, where the answer's
+// x-acs-retry-after goes: the SDK's error has no headers.
+type retryAfterKey struct{}
+
+// withRetryAfter returns a context whose requests note ECS's
+// x-acs-retry-after in *d.
+func withRetryAfter(ctx context.Context, d *time.Duration) context.Context {
+	return context.WithValue(ctx, retryAfterKey{}, d)
+}
+
+// noteRetryAfter records v (milliseconds, as ECS's gateway and the aliyun
+// CLI read it) where the context asks; a malformed value is ignored.
+func noteRetryAfter(ctx context.Context, v string) {
+	d, ok := ctx.Value(retryAfterKey{}).(*time.Duration)
+	if !ok || v == "" {
+		return
+	}
+	if ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && ms > 0 && ms <= 10*60*1000 {
+		*d = time.Duration(ms) * time.Millisecond
+	}
 }
 
 // Regions lists the configured regions, sorted.
@@ -441,7 +468,8 @@ func notRecorded(summary string, err error) *Error {
 func (c *Client) retry(ctx context.Context, call func(ctx context.Context, n int) *Error, safe func(*Error) bool) error {
 	renewed := false
 	for n := 1; ; n++ {
-		cctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+		var after time.Duration
+		cctx, cancel := context.WithTimeout(withRetryAfter(ctx, &after), c.opts.Timeout)
 		e := call(cctx, n)
 		cancel()
 		if e == nil {
@@ -459,6 +487,10 @@ func (c *Client) retry(ctx context.Context, call func(ctx context.Context, n int
 		}
 		backoff := c.opts.BaseDelay << (n - 1)
 		delay := time.Duration(rand.Int64N(int64(backoff)) + 1)
+		if e.Kind == KindThrottled {
+			// ECS's gateway said how long to wait: not sooner (the CLI waits too).
+			delay = max(delay, after)
+		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay+c.opts.Timeout/10 {
 			return e
 		}
