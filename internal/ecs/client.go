@@ -319,6 +319,11 @@ type wireInstance struct {
 	EipAddress           struct{ IpAddress string }
 	LocalStorageAmount   int
 	LocalStorageCapacity int64
+	StoppedMode          string
+	ResourceGroupId      string
+	Tags                 struct {
+		Tag []struct{ TagKey, TagValue string }
+	}
 }
 
 // Advise makes a start's failure advice fit the instance: DiskError's
@@ -536,6 +541,14 @@ func fromWire(region string, w *wireInstance) Instance {
 		LocalStorageCapacity: w.LocalStorageCapacity,
 		PrivateIPs:           nonEmpty(w.VpcAttributes.PrivateIpAddress.IpAddress),
 		PublicIPs:            nonEmpty(w.PublicIpAddress.IpAddress),
+		StoppedMode:          w.StoppedMode,
+		ResourceGroupID:      w.ResourceGroupId,
+	}
+	for _, t := range w.Tags.Tag {
+		if inst.Tags == nil {
+			inst.Tags = make(map[string]string, len(w.Tags.Tag))
+		}
+		inst.Tags[t.TagKey] = t.TagValue
 	}
 	if inst.Family == "" {
 		inst.Family = FamilyOf(inst.Type)

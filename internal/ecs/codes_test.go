@@ -160,7 +160,10 @@ func TestRetryAfterIsWaitedBeforeTheRetry(t *testing.T) {
 func TestRetryAfterBeyondTheDeadlineIsNotWaited(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, ecssim.Options{RetryAfter: 5 * time.Minute}, func(o *ecs.Options) {
-		o.Sleep = func(context.Context, time.Duration) error { t.Error("slept although the wait would pass the deadline"); return nil }
+		o.Sleep = func(context.Context, time.Duration) error {
+			t.Error("slept although the wait would pass the deadline")
+			return nil
+		}
 	})
 	in := findByName(t, r.client, "cn-hangzhou", "ci-runner-01")
 	if err := r.sim.InjectFault(in.ID, "Throttling.User", 1); err != nil {

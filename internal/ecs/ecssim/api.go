@@ -2,7 +2,6 @@ package ecssim
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -80,24 +79,12 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 	if !ok {
 		return
 	}
-	var wantIDs []string
-	if raw := q.Get("InstanceIds"); raw != "" {
-		if err := json.Unmarshal([]byte(raw), &wantIDs); err != nil {
-			s.fail(w, 400, "InvalidInstanceIds.Malformed", "The specified parameter InstanceIds is not valid: it must be a JSON array of strings.")
-			return
-		}
-		if len(wantIDs) > 100 {
-			s.fail(w, 400, "InvalidInstanceIds.ValueNotSupported", "The specified parameter InstanceIds holds more than 100 ids.")
-			return
-		}
-	}
-	status := q.Get("Status")
-	if status != "" && !slices.Contains([]string{"Pending", "Running", "Starting", "Stopping", "Stopped"}, status) {
-		s.fail(w, 400, "InvalidStatus.ValueNotSupported", "The specified parameter Status is not valid.")
+	f, ferr := parseFilter(q)
+	if ferr != nil {
+		s.fail(w, ferr.status, ferr.code, ferr.message)
 		return
 	}
-	family := q.Get("InstanceTypeFamily")
-	zone := q.Get("ZoneId")
+	zone := f.zone
 
 	s.mu.Lock()
 	if zone != "" && !slices.Contains(s.zonesOf(region), zone) {
@@ -112,15 +99,16 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 	var matched []*instance
 	for i := len(ids) - 1; i >= 0; i-- {
 		in := s.instances[ids[i]]
-		st := s.statusOf(in)
-		if (status != "" && st != status) || (family != "" && in.Family != family) ||
-			(zone != "" && in.Zone != zone) || (wantIDs != nil && !slices.Contains(wantIDs, in.ID)) {
+		if !f.matches(in, s.statusOf(in)) {
 			continue
 		}
 		matched = append(matched, in)
 	}
 	s.mu.Unlock()
-	listing := region + "/" + zone // what a NextToken is bound to
+	if (f.tagged || f.group != "") && len(matched) > MaxTagResults {
+		matched = matched[:MaxTagResults] // ECS lists at most 1,000 instances for tags or a resource group
+	}
+	listing := region + "/" + f.key // what a NextToken is bound to
 
 	resp := map[string]any{}
 	var page []*instance
@@ -189,6 +177,14 @@ type wireInstance struct {
 	Memory             int
 	StartTime          string
 	StoppedMode        string
+	ResourceGroupId    string
+	HostName           string
+	OSType             string
+	OSName             string
+	ImageId            string
+	SpotStrategy       string
+	DeletionProtection bool
+	KeyPairName        string
 	OperationLocks     struct{ LockReason []wireLock }
 	VpcAttributes      struct {
 		VpcId            string
@@ -221,8 +217,10 @@ func (in *instance) wire(status string) wireInstance {
 		w.OperationLocks.LockReason = append(w.OperationLocks.LockReason, wireLock{l.reason, l.msg})
 	}
 	if status == "Stopped" {
-		w.StoppedMode = "KeepCharging" // ECS's default for a stop; StopCharging only on request
+		w.StoppedMode = in.StoppedMode
 	}
+	w.ResourceGroupId, w.HostName, w.KeyPairName = in.ResourceGroupID, in.Name, in.KeyPairName
+	w.OSType, w.OSName, w.ImageId, w.SpotStrategy = "linux", "Alibaba Cloud Linux 3.2104 LTS 64 bit", "aliyun_3_x64_20G_alibase_20250101.vhd", "NoSpot"
 	if status == "Running" || status == "Stopping" {
 		w.StartTime = in.StartTime
 	}
@@ -392,6 +390,10 @@ func (s *Server) refusal(in *instance, initLocal, dryRun, batch bool) (status in
 func (s *Server) start(in *instance, initLocal bool) {
 	in.status, in.startedAt = "Starting", s.now()
 	in.StartTime = s.now().UTC().Format("2006-01-02T15:04Z")
+	if in.StoppedMode == "StopCharging" && in.PublicIP != "" {
+		// Economical mode released the public IP: the start brings another.
+		in.PublicIP = fmt.Sprintf("47.%d.%d.%d", 200+in.starts%50, s.rng.IntN(250), s.rng.IntN(250)+1)
+	}
 	in.starts++
 	if initLocal {
 		in.initLocalDisk++

@@ -89,7 +89,9 @@ type instance struct {
 	LocalStorageAmount                                            int
 	LocalStorageCapacity                                          int64
 	Tags                                                          map[string]string
-	Cpu, Memory                                                   int
+	Cpu, Memory                                                   int // vCPUs and MiB, the type's
+	StoppedMode                                                   string
+	ResourceGroupID, KeyPairName                                  string
 	CreationTime                                                  string
 	starts                                                        int
 	initLocalDisk                                                 int
