@@ -327,8 +327,14 @@ type wireInstance struct {
 }
 
 // Advise makes a start's failure advice fit the instance: DiskError's
-// remedy of initializing local disks applies only to local-disk families.
+// remedy of initializing local disks applies only to local-disk families;
+// NoStock after economical mode says why the instance needs stock at all.
 func Advise(e *Error, inst Instance, localDisk Families) *Error {
+	if e != nil && e.Code == "OperationDenied.NoStock" && strings.EqualFold(inst.StoppedMode, ModeStopCharging) {
+		adv := *e
+		adv.Summary = "The zone has no stock of this instance type right now, and the instance needs it: it was stopped in economical mode, which released its vCPUs and memory."
+		return &adv
+	}
 	if e == nil || e.Code != "DiskError" {
 		return e
 	}

@@ -119,8 +119,8 @@ var explanations = map[string]explanation{
 		"Check the instance's disks in the console (attaching, detaching or failed) and wait until they settle."}, // starts.Service advises per family (Advise)
 	"DiskInArrears": {KindForbidden, "A disk of the instance is suspended for overdue payment.",
 		"Settle the account's overdue payment, then start again."},
-	"OperationDenied.NoStock": {KindUnavailable, "The zone has no stock of this instance type right now (an instance stopped in economical mode gave its vCPUs and memory back, so it needs them anew).",
-		"Wait and try again later, or change the instance type, or move it to another zone."},
+	"OperationDenied.NoStock": {KindUnavailable, "The zone has no stock of this instance type right now.",
+		noStockAction},
 	"LackResource": {KindUnavailable, "ECS lacks the resources to start this instance right now.",
 		"Try again later, or change the instance type or zone."},
 	"QuotaExceed.ElasticQuota": {KindForbidden, "Starting would exceed one of the account's elastic quotas: of this instance type, of vCPUs in the zone, or of all vCPUs (ECS's message below says which).",
@@ -184,6 +184,8 @@ var explanations = map[string]explanation{
 	"Forbidden": {KindForbidden, "ECS refused the operation for the dashboard's account.",
 		"Ask the cloud account's administrator to check the dashboard's permissions."},
 }
+
+const noStockAction = "Wait and try again later, or change it to another instance type, or move it to another zone."
 
 const throttleAction = "The dashboard already waited and retried within the request's time. Wait a minute and try again."
 

@@ -159,6 +159,9 @@ func (a *App) row(in ecs.Instance, u users.User, held audit.OpenOp) templates.In
 	}
 	r.LockNotes = in.LockNotes
 	r.Expired = in.Expired(a.now())
+	if in.Economical() {
+		r.Economical = ecs.EconomicalWords
+	}
 	x := a.starts.MayStart(starts.Actor{User: u.Name, Role: u.Role}, in, held)
 	// A refusal for the role holds for every row: the page says it once at
 	// the top, and each row to a screen reader only (the contract: a row
