@@ -180,15 +180,15 @@ func TestRetryAfterBeyondTheDeadlineIsNotWaited(t *testing.T) {
 func TestListingCarriesStoppedModeTagsAndResourceGroup(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, ecssim.Options{}, nil)
-	eco, local := findByName(t, r.client, "cn-hangzhou", "batch-worker-01"), findByName(t, r.client, "cn-hangzhou", "hadoop-data-01")
+	eco, local := findByName(t, r.client, "cn-hangzhou", "batch-worker-02"), findByName(t, r.client, "cn-hangzhou", "hadoop-data-01")
 	if !eco.Economical() || eco.StoppedMode != ecs.ModeStopCharging {
-		t.Fatalf("batch-worker-01: stopped mode %q, economical %v", eco.StoppedMode, eco.Economical())
+		t.Fatalf("batch-worker-02: stopped mode %q, economical %v", eco.StoppedMode, eco.Economical())
 	}
 	if local.Economical() || local.StoppedMode != ecs.ModeNotApplicable {
 		t.Fatalf("hadoop-data-01 (local disks): stopped mode %q", local.StoppedMode)
 	}
 	if eco.Tags["team"] != "platform" || eco.Tags["env"] != "prod" || eco.ResourceGroupID != ecssim.PlatformResourceGroup {
-		t.Fatalf("batch-worker-01: tags %v, group %q", eco.Tags, eco.ResourceGroupID)
+		t.Fatalf("batch-worker-02: tags %v, group %q", eco.Tags, eco.ResourceGroupID)
 	}
 	running := eco
 	running.Status = ecs.StatusRunning

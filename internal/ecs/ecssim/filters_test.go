@@ -185,7 +185,7 @@ func TestDemoFleetHasTeamsGroupsRealSizesAndEconomicalMode(t *testing.T) {
 			}
 		}
 	}
-	if modes["batch-worker-01"] != "StopCharging" || modes["ci-runner-01"] != "KeepCharging" {
+	if modes["batch-worker-02"] != "StopCharging" || modes["ci-runner-01"] != "KeepCharging" {
 		t.Fatalf("stopped modes %v: want batch workers economical, CI runners not", modes)
 	}
 	if !slices.Contains([]string{"StopCharging"}, modes["staging-web-01"]) {

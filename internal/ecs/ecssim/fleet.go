@@ -174,13 +174,14 @@ func groupOf(team string) string {
 	return DefaultResourceGroup
 }
 
-// stoppedModeOf is how a demo instance was stopped: the batch workers and
-// staging in economical mode; local-disk families cannot use it.
+// stoppedModeOf is how a demo instance was stopped: staging and the batch
+// workers but the first in economical mode (the first stays a plain stop, so
+// both kinds sit side by side); local-disk families cannot use it.
 func stoppedModeOf(name, family string) string {
 	switch {
 	case localDiskFamily(family):
 		return "Not-applicable"
-	case strings.HasPrefix(name, "batch-worker"), strings.HasPrefix(name, "staging-"):
+	case strings.HasPrefix(name, "batch-worker") && name != "batch-worker-01", strings.HasPrefix(name, "staging-"):
 		return "StopCharging"
 	}
 	return "KeepCharging"
