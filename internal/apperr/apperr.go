@@ -19,9 +19,18 @@ const (
 	Conflict      Kind = "conflict"     // the resource's state forbids the action now
 	Forbidden     Kind = "forbidden"    // authenticated, but not allowed
 	Unauthorized  Kind = "unauthorized" // not authenticated
-	Unavailable   Kind = "unavailable"  // a dependency is down; try again later
+	Unavailable   Kind = "unavailable"  // a dependency is down or busy; try again later
+	BadGateway    Kind = "bad_gateway"  // a dependency refused the dashboard's own credentials
+	Timeout       Kind = "timeout"      // a dependency did not answer: the outcome is unknown
 	Internal      Kind = "internal"
 )
+
+// Kinded is an error of another package that knows its application kind
+// (ecs.Error maps ECS's kinds through its one table).
+type Kinded interface {
+	error
+	AppKind() Kind
+}
 
 // Error is an error with a kind and a message fit to show an operator.
 // Err holds the detail for the log and is never shown.
@@ -50,11 +59,16 @@ func Wrap(err error, kind Kind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), Err: err}
 }
 
-// KindOf returns the kind of err, Internal for anything that is not an *Error.
+// KindOf returns the kind of err: an *Error's, else a Kinded error's,
+// Internal for anything else.
 func KindOf(err error) Kind {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
+	}
+	var k Kinded
+	if errors.As(err, &k) {
+		return k.AppKind()
 	}
 	return Internal
 }

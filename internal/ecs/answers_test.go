@@ -135,3 +135,30 @@ func TestErrorAnswerAsECSSendsIt(t *testing.T) {
 		t.Fatalf("attempts %+v", attempts)
 	}
 }
+
+func TestExpiredSubscriptionAnswerAsECSSendsIt(t *testing.T) {
+	t.Parallel()
+	c := replaying(t, 403, answer(t, "error_instance_expired_prepaid.txt"))
+	_, err := c.StartInstance(context.Background(), "cn-hangzhou", "i-bp1expiredsubscr0001", false, ecs.Hooks{})
+	e := ecsErr(t, err)
+	if e.Code != "InstanceExpired" || e.HTTPStatus != 403 || e.Kind != ecs.KindForbidden || e.Retryable() ||
+		e.Message != "The prePaid instance has been expired." || !strings.Contains(e.Action, "Renew") {
+		t.Fatalf("got %+v", e)
+	}
+}
+
+// A conflict with a request still settling is retryable, as Terraform
+// treats it (TestConflictIsRetriedWithinTheCallAndSucceeds retries it).
+func TestConflictAnswerAsECSSendsItIsRetryable(t *testing.T) {
+	t.Parallel()
+	c := replaying(t, 409, answer(t, "error_conflict.txt"))
+	var attempts int
+	_, err := c.StartInstance(context.Background(), "cn-hangzhou", "i-bp67acfmxazb4ph1abcd", false, ecs.Hooks{After: func(ecs.Attempt) { attempts++ }})
+	e := ecsErr(t, err)
+	if e.Code != "InvalidOperation.Conflict" || e.HTTPStatus != 409 || e.Kind != ecs.KindPrecondition || !e.Retryable() {
+		t.Fatalf("got %+v", e)
+	}
+	if attempts != 1 {
+		t.Fatalf("%d attempts with MaxAttempts 1", attempts)
+	}
+}

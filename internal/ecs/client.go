@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -169,7 +170,33 @@ func isLoopback(host string) bool {
 type sdkHTTPClient struct{ c *http.Client }
 
 func (h *sdkHTTPClient) Call(r *http.Request, _ *http.Transport) (*http.Response, error) {
-	return h.c.Do(r)
+	resp, err := h.c.Do(r)
+	if resp != nil {
+		noteRetryAfter(r.Context(), resp.Header.Get("x-acs-retry-after"))
+	}
+	return resp, err
+}
+
+// retryAfterKey carries, in a request's context, where the answer's
+// x-acs-retry-after goes: the SDK's error has no headers.
+type retryAfterKey struct{}
+
+// withRetryAfter returns a context whose requests note ECS's
+// x-acs-retry-after in *d.
+func withRetryAfter(ctx context.Context, d *time.Duration) context.Context {
+	return context.WithValue(ctx, retryAfterKey{}, d)
+}
+
+// noteRetryAfter records v (milliseconds, as ECS's gateway and the aliyun
+// CLI read it) where the context asks; a malformed value is ignored.
+func noteRetryAfter(ctx context.Context, v string) {
+	d, ok := ctx.Value(retryAfterKey{}).(*time.Duration)
+	if !ok || v == "" {
+		return
+	}
+	if ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && ms > 0 && ms <= 10*60*1000 {
+		*d = time.Duration(ms) * time.Millisecond
+	}
 }
 
 // Regions lists the configured regions, sorted.
@@ -292,11 +319,22 @@ type wireInstance struct {
 	EipAddress           struct{ IpAddress string }
 	LocalStorageAmount   int
 	LocalStorageCapacity int64
+	StoppedMode          string
+	ResourceGroupId      string
+	Tags                 struct {
+		Tag []struct{ TagKey, TagValue string }
+	}
 }
 
 // Advise makes a start's failure advice fit the instance: DiskError's
-// remedy of initializing local disks applies only to local-disk families.
+// remedy of initializing local disks applies only to local-disk families;
+// NoStock after economical mode says why the instance needs stock at all.
 func Advise(e *Error, inst Instance, localDisk Families) *Error {
+	if e != nil && e.Code == "OperationDenied.NoStock" && strings.EqualFold(inst.StoppedMode, ModeStopCharging) {
+		adv := *e
+		adv.Summary = "The zone has no stock of this instance type right now, and the instance needs it: it was stopped in economical mode, which released its vCPUs and memory."
+		return &adv
+	}
 	if e == nil || e.Code != "DiskError" {
 		return e
 	}
@@ -441,7 +479,8 @@ func notRecorded(summary string, err error) *Error {
 func (c *Client) retry(ctx context.Context, call func(ctx context.Context, n int) *Error, safe func(*Error) bool) error {
 	renewed := false
 	for n := 1; ; n++ {
-		cctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+		var after time.Duration
+		cctx, cancel := context.WithTimeout(withRetryAfter(ctx, &after), c.opts.Timeout)
 		e := call(cctx, n)
 		cancel()
 		if e == nil {
@@ -459,6 +498,10 @@ func (c *Client) retry(ctx context.Context, call func(ctx context.Context, n int
 		}
 		backoff := c.opts.BaseDelay << (n - 1)
 		delay := time.Duration(rand.Int64N(int64(backoff)) + 1)
+		if e.Kind == KindThrottled {
+			// ECS's gateway said how long to wait: not sooner (the CLI waits too).
+			delay = max(delay, after)
+		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay+c.opts.Timeout/10 {
 			return e
 		}
@@ -504,6 +547,14 @@ func fromWire(region string, w *wireInstance) Instance {
 		LocalStorageCapacity: w.LocalStorageCapacity,
 		PrivateIPs:           nonEmpty(w.VpcAttributes.PrivateIpAddress.IpAddress),
 		PublicIPs:            nonEmpty(w.PublicIpAddress.IpAddress),
+		StoppedMode:          w.StoppedMode,
+		ResourceGroupID:      w.ResourceGroupId,
+	}
+	for _, t := range w.Tags.Tag {
+		if inst.Tags == nil {
+			inst.Tags = make(map[string]string, len(w.Tags.Tag))
+		}
+		inst.Tags[t.TagKey] = t.TagValue
 	}
 	if inst.Family == "" {
 		inst.Family = FamilyOf(inst.Type)

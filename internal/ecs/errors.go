@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/alibabacloud-go/tea/tea"
+
+	"ecsdash/internal/apperr"
 )
 
 // ErrorKind classifies what an ECS failure means for the operator.
@@ -56,10 +58,42 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable reports whether another attempt may succeed: throttling, ECS's
-// own failures and unavailability.
-func (e *Error) Retryable() bool {
-	return e.Kind == KindThrottled || e.Code == "ServiceUnavailable" || e.Code == "InternalError"
+// own failures and unavailability, and a conflict with a request still
+// settling (Terraform retries InvalidOperation.Conflict too).
+func (e *Error) Retryable() bool { return e.Kind == KindThrottled || retryCodes[e.Code] }
+
+// retryCodes are the codes, besides throttling, that an attempt moments
+// later may pass: nothing was done, and the cause passes by itself.
+var retryCodes = map[string]bool{"ServiceUnavailable": true, "InternalError": true, "InvalidOperation.Conflict": true}
+
+// appKinds is the one mapping from ECS's kinds to the application's (whose
+// one table in the handlers gives the HTTP status): a refusal by ECS for the
+// instance or the account is a conflict of the moment, not a refusal of the
+// user; a dashboard that ECS does not accept is a bad gateway; no answer is
+// a timeout whose outcome is unknown.
+var appKinds = map[ErrorKind]apperr.Kind{
+	KindPrecondition:   apperr.Conflict,
+	KindForbidden:      apperr.Conflict,
+	KindNotFound:       apperr.NotFound,
+	KindInvalid:        apperr.Unprocessable,
+	KindThrottled:      apperr.Unavailable,
+	KindUnavailable:    apperr.Unavailable,
+	KindInternal:       apperr.Unavailable,
+	KindAuth:           apperr.BadGateway,
+	KindUnknownOutcome: apperr.Timeout,
 }
+
+// AppKind is the application's kind of an ECS kind (apperr.Internal for one
+// the table lacks, which a test forbids).
+func (k ErrorKind) AppKind() apperr.Kind {
+	if a, ok := appKinds[k]; ok {
+		return a
+	}
+	return apperr.Internal
+}
+
+// AppKind makes an *Error an apperr.Kinded error.
+func (e *Error) AppKind() apperr.Kind { return e.Kind.AppKind() }
 
 type explanation struct {
 	kind    ErrorKind
@@ -86,17 +120,17 @@ var explanations = map[string]explanation{
 	"DiskInArrears": {KindForbidden, "A disk of the instance is suspended for overdue payment.",
 		"Settle the account's overdue payment, then start again."},
 	"OperationDenied.NoStock": {KindUnavailable, "The zone has no stock of this instance type right now.",
-		"Try again later, or change the instance type."},
+		noStockAction},
 	"LackResource": {KindUnavailable, "ECS lacks the resources to start this instance right now.",
 		"Try again later, or change the instance type or zone."},
-	"QuotaExceed.ElasticQuota": {KindForbidden, "Starting would exceed the account's elastic quota for this instance type.",
-		"Ask for a higher quota, or stop other instances first."},
+	"QuotaExceed.ElasticQuota": {KindForbidden, "Starting would exceed one of the account's elastic quotas: of this instance type, of vCPUs in the zone, or of all vCPUs (ECS's message below says which).",
+		"Ask for a higher quota in Quota Center, or stop other instances of that type or zone first."},
 	"OperationDenied.HostRepairing": {KindPrecondition, "The instance's physical host is being repaired.",
 		"Wait for the repair to end, or contact Alibaba Cloud support."},
 	"InvalidParameter.KMSKeyId.NotFound": {KindForbidden, "The KMS key that encrypts the instance's disks no longer exists.",
 		"Restore the key in KMS, or ask the key's owner."},
-	"InvalidParameter.KMSKeyId.CMKUnauthorized": {KindForbidden, "ECS is not allowed to use the KMS key that encrypts the instance's disks.",
-		"Grant ECS access to the key in KMS (the AliyunECSDiskEncryptDefaultRole), then start again."},
+	"InvalidParameter.KMSKeyId.CMKUnauthorized": {KindForbidden, "ECS may not use the KMS key (CMK) that encrypts the instance's disks: the key lacks the tag that lets ECS use it.",
+		"Ask the key's owner to add, in KMS, the tag that ECS's disk-encryption guide names for keys ECS may use; then start again."},
 	"InvalidParameter.KMSKeyId.CMKNotEnabled": {KindForbidden, "The KMS key that encrypts the instance's disks is disabled.",
 		"Enable the key in KMS, then start again."},
 	"InvalidParameter.KMSKeyId.KMSUnauthorized": {KindForbidden, "ECS has no right to use your KMS, which encrypts the instance's disks.",
@@ -105,6 +139,29 @@ var explanations = map[string]explanation{
 		"Attach or replace a system disk, then start again."},
 	"InvalidInstanceId.NotFound": {KindNotFound, "ECS has no instance with this ID in this region.",
 		"Refresh the list: the instance may have been released."},
+	"InvalidOperation.Conflict": {KindPrecondition, "A previous request on the instance is still being carried out, so ECS refused this one for now; nothing was done.",
+		"The dashboard already retried within the request's time. Wait a minute, refresh the list, and start it again if it still shows Stopped."},
+	"InstanceExpiredOrInArrears": {KindForbidden, "The instance has expired or the account has an overdue payment, so ECS will not start it.",
+		"Renew the instance or settle the account's overdue payment, then start it again."},
+	"OperationDenied.SpotPriceLowerThanPublicPrice": {KindUnavailable, "This spot instance's price limit is below the current market price, so ECS has no capacity for it at that price.",
+		"Try again later, or raise the instance's spot price limit (or change it to pay-as-you-go)."},
+	"Invalid.PrivatePoolOptions.NoStock": {KindUnavailable, "The private pool the instance starts from (an elasticity assurance or a capacity reservation) has no capacity left.",
+		"Stop another instance that uses the pool, enlarge the pool, or let the instance use the public pool; then start again."},
+	"InvalidDedicatedHost.NotEnoughResource": {KindUnavailable, "The dedicated host the instance runs on has no room left for it.",
+		"Stop another instance on that host, or move this one to another dedicated host; then start again."},
+	"InvalidCapacityReservationId.NotFound": {KindPrecondition, "The capacity reservation this instance is bound to no longer exists (the instance itself does).",
+		"Change the instance's private pool options in the console (the public pool, or another reservation), then start again."},
+	"DRYRUN.SUCCESS": {KindPrecondition, "The batch dry run passed: ECS would accept the start.", "Start them for real when ready."},
+	"InvalidInstanceIds.NotFound": {KindNotFound, "ECS has none of the batch's instances in this region.",
+		"Refresh the list: the instances may have been released."},
+	"InvalidParameter.TooManyInstanceIds": {KindInvalid, "The batch named more than 100 instances; ECS starts at most 100 in a call.",
+		"Start at most 100 instances at a time."},
+	"Abs.InvalidInstanceIds.MalFormed": {KindInvalid, "ECS could not read an instance ID of the batch.",
+		"Check that every ID looks like i-…; if they do, report this to the dashboard's maintainers with the RequestId."},
+	"Throttling":          {KindThrottled, "ECS is rate-limiting requests right now.", throttleAction},
+	"Throttling.User":     {KindThrottled, "ECS is rate-limiting the account's requests (every user, Terraform and the console share the limit).", throttleAction},
+	"Throttling.Api":      {KindThrottled, "ECS is rate-limiting this API for the account.", throttleAction},
+	"Throttling.Resource": {KindThrottled, "ECS is rate-limiting requests on this instance.", throttleAction},
 	"InternalError": {KindInternal, "ECS failed with an internal error.",
 		"Try again in a minute; if it persists, contact Alibaba Cloud support with the RequestId."},
 	"ServiceUnavailable": {KindUnavailable, "ECS is temporarily unavailable.",
@@ -128,6 +185,10 @@ var explanations = map[string]explanation{
 		"Ask the cloud account's administrator to check the dashboard's permissions."},
 }
 
+const noStockAction = "Wait and try again later, or change it to another instance type, or move it to another zone."
+
+const throttleAction = "The dashboard already waited and retried within the request's time. Wait a minute and try again."
+
 // The dashboard's own refusals, decided before anything is sent to ECS.
 const (
 	CodeNotStopped      = "Dashboard.NotStopped"
@@ -146,7 +207,7 @@ func explain(code string, status int) explanation {
 	}
 	switch {
 	case strings.HasPrefix(code, "Throttling"):
-		return explanation{KindThrottled, "ECS is rate-limiting the account's requests.", "Wait a minute and try again."}
+		return explanation{KindThrottled, "ECS is rate-limiting the account's requests.", throttleAction}
 	case strings.HasPrefix(code, "InvalidParameter"), strings.HasPrefix(code, "MissingParameter"):
 		return explanation{KindInvalid, "ECS refused a parameter of the request.", "Report this to the dashboard's maintainers with the RequestId."}
 	case strings.HasPrefix(code, "Forbidden"), strings.HasPrefix(code, "OperationDenied"):
@@ -208,13 +269,14 @@ func sentNothing(err error) bool {
 type Explanation struct {
 	Kind            ErrorKind
 	Summary, Action string
+	Retryable       bool // another attempt moments later may pass
 }
 
 // Explain says in words what an ECS code means and what to do (as Error's
 // Summary and Action would for it).
 func Explain(code string) Explanation {
 	x := explain(code, 0)
-	return Explanation{Kind: x.kind, Summary: x.summary, Action: x.action}
+	return Explanation{Kind: x.kind, Summary: x.summary, Action: x.action, Retryable: (&Error{Kind: x.kind, Code: code}).Retryable()}
 }
 
 // Words is what went wrong, in words: an *Error's summary, "no answer" for

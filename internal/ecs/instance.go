@@ -1,6 +1,7 @@
 package ecs
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -23,7 +24,29 @@ type Instance struct {
 	PublicIPs            []string
 	LocalStorageAmount   int
 	LocalStorageCapacity int64 // GiB
+	// StoppedMode is how a Stopped instance was stopped: KeepCharging,
+	// StopCharging (economical mode) or Not-applicable (local-disk families).
+	StoppedMode     string
+	Tags            map[string]string // ECS's tags, key to value
+	ResourceGroupID string            // rg-…; "" when ECS sends none
 }
+
+// Stopped modes ECS reports.
+const (
+	ModeKeepCharging  = "KeepCharging"
+	ModeStopCharging  = "StopCharging"
+	ModeNotApplicable = "Not-applicable"
+)
+
+// Economical reports a Stopped instance stopped in economical mode: it gave
+// its vCPUs and memory back, so a start must find them again.
+func (i Instance) Economical() bool {
+	return i.Status == StatusStopped && strings.EqualFold(i.StoppedMode, ModeStopCharging)
+}
+
+// EconomicalWords says what economical mode means for a start.
+const EconomicalWords = "Stopped in economical mode: its vCPUs and memory were released, so ECS must find them again. " +
+	"The start may fail for lack of stock (then try later, another zone or another type); it comes back with a new public IP, and burstable CPU credits are cleared."
 
 // Equal reports whether two views of an instance show the same.
 func (i *Instance) Equal(j *Instance) bool {
@@ -31,7 +54,8 @@ func (i *Instance) Equal(j *Instance) bool {
 		i.Region == j.Region && i.Zone == j.Zone && i.ChargeType == j.ChargeType && i.ExpiredTime.Equal(j.ExpiredTime) &&
 		slices.Equal(i.LockReasons, j.LockReasons) && slices.Equal(i.LockNotes, j.LockNotes) && slices.Equal(i.PrivateIPs, j.PrivateIPs) &&
 		slices.Equal(i.PublicIPs, j.PublicIPs) && i.LocalStorageAmount == j.LocalStorageAmount &&
-		i.LocalStorageCapacity == j.LocalStorageCapacity
+		i.LocalStorageCapacity == j.LocalStorageCapacity && i.StoppedMode == j.StoppedMode && maps.Equal(i.Tags, j.Tags) &&
+		i.ResourceGroupID == j.ResourceGroupID
 }
 
 // Status values ECS reports.

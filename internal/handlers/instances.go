@@ -159,6 +159,9 @@ func (a *App) row(in ecs.Instance, u users.User, held audit.OpenOp) templates.In
 	}
 	r.LockNotes = in.LockNotes
 	r.Expired = in.Expired(a.now())
+	if in.Economical() {
+		r.Economical = ecs.EconomicalWords
+	}
 	x := a.starts.MayStart(starts.Actor{User: u.Name, Role: u.Role}, in, held)
 	// A refusal for the role holds for every row: the page says it once at
 	// the top, and each row to a screen reader only (the contract: a row
@@ -307,7 +310,7 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 			outcome = "unknown"
 		}
 		a.metrics.Start(outcome)
-		status := ecsPageStatus(e)
+		status := statusOf[e.AppKind()]
 		heading := "ECS did not start " + name
 		if outcome == "unknown" {
 			heading = "The outcome of starting " + name + " is unknown"
@@ -328,22 +331,6 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 		}
 		return c.Redirect(http.StatusSeeOther, back)
 	}
-}
-
-// ecsPageStatus is the status of the page that explains an ECS error: the
-// state or account forbids it (409), ECS is busy or down (503), no answer (504).
-func ecsPageStatus(e *ecs.Error) int {
-	switch e.Kind {
-	case ecs.KindThrottled, ecs.KindUnavailable, ecs.KindInternal:
-		return http.StatusServiceUnavailable
-	case ecs.KindUnknownOutcome:
-		return http.StatusGatewayTimeout
-	case ecs.KindAuth:
-		return http.StatusBadGateway
-	case ecs.KindNotFound:
-		return http.StatusNotFound
-	}
-	return http.StatusConflict
 }
 
 // startBatch starts the instances ticked on the list (instance=REGION/ID,

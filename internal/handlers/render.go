@@ -93,13 +93,16 @@ var statusOf = map[apperr.Kind]int{
 	apperr.Forbidden:     http.StatusForbidden,
 	apperr.Unauthorized:  http.StatusUnauthorized,
 	apperr.Unavailable:   http.StatusServiceUnavailable,
+	apperr.BadGateway:    http.StatusBadGateway,
+	apperr.Timeout:       http.StatusGatewayTimeout,
 	apperr.Internal:      http.StatusInternalServerError,
 }
 
 var headings = map[int]string{
 	400: "That request is not valid", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
 	405: "Not allowed", 409: "Not possible right now", 413: "Too large", 422: "Please confirm",
-	429: "Too many attempts", 500: "Something went wrong", 503: "Temporarily unavailable",
+	429: "Too many attempts", 500: "Something went wrong", 502: "Cloud access refused", 503: "Temporarily unavailable",
+	504: "No answer",
 }
 
 // handleError is the one HTTP error handler: it maps the error's kind to a

@@ -240,7 +240,7 @@ func (s *Service) fresh(ctx context.Context, region, id string, initLocalDisk bo
 	if err != nil {
 		var e *ecs.Error
 		if errors.As(err, &e) && e.Kind == ecs.KindNotFound {
-			return ecs.Instance{}, apperr.Wrap(err, apperr.NotFound, "No instance %s in %s. %s", id, region, e.Action)
+			return ecs.Instance{}, apperr.Wrap(err, e.AppKind(), "No instance %s in %s. %s", id, region, e.Action)
 		}
 		if errors.As(err, &e) && e.Kind == ecs.KindUnknownOutcome {
 			// A lookup that got no answer changes nothing: say so, not
@@ -255,11 +255,7 @@ func (s *Service) fresh(ctx context.Context, region, id string, initLocalDisk bo
 	}
 	s.Fleet.Update(inst)
 	if e := ecs.Check(inst, initLocalDisk, s.Families, s.Now()); e != nil {
-		kind := apperr.Conflict
-		if e.Code == ecs.CodeNoLocalDisk {
-			kind = apperr.Unprocessable
-		}
-		return inst, apperr.Wrap(e, kind, "%s %s", e.Summary, e.Action)
+		return inst, apperr.Wrap(e, e.AppKind(), "%s %s", e.Summary, e.Action)
 	}
 	return inst, nil
 }

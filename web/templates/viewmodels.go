@@ -97,7 +97,8 @@ type InstanceRow struct {
 	HeldURL                                      string // that request on the audit page
 	StatusURL, StartURL, HistoryURL              string
 	CheckURL                                     string
-	QuietWhy                                     bool // WhyNot for screen readers only (the page says it once)
+	QuietWhy                                     bool   // WhyNot for screen readers only (the page says it once)
+	Economical                                   string // what economical mode means for its start; "" when not stopped so
 }
 
 // BatchPage is a batch start's results.

@@ -2,43 +2,62 @@ package ecssim
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// faultTable holds the documented StartInstance errors: HTTP status and ECS's message.
+// faultTable holds the documented StartInstance errors: HTTP status and ECS's
+// message. batch is the status StartInstances answers the code with when it
+// differs (the KMS codes are 400 there, 403 in StartInstance).
 var faultTable = map[string]struct {
 	status  int
 	message string
+	batch   int
 }{
-	"IncorrectInstanceStatus":                   {403, "The current status of the resource does not support this operation."},
-	"InstanceLockedForSecurity":                 {403, "The specified operation is denied as your instance is locked for security reasons."},
-	"InsufficientBalance":                       {403, "Your account does not have enough balance."},
-	"InstanceExpired":                           {403, "The postPaid instance has been expired. Please ensure your account have enough balance."},
-	"InstanceNotReady":                          {403, "The specified instance is not ready for use"},
-	"DiskError":                                 {403, "IncorrectDiskStatus."},
-	"DiskInArrears":                             {403, "The operation is denied due to the specified disk is in arrears."},
-	"OperationDenied.NoStock":                   {403, "The requested resource is sold out in the specified zone; try other types of resources or other regions and zones."},
-	"InvalidParameter.KMSKeyId.NotFound":        {403, "The specified KMSKeyId is not found."},
-	"InvalidParameter.KMSKeyId.CMKUnauthorized": {403, "ECS service have no right to access your KMS CMK."},
-	"InvalidParameter.KMSKeyId.CMKNotEnabled":   {403, "The CMK needs to be enabled."},
-	"InvalidParameter.KMSKeyId.KMSUnauthorized": {403, "ECS service have no right to access your KMS."},
-	"QuotaExceed.ElasticQuota":                  {403, "The number of the specified instance type exceeds the elastic quota."},
-	"OperationDenied.HostRepairing":             {403, "The operation is denied because the host of the instance is being repaired."},
-	"LackResource":                              {400, "There's no enough resource on the specified host."},
-	"InvalidInstance.NotFoundSystemDisk":        {400, "The specified instance has no system disk."},
-	"Throttling.User":                           {400, "Request was denied due to user flow control."},
-	"InvalidInstanceId.NotFound":                {404, "The specified InstanceId does not exist."},
-	"InternalError":                             {500, "The request processing has failed due to some unknown error, exception or failure."},
-	"ServiceUnavailable":                        {503, "The request has failed due to a temporary failure of the server."},
+	"IncorrectInstanceStatus":                       {403, "The current status of the resource does not support this operation.", 0},
+	"InstanceLockedForSecurity":                     {403, "The specified operation is denied as your instance is locked for security reasons.", 0},
+	"InsufficientBalance":                           {403, "Your account does not have enough balance.", 0},
+	"InstanceExpired":                               {403, "The postPaid instance has been expired. Please ensure your account have enough balance.", 0},
+	"InstanceNotReady":                              {403, "The specified instance is not ready for use", 0},
+	"DiskError":                                     {403, "IncorrectDiskStatus.", 0},
+	"DiskInArrears":                                 {403, "The operation is denied due to the specified disk is in arrears.", 0},
+	"OperationDenied.NoStock":                       {403, "The requested resource is sold out in the specified zone; try other types of resources or other regions and zones.", 0},
+	"InvalidParameter.KMSKeyId.NotFound":            {403, "The specified KMSKeyId is not found.", 400},
+	"InvalidParameter.KMSKeyId.CMKUnauthorized":     {403, "ECS service have no right to access your KMS CMK.", 400},
+	"InvalidParameter.KMSKeyId.CMKNotEnabled":       {403, "The CMK needs to be enabled.", 400},
+	"InvalidParameter.KMSKeyId.KMSUnauthorized":     {403, "ECS service have no right to access your KMS.", 400},
+	"QuotaExceed.ElasticQuota":                      {403, "The number of the specified instance type exceeds the elastic quota.", 0},
+	"OperationDenied.HostRepairing":                 {403, "The operation is denied because the host of the instance is being repaired.", 0},
+	"LackResource":                                  {400, "There's no enough resource on the specified host.", 0},
+	"InvalidInstance.NotFoundSystemDisk":            {400, "The specified instance has no system disk.", 0},
+	"Throttling":                                    {400, "Request was denied due to request throttling.", 0},
+	"Throttling.User":                               {400, "Request was denied due to user flow control.", 0},
+	"Throttling.Api":                                {400, "Request was denied due to api flow control.", 0},
+	"Throttling.Resource":                           {429, "The request throttle by resource operation.", 0},
+	"InvalidOperation.Conflict":                     {409, "Request was denied due to conflict with a previous request, please try again later.", 0},
+	"InstanceExpiredOrInArrears":                    {403, "The specified operation is denied as your prepay instance is expired (prepay mode) or in arrears (afterpay mode).", 0},
+	"OperationDenied.SpotPriceLowerThanPublicPrice": {403, "The specified spot price is lower than the current public price.", 0},
+	"Invalid.PrivatePoolOptions.NoStock":            {400, "The private pool has no stock left.", 0},
+	"InvalidDedicatedHost.NotEnoughResource":        {400, "The dedicated host has not enough resource.", 0},
+	"InvalidCapacityReservationId.NotFound":         {404, "The specified capacity reservation does not exist.", 0},
+	"InvalidInstanceId.NotFound":                    {404, "The specified InstanceId does not exist.", 0},
+	"InternalError":                                 {500, "The request processing has failed due to some unknown error, exception or failure.", 0},
+	"ServiceUnavailable":                            {503, "The request has failed due to a temporary failure of the server.", 0},
 }
+
+// instanceIDShape is what an instance id looks like (i- and letters or digits).
+var instanceIDShape = regexp.MustCompile(`^i-[a-z0-9]{1,40}$`)
+
+// prePaidExpired is InstanceExpired's message for a lapsed subscription
+// (the table's is the pay-as-you-go one).
+const prePaidExpired = "The prePaid instance has been expired."
 
 // regionParam reads the mandatory RegionId, answering the error itself when
 // it is missing or unknown.
@@ -60,24 +79,12 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 	if !ok {
 		return
 	}
-	var wantIDs []string
-	if raw := q.Get("InstanceIds"); raw != "" {
-		if err := json.Unmarshal([]byte(raw), &wantIDs); err != nil {
-			s.fail(w, 400, "InvalidInstanceIds.Malformed", "The specified parameter InstanceIds is not valid: it must be a JSON array of strings.")
-			return
-		}
-		if len(wantIDs) > 100 {
-			s.fail(w, 400, "InvalidInstanceIds.ValueNotSupported", "The specified parameter InstanceIds holds more than 100 ids.")
-			return
-		}
-	}
-	status := q.Get("Status")
-	if status != "" && !slices.Contains([]string{"Pending", "Running", "Starting", "Stopping", "Stopped"}, status) {
-		s.fail(w, 400, "InvalidStatus.ValueNotSupported", "The specified parameter Status is not valid.")
+	f, ferr := parseFilter(q)
+	if ferr != nil {
+		s.fail(w, ferr.status, ferr.code, ferr.message)
 		return
 	}
-	family := q.Get("InstanceTypeFamily")
-	zone := q.Get("ZoneId")
+	zone := f.zone
 
 	s.mu.Lock()
 	if zone != "" && !slices.Contains(s.zonesOf(region), zone) {
@@ -92,15 +99,16 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 	var matched []*instance
 	for i := len(ids) - 1; i >= 0; i-- {
 		in := s.instances[ids[i]]
-		st := s.statusOf(in)
-		if (status != "" && st != status) || (family != "" && in.Family != family) ||
-			(zone != "" && in.Zone != zone) || (wantIDs != nil && !slices.Contains(wantIDs, in.ID)) {
+		if !f.matches(in, s.statusOf(in)) {
 			continue
 		}
 		matched = append(matched, in)
 	}
 	s.mu.Unlock()
-	listing := region + "/" + zone // what a NextToken is bound to
+	if (f.tagged || f.group != "") && len(matched) > MaxTagResults {
+		matched = matched[:MaxTagResults] // ECS lists at most 1,000 instances for tags or a resource group
+	}
+	listing := region + "/" + f.key // what a NextToken is bound to
 
 	resp := map[string]any{}
 	var page []*instance
@@ -169,6 +177,14 @@ type wireInstance struct {
 	Memory             int
 	StartTime          string
 	StoppedMode        string
+	ResourceGroupId    string
+	HostName           string
+	OSType             string
+	OSName             string
+	ImageId            string
+	SpotStrategy       string
+	DeletionProtection bool
+	KeyPairName        string
 	OperationLocks     struct{ LockReason []wireLock }
 	VpcAttributes      struct {
 		VpcId            string
@@ -201,8 +217,10 @@ func (in *instance) wire(status string) wireInstance {
 		w.OperationLocks.LockReason = append(w.OperationLocks.LockReason, wireLock{l.reason, l.msg})
 	}
 	if status == "Stopped" {
-		w.StoppedMode = "KeepCharging" // ECS's default for a stop; StopCharging only on request
+		w.StoppedMode = in.StoppedMode
 	}
+	w.ResourceGroupId, w.HostName, w.KeyPairName = in.ResourceGroupID, in.Name, in.KeyPairName
+	w.OSType, w.OSName, w.ImageId, w.SpotStrategy = "linux", "Alibaba Cloud Linux 3.2104 LTS 64 bit", "aliyun_3_x64_20G_alibase_20250101.vhd", "NoSpot"
 	if status == "Running" || status == "Stopping" {
 		w.StartTime = in.StartTime
 	}
@@ -317,7 +335,7 @@ func (s *Server) startInstance(w http.ResponseWriter, q url.Values, region strin
 		s.failCode(w, "InvalidInstanceId.NotFound")
 		return
 	}
-	if status, code, msg := s.refusal(in, initLocal, dryRun); code != "" {
+	if status, code, msg := s.refusal(in, initLocal, dryRun, false); code != "" {
 		s.fail(w, status, code, msg)
 		return
 	}
@@ -333,9 +351,12 @@ func (s *Server) startInstance(w http.ResponseWriter, q url.Values, region strin
 // injected or random fault, a lock, a lapsed subscription, the status, or
 // InitLocalDisk without local disks. A dry run does not use up a fault that
 // answers a number of times. s.mu is held.
-func (s *Server) refusal(in *instance, initLocal, dryRun bool) (status int, code, msg string) {
+func (s *Server) refusal(in *instance, initLocal, dryRun, batch bool) (status int, code, msg string) {
 	fault := func(code string) (int, string, string) {
 		f := faultTable[code]
+		if batch && f.batch != 0 {
+			return f.batch, code, f.message
+		}
 		return f.status, code, f.message
 	}
 	if f := s.faults[in.ID]; f != nil && f.times != 0 {
@@ -353,6 +374,9 @@ func (s *Server) refusal(in *instance, initLocal, dryRun bool) (status int, code
 	case in.locked("security"):
 		return fault("InstanceLockedForSecurity")
 	case in.locked("financial") || in.lapsed(s.now()):
+		if in.ChargeType == "PrePaid" {
+			return 403, "InstanceExpired", prePaidExpired
+		}
 		return fault("InstanceExpired")
 	case s.statusOf(in) != "Stopped":
 		return fault("IncorrectInstanceStatus")
@@ -366,6 +390,10 @@ func (s *Server) refusal(in *instance, initLocal, dryRun bool) (status int, code
 func (s *Server) start(in *instance, initLocal bool) {
 	in.status, in.startedAt = "Starting", s.now()
 	in.StartTime = s.now().UTC().Format("2006-01-02T15:04Z")
+	if in.StoppedMode == "StopCharging" && in.PublicIP != "" {
+		// Economical mode released the public IP: the start brings another.
+		in.PublicIP = fmt.Sprintf("47.%d.%d.%d", 200+in.starts%50, s.rng.IntN(250), s.rng.IntN(250)+1)
+	}
 	in.starts++
 	if initLocal {
 		in.initLocalDisk++
@@ -398,8 +426,14 @@ func (s *Server) startInstances(w http.ResponseWriter, q url.Values, hostRegion 
 		s.fail(w, 400, "MissingParameter", "The input parameter \"InstanceId\" that is mandatory for processing this request is not supplied.")
 		return
 	case len(ids) > 100:
-		s.fail(w, 400, "InvalidInstanceIds.ValueNotSupported", "The specified parameter InstanceId holds more than 100 ids.")
+		s.fail(w, 403, "InvalidParameter.TooManyInstanceIds", "The maximum number of InstanceIds is exceeded.")
 		return
+	}
+	for _, id := range ids {
+		if !instanceIDShape.MatchString(id) {
+			s.fail(w, 403, "Abs.InvalidInstanceIds.MalFormed", "The specified InstanceIds are not valid.")
+			return
+		}
 	}
 	dryRun, err := boolParam(q, "DryRun")
 	if err != nil {
@@ -423,27 +457,34 @@ func (s *Server) startInstances(w http.ResponseWriter, q url.Values, hostRegion 
 		code, msg, prev string
 	}
 	outcomes := make([]outcome, len(ids))
-	refused := -1
+	refused, unknown := -1, 0
 	for i, id := range ids {
 		in, ok := s.instances[id]
 		if !ok || in.Region != region {
 			f := faultTable["InvalidInstanceId.NotFound"]
 			outcomes[i] = outcome{status: f.status, code: "InvalidInstanceId.NotFound", msg: f.message}
+			unknown++
 		} else {
-			status, code, msg := s.refusal(in, false, dryRun || batch == "AllTogether")
+			status, code, msg := s.refusal(in, false, dryRun || batch == "AllTogether", true)
 			outcomes[i] = outcome{in: in, status: status, code: code, msg: msg, prev: s.statusOf(in)}
 		}
 		if outcomes[i].code != "" && refused < 0 {
 			refused = i
 		}
 	}
+	if unknown == len(ids) {
+		s.fail(w, 404, "InvalidInstanceIds.NotFound", "The specified InstanceIds does not exist.")
+		return
+	}
+	// A batch dry run answers DRYRUN.SUCCESS when it passes; with
+	// SuccessFirst it answers so whatever each instance would do.
+	if dryRun && (refused < 0 || batch == "SuccessFirst") {
+		s.fail(w, 400, "DRYRUN.SUCCESS", "This request is a dryrun request with successful result.")
+		return
+	}
 	if refused >= 0 && (batch == "AllTogether" || len(ids) == 1) {
 		o := outcomes[refused]
 		s.fail(w, o.status, o.code, o.msg)
-		return
-	}
-	if dryRun && refused < 0 {
-		s.fail(w, 400, "DryRunOperation", "Request validation has been passed with DryRun flag set.")
 		return
 	}
 	list := make([]map[string]any, 0, len(ids))
@@ -452,8 +493,6 @@ func (s *Server) startInstances(w http.ResponseWriter, q url.Values, hostRegion 
 		switch {
 		case o.code != "":
 			r["Code"], r["Message"] = o.code, o.msg
-		case dryRun:
-			r["Code"], r["Message"] = "DryRunOperation", "Request validation has been passed with DryRun flag set."
 		default:
 			s.start(o.in, false)
 			r["CurrentStatus"] = "Starting"

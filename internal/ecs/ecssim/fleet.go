@@ -53,6 +53,13 @@ func (s *Server) seedDemo() {
 	s.faults[kms.ID] = &fault{code: "InvalidParameter.KMSKeyId.KMSUnauthorized", times: -1}
 	notReady := s.add(r, "etl-nightly-01", "ecs.c7.large", "Stopped")
 	s.faults[notReady.ID] = &fault{code: "InstanceNotReady", times: 1}
+	// Economical mode gave this one's vCPUs and memory back, and the zone
+	// has none left of its type.
+	for _, id := range s.byRegion[r] {
+		if in := s.instances[id]; in.Name == "batch-worker-03" {
+			s.faults[in.ID] = &fault{code: "OperationDenied.NoStock", times: -1}
+		}
+	}
 }
 
 // seedScale generates n instances spread over the regions, for benchmarks.
@@ -86,10 +93,11 @@ func (s *Server) add(region, name, typ, status string) *instance {
 		ID: id, Name: name, Type: typ, Family: family, Region: region,
 		Zone: zoneName(region, len(s.byRegion[region])%s.opts.Zones), ChargeType: "PostPaid", status: status,
 		ExpiredTime: postPaidExpiry, VpcID: "vpc-" + prefix + "demo" + fmt.Sprint(len(s.regionsBefore(region))),
-		PrivateIP: fmt.Sprintf("10.%d.%d.%d", 10+len(s.regionsBefore(region)), n/250%250, n%250+2),
-		Tags:      map[string]string{"team": teamOf(name), "env": envOf(name)},
-		Cpu:       4, Memory: 16384,
-		CreationTime: time.Date(2025, 3, 1+n%28, 8, 0, 0, 0, time.UTC).Format("2006-01-02T15:04Z"),
+		PrivateIP:       fmt.Sprintf("10.%d.%d.%d", 10+len(s.regionsBefore(region)), n/250%250, n%250+2),
+		Tags:            map[string]string{"team": teamOf(name), "env": envOf(name)},
+		KeyPairName:     "ops-" + teamOf(name),
+		ResourceGroupID: groupOf(teamOf(name)),
+		CreationTime:    time.Date(2025, 3, 1+n%28, 8, 0, 0, 0, time.UTC).Format("2006-01-02T15:04Z"),
 	}
 	switch {
 	case strings.HasPrefix(name, "web-"):
@@ -100,6 +108,8 @@ func (s *Server) add(region, name, typ, status string) *instance {
 	if status == "Running" {
 		in.StartTime = in.CreationTime
 	}
+	in.Cpu, in.Memory = sizeOf(typ)
+	in.StoppedMode = stoppedModeOf(name, family)
 	switch family {
 	case "ecs.d1":
 		in.LocalStorageAmount, in.LocalStorageCapacity = 4, 4*5500
@@ -143,4 +153,72 @@ func envOf(name string) string {
 		return "staging"
 	}
 	return "prod"
+}
+
+// Resource groups of the demo fleet: a team's instances are in its group,
+// the rest in the account's default group (which ECS lists whatever group
+// a DescribeInstances asks for).
+const (
+	DefaultResourceGroup  = "rg-acfmdefault0001"
+	PlatformResourceGroup = "rg-aek2platform001"
+	DataResourceGroup     = "rg-aek2data0000001"
+)
+
+func groupOf(team string) string {
+	switch team {
+	case "platform":
+		return PlatformResourceGroup
+	case "data":
+		return DataResourceGroup
+	}
+	return DefaultResourceGroup
+}
+
+// stoppedModeOf is how a demo instance was stopped: staging and the batch
+// workers but the first in economical mode (the first stays a plain stop, so
+// both kinds sit side by side); local-disk families cannot use it.
+func stoppedModeOf(name, family string) string {
+	switch {
+	case localDiskFamily(family):
+		return "Not-applicable"
+	case strings.HasPrefix(name, "batch-worker") && name != "batch-worker-01", strings.HasPrefix(name, "staging-"):
+		return "StopCharging"
+	}
+	return "KeepCharging"
+}
+
+// localDiskFamily reports the families with local disks (d and i series),
+// which cannot stop in economical mode.
+func localDiskFamily(family string) bool {
+	f := strings.TrimPrefix(family, "ecs.")
+	return strings.HasPrefix(f, "d") || strings.HasPrefix(f, "i")
+}
+
+// vCPUs of ECS's size names, and GiB of memory per vCPU of a family's
+// letter (g general, c compute, r memory); d1 and i2g have 4, i1 4, i2 8.
+var (
+	sizeCPUs     = map[string]int{"large": 2, "xlarge": 4, "2xlarge": 8, "3xlarge": 12, "4xlarge": 16, "6xlarge": 24, "8xlarge": 32}
+	familyMemory = map[string]int{"ecs.d1": 4, "ecs.i1": 4, "ecs.i2": 8, "ecs.i2g": 4}
+	letterMemory = map[byte]int{'g': 4, 'c': 2, 'r': 8}
+)
+
+// sizeOf is an instance type's vCPUs and memory (MiB), as ECS reports them
+// (ecs.g7.xlarge: 4 vCPUs, 16 GiB; ecs.c7.large: 2, 4 GiB).
+func sizeOf(typ string) (cpu, memMiB int) {
+	parts := strings.Split(typ, ".")
+	if len(parts) < 3 {
+		return 2, 8192
+	}
+	cpu = sizeCPUs[parts[2]]
+	if cpu == 0 {
+		cpu = 2
+	}
+	per := familyMemory[parts[0]+"."+parts[1]]
+	if per == 0 && parts[1] != "" {
+		per = letterMemory[parts[1][0]]
+	}
+	if per == 0 {
+		per = 4
+	}
+	return cpu, cpu * per * 1024
 }

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,9 @@ type Options struct {
 	StartDelay time.Duration // Starting -> Running; default 4s
 	Latency    time.Duration // added to every answer
 	RateLimit  int           // calls per second before Throttling.User; 0: no limit
+	// RetryAfter is sent as x-acs-retry-after (milliseconds) with every
+	// throttled answer, as ECS's gateway may; 0: not sent.
+	RetryAfter time.Duration
 	// RandomFaults injects codes into StartInstance at these rates (0..1),
 	// e.g. {"InternalError": 0.05, "Throttling.User": 0.05}.
 	RandomFaults map[string]float64
@@ -85,7 +89,9 @@ type instance struct {
 	LocalStorageAmount                                            int
 	LocalStorageCapacity                                          int64
 	Tags                                                          map[string]string
-	Cpu, Memory                                                   int
+	Cpu, Memory                                                   int // vCPUs and MiB, the type's
+	StoppedMode                                                   string
+	ResourceGroupID, KeyPairName                                  string
 	CreationTime                                                  string
 	starts                                                        int
 	initLocalDisk                                                 int
@@ -380,6 +386,9 @@ func (s *Server) reply(w http.ResponseWriter, status int, v map[string]any) {
 }
 
 func (s *Server) fail(w http.ResponseWriter, status int, code, message string) {
+	if s.opts.RetryAfter > 0 && strings.HasPrefix(code, "Throttling") {
+		w.Header().Set("x-acs-retry-after", strconv.FormatInt(s.opts.RetryAfter.Milliseconds(), 10))
+	}
 	s.reply(w, status, map[string]any{
 		"HostId":    "ecs.simulator.local",
 		"Code":      code,

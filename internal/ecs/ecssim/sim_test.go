@@ -203,7 +203,13 @@ func asErr(err error, target **ecs.Error) bool {
 
 func typedClient(t *testing.T, sim *ecssim.Server) *ecsapi.Client {
 	t.Helper()
-	srv := httptest.NewServer(sim)
+	return typedClientVia(t, sim)
+}
+
+// typedClientVia is the SDK's typed client of a server that h answers.
+func typedClientVia(t *testing.T, h http.Handler) *ecsapi.Client {
+	t.Helper()
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	cred, _ := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
 	u, _ := url.Parse(srv.URL)
@@ -459,7 +465,7 @@ func TestStartInstancesAnswersPerInstanceOrAllTogether(t *testing.T) {
 	// Dry run: checks, starts nothing.
 	if _, err := many("AllTogether", true, "ci-runner-02"); err == nil {
 		t.Fatal("dry run answered success")
-	} else if status, code := sdkCode(err); status != 400 || code != "DryRunOperation" {
+	} else if status, code := sdkCode(err); status != 400 || code != "DRYRUN.SUCCESS" {
 		t.Fatalf("dry run: %d %s", status, code)
 	}
 	if n, _ := sim.Starts(ids["ci-runner-02"]); n != 0 {
