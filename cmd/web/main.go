@@ -47,6 +47,11 @@ const usage = `Usage:
                                                     check the audit log's chain (and that it still reaches a
                                                     head noted earlier); exit 1 naming the first bad entry
   web audit export --db PATH --format csv|json      write the audit log to stdout
+  web token create --db PATH --user NAME [--name LABEL] [--expires DURATION] [--read-only]
+                                                    an API token for the JSON API; its id, then the token
+                                                    alone on the last line (shown once)
+  web token list --db PATH                          the tokens, one a line, id first (never the token)
+  web token revoke --db PATH ID                     end a token from its next request on
   web simulator --addr HOST:PORT [--demo-instances N]
                                                     the ECS simulator alone; prints its endpoint and demo AccessKey
 Roles: viewer, operator, approver, admin.
@@ -63,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCmd(ctx, args[1:], stdin, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, args[1:], stdout, stderr)
 	case "simulator":
 		return simulatorCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":

@@ -16,12 +16,13 @@ const (
 	Invalid       Kind = "invalid"       // the request is malformed or fails validation
 	Unprocessable Kind = "unprocessable" // well-formed, but refused as asked (e.g. confirmation mismatch)
 	NotFound      Kind = "not_found"
-	Conflict      Kind = "conflict"     // the resource's state forbids the action now
-	Forbidden     Kind = "forbidden"    // authenticated, but not allowed
-	Unauthorized  Kind = "unauthorized" // not authenticated
-	Unavailable   Kind = "unavailable"  // a dependency is down or busy; try again later
-	BadGateway    Kind = "bad_gateway"  // a dependency refused the dashboard's own credentials
-	Timeout       Kind = "timeout"      // a dependency did not answer: the outcome is unknown
+	Conflict      Kind = "conflict"          // the resource's state forbids the action now
+	Forbidden     Kind = "forbidden"         // authenticated, but not allowed
+	Unauthorized  Kind = "unauthorized"      // not authenticated
+	Unavailable   Kind = "unavailable"       // a dependency is down or busy; try again later
+	BadGateway    Kind = "bad_gateway"       // a dependency refused the dashboard's own credentials
+	Timeout       Kind = "timeout"           // a dependency did not answer: the outcome is unknown
+	TooMany       Kind = "too_many_requests" // over a rate limit; try again after the time given
 	Internal      Kind = "internal"
 )
 

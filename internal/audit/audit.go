@@ -44,6 +44,8 @@ const (
 	ActionRecover       = "recover"
 	ActionLogin         = "login"
 	ActionLogout        = "logout"
+	ActionTokenCreate   = "token_create"
+	ActionTokenRevoke   = "token_revoke"
 )
 
 // Actions lists every action an entry can carry (ActionChainKeyed is in
@@ -86,6 +88,9 @@ type Event struct {
 	DurationMS    int64     `db:"duration_ms" json:"duration_ms"`
 	BatchID       string    `db:"batch_id" json:"batch_id" audit:"optional"` // the batch start it was part of
 	Replica       string    `db:"replica" json:"replica" audit:"optional"`   // the replica that wrote it ("" on a single-process store)
+	Token         string    `db:"token" json:"token" audit:"optional"`       // the API token's id (never the token) of an API call
+	Target        string    `db:"target" json:"target" audit:"optional"`     // the user an account change is about
+	Detail        string    `db:"detail" json:"detail" audit:"optional"`     // what an account change changed, in words
 	PrevHash      string    `db:"prev_hash" json:"prev_hash"`
 	Hash          string    `db:"hash" json:"hash"`
 }

@@ -14,6 +14,7 @@ import (
 	"ecsdash/internal/config"
 	"ecsdash/internal/db"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/idempotency"
 	"ecsdash/internal/metrics"
 	"ecsdash/internal/notify"
 	"ecsdash/internal/starts"
@@ -49,11 +50,13 @@ type App struct {
 	lastSeq      atomic.Int64     // the newest audit entry's seq
 	endings      sync.Map         // requester -> the newest entry that ended a start of theirs (int64)
 	throttle     loginThrottle
-	refreshes    refreshLimits // forced refreshes of the fleet
-	exports      exportSlots   // audit exports running, per user
-	tokens       tokenBook     // one-time form tokens
-	shared       *dbBook       // on a shared store: the throttle's and the tokens' book, swept in the background
-	started      time.Time     // when this replica started (its lease's row)
-	stop         func()        // ends the background work Start began
-	probing      sync.Mutex    // held while /readyz's write check runs
+	refreshes    refreshLimits      // forced refreshes of the fleet
+	exports      exportSlots        // audit exports running, per user
+	tokens       tokenBook          // one-time form tokens
+	shared       *dbBook            // on a shared store: the throttle's and the tokens' book, swept in the background
+	started      time.Time          // when this replica started (its lease's row)
+	stop         func()             // ends the background work Start began
+	probing      sync.Mutex         // held while /readyz's write check runs
+	apiLimits    apiLimits          // each API token's pace, on this replica
+	idem         *idempotency.Store // the API starts' Idempotency-Keys
 }

@@ -19,6 +19,7 @@ import (
 	"ecsdash/internal/config"
 	"ecsdash/internal/db"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/idempotency"
 	"ecsdash/internal/metrics"
 	"ecsdash/internal/notify"
 	"ecsdash/internal/secrets"
@@ -96,7 +97,8 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	}
 	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost),
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), sessions: NewCookieStore(d.Cfg, keys),
-		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics, appended: appended}
+		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics, appended: appended,
+		idem: idempotency.New(d.DB.Write, d.DB.Read, d.Now)}
 	app = a
 	a.throttle.hashing = make(chan struct{}, max(2, runtime.NumCPU()))
 	if d.DB.Write.Has(db.Shared) {

@@ -28,17 +28,11 @@ var statuses = []string{ecs.StatusRunning, ecs.StatusStarting, ecs.StatusStoppin
 
 // instances lists the fleet from the shared cache: a page view never calls ECS.
 func (a *App) instances(c echo.Context) error {
-	q := ecs.Query{Search: strings.TrimSpace(c.QueryParam("q")), Region: c.QueryParam("region"), Status: c.QueryParam("status"),
-		Family: strings.ToLower(c.QueryParam("family")), Page: 1, PerPage: 50}
-	if len(q.Search) > 128 {
-		return apperr.New(apperr.Invalid, "The search is too long (at most 128 characters).")
+	q, err := a.listQuery(c)
+	if err != nil {
+		return err
 	}
-	if q.Region != "" && !slices.Contains(a.regions, q.Region) {
-		return apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", apperr.Quote(q.Region))
-	}
-	if q.Status != "" && !slices.Contains(statuses, q.Status) {
-		return apperr.New(apperr.Invalid, "%q is not an instance status.", apperr.Quote(q.Status))
-	}
+	q.PerPage = 50
 	// per_page is remembered in a small cookie of its own (re-writing the
 	// signed session on a page view costs far more); a link without it keeps
 	// the choice.
@@ -58,20 +52,6 @@ func (a *App) instances(c echo.Context) error {
 		if remembered != nil && remembered.Value == "100" {
 			q.PerPage = 100
 		}
-	}
-	if sort := c.QueryParam("sort"); sort != "" {
-		key, desc := strings.CutPrefix(sort, "-")
-		if !slices.Contains(ecs.SortKeys, key) {
-			return apperr.New(apperr.Invalid, "%q is not a column to sort by (name, status, type, region, expiry).", apperr.Quote(sort))
-		}
-		q.Sort, q.Desc = key, desc
-	}
-	if p := c.QueryParam("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 1_000_000 {
-			return apperr.New(apperr.Invalid, "%q is not a page number.", apperr.Quote(p))
-		}
-		q.Page = n
 	}
 
 	snap := a.fleet.Snapshot()
@@ -133,6 +113,37 @@ func (a *App) instances(c echo.Context) error {
 	}
 	v.Rows = rows.with(v.CSRF, v.FormToken)
 	return render(c, http.StatusOK, templates.Instances(v))
+}
+
+// listQuery reads and checks the list's filters, its sort and its page
+// (the list page and the API's list take the same).
+func (a *App) listQuery(c echo.Context) (ecs.Query, error) {
+	q := ecs.Query{Search: strings.TrimSpace(c.QueryParam("q")), Region: c.QueryParam("region"), Status: c.QueryParam("status"),
+		Family: strings.ToLower(c.QueryParam("family")), Page: 1}
+	if len(q.Search) > 128 {
+		return q, apperr.New(apperr.Invalid, "The search is too long (at most 128 characters).")
+	}
+	if q.Region != "" && !slices.Contains(a.regions, q.Region) {
+		return q, apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", apperr.Quote(q.Region))
+	}
+	if q.Status != "" && !slices.Contains(statuses, q.Status) {
+		return q, apperr.New(apperr.Invalid, "%q is not an instance status.", apperr.Quote(q.Status))
+	}
+	if sort := c.QueryParam("sort"); sort != "" {
+		key, desc := strings.CutPrefix(sort, "-")
+		if !slices.Contains(ecs.SortKeys, key) {
+			return q, apperr.New(apperr.Invalid, "%q is not a column to sort by (name, status, type, region, expiry).", apperr.Quote(sort))
+		}
+		q.Sort, q.Desc = key, desc
+	}
+	if p := c.QueryParam("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return q, apperr.New(apperr.Invalid, "%q is not a page number.", apperr.Quote(p))
+		}
+		q.Page = n
+	}
+	return q, nil
 }
 
 // row decides, for one instance and one user, whether the Start form shows,

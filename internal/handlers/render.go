@@ -92,6 +92,7 @@ var statusOf = map[apperr.Kind]int{
 	apperr.Conflict:      http.StatusConflict,
 	apperr.Forbidden:     http.StatusForbidden,
 	apperr.Unauthorized:  http.StatusUnauthorized,
+	apperr.TooMany:       http.StatusTooManyRequests,
 	apperr.Unavailable:   http.StatusServiceUnavailable,
 	apperr.BadGateway:    http.StatusBadGateway,
 	apperr.Timeout:       http.StatusGatewayTimeout,
@@ -112,6 +113,31 @@ func (a *App) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	status, msg := a.errorStatus(c, err)
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	if wantsJSON(c) {
+		_ = c.JSON(status, map[string]string{"error": msg, "request_id": requestID(c)})
+		return
+	}
+	heading := headings[status]
+	if heading == "" {
+		heading = http.StatusText(status)
+	}
+	p := a.page(c, heading, "")
+	if rerr := render(c, status, templates.Error(templates.ErrorPage{Page: p, Status: status, Heading: heading, Message: msg,
+		RequestID: requestID(c), BackURL: a.cfg.BasePath() + "instances"})); rerr != nil {
+		a.log.Error("error page failed", "request_id", requestID(c), "err", rerr)
+		_ = c.String(status, msg)
+	}
+}
+
+// errorStatus is the status and the words of an error, from the one table
+// of kinds (statusOf), logged with the request id: 5xx as errors, 4xx as
+// warnings. The pages and the API both answer with it.
+func (a *App) errorStatus(c echo.Context, err error) (int, string) {
 	status := http.StatusInternalServerError
 	msg := apperr.MessageOf(err)
 	var he *echo.HTTPError
@@ -146,24 +172,7 @@ func (a *App) handleError(err error, c echo.Context) {
 	} else {
 		a.log.Warn("request refused", "request_id", requestID(c), "status", status, "err", err)
 	}
-	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(status)
-		return
-	}
-	if wantsJSON(c) {
-		_ = c.JSON(status, map[string]string{"error": msg, "request_id": requestID(c)})
-		return
-	}
-	heading := headings[status]
-	if heading == "" {
-		heading = http.StatusText(status)
-	}
-	p := a.page(c, heading, "")
-	if rerr := render(c, status, templates.Error(templates.ErrorPage{Page: p, Status: status, Heading: heading, Message: msg,
-		RequestID: requestID(c), BackURL: a.cfg.BasePath() + "instances"})); rerr != nil {
-		a.log.Error("error page failed", "request_id", requestID(c), "err", rerr)
-		_ = c.String(status, msg)
-	}
+	return status, msg
 }
 
 // wantsJSON reports whether the client asks for JSON first (the live-status

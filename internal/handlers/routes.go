@@ -36,6 +36,8 @@ func routes(a *App) *echo.Echo {
 	root.GET("/readyz", a.readyz)
 	root.GET("/metrics", a.serveMetrics)
 	root.GET("/static/:name", a.asset)
+	// The JSON API: bearer tokens only, never the session or its CSRF check.
+	a.registerAPI(e, base)
 
 	pages := e.Group(base, a.loadSession, a.checkCSRF)
 	pages.GET("", a.home)
@@ -58,6 +60,9 @@ func routes(a *App) *echo.Echo {
 	in.POST("/audit/:id/reject", a.reject)
 	in.POST("/audit/:id/withdraw", a.withdraw)
 	in.POST("/audit/batches/:batch/approve", a.approveBatch)
+	in.GET("/tokens", a.tokensPage)
+	in.POST("/tokens", a.createToken)
+	in.POST("/tokens/:id/revoke", a.revokeToken)
 
 	a.routeNames = map[string]bool{}
 	for _, r := range e.Routes() {

@@ -78,6 +78,9 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 	if err := mayStart(a); err != nil {
 		return Batch{}, err
 	}
+	if len(raw) == 0 {
+		return Batch{}, apperr.New(apperr.Invalid, "Select at least one instance to start.")
+	}
 	if err := s.checkReason(reason); err != nil {
 		return Batch{}, err
 	}
@@ -103,7 +106,7 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 		return Batch{}, apperr.New(apperr.Invalid, "A batch holds at most %d instances; %d were sent.", ecs.MaxBatch, len(rows))
 	}
 	base := audit.Event{Action: audit.ActionStartInstance, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP,
-		UserAgent: a.UserAgent, Reason: strings.TrimSpace(reason), BatchID: b.ID}
+		UserAgent: a.UserAgent, Reason: strings.TrimSpace(reason), BatchID: b.ID, Token: a.Token}
 
 	// Fresh state, one DescribeInstances per region and 100 instances.
 	byRegion := map[string][]*BatchRow{}
@@ -379,7 +382,7 @@ func (s *Service) Check(ctx context.Context, a Actor, r Request) (CheckResult, e
 		return CheckResult{}, err
 	}
 	inst, _ := s.Fleet.Lookup(r.Region, r.InstanceID)
-	ev := audit.Event{Action: audit.ActionCheck, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP, UserAgent: a.UserAgent,
+	ev := audit.Event{Action: audit.ActionCheck, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP, UserAgent: a.UserAgent, Token: a.Token,
 		Region: r.Region, InstanceID: r.InstanceID, InstanceName: inst.Name, InstanceType: inst.Type, InitLocalDisk: r.InitLocalDisk, DryRun: true}
 	if s.Limiter != nil { // a dry run spends StartInstance's API budget too
 		wctx, cancel := context.WithTimeout(ctx, checkWait)

@@ -37,7 +37,8 @@ type Fleet interface {
 type Actor struct {
 	User       string
 	Role       string
-	AuthMethod string // "password" or "sso"
+	AuthMethod string // "password", "sso" or "token"
+	Token      string // the API token's id, for a request made with one
 	SourceIP   string
 	UserAgent  string
 }
@@ -187,7 +188,7 @@ func (s *Service) Request(ctx context.Context, a Actor, r Request) (Result, erro
 	}
 	base := audit.Event{Action: audit.ActionStartInstance, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP,
 		UserAgent: a.UserAgent, Region: region, InstanceID: id, InstanceName: inst.Name, InstanceType: inst.Type,
-		InitLocalDisk: initLocalDisk, Reason: strings.TrimSpace(r.Reason)}
+		InitLocalDisk: initLocalDisk, Reason: strings.TrimSpace(r.Reason), Token: a.Token}
 	if s.Approval.NeedsApproval(initLocalDisk) {
 		base.State = audit.StateAwaitingApproval
 		ev, err := s.Log.Append(ctx, base)
@@ -400,6 +401,7 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 	req := op.First
 	decision := op.Last
 	decision.Action, decision.Approver, decision.SourceIP, decision.UserAgent, decision.AuthMethod = audit.ActionApprove, a.User, a.SourceIP, a.UserAgent, a.AuthMethod
+	decision.Token = a.Token
 	inst, ferr := s.fresh(ctx, req.Region, req.InstanceID, req.InitLocalDisk)
 	if k := apperr.KindOf(ferr); ferr != nil && (k == apperr.Unavailable || k == apperr.Internal) {
 		// ECS could not be asked: nothing is decided; the request still waits.
@@ -462,7 +464,7 @@ func (s *Service) Withdraw(ctx context.Context, a Actor, opID int64) error {
 func (s *Service) close(ctx context.Context, a Actor, op audit.Op, action, state, approver, reason, note string) error {
 	ev := op.Last
 	ev.Action, ev.State, ev.Approver, ev.Reason = action, state, approver, reason
-	ev.SourceIP, ev.UserAgent, ev.AuthMethod = a.SourceIP, a.UserAgent, a.AuthMethod
+	ev.SourceIP, ev.UserAgent, ev.AuthMethod, ev.Token = a.SourceIP, a.UserAgent, a.AuthMethod, a.Token
 	written, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval)
 	if errors.Is(err, audit.ErrStateChanged) {
 		return apperr.New(apperr.Conflict, "Someone decided on request %d first.", op.ID())
