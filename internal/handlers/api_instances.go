@@ -75,4 +75,3 @@ func (a *App) apiInstances(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, out)
 }
-
