@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -59,7 +61,7 @@ func (a *App) openAPI() (*openapi3.T, error) {
 		Security: openapi3.SecurityRequirements{openapi3.NewSecurityRequirement().Authenticate("token")},
 	}
 	schema := func(v any) (*openapi3.SchemaRef, error) {
-		return openapi3gen.NewSchemaRefForValue(v, nil)
+		return openapi3gen.NewSchemaRefForValue(v, nil, openapi3gen.SchemaCustomizer(exactObjects))
 	}
 	errSchema, err := schema(apiError{})
 	if err != nil {
@@ -122,4 +124,23 @@ func (a *App) openAPI() (*openapi3.T, error) {
 		item.SetOperation(r.method, op)
 	}
 	return doc, nil
+}
+
+// exactObjects makes each struct's schema name every field the handlers
+// write (all but omitempty ones required) and no other, so that a test
+// checking real answers against the document finds any drift either way.
+func exactObjects(_ string, t reflect.Type, _ reflect.StructTag, s *openapi3.Schema) error {
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	s.Required = nil
+	for f := range t.Fields() {
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" || strings.Contains(opts, "omitempty") {
+			continue
+		}
+		s.Required = append(s.Required, name)
+	}
+	s.AdditionalProperties = openapi3.AdditionalProperties{Has: openapi3.Ptr(false)}
+	return nil
 }
