@@ -45,10 +45,11 @@ import (
 )
 
 var (
-	quick    = flag.Bool("quick", false, "small counts and short runs")
-	loadTime = flag.Duration("load", 10*time.Second, "how long each page-load run lasts")
-	conns    = flag.Int("conns", 32, "concurrent connections for the page load")
-	pgDSN    = flag.String("db", "", "a postgres:// DSN of a scratch database: measure only the audit appends of replicas on it")
+	quick      = flag.Bool("quick", false, "small counts and short runs")
+	loadTime   = flag.Duration("load", 10*time.Second, "how long each page-load run lasts")
+	conns      = flag.Int("conns", 32, "concurrent connections for the page load")
+	onlyStarts = flag.Bool("starts", false, "measure only a start's overhead (the page's and the API's) against the bare SDK call")
+	pgDSN      = flag.String("db", "", "a postgres:// DSN of a scratch database: measure only the audit appends of replicas on it")
 )
 
 type row struct{ what, ours, reference, result string }
@@ -99,6 +100,15 @@ func run() error {
 		return printRows(g)
 	}
 	var rows []row
+	if *onlyStarts {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rows, err := startFigures(ctx, bin, dir)
+		if err != nil {
+			return err
+		}
+		return printRows(rows)
+	}
 
 	// The simulator runs here; the dashboard in its own process, so that
 	// its memory and CPU are its own. Every call takes as long as a real
@@ -196,68 +206,14 @@ func run() error {
 		fmt.Sprintf("p99 moved %+.1f ms (target < 5)", ms(refreshing.p99-moving.p99))})
 	rows = append(rows, row{fmt.Sprintf("peak RSS of the dashboard: %d instances cached, after the page loads", fleetSize), fmt.Sprintf("%.1f MiB", float64(peak)/(1<<20)), "", "target < 100 MiB"})
 
-	// Start overhead: end to end through the dashboard vs the bare SDK call.
+	// Start overhead: end to end through the dashboard (page and API) vs
+	// the bare SDK call.
 	fmt.Fprintln(os.Stderr, "start overhead …")
-	sim2 := ecssim.New(ecssim.Options{Instances: 3000, Seed: 2, StartDelay: time.Hour})
-	sim2URL, _, err := ecssim.Serve(ctx, sim2, "127.0.0.1:0")
-	if err != nil {
+	if sr, err := startFigures(ctx, bin, dir); err != nil {
 		return err
+	} else {
+		rows = append(rows, sr...)
 	}
-	db2 := filepath.Join(dir, "dash2.db")
-	runBin(bin, "pw-for-bench\n", "user", "add", "--db", db2, "--role", "operator", "bench")
-	// No start rate limit: the figure is the dashboard's own overhead.
-	child2, err := startDashboard(bin, db2, sim2URL, sim2.Regions(), "--approval", "none", "--start-rate", "0")
-	if err != nil {
-		return err
-	}
-	defer child2.stop()
-	if err := waitReady(child2.base, 60*time.Second); err != nil {
-		return err
-	}
-	c2, csrf2, err := login(child2.base, "bench", "pw-for-bench")
-	if err != nil {
-		return err
-	}
-	stopped, err = stoppedIDs(c2, child2.base, 600)
-	if err != nil {
-		return err
-	}
-	n := 250
-	if *quick {
-		n = 50
-	}
-	c2.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	var e2e, bare []time.Duration
-	for _, s := range stopped[:n] {
-		id, region, _ := strings.Cut(s, " ")
-		t0 := time.Now()
-		resp, err := c2.PostForm(child2.base+"/instances/"+id+"/start", url.Values{"region": {region}, "_csrf": {csrf2}})
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusSeeOther {
-			return fmt.Errorf("start %s: %d", id, resp.StatusCode)
-		}
-		e2e = append(e2e, time.Since(t0))
-	}
-	sdk, err := bareSDK(sim2URL, "cn-hangzhou")
-	if err != nil {
-		return err
-	}
-	for _, s := range stopped[n : 2*n] {
-		id, _, _ := strings.Cut(s, " ")
-		t0 := time.Now()
-		if _, err := sdk.StartInstanceWithContext(context.Background(), &ecsapi.StartInstanceRequest{InstanceId: dara.String(id)}, &dara.RuntimeOptions{}); err != nil {
-			return fmt.Errorf("bare start: %w", err)
-		}
-		bare = append(bare, time.Since(t0))
-	}
-	ep50, ep99, bp50, bp99 := pct(e2e, 50), pct(e2e, 99), pct(bare, 50), pct(bare, 99)
-	rows = append(rows, row{fmt.Sprintf("POST /instances/{id}/start end to end (%d starts, sequential)", n),
-		fmt.Sprintf("p50 %.2f ms, p99 %.2f ms", ms(ep50), ms(ep99)), fmt.Sprintf("bare SDK StartInstance: p50 %.2f ms, p99 %.2f ms", ms(bp50), ms(bp99)),
-		fmt.Sprintf("%.1f× at p50; adds %.2f ms p50, %.2f ms p99", float64(ep50)/float64(bp50), ms(ep50-bp50), ms(ep99-bp99))})
 
 	// Batch start: 100 stopped instances of one region in one POST, at 20 ms
 	// per ECS call, against the bare SDK calls it makes (one DescribeInstances

@@ -51,11 +51,11 @@ const (
 // Actions lists every action an entry can carry (ActionChainKeyed is in
 // keys.go): the values the audit filters accept.
 var Actions = []string{ActionStartInstance, ActionApprove, ActionReject, ActionExpire, ActionWithdraw, ActionCheck,
-	ActionRecover, ActionLogin, ActionLogout, ActionChainKeyed}
+	ActionRecover, ActionLogin, ActionLogout, ActionChainKeyed, ActionTokenCreate, ActionTokenRevoke}
 
 // OpActions lists the actions an operation begins with, which is what the
 // action filter matches: the ones worth offering in a filter's list.
-var OpActions = []string{ActionStartInstance, ActionCheck, ActionLogin, ActionLogout, ActionChainKeyed}
+var OpActions = []string{ActionStartInstance, ActionCheck, ActionLogin, ActionLogout, ActionChainKeyed, ActionTokenCreate, ActionTokenRevoke}
 
 // TimeFormat is fixed-width, so stored times sort as text.
 const TimeFormat = "2006-01-02T15:04:05.000000Z"

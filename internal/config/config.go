@@ -48,6 +48,7 @@ type Config struct {
 	NotifyFormat      string   // json, slack or dingtalk
 	NotifySecretFile  string
 	StartRate         int // starts a minute, all users together; 0: no limit
+	APIRate           int // API requests a minute per token; 0: no limit
 	FrameAncestors    []string
 	AuthHeader        string
 	GroupsHeader      string
@@ -305,6 +306,13 @@ var serveFlags = []flagSpec{
 			p.bad("%q is not a number of starts a minute (0 to 100000)", v)
 		} else {
 			p.c.StartRate = n
+		}
+	}},
+	{name: "api-rate", value: "600", usage: "JSON API requests a minute each token may make (a burst of up to 60 first); 0 for no limit", set: func(p *parser, v string) {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 1000000 {
+			p.bad("%q is not a number of requests a minute (0 to 1000000)", v)
+		} else {
+			p.c.APIRate = n
 		}
 	}},
 	{name: "audit-key-file", usage: "the audit chain's HMAC key, created with mode 0600 when missing; keep a copy apart from the database (default: beside the database; with PostgreSQL, ./audit-key, and every replica needs the same file)", set: func(p *parser, v string) {

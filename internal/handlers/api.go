@@ -24,9 +24,8 @@ import (
 
 const (
 	ctxToken = "api_token"
-	// The per-token pace: a script or a bot gets a burst, then apiRate
-	// requests a second.
-	apiRate  = rate.Limit(5)
+	// apiBurst is how many requests a token may make at once before the
+	// pace (--api-rate a minute) holds it.
 	apiBurst = 60
 )
 
@@ -131,7 +130,7 @@ func (a *App) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return apperr.Wrap(err, apperr.Unavailable, "The API token could not be checked: the dashboard's database did not answer. Nothing was done; try again in a moment.")
 		}
-		if wait, ok := a.apiLimits.take(t.ID, a.now()); !ok {
+		if wait, ok := a.apiLimits.take(t.ID, a.cfg.APIRate, a.now()); !ok {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			return apperr.New(apperr.TooMany, "Too many requests with this token; try again in %s.", wait.Round(time.Second).String())
 		}
@@ -166,9 +165,12 @@ type apiLimits struct {
 	by map[string]*rate.Limiter
 }
 
-// take spends one request of the token's budget; when there is none, it
-// says how long until there is.
-func (l *apiLimits) take(token string, now time.Time) (time.Duration, bool) {
+// take spends one request of the token's budget of perMinute (0: no
+// limit); when there is none, it says how long until there is.
+func (l *apiLimits) take(token string, perMinute int, now time.Time) (time.Duration, bool) {
+	if perMinute == 0 {
+		return 0, true
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.by == nil {
@@ -179,7 +181,7 @@ func (l *apiLimits) take(token string, now time.Time) (time.Duration, bool) {
 		if len(l.by) > 10_000 { // bounded: tokens idle long enough are full again anyway
 			clear(l.by)
 		}
-		lim = rate.NewLimiter(apiRate, apiBurst)
+		lim = rate.NewLimiter(rate.Limit(float64(perMinute)/60), min(apiBurst, perMinute))
 		l.by[token] = lim
 	}
 	r := lim.ReserveN(now, 1)

@@ -187,6 +187,9 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 			r.Params += " DryRun=true"
 		}
 	}
+	if f.Detail != "" { // an account change: whose, and what
+		r.Params = f.Target + ": " + f.Detail
+	}
 	// Shown as what it is: an expiry is recorded by the ticker or by the
 	// next decision, never by a page view.
 	r.State = a.starts.State(op)
@@ -216,6 +219,12 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 		}
 		if e.Attempt > 0 {
 			detail = strings.TrimSpace(fmt.Sprintf("attempt %d %s", e.Attempt, detail))
+		}
+		if e.Detail != "" { // an account change: whose, and what
+			detail = strings.TrimSpace(e.Target + ": " + e.Detail + " " + detail)
+		}
+		if e.Token != "" {
+			detail = strings.TrimSpace(detail + " (API token " + e.Token + ")")
 		}
 		who := e.User
 		if e.Approver != "" && e.Action != audit.ActionStartInstance {

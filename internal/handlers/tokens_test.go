@@ -70,6 +70,11 @@ func TestTokensPageCreatesAndRevokesTheUsersOwnTokens(t *testing.T) {
 	if strings.Join(actions, " ") != "token_revoke token_create" {
 		t.Fatalf("token entries: %v", actions)
 	}
+	if p := b.get("audit?action=all"); p.status != http.StatusOK || p.doc.Find("tr[data-audit-id]").Length() < 2 {
+		t.Fatalf("the audit page with token entries: %d, %d rows", p.status, p.doc.Find("tr[data-audit-id]").Length())
+	} else if !strings.Contains(p.doc.Find("main").Text(), "op1: token "+id) {
+		t.Fatal("the audit page does not say whose token changed")
+	}
 	if p := b.post("tokens", url.Values{"expires": {"forever"}}); p.status != http.StatusBadRequest || p.doc.Find("[data-testid=token-error]").Length() != 1 {
 		t.Fatalf("a bad lifetime: %d", p.status)
 	}
