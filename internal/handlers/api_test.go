@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"ecsdash/internal/db/dbtest"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/ecs/ecssim"
+	"ecsdash/internal/notify"
 	"ecsdash/internal/users"
 )
 
@@ -399,9 +401,18 @@ func TestAPIStartAnswersEveryRowOfTheContractsTable(t *testing.T) {
 	})
 }
 
-func TestAPIApprovalKeepsTheOperationID(t *testing.T) {
+func TestAPIApprovalKeepsTheOperationIDAndNotifies(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, opts{args: []string{"--approval", "all"}})
+	rec := &hookReceiver{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m notify.Message
+		json.NewDecoder(r.Body).Decode(&m)
+		rec.mu.Lock()
+		rec.msgs = append(rec.msgs, m)
+		rec.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	h := newHarness(t, opts{args: []string{"--approval", "all", "--notify-url", srv.URL}})
 	in := h.stopped(1)[0]
 	c := h.apiAs("op1")
 	wantError(t, c.do("POST", "instances/"+in.ID+"/start", map[string]any{"region": in.Region}), 422, "unprocessable") // a reason is required
@@ -414,8 +425,14 @@ func TestAPIApprovalKeepsTheOperationID(t *testing.T) {
 	if op.str("state") != audit.StateAwaitingApproval || op.str("requester") != "op1" || op.str("instance_id") != in.ID {
 		t.Fatalf("operation: %s", op.raw)
 	}
-	// The approver decides through the API's own rules: not through the
-	// API (no endpoint), on the audit page.
+	rec.waitFor(t, 1)
+	rec.mu.Lock()
+	m := rec.msgs[0]
+	rec.mu.Unlock()
+	if m.Event != "awaiting_approval" || m.OperationID != id || m.Requester != "op1" || m.Reason != "release 42" {
+		t.Fatalf("notification: %+v", m)
+	}
+	// The approver decides on the audit page (the API has no decisions).
 	appr := h.loggedIn("appr")
 	p := appr.post("audit/"+strconv.FormatInt(id, 10)+"/approve", url.Values{})
 	if p.status != http.StatusSeeOther {
@@ -424,6 +441,10 @@ func TestAPIApprovalKeepsTheOperationID(t *testing.T) {
 	op = c.do("GET", "operations/"+strconv.FormatInt(id, 10), nil)
 	if op.num("operation_id") != id || op.str("state") != audit.StateSucceeded || op.str("approver") != "appr" || op.str("request_id") == "" {
 		t.Fatalf("after approval: %s", op.raw)
+	}
+	rec.waitFor(t, 3)
+	if got := strings.Join(rec.events(), " "); got != "awaiting_approval approved succeeded" {
+		t.Fatalf("notified %s", got)
 	}
 }
 
