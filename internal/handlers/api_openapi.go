@@ -23,24 +23,26 @@ import (
 // decode and encode: it cannot describe a route or a field that is not
 // there.
 
-var openAPIDoc struct {
+// apiDoc is the document, built on first request.
+type apiDoc struct {
 	once sync.Once
 	json []byte
 	err  error
 }
 
 func (a *App) apiOpenAPI(c echo.Context) error {
-	openAPIDoc.once.Do(func() {
+	d := &a.apiDoc
+	d.once.Do(func() {
 		doc, err := a.openAPI()
 		if err == nil {
-			openAPIDoc.json, err = json.MarshalIndent(doc, "", "  ")
+			d.json, err = json.MarshalIndent(doc, "", "  ")
 		}
-		openAPIDoc.err = err
+		d.err = err
 	})
-	if openAPIDoc.err != nil {
-		return apperr.Wrap(openAPIDoc.err, apperr.Internal, "openapi")
+	if d.err != nil {
+		return apperr.Wrap(d.err, apperr.Internal, "openapi")
 	}
-	return c.JSONBlob(http.StatusOK, openAPIDoc.json)
+	return c.JSONBlob(http.StatusOK, d.json)
 }
 
 var echoParam = regexp.MustCompile(`:([a-z_]+)`)

@@ -59,4 +59,5 @@ type App struct {
 	probing      sync.Mutex         // held while /readyz's write check runs
 	apiLimits    apiLimits          // each API token's pace, on this replica
 	idem         *idempotency.Store // the API starts' Idempotency-Keys
+	apiDoc       apiDoc             // /api/v1/openapi.json
 }
