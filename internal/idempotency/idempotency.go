@@ -59,6 +59,10 @@ const timeFormat = "2006-01-02T15:04:05.000000Z"
 // request that still runs), ErrMismatch, or ErrRunning.
 func (s *Store) Claim(ctx context.Context, userID int64, key, bodyHash string) (*Answer, error) {
 	wait := s.Poll
+	// ctx bounds the wait for a running first request; each statement is
+	// short and runs to its end, so that a claim is never half made.
+	wctx := ctx
+	ctx = context.WithoutCancel(ctx)
 	for {
 		now := s.now().UTC()
 		cutoff := now.Add(-Window).Format(timeFormat)
@@ -79,8 +83,6 @@ func (s *Store) Claim(ctx context.Context, userID int64, key, bodyHash string) (
 		err = s.w.QueryRowContext(ctx, "SELECT body_hash, done, status, response FROM api_idempotency WHERE user_id = ? AND key = ?",
 			userID, key).Scan(&hash, &done, &a.Status, &a.Body)
 		switch {
-		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-			return nil, ErrRunning
 		case errors.Is(err, sql.ErrNoRows):
 			continue // released meanwhile: claim it again
 		case err != nil:
@@ -91,7 +93,7 @@ func (s *Store) Claim(ctx context.Context, userID int64, key, bodyHash string) (
 			return &a, nil
 		}
 		select {
-		case <-ctx.Done():
+		case <-wctx.Done():
 			return nil, ErrRunning
 		case <-time.After(wait):
 		}
