@@ -94,20 +94,9 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 	}
 	// Newest first, as the console shows them: an instance created during
 	// a listing moves every later one a place down, so a client paging
-	// through must expect to meet one twice.
-	ids := s.byRegion[region]
-	var matched []*instance
-	for i := len(ids) - 1; i >= 0; i-- {
-		in := s.instances[ids[i]]
-		if !f.matches(in, s.statusOf(in)) {
-			continue
-		}
-		matched = append(matched, in)
-	}
-	s.mu.Unlock()
-	if (f.tagged || f.group != "") && len(matched) > MaxTagResults {
-		matched = matched[:MaxTagResults] // ECS lists at most 1,000 instances for tags or a resource group
-	}
+	// through must expect to meet one twice. Only as much of the listing is
+	// found as the page needs (see paging.go).
+	l := s.newListing(region, &f, indexKey(q))
 	listing := region + "/" + f.key // what a NextToken is bound to
 
 	resp := map[string]any{}
@@ -115,40 +104,48 @@ func (s *Server) describeInstances(w http.ResponseWriter, q url.Values) {
 	// MaxResults/NextToken win when both pagings are sent, as on ECS, and
 	// then TotalCount is not sent: it is meaningful only for PageNumber.
 	if (q.Has("PageNumber") || q.Has("PageSize")) && !q.Has("MaxResults") && !q.Has("NextToken") {
-		resp["TotalCount"] = len(matched)
-		// The deprecated paging, still answered.
+		// The deprecated paging, still answered. Its TotalCount is the whole
+		// listing: found whole when a filter is on the status or public IP.
 		num, err1 := intParam(q, "PageNumber", 1, 1, 1<<30)
 		size, err2 := intParam(q, "PageSize", 10, 1, 100)
 		if err1 != nil || err2 != nil {
+			s.mu.Unlock()
 			s.fail(w, 400, "InvalidParameter", "PageNumber must be at least 1 and PageSize from 1 to 100.")
 			return
 		}
-		from := min((num-1)*size, len(matched))
-		page = matched[from:min(from+size, len(matched))]
+		total := l.count(int(^uint(0) >> 1))
+		resp["TotalCount"] = total
+		from := min((num-1)*size, total)
+		page = l.slice(from, min(from+size, total))
 		resp["PageNumber"], resp["PageSize"] = num, size
 	} else {
 		max, err := intParam(q, "MaxResults", 10, 1, 100)
 		if err != nil {
+			s.mu.Unlock()
 			s.fail(w, 400, "InvalidParameter.MaxResults", "MaxResults must be from 1 to 100.")
 			return
 		}
 		from := 0
 		if tok := q.Get("NextToken"); tok != "" {
 			n, err := decodeToken(tok, listing)
-			if err != nil || n > len(matched) {
+			if err != nil || n < 0 || n > l.count(n) {
+				s.mu.Unlock()
 				s.fail(w, 400, "InvalidParameter.NextToken", "The specified NextToken is not valid.")
 				return
 			}
 			from = n
 		}
-		to := min(from+max, len(matched))
-		page = matched[from:to]
+		// One more than the page: whether a NextToken is due.
+		known := l.count(from + max + 1)
+		to := min(from+max, known)
+		page = l.slice(from, to)
 		next := ""
-		if to < len(matched) {
+		if to < known {
 			next = encodeToken(to, listing)
 		}
 		resp["NextToken"] = next
 	}
+	s.mu.Unlock()
 	list := make([]wireInstance, 0, len(page))
 	s.mu.Lock()
 	for _, in := range page {

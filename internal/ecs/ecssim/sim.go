@@ -61,11 +61,12 @@ type Server struct {
 
 	mu        sync.Mutex
 	regions   []string
-	instances map[string]*instance // by id
-	order     []string             // ids in a stable order
-	byRegion  map[string][]string  // ids per region, in the same order
-	retired   map[string]bool      // zones DescribeZones no longer lists (their instances remain)
-	faults    map[string]*fault    // StartInstance faults by instance id
+	instances map[string]*instance   // by id
+	order     []string               // ids in a stable order
+	byRegion  map[string][]string    // ids per region, in the same order
+	indexes   map[string]*matchIndex // DescribeInstances' listings by filter (paging.go)
+	retired   map[string]bool        // zones DescribeZones no longer lists (their instances remain)
+	faults    map[string]*fault      // StartInstance faults by instance id
 	rng       *mrand.Rand
 
 	rateMu     sync.Mutex
