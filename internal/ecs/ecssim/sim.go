@@ -181,6 +181,17 @@ func (s *Server) InjectFault(id, code string, times int) error {
 	return nil
 }
 
+// Fault names the error the next StartInstance of id will answer, or ""
+// when it will be started (the demo fleet's failing instances, for tests).
+func (s *Server) Fault(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.faults[id]; f != nil && f.times != 0 {
+		return f.code
+	}
+	return ""
+}
+
 // SetStatus forces an instance's status (tests and demos).
 func (s *Server) SetStatus(id, status string) {
 	s.mu.Lock()
