@@ -13,7 +13,7 @@ import (
 // and which account holds which instance, learnt from the listings (an
 // instance id is unique across accounts).
 type accounts struct {
-	list  []*Client
+	list   []*Client
 	holder sync.Map // instance id -> *Client
 
 	mu       sync.Mutex
