@@ -86,8 +86,15 @@ type Event struct {
 	DurationMS    int64     `db:"duration_ms" json:"duration_ms"`
 	BatchID       string    `db:"batch_id" json:"batch_id" audit:"optional"` // the batch start it was part of
 	Replica       string    `db:"replica" json:"replica" audit:"optional"`   // the replica that wrote it ("" on a single-process store)
-	PrevHash      string    `db:"prev_hash" json:"prev_hash"`
-	Hash          string    `db:"hash" json:"hash"`
+	// Who the ECS call was made as (--accounts): the account's name and UID,
+	// the RoleSessionName of the assumed role, and the AccessKeyId used
+	// (never its secret or security token), as ActionTrail records it.
+	Account     string `db:"account" json:"account" audit:"optional"`
+	AccountID   string `db:"account_id" json:"account_id" audit:"optional"`
+	SessionName string `db:"session_name" json:"session_name" audit:"optional"`
+	AccessKeyID string `db:"access_key_id" json:"access_key_id" audit:"optional"`
+	PrevHash    string `db:"prev_hash" json:"prev_hash"`
+	Hash        string `db:"hash" json:"hash"`
 }
 
 // GenesisHash is the prev_hash of the first event.
