@@ -15,7 +15,7 @@ type Query struct {
 	Status  string
 	Family  string
 	Account string // an --accounts name
-	Page    int // 1-based; past the last page means the last page
+	Page    int    // 1-based; past the last page means the last page
 	PerPage int
 	Sort    string // "" (region, then name), name, status, type, region or expiry
 	Desc    bool

@@ -31,6 +31,7 @@ type Cloud struct {
 	external map[string]string   // role ARN -> the ExternalId its trust policy requires
 	signed   []Signed
 	assumed  []string // RoleSessionName of every AssumeRole answered
+	issued   []string // the secret and the token of every session, for tests that look for them where they must not be
 }
 
 // Account is one simulated account.
@@ -112,6 +113,14 @@ func (c *Cloud) Signed() []Signed {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]Signed(nil), c.signed...)
+}
+
+// IssuedSecrets lists the AccessKey secret and the security token of every
+// session STS issued.
+func (c *Cloud) IssuedSecrets() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.issued...)
 }
 
 // SessionOf is the RoleSessionName an STS AccessKey id was issued for.
@@ -240,6 +249,7 @@ func (c *Cloud) assumeRole(w http.ResponseWriter, r *http.Request, body []byte, 
 	c.mu.Lock()
 	c.byKey[id], c.sessions[id] = target, session
 	c.assumed = append(c.assumed, session)
+	c.issued = append(c.issued, secret, token)
 	c.mu.Unlock()
 	s.reply(w, 200, map[string]any{
 		"AssumedRoleUser": map[string]any{"AssumedRoleId": "3" + target.UID[:min(len(target.UID), 8)] + ":" + session, "Arn": arn + "/" + session},
