@@ -67,6 +67,9 @@ func TestSessionNameIsValidForSTSAndDeterministic(t *testing.T) {
 			t.Errorf("SessionName(%q) = %q, want it kept", ok, got)
 		}
 	}
+	if got := ecs.SessionName("olivia smith"); got != "olivia_smith-07db79bf" {
+		t.Errorf("SessionName(%q) = %q, want the documented olivia_smith-07db79bf", "olivia smith", got)
+	}
 	seen := map[string]string{}
 	for _, user := range []string{"olivia smith", "olivia_smith", "a", "", "用户", "x/y:z", strings.Repeat("n", 100), strings.Repeat("n", 101), "CN\\olivia"} {
 		got := ecs.SessionName(user)
