@@ -321,3 +321,16 @@ func TestSTSOverPlainHTTPOnlyToLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestTheExternalIDIsSentWhenTheRoleRequiresIt(t *testing.T) {
+	t.Parallel()
+	r := newCloudRig(t, nil)
+	arn := r.prod.RoleARN("ecs-dashboard")
+	r.cloud.RequireExternalID(arn, "x-7f3a")
+	if _, err := r.sts.Assume(context.Background(), arn, "", "olivia"); err == nil {
+		t.Fatal("a role that needs an external id was assumed without one")
+	}
+	if _, err := r.sts.Assume(context.Background(), arn, "x-7f3a", "olivia"); err != nil {
+		t.Fatalf("with the external id: %v", err)
+	}
+}
