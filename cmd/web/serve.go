@@ -132,7 +132,7 @@ func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) str
 	}
 	demo = cfg.Demo
 	if !cfg.DemoSet {
-		demo = errors.Is(credErr, ecs.ErrNoCredentials) && cfg.ECSEndpoint == ""
+		demo = errors.Is(credErr, ecs.ErrNoCredentials) && cfg.ECSEndpoint == "" && len(cfg.Accounts) == 0
 	}
 	if demo {
 		sim := ecssim.New(ecssim.Options{Regions: cfg.Regions, Instances: cfg.DemoScale, Seed: 1})
@@ -148,10 +148,19 @@ func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) str
 		c, err := ecs.New(ecs.Options{Regions: sim.Regions(), Endpoint: url, Credential: cred, Timeout: cfg.ECSTimeout, Observe: observe})
 		return c, true, err
 	}
+	if credErr != nil && len(cfg.Accounts) > 0 && !needsBase(cfg.Accounts) {
+		// Every account has keys of its own: no base credentials needed.
+		c, err := connectAccounts(ctx, cfg, getenv, logger, ecs.CredentialSource{}, observe)
+		return c, false, err
+	}
 	if credErr != nil {
 		return nil, false, fmt.Errorf("%w: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, a CLI profile, or --ecs-ram-role; or run with --demo", credErr)
 	}
 	logger.Info("using Alibaba Cloud credentials", "source", src.Name)
+	if len(cfg.Accounts) > 0 {
+		c, err := connectAccounts(ctx, cfg, getenv, logger, src, observe)
+		return c, false, err
+	}
 	opts := ecs.Options{Regions: cfg.Regions, Endpoint: cfg.ECSEndpoint, Credential: src.Credential, Renew: src.Renew, Timeout: cfg.ECSTimeout, Observe: observe}
 	if len(opts.Regions) == 0 {
 		// No --regions: every region the account can use.

@@ -91,8 +91,15 @@ type Event struct {
 	Token         string    `db:"token" json:"token" audit:"optional"`       // the API token's id (never the token) of an API call
 	Target        string    `db:"target" json:"target" audit:"optional"`     // the user an account change is about
 	Detail        string    `db:"detail" json:"detail" audit:"optional"`     // what an account change changed, in words
-	PrevHash      string    `db:"prev_hash" json:"prev_hash"`
-	Hash          string    `db:"hash" json:"hash"`
+	// Who the ECS call was made as (--accounts): the account's name and UID,
+	// the RoleSessionName of the assumed role, and the AccessKeyId used
+	// (never its secret or security token), as ActionTrail records it.
+	Account     string `db:"account" json:"account" audit:"optional"`
+	AccountID   string `db:"account_id" json:"account_id" audit:"optional"`
+	SessionName string `db:"session_name" json:"session_name" audit:"optional"`
+	AccessKeyID string `db:"access_key_id" json:"access_key_id" audit:"optional"`
+	PrevHash    string `db:"prev_hash" json:"prev_hash"`
+	Hash        string `db:"hash" json:"hash"`
 }
 
 // GenesisHash is the prev_hash of the first event.

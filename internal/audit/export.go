@@ -14,7 +14,7 @@ import (
 var ExportFields = []string{"id", "time", "user", "action", "region", "instance_id", "init_local_disk", "state",
 	"approver", "reason", "request_id", "error_code", "error_message", "http_status", "duration_ms", "source_ip",
 	"prev_hash", "hash", "operation_id", "attempt", "auth_method", "user_agent", "instance_name", "instance_type", "dry_run", "batch_id", "replica",
-	"token", "target", "detail"}
+	"token", "target", "detail", "account", "account_id", "session_name", "access_key_id"}
 
 // Export streams the events matching f to w as "csv" or "json" (an array of
 // objects). It reads them in chunks (exportChunk events, in seq order) and

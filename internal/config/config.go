@@ -21,6 +21,7 @@ import (
 	"unicode"
 
 	"ecsdash/internal/db"
+	"ecsdash/internal/ecs"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 )
@@ -59,6 +60,9 @@ type Config struct {
 	RefreshInterval   time.Duration
 	ECSTimeout        time.Duration
 	ECSRAMRole        string
+	AccountsFile      string            // --accounts; "" for the one account of the credential chain
+	Accounts          []ecs.AccountSpec // read from AccountsFile, checked
+	STSEndpoint       string            // where AssumeRole is asked
 	IdleTimeout       time.Duration
 	SessionLifetime   time.Duration
 	LogLevel          string
@@ -151,6 +155,11 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 		return nil, err
 	}
 	return p.c, nil
+}
+
+func loopbackHost(h string) bool {
+	ip := net.ParseIP(h)
+	return h == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // envVar is the environment variable a serve flag reads.
@@ -388,6 +397,26 @@ var serveFlags = []flagSpec{
 	}},
 	{name: "ecs-ram-role", usage: "use this ECS instance RAM role for credentials (asks the metadata service)", set: func(p *parser, v string) {
 		p.c.ECSRAMRole = v
+	}},
+	{name: "accounts", usage: "YAML file of Alibaba Cloud accounts, each by role_arn or keys of its own (docs/accounts.md; default: the one account of the credential chain)", set: func(p *parser, v string) {
+		if v == "" {
+			return
+		}
+		specs, err := ecs.LoadAccounts(v)
+		if err != nil {
+			p.bad("%v", err)
+		}
+		p.c.AccountsFile, p.c.Accounts = v, specs
+	}},
+	{name: "sts-endpoint", value: ecs.DefaultSTSEndpoint, usage: "where STS AssumeRole is asked for role_arn accounts (a loopback http:// URL for the simulator and tests)", set: func(p *parser, v string) {
+		u, err := url.Parse(v)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/"):
+			p.bad("%q is not an http(s)://host[:port] URL", v)
+		case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+			p.bad("%q: plain http is allowed only to a loopback address; use https", v)
+		}
+		p.c.STSEndpoint = strings.TrimSuffix(v, "/")
 	}},
 	{name: "idle-timeout", value: "30m", usage: "a session ends after this long without a request", set: func(p *parser, v string) {
 		p.c.IdleTimeout = p.duration(v, time.Minute)

@@ -20,7 +20,14 @@ const MaxBatch = 100
 // reason why not, as an *Error. It is retried like any call that has no
 // effect.
 func (c *Client) DryRun(ctx context.Context, region, id string, initLocalDisk bool) (string, error) {
-	sdk, release, e := c.sdk(region)
+	if c.multi != nil {
+		a, err := c.multi.owner(ctx, region, id)
+		if err != nil {
+			return "", err
+		}
+		return a.DryRun(ctx, region, id, initLocalDisk)
+	}
+	sdk, release, e := c.sdk(ctx, region)
 	if e != nil {
 		return "", e
 	}
@@ -51,7 +58,10 @@ func (c *Client) DryRun(ctx context.Context, region, id string, initLocalDisk bo
 // DescribeMany looks instances of one region up fresh, MaxBatch ids a call;
 // ids ECS does not know are missing from the answer.
 func (c *Client) DescribeMany(ctx context.Context, region string, ids []string) (map[string]Instance, error) {
-	sdk, release, e := c.sdk(region)
+	if c.multi != nil {
+		return c.multi.describeMany(ctx, region, ids)
+	}
+	sdk, release, e := c.sdk(ctx, region)
 	if e != nil {
 		return nil, e
 	}
@@ -75,7 +85,7 @@ func (c *Client) DescribeMany(ctx context.Context, region string, ids []string) 
 			return nil, err
 		}
 		for i := range page.Instances.Instance {
-			in := fromWire(region, &page.Instances.Instance[i])
+			in := c.fromWire(region, &page.Instances.Instance[i])
 			out[in.ID] = in
 		}
 	}
@@ -106,7 +116,14 @@ func (c *Client) StartInstances(ctx context.Context, region string, ids []string
 	if len(ids) == 0 || len(ids) > MaxBatch {
 		return "", nil, &Error{Kind: KindInvalid, Code: "Dashboard.BatchSize", Summary: fmt.Sprintf("A batch holds 1 to %d instances.", MaxBatch)}
 	}
-	sdk, release, e := c.sdk(region)
+	if c.multi != nil {
+		a, err := c.multi.ownerOfAll(ctx, region, ids)
+		if err != nil {
+			return "", nil, err
+		}
+		return a.StartInstances(ctx, region, ids, h)
+	}
+	sdk, release, e := c.sdk(ctx, region)
 	if e != nil {
 		return "", nil, e
 	}

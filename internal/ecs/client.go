@@ -45,6 +45,18 @@ type Options struct {
 	// profile), for when ECS refuses its security token as expired; nil
 	// when the credential cannot be renewed.
 	Renew func() (credentials.Credential, error)
+
+	// Several accounts (--accounts): each is the Options of one account,
+	// and the Client lists them all and sends each call to the account that
+	// holds the instance. Empty: the one account of Credential.
+	Accounts []Options
+	// Account names this account (one of Accounts); AccountID is its UID.
+	Account, AccountID string
+	// RoleARN, when set, is assumed through STS for every call: under
+	// ListingSession for the dashboard's own calls and under the user's
+	// session name (As) for starts and dry runs. Credential is then unused.
+	RoleARN, ExternalID string
+	STS                 *STS
 }
 
 // Client talks to ECS in every configured region, one SDK client per region.
@@ -54,15 +66,26 @@ type Client struct {
 	byID    map[string]*sync.Pool // of *ecsapi.Client, per region
 	zones   sync.Map              // region -> []string: the zones its last listing met
 	cred    *renewable
+	cfgs    map[string]*openapi.Config // per region, for clients of an assumed role's session
+	multi   *accounts                  // set when Options.Accounts is
 }
 
 // New builds the per-region SDK clients. It makes no network call.
 func New(opts Options) (*Client, error) {
+	if len(opts.Accounts) > 0 {
+		return newMulti(opts)
+	}
 	if len(opts.Regions) == 0 {
 		return nil, fmt.Errorf("ecs: no regions configured")
 	}
-	if opts.Credential == nil {
+	if opts.RoleARN != "" && opts.STS == nil {
+		return nil, fmt.Errorf("ecs: account %s: a role needs STS", opts.Account)
+	}
+	if opts.Credential == nil && opts.RoleARN == "" {
 		return nil, fmt.Errorf("ecs: no credentials")
+	}
+	if opts.Credential == nil {
+		opts.Credential = noCredential{} // every call signs with the role's session (sdkAs)
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
@@ -115,7 +138,7 @@ func New(opts Options) (*Client, error) {
 		}
 	}
 	httpc := &sdkHTTPClient{c: &http.Client{Transport: transport}}
-	c := &Client{opts: opts, byID: map[string]*sync.Pool{}, cred: newRenewable(opts.Credential, opts.Renew)}
+	c := &Client{opts: opts, byID: map[string]*sync.Pool{}, cred: newRenewable(opts.Credential, opts.Renew), cfgs: map[string]*openapi.Config{}}
 	for _, region := range opts.Regions {
 		cfg := &openapi.Config{
 			RegionId:       dara.String(region),
@@ -131,6 +154,7 @@ func New(opts Options) (*Client, error) {
 		case endpoint != nil:
 			cfg.Endpoint, cfg.Protocol = dara.String(endpoint.Host), dara.String(endpoint.Scheme)
 		}
+		c.cfgs[region] = cfg
 		first, err := ecsapi.NewClient(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("ecs: client for %s: %w", region, err)
@@ -203,10 +227,59 @@ func noteRetryAfter(ctx context.Context, v string) {
 func (c *Client) Regions() []string { return c.regions }
 
 // HasRegion reports whether region is configured.
-func (c *Client) HasRegion(region string) bool { _, ok := c.byID[region]; return ok }
+func (c *Client) HasRegion(region string) bool {
+	if c.multi != nil {
+		return c.multi.hasRegion(region)
+	}
+	_, ok := c.byID[region]
+	return ok
+}
 
 // sdk lends a region's SDK client for one call; release gives it back.
-func (c *Client) sdk(region string) (*ecsapi.Client, func(), *Error) {
+// In a role account it signs with the session of ctx (As), or with
+// ListingSession.
+func (c *Client) sdk(ctx context.Context, region string) (*ecsapi.Client, func(), *Error) {
+	sdk, release, _, e := c.sdkAs(ctx, region)
+	return sdk, release, e
+}
+
+// sdkAs is sdk, and says whose credentials the client signs with; the
+// caller of As learns it too.
+func (c *Client) sdkAs(ctx context.Context, region string) (*ecsapi.Client, func(), Identity, *Error) {
+	id := Identity{Account: c.opts.Account, AccountID: c.opts.AccountID}
+	if c.opts.RoleARN != "" {
+		if _, ok := c.byID[region]; !ok {
+			_, _, e := c.pooled(region)
+			return nil, nil, id, e
+		}
+		id.SessionName = sessionOf(ctx)
+		a, err := c.opts.STS.Assume(ctx, c.opts.RoleARN, c.opts.ExternalID, id.SessionName)
+		if err != nil {
+			return nil, nil, id, asError(err)
+		}
+		id.AccessKeyID = a.AccessKeyID
+		tell(ctx, id)
+		cred, err := a.Credential()
+		if err != nil {
+			return nil, nil, id, &Error{Kind: KindInternal, Code: "Dashboard.ClientUnavailable", Summary: "The ECS client could not be built.", Err: err}
+		}
+		cfg := *c.cfgs[region]
+		cfg.Credential = cred
+		sdk, err := ecsapi.NewClient(&cfg)
+		if err != nil {
+			return nil, nil, id, &Error{Kind: KindInternal, Code: "Dashboard.ClientUnavailable", Summary: "The ECS client could not be built.", Err: err}
+		}
+		return sdk, func() {}, id, nil
+	}
+	if m, err := c.cred.GetCredential(); err == nil && m != nil {
+		id.AccessKeyID = dara.StringValue(m.AccessKeyId)
+	}
+	tell(ctx, id)
+	sdk, release, e := c.pooled(region)
+	return sdk, release, id, e
+}
+
+func (c *Client) pooled(region string) (*ecsapi.Client, func(), *Error) {
 	pool, ok := c.byID[region]
 	if !ok {
 		return nil, nil, &Error{Kind: KindInvalid, Code: CodeUnknownRegion, Summary: fmt.Sprintf("The region %q is not one this dashboard manages.", region),
@@ -225,7 +298,10 @@ func (c *Client) runtime() *dara.RuntimeOptions {
 
 // Describe looks one instance up fresh. An unknown id is a KindNotFound error.
 func (c *Client) Describe(ctx context.Context, region, id string) (Instance, error) {
-	sdk, release, e := c.sdk(region)
+	if c.multi != nil {
+		return c.multi.describe(ctx, region, id)
+	}
+	sdk, release, e := c.sdk(ctx, region)
 	if e != nil {
 		return Instance{}, e
 	}
@@ -241,7 +317,7 @@ func (c *Client) Describe(ctx context.Context, region, id string) (Instance, err
 	}
 	for i := range page.Instances.Instance {
 		if page.Instances.Instance[i].InstanceId == id {
-			return fromWire(region, &page.Instances.Instance[i]), nil
+			return c.fromWire(region, &page.Instances.Instance[i]), nil
 		}
 	}
 	x := explanations["InvalidInstanceId.NotFound"]
@@ -257,7 +333,10 @@ const statusPage = 50
 // DescribeInstanceStatus, one call per 50 ids. An id ECS does not know is
 // missing from the answer.
 func (c *Client) Statuses(ctx context.Context, region string, ids []string) (map[string]string, error) {
-	sdk, release, e := c.sdk(region)
+	if c.multi != nil {
+		return c.multi.statuses(ctx, region, ids)
+	}
+	sdk, release, e := c.sdk(ctx, region)
 	if e != nil {
 		return nil, e
 	}
@@ -429,7 +508,14 @@ func intent(before func(int) error, n int, words string) *Error {
 // errors and failed connections (never a request whose fate is unknown), at
 // most MaxAttempts times inside ctx's deadline. It returns ECS's RequestId.
 func (c *Client) StartInstance(ctx context.Context, region, id string, initLocalDisk bool, h Hooks) (string, error) {
-	sdk, release, e := c.sdk(region)
+	if c.multi != nil {
+		a, err := c.multi.owner(ctx, region, id)
+		if err != nil {
+			return "", err
+		}
+		return a.StartInstance(ctx, region, id, initLocalDisk, h)
+	}
+	sdk, release, e := c.sdk(ctx, region)
 	if e != nil {
 		return "", e
 	}
@@ -532,6 +618,13 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// fromWire is the package's fromWire, with the client's account.
+func (c *Client) fromWire(region string, w *wireInstance) Instance {
+	in := fromWire(region, w)
+	in.Account = c.opts.Account
+	return in
+}
+
 // fromWire makes an Instance of one instance of DescribeInstances' answer.
 func fromWire(region string, w *wireInstance) Instance {
 	inst := Instance{
@@ -596,7 +689,7 @@ func DiscoverRegions(ctx context.Context, opts Options) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	sdk, release, e := c.sdk("cn-hangzhou")
+	sdk, release, e := c.sdk(ctx, "cn-hangzhou")
 	if e != nil {
 		return nil, e
 	}

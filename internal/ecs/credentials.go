@@ -177,3 +177,12 @@ func (r *renewable) GetType() *string        { return r.get().GetType() }
 func (r *renewable) GetCredential() (*credentials.CredentialModel, error) {
 	return r.get().GetCredential()
 }
+
+// stsCredential is a temporary key with its security token.
+func stsCredential(id, secret, token string) (credentials.Credential, error) {
+	p, err := providers.NewStaticSTSCredentialsProviderBuilder().WithAccessKeyId(id).WithAccessKeySecret(secret).WithSecurityToken(token).Build()
+	if err != nil {
+		return nil, err
+	}
+	return credentials.FromCredentialsProvider("sts", p), nil
+}

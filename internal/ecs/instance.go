@@ -29,6 +29,9 @@ type Instance struct {
 	StoppedMode     string
 	Tags            map[string]string // ECS's tags, key to value
 	ResourceGroupID string            // rg-…; "" when ECS sends none
+	// Account is the --accounts name of the account that holds it ("" with
+	// the one account of the credential chain); scopes match account=NAME.
+	Account string
 }
 
 // Stopped modes ECS reports.
@@ -55,7 +58,7 @@ func (i *Instance) Equal(j *Instance) bool {
 		slices.Equal(i.LockReasons, j.LockReasons) && slices.Equal(i.LockNotes, j.LockNotes) && slices.Equal(i.PrivateIPs, j.PrivateIPs) &&
 		slices.Equal(i.PublicIPs, j.PublicIPs) && i.LocalStorageAmount == j.LocalStorageAmount &&
 		i.LocalStorageCapacity == j.LocalStorageCapacity && i.StoppedMode == j.StoppedMode && maps.Equal(i.Tags, j.Tags) &&
-		i.ResourceGroupID == j.ResourceGroupID
+		i.ResourceGroupID == j.ResourceGroupID && i.Account == j.Account
 }
 
 // Status values ECS reports.

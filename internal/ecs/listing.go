@@ -35,8 +35,11 @@ const pageSize = 100
 // Instances are merged by id, a later answer winning, so an instance met
 // twice (pages shift when one is created during the listing) is listed once.
 func (c *Client) ListRegion(ctx context.Context, region string) ([]Instance, int, error) {
+	if c.multi != nil {
+		return c.multi.listRegion(ctx, region)
+	}
 	if _, ok := c.byID[region]; !ok {
-		_, _, e := c.sdk(region)
+		_, _, e := c.sdk(ctx, region)
 		return nil, 0, e
 	}
 	l := &regionListing{c: c, region: region}
@@ -90,7 +93,7 @@ func (l *regionListing) merge(page []wireInstance) {
 		l.found = make(map[string]Instance, len(page))
 	}
 	for i := range page {
-		in := fromWire(l.region, &page[i])
+		in := l.c.fromWire(l.region, &page[i])
 		l.found[in.ID] = in
 	}
 }
@@ -117,7 +120,7 @@ func (l *regionListing) done() []Instance {
 
 // describe sends one DescribeInstances with our retries.
 func (l *regionListing) describe(ctx context.Context, query map[string]any) (wireAnswer, error) {
-	sdk, release, e := l.c.sdk(l.region)
+	sdk, release, e := l.c.sdk(ctx, l.region)
 	if e != nil {
 		return wireAnswer{}, e
 	}
@@ -179,7 +182,7 @@ func (l *regionListing) zoneList(ctx context.Context) []string {
 
 // describeZones asks ECS for the region's zones; nil when it cannot say.
 func (l *regionListing) describeZones(ctx context.Context) []string {
-	sdk, release, e := l.c.sdk(l.region)
+	sdk, release, e := l.c.sdk(ctx, l.region)
 	if e != nil {
 		return nil
 	}

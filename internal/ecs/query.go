@@ -14,7 +14,8 @@ type Query struct {
 	Region  string
 	Status  string
 	Family  string
-	Page    int // 1-based; past the last page means the last page
+	Account string // an --accounts name
+	Page    int    // 1-based; past the last page means the last page
 	PerPage int
 	Sort    string // "" (region, then name), name, status, type, region or expiry
 	Desc    bool
@@ -64,7 +65,7 @@ func (s *Snapshot) Find(q Query) Found {
 	search := strings.ToLower(q.Search)
 	keep := func(in *Instance) bool {
 		return (q.Region == "" || in.Region == q.Region) && (q.Status == "" || in.Status == q.Status) &&
-			(q.Family == "" || in.Family == q.Family)
+			(q.Family == "" || in.Family == q.Family) && (q.Account == "" || in.Account == q.Account)
 	}
 	// each calls fn with every match in the snapshot's order: a search reads
 	// the snapshot's search text, so only its hits are looked at.

@@ -26,20 +26,22 @@ import (
 // App holds what the handlers need. Build assembles it; nothing changes it
 // afterwards but its own caches.
 type App struct {
-	cfg       *config.Config
-	demo      bool // against the built-in simulator
-	store     *db.DB
-	users     *users.Store
-	auditLog  *audit.Log
-	starts    *starts.Service
-	fleet     *ecs.Fleet
-	regions   []string
-	sessions  *sessions.CookieStore
-	assets    *static.Assets
-	log       *slog.Logger
-	demoUsers []templates.DemoUser
-	now       func() time.Time
-	metrics   *metrics.Metrics
+	cfg         *config.Config
+	demo        bool // against the built-in simulator
+	store       *db.DB
+	users       *users.Store
+	auditLog    *audit.Log
+	starts      *starts.Service
+	fleet       *ecs.Fleet
+	regions     []string
+	accounts    []string                // the --accounts names; nil with one account
+	accountErrs func() map[string]error // per account whose last listing failed, why
+	sessions    *sessions.CookieStore
+	assets      *static.Assets
+	log         *slog.Logger
+	demoUsers   []templates.DemoUser
+	now         func() time.Time
+	metrics     *metrics.Metrics
 
 	rows         rowsCache
 	routeNames   map[string]bool  // the route templates, the only route labels of metrics

@@ -179,6 +179,9 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 		r.RequestReason, r.BatchID = f.Reason, f.BatchID
 	}
 	if f.Action == audit.ActionStartInstance || f.Action == audit.ActionCheck {
+		r.Account, r.SessionName, r.TrailURL = l.Account, l.SessionName, ActionTrailURL(f.Region, l.RequestID)
+	}
+	if f.Action == audit.ActionStartInstance || f.Action == audit.ActionCheck {
 		r.Params = fmt.Sprintf("InitLocalDisk=%t", f.InitLocalDisk)
 		if f.BatchID != "" {
 			r.Params += " batch " + f.BatchID
@@ -433,4 +436,19 @@ func (a *App) auditExport(c echo.Context) error {
 		a.log.Error("audit export broke off", "request_id", requestID(c), "err", err)
 	}
 	return nil
+}
+
+var trailRegion = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
+
+// ActionTrailURL is ActionTrail's event lookup of one ECS call, by its
+// RequestId (ActionTrail's event id) in its region; "" without one. The
+// console shows the account it is signed in to: the audit row names the
+// account to sign in to.
+func ActionTrailURL(region, requestID string) string {
+	if requestID == "" || !trailRegion.MatchString(region) {
+		return ""
+	}
+	u := url.URL{Scheme: "https", Host: "actiontrail.console.aliyun.com", Path: "/" + region + "/event-list",
+		RawQuery: url.Values{"eventId": {requestID}}.Encode()}
+	return u.String()
 }

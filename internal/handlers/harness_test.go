@@ -50,6 +50,9 @@ type harness struct {
 	srv   *httptest.Server
 	skew  *atomic.Int64 // added to the wall clock, so tests can jump ahead
 	users *users.Store
+
+	cloud         *ecssim.Cloud // with opts.cloud
+	prod, staging *ecssim.Account
 }
 
 type opts struct {
@@ -61,6 +64,8 @@ type opts struct {
 	logs     io.Writer                       // the server's log, as JSON lines
 	bcrypt   int                             // the users' bcrypt cost; bcrypt.MinCost when 0
 	simWrap  func(http.Handler) http.Handler // wraps the simulator (to watch its calls)
+	cloud    bool                            // two accounts (accounts_test.go) instead of one simulator
+	refuse   bool                            // with cloud: STS refuses prod's role
 }
 
 func newHarness(t testing.TB, o opts) *harness {
@@ -82,19 +87,24 @@ func newHarness(t testing.TB, o opts) *harness {
 		o.simOpts.StartDelay = 300 * time.Millisecond
 	}
 	o.simOpts.Seed = 1
-	h.sim = ecssim.New(o.simOpts)
-	var simHandler http.Handler = h.sim
-	if o.simWrap != nil {
-		simHandler = o.simWrap(h.sim)
-	}
-	simSrv := httptest.NewServer(simHandler)
-	t.Cleanup(simSrv.Close)
-	cred, _ := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
 	m := metrics.New()
-	client, err := ecs.New(ecs.Options{Regions: h.sim.Regions(), Endpoint: simSrv.URL, Credential: cred, Timeout: 2 * time.Second,
-		BaseDelay: time.Millisecond, Observe: m.ECSCall})
-	if err != nil {
-		t.Fatal(err)
+	var client *ecs.Client
+	if o.cloud {
+		client = h.cloudClient(o, clock, m)
+	} else {
+		h.sim = ecssim.New(o.simOpts)
+		var simHandler http.Handler = h.sim
+		if o.simWrap != nil {
+			simHandler = o.simWrap(h.sim)
+		}
+		simSrv := httptest.NewServer(simHandler)
+		t.Cleanup(simSrv.Close)
+		cred, _ := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
+		client, err = ecs.New(ecs.Options{Regions: h.sim.Regions(), Endpoint: simSrv.URL, Credential: cred, Timeout: 2 * time.Second,
+			BaseDelay: time.Millisecond, Observe: m.ECSCall})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	h.store, err = db.Open(context.Background(), o.dbPath)
 	if err != nil {

@@ -69,6 +69,14 @@ func (a *App) instances(c echo.Context) error {
 		PerPage: q.PerPage, Regions: a.regions, Statuses: statuses, Matched: found.Total, Total: len(snap.Instances),
 		PageNum: found.Page, Pages: found.Pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.now()), Families: snap.Families,
 		CanStart: users.Can(u.Role, users.PermStart), CanRefresh: mayRefresh(u.Role), NeedsApproval: a.starts.Approval.NeedsApproval(false)}
+	v.Account, v.Accounts = q.Account, a.accounts
+	for acct, err := range a.accountErrs() {
+		words := ecs.Words(err)
+		if e := (*ecs.Error)(nil); errors.As(err, &e) && e.Action != "" {
+			words += " " + e.Action
+		}
+		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Account %s could not be listed: %s Its instances are shown as last listed, if ever.", acct, words))
+	}
 	for r, err := range snap.RegionErr {
 		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Listing %s failed (%s); showing its last good list.", r, ecs.Words(err)))
 	}
@@ -79,7 +87,7 @@ func (a *App) instances(c echo.Context) error {
 	}
 	params := func(sort string) url.Values {
 		vals := url.Values{}
-		for k, val := range map[string]string{"q": q.Search, "region": q.Region, "status": q.Status, "family": q.Family, "sort": sort} {
+		for k, val := range map[string]string{"q": q.Search, "region": q.Region, "account": q.Account, "status": q.Status, "family": q.Family, "sort": sort} {
 			if val != "" {
 				vals.Set(k, val)
 			}
@@ -126,6 +134,9 @@ func (a *App) listQuery(c echo.Context) (ecs.Query, error) {
 	if q.Region != "" && !slices.Contains(a.regions, q.Region) {
 		return q, apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", apperr.Quote(q.Region))
 	}
+	if q.Account = c.QueryParam("account"); q.Account != "" && !slices.Contains(a.accounts, q.Account) {
+		return q, apperr.New(apperr.Invalid, "%q is not an account this dashboard manages.", apperr.Quote(q.Account))
+	}
 	if q.Status != "" && !slices.Contains(statuses, q.Status) {
 		return q, apperr.New(apperr.Invalid, "%q is not an instance status.", apperr.Quote(q.Status))
 	}
@@ -150,7 +161,7 @@ func (a *App) listQuery(c echo.Context) (ecs.Query, error) {
 // and says why not in words.
 func (a *App) row(in ecs.Instance, u users.User, held audit.OpenOp) templates.InstanceRow {
 	base := a.cfg.BasePath()
-	r := templates.InstanceRow{ID: in.ID, Name: in.Name, Region: in.Region, Zone: in.Zone, Type: in.Type, Family: in.Family,
+	r := templates.InstanceRow{ID: in.ID, Name: in.Name, Region: in.Region, Account: in.Account, Zone: in.Zone, Type: in.Type, Family: in.Family,
 		Status: in.Status, Locks: in.LockReasons, Charge: in.ChargeType, LocalDisk: a.starts.Families.Contains(in.Family),
 		NeedsApproval: a.starts.Approval.NeedsApproval(false), NeedsApprovalInit: a.starts.Approval.NeedsApproval(true),
 		Live:       !in.Settled(),

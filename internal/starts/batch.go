@@ -51,6 +51,7 @@ type BatchRow struct {
 	Ref       Ref
 	Raw       string // as sent, for a malformed entry
 	Name      string
+	Account   string // the --accounts name of its account ("" with one account)
 	Outcome   string
 	Words     string // why, in words
 	Code      string // ECS's code, when it answered with one
@@ -142,7 +143,7 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 				continue
 			}
 			s.Fleet.Update(inst)
-			row.Name = inst.Name
+			row.Name, row.Account = inst.Name, inst.Account
 			if e := ecs.Check(inst, false, s.Families, s.Now()); e != nil {
 				row.Outcome, row.Words = OutcomeRefused, e.Summary
 				continue
@@ -179,7 +180,18 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 			}
 			continue
 		}
-		s.sendBatch(ctx, base, region, ready)
+		// One StartInstances call per account of the region.
+		var accounts []string
+		byAccount := map[string][]*BatchRow{}
+		for _, row := range ready {
+			if _, ok := byAccount[row.Account]; !ok {
+				accounts = append(accounts, row.Account)
+			}
+			byAccount[row.Account] = append(byAccount[row.Account], row)
+		}
+		for _, acct := range accounts {
+			s.sendBatch(ctx, base, region, byAccount[acct])
+		}
 	}
 	for _, row := range rows {
 		b.Rows = append(b.Rows, *row)
@@ -207,6 +219,7 @@ func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string
 	}
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	ictx, who := ecs.As(cctx, base.User)
 	// The first attempt's intents are recorded now, right before the call
 	// (an instance another request holds meanwhile is refused here); a
 	// retry records its own.
@@ -216,6 +229,9 @@ func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string
 			ev = base
 		}
 		ev.Region, ev.InstanceID, ev.InstanceName, ev.State, ev.Attempt = region, row.Ref.ID, row.Name, audit.StateSent, n
+		if n > 1 {
+			stamp(&ev, who) // known once the first attempt was made
+		}
 		ev.RequestID, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus, ev.DurationMS = "", "", "", 0, 0
 		written, err := s.intent(ctx, ev)
 		if err != nil {
@@ -260,6 +276,7 @@ func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string
 			}
 			for _, id := range ids {
 				ev := ops[id]
+				stamp(&ev, who)
 				ev.Attempt, ev.RequestID = n, requestID
 				o, named := answered[id]
 				switch {
@@ -281,7 +298,7 @@ func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string
 			}
 		},
 	}
-	requestID, _, err := s.Batch.StartInstances(cctx, region, ids, hooks)
+	requestID, _, err := s.Batch.StartInstances(ictx, region, ids, hooks)
 	for _, id := range ids {
 		s.out.settle(ops[id].OpID)
 	}
@@ -392,7 +409,9 @@ func (s *Service) Check(ctx context.Context, a Actor, r Request) (CheckResult, e
 			return CheckResult{}, apperr.New(apperr.Unavailable, "Not checked: checks count against the dashboard's start rate limit (--start-rate), which is spent for now. Try again in a minute.")
 		}
 	}
-	requestID, err := s.Batch.DryRun(ctx, r.Region, r.InstanceID, r.InitLocalDisk)
+	dctx, who := ecs.As(ctx, a.User)
+	requestID, err := s.Batch.DryRun(dctx, r.Region, r.InstanceID, r.InitLocalDisk)
+	stamp(&ev, who)
 	res := CheckResult{RequestID: requestID, Instance: inst, Would: err == nil}
 	ev.RequestID = requestID
 	switch e := (*ecs.Error)(nil); {

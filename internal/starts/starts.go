@@ -276,10 +276,15 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 			return res, apperr.New(apperr.Unavailable, "Not sent: the dashboard's start rate limit would be exceeded before the request's deadline. Try again in a minute.")
 		}
 	}
+	// In a role account the call is made under the requester's name (the
+	// approver of an approved request is in the log), so that ActionTrail
+	// names the person.
+	cctx, who := ecs.As(cctx, op.User)
 	last := op
 	hooks := ecs.Hooks{
 		Before: func(n int) error {
 			ev := last
+			stamp(&ev, who)
 			ev.State, ev.Attempt = audit.StateSent, n
 			ev.RequestID, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus, ev.DurationMS = "", "", "", 0, 0
 			written, err := s.intent(ctx, ev)
@@ -291,6 +296,7 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 		},
 		After: func(a ecs.Attempt) {
 			ev := last
+			stamp(&ev, who)
 			ev.Attempt, ev.RequestID, ev.DurationMS = a.N, a.RequestID, a.Duration.Milliseconds()
 			switch {
 			case a.Err == nil:
@@ -573,4 +579,9 @@ func (s *Service) RecoverDangling(ctx context.Context, atStartup bool) (int, err
 		}
 	}
 	return n, nil
+}
+
+// stamp notes on an entry who its ECS call was made as.
+func stamp(ev *audit.Event, who *ecs.Identity) {
+	ev.Account, ev.AccountID, ev.SessionName, ev.AccessKeyID = who.Account, who.AccountID, who.SessionName, who.AccessKeyID
 }

@@ -63,6 +63,8 @@ type InstancesPage struct {
 	Page
 	Rows                        templ.Component // InstanceRows (the handler caches it)
 	Q, Region, Status, Family   string
+	Account                     string   // the account filter
+	Accounts                    []string // the --accounts names; none with one account
 	PerPage                     int
 	Regions, Statuses, Families []string
 	Matched, Total              int
@@ -83,6 +85,7 @@ type InstancesPage struct {
 // InstanceRow is one instance as the list shows it.
 type InstanceRow struct {
 	ID, Name, Region, Zone, Type, Family, Status string
+	Account                                      string // its --accounts name; "" with one account
 	Locks                                        []string
 	Charge, Expiry                               string
 	Expired                                      bool     // past its expiry or locked for billing
@@ -186,6 +189,9 @@ type AuditRow struct {
 	CanWithdraw   bool
 	WithdrawURL   string
 	BatchID       string // the batch start it was part of
+	// Who the ECS call was made as, and where ActionTrail shows it.
+	Account, SessionName string
+	TrailURL             string
 }
 
 // BatchGroup is a batch's requests that await this user's decision.

@@ -411,7 +411,7 @@ func (s *Server) fail(w http.ResponseWriter, status int, code, message string) {
 
 // Serve runs the simulator on a loopback listener until ctx ends; it returns
 // the endpoint URL once listening.
-func Serve(ctx context.Context, s *Server, addr string) (string, <-chan error, error) {
+func Serve(ctx context.Context, s http.Handler, addr string) (string, <-chan error, error) {
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
 	ln, err := listen(addr)
 	if err != nil {

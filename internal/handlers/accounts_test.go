@@ -1,0 +1,230 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"ecsdash/internal/audit"
+	"ecsdash/internal/ecs"
+	"ecsdash/internal/ecs/ecssim"
+	"ecsdash/internal/metrics"
+)
+
+// cloudClient is a client over two simulated accounts: prod reached by a
+// role (STS AssumeRole with the demo key as base credentials), staging by
+// keys of its own.
+func (h *harness) cloudClient(o opts, clock func() time.Time, m *metrics.Metrics) *ecs.Client {
+	t := h.t
+	h.cloud = ecssim.NewCloud(clock)
+	one := []string{"cn-hangzhou"}
+	sim := o.simOpts
+	sim.Regions, sim.Instances, sim.Seed = one, 6, 11
+	h.prod = h.cloud.AddAccount("prod", "1234567890123456", "", "", sim)
+	sim.Seed = 22
+	h.staging = h.cloud.AddAccount("staging", "6543210987654321", "", "", sim)
+	h.sim = h.prod.Sim
+	if o.refuse {
+		h.cloud.RefuseRole(h.prod.RoleARN("ecs-dashboard"))
+	}
+	srv := httptest.NewServer(h.cloud)
+	t.Cleanup(srv.Close)
+	base, _ := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
+	sts, err := ecs.NewSTS(ecs.STSOptions{Endpoint: srv.URL, Credential: base, Timeout: 2 * time.Second, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := ecs.StaticCredential(h.staging.KeyID, h.staging.KeySecret)
+	client, err := ecs.New(ecs.Options{Endpoint: srv.URL, Timeout: 2 * time.Second, BaseDelay: time.Millisecond, Observe: m.ECSCall, STS: sts,
+		Accounts: []ecs.Options{
+			{Account: "prod", AccountID: "1234567890123456", RoleARN: h.prod.RoleARN("ecs-dashboard"), Regions: one},
+			{Account: "staging", Credential: keys, Regions: one},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+// stoppedIn is a Stopped instance of the account, from the fleet cache.
+func (h *harness) stoppedIn(account string, skip int) ecs.Instance {
+	h.t.Helper()
+	for _, in := range h.fleet.Snapshot().Instances {
+		if in.Account == account && in.Status == ecs.StatusStopped {
+			if skip == 0 {
+				return *in
+			}
+			skip--
+		}
+	}
+	h.t.Fatalf("no stopped instance in %s", account)
+	return ecs.Instance{}
+}
+
+func (h *harness) lastSigned() ecssim.Signed {
+	h.t.Helper()
+	all := h.cloud.Signed()
+	if len(all) == 0 {
+		h.t.Fatal("nothing was sent to start")
+	}
+	return all[len(all)-1]
+}
+
+func TestTwoAccountsAreListedAndFilteredByAccount(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{cloud: true})
+	b := h.loggedIn("view")
+	p := b.get("instances?per_page=100")
+	if n, m := p.doc.Find(`tr[data-account="prod"]`).Length(), p.doc.Find(`tr[data-account="staging"]`).Length(); n != 6 || m != 6 {
+		t.Fatalf("rows per account: prod %d, staging %d; want 6 each", n, m)
+	}
+	p = b.get("instances?per_page=100&account=staging")
+	if all, st := p.doc.Find(`tr[data-instance-id]`).Length(), p.doc.Find(`tr[data-account="staging"]`).Length(); all != 6 || st != 6 {
+		t.Fatalf("?account=staging shows %d rows, %d of staging", all, st)
+	}
+	if p := b.get("instances?account=nope"); p.status != http.StatusBadRequest {
+		t.Fatalf("an unknown account: %d", p.status)
+	}
+	if got := h.cloud.AssumedSessions(); len(got) != 1 || got[0] != "ecs-dashboard" {
+		t.Fatalf("roles assumed under %q, want the listing's ecs-dashboard once", got)
+	}
+}
+
+func TestAStartInARoleAccountIsMadeUnderTheUsersNameAndAudited(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{cloud: true, args: []string{"--approval", "none"}})
+	in := h.stoppedIn("prod", 0)
+	b := h.loggedIn("op1")
+	if p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}}); p.status != http.StatusSeeOther {
+		t.Fatalf("start: %d %s", p.status, p.body)
+	}
+	last := h.lastSigned()
+	if last.Account != "prod" || last.Session != "op1" || !strings.HasPrefix(last.AccessKeyID, "STS.") {
+		t.Fatalf("the start reached ECS as %+v, want prod under session op1", last)
+	}
+	op := h.ops()[0]
+	for _, e := range []audit.Event{op.Last} {
+		if e.Account != "prod" || e.AccountID != "1234567890123456" || e.SessionName != "op1" || e.AccessKeyID != last.AccessKeyID {
+			t.Fatalf("the outcome entry says %q %q %q %q", e.Account, e.AccountID, e.SessionName, e.AccessKeyID)
+		}
+	}
+	p := h.loggedIn("adm").get("audit")
+	link, ok := p.doc.Find(`a[data-testid="actiontrail"]`).First().Attr("href")
+	if !ok || !strings.Contains(link, "/"+in.Region+"/") || !strings.Contains(link, "eventId="+url.QueryEscape(op.Last.RequestID)) {
+		t.Fatalf("ActionTrail link %q for RequestId %s", link, op.Last.RequestID)
+	}
+}
+
+func TestAStartInAKeyAccountUsesItsOwnKeys(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{cloud: true, args: []string{"--approval", "none"}})
+	in := h.stoppedIn("staging", 0)
+	if p := h.loggedIn("op1").post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}}); p.status != http.StatusSeeOther {
+		t.Fatalf("start: %d %s", p.status, p.body)
+	}
+	if last := h.lastSigned(); last.Account != "staging" || last.AccessKeyID != h.staging.KeyID {
+		t.Fatalf("the start reached ECS as %+v", last)
+	}
+	if e := h.ops()[0].Last; e.Account != "staging" || e.AccessKeyID != h.staging.KeyID || e.SessionName != "" {
+		t.Fatalf("the outcome entry says %q %q %q", e.Account, e.AccessKeyID, e.SessionName)
+	}
+}
+
+func TestAnApprovedStartIsMadeUnderTheRequestersName(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{cloud: true, args: []string{"--approval", "all"}})
+	in := h.stoppedIn("prod", 0)
+	if p := h.loggedIn("op1").post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "reason": {"deploy"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("request: %d %s", p.status, p.body)
+	}
+	op := h.ops()[0]
+	if p := decide(t, h.loggedIn("appr"), op.ID(), "approve", url.Values{"reason": {"ok"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", p.status, p.body)
+	}
+	if last := h.lastSigned(); last.Session != "op1" {
+		t.Fatalf("the approved start reached ECS under session %q, want the requester's op1", last.Session)
+	}
+	done, err := h.audit.Operation(context.Background(), op.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := done.Last; e.State != audit.StateSucceeded || e.SessionName != "op1" || e.Approver != "appr" {
+		t.Fatalf("the outcome entry: %s, session %q, approver %q", e.State, e.SessionName, e.Approver)
+	}
+}
+
+func TestABatchAcrossAccountsStartsEachInItsOwn(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{cloud: true, args: []string{"--approval", "none"}})
+	a, b := h.stoppedIn("prod", 0), h.stoppedIn("staging", 0)
+	p := h.loggedIn("op1").post("instances/start", url.Values{"instance": {a.Region + "/" + a.ID, b.Region + "/" + b.ID}})
+	if p.status != http.StatusOK {
+		t.Fatalf("batch: %d %s", p.status, p.body)
+	}
+	for _, id := range []string{a.ID, b.ID} {
+		if o, _ := p.doc.Find(`tr[data-instance-id="` + id + `"]`).Attr("data-outcome"); o != "started" {
+			t.Errorf("%s: outcome %q", id, o)
+		}
+	}
+	got := map[string]string{}
+	for _, s := range h.cloud.Signed() {
+		got[s.Account] = s.Session
+	}
+	if len(got) != 2 || got["prod"] != "op1" || got["staging"] != "" {
+		t.Fatalf("StartInstances calls per account: %v", got)
+	}
+}
+
+func TestARefusedRoleIsNamedOnThePageWhileTheOtherAccountLists(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{cloud: true, refuse: true})
+	p := h.loggedIn("view").get("instances?per_page=100")
+	if n := p.doc.Find(`tr[data-account="staging"]`).Length(); n != 6 {
+		t.Fatalf("staging shows %d rows, want 6", n)
+	}
+	if n := p.doc.Find(`tr[data-account="prod"]`).Length(); n != 0 {
+		t.Fatalf("prod shows %d rows while its role is refused", n)
+	}
+	if !strings.Contains(p.body, "Account prod could not be listed") || !strings.Contains(p.body, "trust policy") {
+		t.Fatalf("the page does not name prod's failure in words:\n%s", p.body)
+	}
+}
+
+func TestNoSecretOrTokenInTheExportOrTheLogs(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	h := newHarness(t, opts{cloud: true, logs: logs, args: []string{"--approval", "none"}})
+	in := h.stoppedIn("prod", 0)
+	b := h.loggedIn("adm")
+	b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}})
+	b.post("instances/"+h.stoppedIn("staging", 0).ID+"/check", url.Values{"region": {in.Region}})
+	exp := b.get("audit/export?format=json")
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(exp.body), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 || rows[0]["access_key_id"] == nil {
+		t.Fatalf("export has no access_key_id: %s", exp.body)
+	}
+	csv := b.get("audit/export?format=csv").body
+	for _, s := range h.cloud.Signed() {
+		if s.Session == "" {
+			continue
+		}
+		if !strings.Contains(exp.body, s.AccessKeyID) {
+			t.Errorf("the export lacks the STS key id %s", s.AccessKeyID)
+		}
+	}
+	for _, secret := range append(h.cloud.IssuedSecrets(), h.staging.KeySecret, ecssim.DemoAccessKeySecret) {
+		for what, text := range map[string]string{"JSON export": exp.body, "CSV export": csv, "log": logs.String()} {
+			if strings.Contains(text, secret) {
+				t.Errorf("the %s holds a secret or token (%.8s…)", what, secret)
+			}
+		}
+	}
+}
