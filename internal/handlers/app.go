@@ -42,13 +42,14 @@ type App struct {
 	metrics   *metrics.Metrics
 
 	rows         rowsCache
-	routeNames   map[string]bool  // the route templates, the only route labels of metrics
-	appended     *eventCount      // audit events written, for checkpoints
-	metricsToken []byte           // with --metrics-token-file, what /metrics requires
-	notifier     *notify.Notifier // nil without --notify-url
-	opens        openCache        // open requests, read again when the log grows
-	lastSeq      atomic.Int64     // the newest audit entry's seq
-	endings      sync.Map         // requester -> the newest entry that ended a start of theirs (int64)
+	routeNames   map[string]bool // the route templates, the only route labels of metrics
+	appended     *eventCount     // audit events written, for checkpoints
+	metricsToken []byte          // with --metrics-token-file, what /metrics requires
+	outbox       *notify.Outbox  // nil without --notify-url
+	outboxDone   chan struct{}   // closed when the outbox's Run has returned
+	opens        openCache       // open requests, read again when the log grows
+	lastSeq      atomic.Int64    // the newest audit entry's seq
+	endings      sync.Map        // requester -> the newest entry that ended a start of theirs (int64)
 	throttle     loginThrottle
 	refreshes    refreshLimits      // forced refreshes of the fleet
 	exports      exportSlots        // audit exports running, per user

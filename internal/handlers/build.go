@@ -79,7 +79,7 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("%s: %w", d.Cfg.AuditKeyFile, err)
 	}
 	log.UseKeys(auditKeys)
-	appended := &eventCount{signal: make(chan struct{}, 1)}
+	appended := &eventCount{signal: make(chan struct{}, 1), notes: make(chan struct{}, 1)}
 	var app *App // set below, before anything is appended
 	log.OnAppend = func(e audit.Event) {
 		d.Metrics.AuditEvent(e.Action, e.State)
@@ -130,9 +130,14 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 			}
 			secret = bytes.TrimSpace(b)
 		}
-		a.notifier = notify.New(notify.Options{URLs: d.Cfg.NotifyURLs, Format: d.Cfg.NotifyFormat, Secret: secret,
+		holder := d.Cfg.ReplicaID
+		if !d.DB.Write.Has(db.Shared) {
+			holder = "" // one process: the outbox's own name for it
+		}
+		n := notify.New(notify.Options{URLs: d.Cfg.NotifyURLs, Format: d.Cfg.NotifyFormat, Secret: secret,
 			Logger: d.Logger, Outcome: d.Metrics.Notification, Now: d.Now})
-		svc.Notify = a.notify
+		a.outbox = notify.NewOutbox(n, notify.OutboxOptions{Store: d.DB.Write, Log: log, Messages: a.messages,
+			Holder: holder, Wake: appended.notes})
 	}
 	if f := d.Cfg.MetricsTokenFile; f != "" {
 		b, err := secrets.Load(f, "metrics token file", nil)
@@ -182,13 +187,16 @@ func (a *App) checkpoints(ctx context.Context) {
 type eventCount struct {
 	n      atomic.Int64
 	signal chan struct{}
+	notes  chan struct{} // the notifications' outbox reads the log again
 }
 
 func (c *eventCount) add() {
 	c.n.Add(1)
-	select {
-	case c.signal <- struct{}{}:
-	default:
+	for _, ch := range []chan struct{}{c.signal, c.notes} {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -201,13 +209,36 @@ func (a *App) checkpoint(ctx context.Context) {
 	a.log.Info("audit checkpoint", "head", fmt.Sprintf("%d:%s", c.Seq, c.Hash), "time", c.Time.Format(time.RFC3339), "signature", c.Signature)
 }
 
-// notify sends one approval event to the webhooks, with a link to the
-// request on the audit page.
-func (a *App) notify(event string, first, last audit.Event) {
-	a.notifier.Send(notify.Message{Event: event, AuditID: last.Seq, OperationID: first.OpID, InstanceID: first.InstanceID,
+// messages are the notifications entry e stands for (starts.Notes), each
+// with a link to the request on the audit page.
+func (a *App) messages(ctx context.Context, e audit.Event) ([]notify.Message, bool, error) {
+	if !starts.MayNote(e) {
+		return nil, true, nil
+	}
+	op, err := a.auditLog.Operation(ctx, e.OpID)
+	if err != nil {
+		return nil, false, err
+	}
+	notes, settled, err := a.starts.Notes(ctx, op, e)
+	if err != nil || !settled {
+		return nil, settled, err
+	}
+	ms := make([]notify.Message, 0, len(notes))
+	for _, note := range notes {
+		m := a.message(note, op.First, e)
+		m.EventID = notify.EventID(m)
+		ms = append(ms, m)
+	}
+	return ms, true, nil
+}
+
+// message is one approval event, with a link to the request on the audit
+// page.
+func (a *App) message(event string, first, last audit.Event) notify.Message {
+	return notify.Message{Event: event, AuditID: last.Seq, OperationID: first.OpID, InstanceID: first.InstanceID,
 		InstanceName: first.InstanceName, Region: first.Region, InitLocalDisk: first.InitLocalDisk, Requester: first.User,
 		Approver: last.Approver, Reason: noteReason(event, first, last), RequestID: last.RequestID, ErrorCode: last.ErrorCode,
-		URL: a.cfg.BaseURL.JoinPath("audit").String() + "#request-" + strconv.FormatInt(first.OpID, 10), Time: last.Time})
+		URL: a.cfg.BaseURL.JoinPath("audit").String() + "#request-" + strconv.FormatInt(first.OpID, 10), Time: last.Time}
 }
 
 // noteReason is the reason that matters for the event: the rejection's for
@@ -231,6 +262,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.app.stop != nil {
 		s.app.stop()
 	}
+	if err := s.app.stopOutbox(ctx); err != nil {
+		s.app.log.Warn("notifications: leases not given up; another replica takes them over once they run out", "err", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -238,6 +272,20 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil
 	}
 	return s.app.auditLog.Release(context.WithoutCancel(ctx))
+}
+
+// stopOutbox waits (within ctx) for the notifications' delivery in flight
+// to end, then gives up its leases.
+func (a *App) stopOutbox(ctx context.Context) error {
+	if a.outboxDone == nil {
+		return nil
+	}
+	select {
+	case <-a.outboxDone:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return a.outbox.Release(context.WithoutCancel(ctx))
 }
 
 // Drain is how long a shutdown waits for the requests in flight to end and
@@ -289,8 +337,15 @@ func (s *Server) Start(ctx context.Context) error {
 		go a.replicaLoops(ctx)
 	}
 	go a.reconcileLoop(ctx)
-	if a.notifier != nil {
-		go a.notifier.Run(ctx)
+	if a.outbox != nil {
+		if err := a.outbox.Prepare(rctx); err != nil {
+			return err
+		}
+		a.outboxDone = make(chan struct{})
+		go func() {
+			defer close(a.outboxDone)
+			a.outbox.Run(ctx)
+		}()
 	}
 	go a.fleet.Run(ctx, a.cfg.RefreshInterval)
 	go func() {
