@@ -38,7 +38,9 @@ type App struct {
 	assets    *static.Assets
 	log       *slog.Logger
 	demoUsers []templates.DemoUser
-	now       func() time.Time
+	now       func() time.Time // this host's clock
+	dbNow     func() time.Time // the database's: the audit log's times, the session windows
+	clock     *db.Clock        // dbNow's, kept in step by Start (nil: injected)
 	metrics   *metrics.Metrics
 
 	rows         rowsCache

@@ -32,13 +32,17 @@ import (
 // Deps are the parts the dashboard is assembled from. cmd/web and the tests
 // both assemble it with Build, so the tests exercise the real wiring.
 type Deps struct {
-	Cfg         *config.Config
-	Demo        bool // against the built-in simulator: the banner, and DemoUsers are seeded
-	DB          *db.DB
-	ECS         *ecs.Client
-	Metrics     *metrics.Metrics
-	Logger      *slog.Logger
-	Now         func() time.Time     // nil: time.Now
+	Cfg     *config.Config
+	Demo    bool // against the built-in simulator: the banner, and DemoUsers are seeded
+	DB      *db.DB
+	ECS     *ecs.Client
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time // nil: time.Now
+	// DBNow is the database's clock, which the audit log's times, the
+	// approval window and the session windows are measured with (they
+	// span replicas); nil: the database's own (db.Clock).
+	DBNow       func() time.Time
 	BcryptCost  int                  // 0: bcrypt's default
 	SessionKeys [][]byte             // nil: read (or create) Cfg.SessionKeyFile
 	DemoUsers   []templates.DemoUser // demo mode: created when missing, shown on the login page
@@ -69,7 +73,12 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
 	fleet := ecs.NewFleet(d.ECS, d.Logger, ecs.FleetOptions{})
-	log := audit.New(d.DB.Write, d.DB.Read, d.Now)
+	var clock *db.Clock
+	if d.DBNow == nil {
+		clock = db.NewClock(d.DB.Read)
+		d.DBNow = clock.Now
+	}
+	log := audit.New(d.DB.Write, d.DB.Read, d.DBNow)
 	rawKeys, err := secrets.Load(d.Cfg.AuditKeyFile, "audit key file", audit.NewKeyFile)
 	if err != nil {
 		return nil, err
@@ -90,14 +99,14 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		appended.add()
 	}
 	svc := &starts.Service{ECS: d.ECS, Batch: d.ECS, Fleet: fleet, Log: log, Families: d.Cfg.LocalDiskFamilies, Approval: d.Cfg.Approval,
-		TTL: d.Cfg.ApprovalTTL, Now: d.Now, Logger: d.Logger, CallLimit: 3 * d.Cfg.ECSTimeout}
+		TTL: d.Cfg.ApprovalTTL, Now: d.DBNow, Logger: d.Logger, CallLimit: 3 * d.Cfg.ECSTimeout}
 	if d.Cfg.StartRate > 0 {
 		// A full batch may go at once; then starts refill at the rate.
 		svc.Limiter = rate.NewLimiter(rate.Limit(float64(d.Cfg.StartRate)/60), ecs.MaxBatch)
 	}
 	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost),
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), sessions: NewCookieStore(d.Cfg, keys),
-		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics, appended: appended,
+		assets: assets, log: d.Logger, now: d.Now, dbNow: d.DBNow, clock: clock, metrics: d.Metrics, appended: appended,
 		idem: idempotency.New(d.DB.Write, d.DB.Read, d.Now)}
 	app = a
 	a.throttle.hashing = make(chan struct{}, max(2, runtime.NumCPU()))
@@ -151,6 +160,9 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	d.Metrics.Registry.MustRegister(a.scrapeCollectors()...)
 	return &Server{app: a, echo: routes(a)}, nil
 }
+
+// clockSync is how often the database's clock is read again (db.Clock).
+const clockSync = 30 * time.Second
 
 // Checkpoints go to the log every checkpointEvery events and every
 // checkpointInterval, and at start-up.
@@ -315,6 +327,12 @@ func (s *Server) Start(ctx context.Context) error {
 	ctx, a.stop = context.WithCancel(ctx)
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	if a.clock != nil {
+		if err := a.clock.Sync(rctx); err != nil {
+			return err
+		}
+		go a.clock.Run(ctx, clockSync)
+	}
 	if a.shared != nil {
 		a.started = a.now()
 		if err := a.auditLog.Claim(rctx, a.cfg.ReplicaLease); err != nil {
