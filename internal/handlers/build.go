@@ -145,7 +145,7 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		}
 		n := notify.New(notify.Options{URLs: d.Cfg.NotifyURLs, Format: d.Cfg.NotifyFormat, Secret: secret,
 			Logger: d.Logger, Outcome: d.Metrics.Notification, Now: d.Now})
-		a.outbox = notify.NewOutbox(n, notify.OutboxOptions{Store: d.DB.Write, Log: log, Messages: a.messages,
+		a.outbox = notify.NewOutbox(n, notify.OutboxOptions{Store: d.DB.Write, Read: d.DB.Read, Log: log, Messages: a.messages,
 			Holder: holder, Wake: appended.notes})
 	}
 	if f := d.Cfg.MetricsTokenFile; f != "" {

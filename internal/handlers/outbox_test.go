@@ -170,3 +170,37 @@ func TestTwoReplicasDeliverEachEventOneAtATime(t *testing.T) {
 	t.Logf("7 events, %d repeated", rec.dups)
 	rec.mu.Unlock()
 }
+
+// A receiver configured for the first time is not sent the log's history:
+// it starts at the end of the log.
+func TestANewReceiverStartsAtTheEndOfTheLog(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		dir := t.TempDir()
+		if !strings.Contains(dsn, "://") {
+			dsn = filepath.Join(dir, "dash.db")
+		}
+		keys := [][]byte{[]byte("0123456789abcdef0123456789abcdef")}
+		args := []string{"--audit-key-file", filepath.Join(dir, "audit-key"), "--replica-id", "one"}
+		before := newHarness(t, opts{dbPath: dsn, keys: keys, args: args})
+		approvalEvents(t, before, before)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := before.srvr.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		history := before.ops()[0].Last.Seq
+		rec := newOutboxReceiver(t)
+		after := newHarness(t, opts{dbPath: dsn, keys: keys, args: append(args, "--notify-url", rec.url)})
+		requestInitOf(t, after, "op2", "redis-cache-01")
+		rec.waitFor(t, 1)
+		got := rec.events(t)
+		rec.mu.Lock()
+		first := rec.ids[0]
+		rec.mu.Unlock()
+		seq, _, _ := strings.Cut(first, ".")
+		if n, _ := strconv.ParseInt(seq, 10, 64); strings.Join(got, " ") != "awaiting_approval" || n <= history {
+			t.Fatalf("the new receiver was sent %v (first %s; the history ends at entry %d)", got, first, history)
+		}
+	})
+}

@@ -47,6 +47,7 @@ type Messages func(ctx context.Context, e audit.Event) (ms []Message, settled bo
 // OutboxOptions configure an Outbox.
 type OutboxOptions struct {
 	Store    *db.Pool // the write pool: cursors and leases
+	Read     *db.Pool // the read pool: a look at the cursor before taking the lease
 	Log      Source
 	Messages Messages
 	// Holder names this process in the leases (its replica id; one name
@@ -212,13 +213,23 @@ const roundEntries = 200
 // round delivers what follows the cursor (up to roundEntries entries) and
 // reports whether more may follow at once.
 func (b *Outbox) round(ctx context.Context, url, receiver string) (more bool, err error) {
+	// A look first, without writing: an idle receiver costs reads only.
+	var seen int64
+	if err := b.o.Read.QueryRowContext(ctx, "SELECT seq FROM notify_cursors WHERE receiver = ?", receiver).Scan(&seen); err != nil {
+		return false, err
+	}
+	entries, err := b.o.Log.EntriesAfter(ctx, seen, roundEntries)
+	if err != nil || len(entries) == 0 {
+		return false, err
+	}
 	cursor, err := b.claim(ctx, receiver)
 	if err != nil {
 		return false, err
 	}
-	entries, err := b.o.Log.EntriesAfter(ctx, cursor, roundEntries)
-	if err != nil || len(entries) == 0 {
-		return false, err
+	if cursor != seen {
+		if entries, err = b.o.Log.EntriesAfter(ctx, cursor, roundEntries); err != nil || len(entries) == 0 {
+			return false, err
+		}
 	}
 	done := cursor
 	// On the way out, the cursor records what was delivered, also when
