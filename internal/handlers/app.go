@@ -40,17 +40,20 @@ type App struct {
 	assets      *static.Assets
 	log         *slog.Logger
 	demoUsers   []templates.DemoUser
-	now         func() time.Time
+	now         func() time.Time // this host's clock
+	dbNow       func() time.Time // the database's: the audit log's times, the session windows
+	clock       *db.Clock        // dbNow's, kept in step by Start (nil: injected)
 	metrics     *metrics.Metrics
 
 	rows         rowsCache
-	routeNames   map[string]bool  // the route templates, the only route labels of metrics
-	appended     *eventCount      // audit events written, for checkpoints
-	metricsToken []byte           // with --metrics-token-file, what /metrics requires
-	notifier     *notify.Notifier // nil without --notify-url
-	opens        openCache        // open requests, read again when the log grows
-	lastSeq      atomic.Int64     // the newest audit entry's seq
-	endings      sync.Map         // requester -> the newest entry that ended a start of theirs (int64)
+	routeNames   map[string]bool // the route templates, the only route labels of metrics
+	appended     *eventCount     // audit events written, for checkpoints
+	metricsToken []byte          // with --metrics-token-file, what /metrics requires
+	outbox       *notify.Outbox  // nil without --notify-url
+	outboxDone   chan struct{}   // closed when the outbox's Run has returned
+	opens        openCache       // open requests, read again when the log grows
+	lastSeq      atomic.Int64    // the newest audit entry's seq
+	endings      sync.Map        // requester -> the newest entry that ended a start of theirs (int64)
 	throttle     loginThrottle
 	refreshes    refreshLimits      // forced refreshes of the fleet
 	exports      exportSlots        // audit exports running, per user

@@ -81,8 +81,9 @@ func (a *App) login(c echo.Context) error {
 	s.reset()
 	s.set("uid", u.ID)
 	s.set("epoch", u.Epoch)
-	s.set("iat", now.Unix())
-	s.set("seen", now.Unix())
+	at := a.dbNow() // the session windows span replicas: the database's clock
+	s.set("iat", at.Unix())
+	s.set("seen", at.Unix())
 	s.set("told", a.lastSeq.Load()) // outcomes are told from here on
 	return c.Redirect(http.StatusSeeOther, a.safeNext(next))
 }
@@ -115,7 +116,7 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Set(ctxUserName, u.Name)
 			return next(c)
 		}
-		now := a.now()
+		now := a.dbNow() // the session windows span replicas: the database's clock
 		uid := s.uid()
 		fail := func() error {
 			if uid != 0 {

@@ -32,13 +32,17 @@ import (
 // Deps are the parts the dashboard is assembled from. cmd/web and the tests
 // both assemble it with Build, so the tests exercise the real wiring.
 type Deps struct {
-	Cfg         *config.Config
-	Demo        bool // against the built-in simulator: the banner, and DemoUsers are seeded
-	DB          *db.DB
-	ECS         *ecs.Client
-	Metrics     *metrics.Metrics
-	Logger      *slog.Logger
-	Now         func() time.Time     // nil: time.Now
+	Cfg     *config.Config
+	Demo    bool // against the built-in simulator: the banner, and DemoUsers are seeded
+	DB      *db.DB
+	ECS     *ecs.Client
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time // nil: time.Now
+	// DBNow is the database's clock, which the audit log's times, the
+	// approval window and the session windows are measured with (they
+	// span replicas); nil: the database's own (db.Clock).
+	DBNow       func() time.Time
 	BcryptCost  int                  // 0: bcrypt's default
 	SessionKeys [][]byte             // nil: read (or create) Cfg.SessionKeyFile
 	DemoUsers   []templates.DemoUser // demo mode: created when missing, shown on the login page
@@ -69,7 +73,12 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("static assets: %w", err)
 	}
 	fleet := ecs.NewFleet(d.ECS, d.Logger, ecs.FleetOptions{})
-	log := audit.New(d.DB.Write, d.DB.Read, d.Now)
+	var clock *db.Clock
+	if d.DBNow == nil {
+		clock = db.NewClock(d.DB.Read)
+		d.DBNow = clock.Now
+	}
+	log := audit.New(d.DB.Write, d.DB.Read, d.DBNow)
 	rawKeys, err := secrets.Load(d.Cfg.AuditKeyFile, "audit key file", audit.NewKeyFile)
 	if err != nil {
 		return nil, err
@@ -79,7 +88,7 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("%s: %w", d.Cfg.AuditKeyFile, err)
 	}
 	log.UseKeys(auditKeys)
-	appended := &eventCount{signal: make(chan struct{}, 1)}
+	appended := &eventCount{signal: make(chan struct{}, 1), notes: make(chan struct{}, 1)}
 	var app *App // set below, before anything is appended
 	log.OnAppend = func(e audit.Event) {
 		d.Metrics.AuditEvent(e.Action, e.State)
@@ -90,14 +99,14 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		appended.add()
 	}
 	svc := &starts.Service{ECS: d.ECS, Batch: d.ECS, Fleet: fleet, Log: log, Families: d.Cfg.LocalDiskFamilies, Approval: d.Cfg.Approval,
-		TTL: d.Cfg.ApprovalTTL, Now: d.Now, Logger: d.Logger, CallLimit: 3 * d.Cfg.ECSTimeout}
+		TTL: d.Cfg.ApprovalTTL, Now: d.DBNow, Logger: d.Logger, CallLimit: 3 * d.Cfg.ECSTimeout}
 	if d.Cfg.StartRate > 0 {
 		// A full batch may go at once; then starts refill at the rate.
 		svc.Limiter = rate.NewLimiter(rate.Limit(float64(d.Cfg.StartRate)/60), ecs.MaxBatch)
 	}
 	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost),
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), accounts: d.ECS.Accounts(), accountErrs: d.ECS.AccountErrors, sessions: NewCookieStore(d.Cfg, keys),
-		assets: assets, log: d.Logger, now: d.Now, metrics: d.Metrics, appended: appended,
+		assets: assets, log: d.Logger, now: d.Now, dbNow: d.DBNow, clock: clock, metrics: d.Metrics, appended: appended,
 		idem: idempotency.New(d.DB.Write, d.DB.Read, d.Now)}
 	app = a
 	a.throttle.hashing = make(chan struct{}, max(2, runtime.NumCPU()))
@@ -130,9 +139,14 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 			}
 			secret = bytes.TrimSpace(b)
 		}
-		a.notifier = notify.New(notify.Options{URLs: d.Cfg.NotifyURLs, Format: d.Cfg.NotifyFormat, Secret: secret,
+		holder := d.Cfg.ReplicaID
+		if !d.DB.Write.Has(db.Shared) {
+			holder = "" // one process: the outbox's own name for it
+		}
+		n := notify.New(notify.Options{URLs: d.Cfg.NotifyURLs, Format: d.Cfg.NotifyFormat, Secret: secret,
 			Logger: d.Logger, Outcome: d.Metrics.Notification, Now: d.Now})
-		svc.Notify = a.notify
+		a.outbox = notify.NewOutbox(n, notify.OutboxOptions{Store: d.DB.Write, Read: d.DB.Read, Log: log, Messages: a.messages,
+			Holder: holder, Wake: appended.notes})
 	}
 	if f := d.Cfg.MetricsTokenFile; f != "" {
 		b, err := secrets.Load(f, "metrics token file", nil)
@@ -146,6 +160,9 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	d.Metrics.Registry.MustRegister(a.scrapeCollectors()...)
 	return &Server{app: a, echo: routes(a)}, nil
 }
+
+// clockSync is how often the database's clock is read again (db.Clock).
+const clockSync = 30 * time.Second
 
 // Checkpoints go to the log every checkpointEvery events and every
 // checkpointInterval, and at start-up.
@@ -182,13 +199,16 @@ func (a *App) checkpoints(ctx context.Context) {
 type eventCount struct {
 	n      atomic.Int64
 	signal chan struct{}
+	notes  chan struct{} // the notifications' outbox reads the log again
 }
 
 func (c *eventCount) add() {
 	c.n.Add(1)
-	select {
-	case c.signal <- struct{}{}:
-	default:
+	for _, ch := range []chan struct{}{c.signal, c.notes} {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -201,13 +221,36 @@ func (a *App) checkpoint(ctx context.Context) {
 	a.log.Info("audit checkpoint", "head", fmt.Sprintf("%d:%s", c.Seq, c.Hash), "time", c.Time.Format(time.RFC3339), "signature", c.Signature)
 }
 
-// notify sends one approval event to the webhooks, with a link to the
-// request on the audit page.
-func (a *App) notify(event string, first, last audit.Event) {
-	a.notifier.Send(notify.Message{Event: event, AuditID: last.Seq, OperationID: first.OpID, InstanceID: first.InstanceID,
+// messages are the notifications entry e stands for (starts.Notes), each
+// with a link to the request on the audit page.
+func (a *App) messages(ctx context.Context, e audit.Event) ([]notify.Message, bool, error) {
+	if !starts.MayNote(e) {
+		return nil, true, nil
+	}
+	op, err := a.auditLog.Operation(ctx, e.OpID)
+	if err != nil {
+		return nil, false, err
+	}
+	notes, settled, err := a.starts.Notes(ctx, op, e)
+	if err != nil || !settled {
+		return nil, settled, err
+	}
+	ms := make([]notify.Message, 0, len(notes))
+	for _, note := range notes {
+		m := a.message(note, op.First, e)
+		m.EventID = notify.EventID(m)
+		ms = append(ms, m)
+	}
+	return ms, true, nil
+}
+
+// message is one approval event, with a link to the request on the audit
+// page.
+func (a *App) message(event string, first, last audit.Event) notify.Message {
+	return notify.Message{Event: event, AuditID: last.Seq, OperationID: first.OpID, InstanceID: first.InstanceID,
 		InstanceName: first.InstanceName, Region: first.Region, InitLocalDisk: first.InitLocalDisk, Requester: first.User,
 		Approver: last.Approver, Reason: noteReason(event, first, last), RequestID: last.RequestID, ErrorCode: last.ErrorCode,
-		URL: a.cfg.BaseURL.JoinPath("audit").String() + "#request-" + strconv.FormatInt(first.OpID, 10), Time: last.Time})
+		URL: a.cfg.BaseURL.JoinPath("audit").String() + "#request-" + strconv.FormatInt(first.OpID, 10), Time: last.Time}
 }
 
 // noteReason is the reason that matters for the event: the rejection's for
@@ -231,6 +274,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.app.stop != nil {
 		s.app.stop()
 	}
+	if err := s.app.stopOutbox(ctx); err != nil {
+		s.app.log.Warn("notifications: leases not given up; another replica takes them over once they run out", "err", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -238,6 +284,20 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil
 	}
 	return s.app.auditLog.Release(context.WithoutCancel(ctx))
+}
+
+// stopOutbox waits (within ctx) for the notifications' delivery in flight
+// to end, then gives up its leases.
+func (a *App) stopOutbox(ctx context.Context) error {
+	if a.outboxDone == nil {
+		return nil
+	}
+	select {
+	case <-a.outboxDone:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return a.outbox.Release(context.WithoutCancel(ctx))
 }
 
 // Drain is how long a shutdown waits for the requests in flight to end and
@@ -267,6 +327,12 @@ func (s *Server) Start(ctx context.Context) error {
 	ctx, a.stop = context.WithCancel(ctx)
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	if a.clock != nil {
+		if err := a.clock.Sync(rctx); err != nil {
+			return err
+		}
+		go a.clock.Run(ctx, clockSync)
+	}
 	if a.shared != nil {
 		a.started = a.now()
 		if err := a.auditLog.Claim(rctx, a.cfg.ReplicaLease); err != nil {
@@ -289,8 +355,15 @@ func (s *Server) Start(ctx context.Context) error {
 		go a.replicaLoops(ctx)
 	}
 	go a.reconcileLoop(ctx)
-	if a.notifier != nil {
-		go a.notifier.Run(ctx)
+	if a.outbox != nil {
+		if err := a.outbox.Prepare(rctx); err != nil {
+			return err
+		}
+		a.outboxDone = make(chan struct{})
+		go func() {
+			defer close(a.outboxDone)
+			a.outbox.Run(ctx)
+		}()
 	}
 	go a.fleet.Run(ctx, a.cfg.RefreshInterval)
 	go func() {

@@ -66,6 +66,9 @@ type opts struct {
 	simWrap  func(http.Handler) http.Handler // wraps the simulator (to watch its calls)
 	cloud    bool                            // two accounts (accounts_test.go) instead of one simulator
 	refuse   bool                            // with cloud: STS refuses prod's role
+	// hostSkew sets this host's wall clock off the database's by that
+	// much (advance moves both).
+	hostSkew time.Duration
 }
 
 func newHarness(t testing.TB, o opts) *harness {
@@ -82,6 +85,7 @@ func newHarness(t testing.TB, o opts) *harness {
 	h := &harness{t: t, cfg: cfg}
 	h.skew = new(atomic.Int64)
 	clock := func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) }
+	host := func() time.Time { return clock().Add(o.hostSkew) }
 
 	if o.simOpts.StartDelay == 0 {
 		o.simOpts.StartDelay = 300 * time.Millisecond
@@ -122,7 +126,7 @@ func newHarness(t testing.TB, o opts) *harness {
 		logger = slog.New(slog.NewJSONHandler(o.logs, nil))
 	}
 	h.srvr, err = handlers.Build(context.Background(), handlers.Deps{Cfg: cfg, Demo: true, DB: h.store, ECS: client, Metrics: m,
-		Logger: logger, Now: clock, BcryptCost: o.bcrypt, SessionKeys: o.keys})
+		Logger: logger, Now: host, DBNow: clock, BcryptCost: o.bcrypt, SessionKeys: o.keys})
 	if err != nil {
 		t.Fatal(err)
 	}

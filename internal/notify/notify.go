@@ -1,8 +1,10 @@
 // Package notify delivers the approval flow's events to webhooks (a chat
 // room, a pager, a script): JSON, Slack-compatible or DingTalk messages,
-// POSTed in the background with bounded retries. Sending never blocks or
-// fails the request that caused it; the audit log, not the webhook, is the
-// record.
+// POSTed in the background. The dashboard delivers them from the audit log
+// (Outbox, outbox.go: a cursor per receiver in the database, at least
+// once, in order); Send and Run are a queue in memory with bounded
+// retries, for a caller without a log. Sending never blocks or fails the
+// request that caused it; the audit log, not the webhook, is the record.
 package notify
 
 import (

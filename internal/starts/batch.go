@@ -175,7 +175,6 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 				default:
 					row.Outcome, row.OpID = OutcomeAwaiting, written.OpID
 					row.Words = fmt.Sprintf("Request %d awaits a second person's approval.", written.OpID)
-					s.notify(NoteAwaiting, written, written)
 				}
 			}
 			continue
@@ -293,7 +292,7 @@ func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string
 				}
 				// Written now, or kept and written as soon as the database
 				// takes it (outcomes.go); never dropped.
-				written, _ := s.outcome(ctx, ev, false)
+				written, _ := s.outcome(ctx, ev)
 				ops[id] = written
 			}
 		},

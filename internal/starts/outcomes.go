@@ -30,9 +30,6 @@ import (
 type pendingOutcome struct {
 	ev    audit.Event
 	epoch int64 // of the lease the intent was written under
-	// notify: the operation waited for approval; tell the webhooks once
-	// written.
-	notify bool
 }
 
 type outbook struct {
@@ -59,6 +56,14 @@ func (b *outbook) holds(op, epoch int64) bool {
 	defer b.mu.Unlock()
 	e, ok := b.held[op]
 	return ok && e == epoch
+}
+
+// holding reports whether op's call is this process's, under any lease.
+func (b *outbook) holding(op int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.held[op]
+	return ok
 }
 
 // settle frees op unless its outcome waits to be written.
@@ -124,22 +129,20 @@ func (s *Service) intent(ctx context.Context, ev audit.Event) (audit.Event, erro
 // outcome records ev, the outcome ECS gave for an intent this process
 // wrote: at once when it can, else kept and written by the writer. It
 // returns the entry and whether it is written now.
-func (s *Service) outcome(ctx context.Context, ev audit.Event, notify bool) (audit.Event, bool) {
+func (s *Service) outcome(ctx context.Context, ev audit.Event) (audit.Event, bool) {
 	s.out.mu.Lock()
 	epoch, ok := s.out.held[ev.OpID]
 	if !ok {
 		epoch = s.Log.Epoch()
 	}
-	p := pendingOutcome{ev: ev, epoch: epoch, notify: notify}
+	p := pendingOutcome{ev: ev, epoch: epoch}
 	if len(s.out.queue) > 0 {
 		s.keep(p, errors.New("earlier outcomes wait"))
 		s.out.mu.Unlock()
 		return ev, false
 	}
 	s.out.mu.Unlock()
-	now := p
-	now.notify = false // written now: the request that made the call tells the webhooks
-	written, err := s.writeOutcome(ctx, now)
+	written, err := s.writeOutcome(ctx, p)
 	if err == nil || permanent(err) {
 		s.out.settle(ev.OpID)
 		return written, err == nil
@@ -173,8 +176,6 @@ func (s *Service) writeOutcome(ctx context.Context, p pendingOutcome) (audit.Eve
 			"op", p.ev.OpID, "state", p.ev.State, "request_id", p.ev.RequestID)
 	case errors.Is(err, audit.ErrStateChanged):
 		s.Logger.Error("audit outcome not written: the operation was recorded meanwhile by another replica", "op", p.ev.OpID, "state", p.ev.State, "request_id", p.ev.RequestID)
-	case err == nil && p.notify:
-		s.notify(noteOf(written.State), p.ev, written)
 	}
 	return written, err
 }

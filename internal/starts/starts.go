@@ -54,11 +54,6 @@ type Service struct {
 	Now       func() time.Time
 	Logger    *slog.Logger
 	CallLimit time.Duration // deadline for the whole start, retries included
-	// Notify, when set, is told of each event of a request that needs
-	// approval: awaiting_approval, approved, rejected, withdrawn, expired,
-	// and the approved start's outcome (succeeded, failed, unknown). It
-	// must not block.
-	Notify func(event string, first, last audit.Event)
 	// Batch is the batch start's and the dry run's ECS (nil: neither).
 	Batch BatchECS
 	// Limiter, when set, paces starts to stay under ECS's StartInstance
@@ -70,7 +65,7 @@ type Service struct {
 
 func (s *Service) defaultLimit() time.Duration { return 30 * time.Second }
 
-// The notification events.
+// The notification events (Notes says which entry stands for which).
 const (
 	NoteAwaiting  = "awaiting_approval"
 	NoteApproved  = "approved"
@@ -81,12 +76,6 @@ const (
 	NoteFailed    = "failed"
 	NoteUnknown   = "unknown"
 )
-
-func (s *Service) notify(event string, first, last audit.Event) {
-	if s.Notify != nil {
-		s.Notify(event, first, last)
-	}
-}
 
 // Result is what came of a start request.
 type Result struct {
@@ -198,7 +187,6 @@ func (s *Service) Request(ctx context.Context, a Actor, r Request) (Result, erro
 		if err != nil {
 			return Result{}, apperr.Wrap(err, apperr.Internal, "The request could not be recorded.")
 		}
-		s.notify(NoteAwaiting, ev, ev)
 		return Result{OpID: ev.OpID, Awaiting: true, Instance: inst}, nil
 	}
 	return s.send(ctx, base, inst)
@@ -308,7 +296,7 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 			}
 			// Written now, or kept and written as soon as the database
 			// takes it (outcomes.go); never dropped.
-			if written, ok := s.outcome(ctx, ev, op.Approver != ""); ok {
+			if written, ok := s.outcome(ctx, ev); ok {
 				last = written
 			} else {
 				last, res.Pending = ev, true
@@ -417,14 +405,12 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 		// Approved, but the instance no longer qualifies: record it as failed
 		// without sending anything.
 		decision.State, decision.ErrorCode, decision.ErrorMessage = audit.StateFailed, "Dashboard.PreconditionFailed", apperr.MessageOf(ferr)
-		written, err := s.Log.AppendIf(ctx, decision, audit.StateAwaitingApproval)
+		_, err := s.Log.AppendIf(ctx, decision, audit.StateAwaitingApproval)
 		if errors.Is(err, audit.ErrStateChanged) {
 			return Result{}, apperr.New(apperr.Conflict, "Someone else decided on request %d first.", opID)
 		} else if err != nil {
 			return Result{}, apperr.Wrap(err, apperr.Internal, "The decision could not be recorded.")
 		}
-		s.notify(NoteApproved, req, written)
-		s.notify(NoteFailed, req, written)
 		return Result{OpID: opID}, ferr
 	}
 	// The claim: only one approver's append passes the state check.
@@ -436,15 +422,9 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 	if err != nil {
 		return Result{}, apperr.Wrap(err, apperr.Internal, "The approval could not be recorded.")
 	}
-	s.notify(NoteApproved, req, claimed)
 	claimed.Action = audit.ActionStartInstance
 	res, err := s.send(ctx, claimed, inst)
 	res.OpID = opID
-	if last, lerr := s.Log.Operation(ctx, opID); lerr == nil && last.Last.State != audit.StateSent {
-		// (Still sent: the outcome is kept, and its writer tells the
-		// webhooks once it is written.)
-		s.notify(noteOf(last.Last.State), req, last.Last)
-	}
 	return res, err
 }
 
@@ -462,22 +442,21 @@ func (s *Service) Withdraw(ctx context.Context, a Actor, opID int64) error {
 		return err
 	}
 	approver, reason := withdrawal(a)
-	return s.close(ctx, a, op, audit.ActionWithdraw, audit.StateWithdrawn, approver, reason, NoteWithdrawn)
+	return s.close(ctx, a, op, audit.ActionWithdraw, audit.StateWithdrawn, approver, reason)
 }
 
 // close ends a request awaiting approval without starting it (a rejection,
-// a withdrawal), unless someone decided first, and tells the webhooks.
-func (s *Service) close(ctx context.Context, a Actor, op audit.Op, action, state, approver, reason, note string) error {
+// a withdrawal), unless someone decided first.
+func (s *Service) close(ctx context.Context, a Actor, op audit.Op, action, state, approver, reason string) error {
 	ev := op.Last
 	ev.Action, ev.State, ev.Approver, ev.Reason = action, state, approver, reason
 	ev.SourceIP, ev.UserAgent, ev.AuthMethod, ev.Token = a.SourceIP, a.UserAgent, a.AuthMethod, a.Token
-	written, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval)
+	_, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval)
 	if errors.Is(err, audit.ErrStateChanged) {
 		return apperr.New(apperr.Conflict, "Someone decided on request %d first.", op.ID())
 	} else if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "The decision on request %d could not be recorded.", op.ID())
 	}
-	s.notify(note, op.First, written)
 	return nil
 }
 
@@ -490,20 +469,15 @@ func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reaso
 	if err != nil {
 		return err
 	}
-	return s.close(ctx, a, op, audit.ActionReject, audit.StateRejected, a.User, reason, NoteRejected)
+	return s.close(ctx, a, op, audit.ActionReject, audit.StateRejected, a.User, reason)
 }
 
 func (s *Service) expire(ctx context.Context, op audit.Op) {
 	ev := op.Last
 	ev.Action, ev.State, ev.Approver, ev.Reason, ev.SourceIP, ev.UserAgent = audit.ActionExpire, audit.StateExpired, "", fmt.Sprintf("not approved within %s", s.TTL), "", ""
-	written, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval)
-	if err != nil {
-		if !errors.Is(err, audit.ErrStateChanged) {
-			s.Logger.Error("could not record expiry", "op", op.ID(), "err", err)
-		}
-		return
+	if _, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval); err != nil && !errors.Is(err, audit.ErrStateChanged) {
+		s.Logger.Error("could not record expiry", "op", op.ID(), "err", err)
 	}
-	s.notify(NoteExpired, op.First, written)
 }
 
 // ExpireDue records expiry for every request older than the TTL.
@@ -566,7 +540,7 @@ func (s *Service) RecoverDangling(ctx context.Context, atStartup bool) (int, err
 		ev := op.Last
 		ev.Action, ev.State, ev.ErrorCode = audit.ActionRecover, audit.StateUnknown, "Dashboard.OutcomeLost"
 		ev.ErrorMessage = words + s.statusNote(ctx, ecs.Instance{Region: ev.Region, ID: ev.InstanceID})
-		written, err := s.Log.AppendFenced(ctx, ev, audit.StateSent, fence)
+		_, err := s.Log.AppendFenced(ctx, ev, audit.StateSent, fence)
 		if errors.Is(err, audit.ErrStateChanged) || errors.Is(err, audit.ErrFenced) {
 			continue // recorded meanwhile, by its replica or another; or its owner came back
 		}
@@ -574,9 +548,6 @@ func (s *Service) RecoverDangling(ctx context.Context, atStartup bool) (int, err
 			return n, err
 		}
 		n++
-		if op.First.State == audit.StateAwaitingApproval {
-			s.notify(NoteUnknown, op.First, written)
-		}
 	}
 	return n, nil
 }
