@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"ecsdash/internal/scope"
 )
 
 // Instance is what the dashboard knows of one ECS instance.
@@ -29,6 +31,22 @@ type Instance struct {
 	StoppedMode     string
 	Tags            map[string]string // ECS's tags, key to value
 	ResourceGroupID string            // rg-…; "" when ECS sends none
+	Account         string            // the account's name when several are configured; "" without
+}
+
+// Target is the instance as a grant's scope is matched against it.
+func (i *Instance) Target() scope.Target {
+	return scope.Target{Region: i.Region, ResourceGroup: i.ResourceGroupID, Account: i.Account, Tags: i.Tags}
+}
+
+// TagList is the tags as KEY=VALUE, sorted.
+func (i *Instance) TagList() []string {
+	out := make([]string, 0, len(i.Tags))
+	for k, v := range i.Tags {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Stopped modes ECS reports.
@@ -55,7 +73,7 @@ func (i *Instance) Equal(j *Instance) bool {
 		slices.Equal(i.LockReasons, j.LockReasons) && slices.Equal(i.LockNotes, j.LockNotes) && slices.Equal(i.PrivateIPs, j.PrivateIPs) &&
 		slices.Equal(i.PublicIPs, j.PublicIPs) && i.LocalStorageAmount == j.LocalStorageAmount &&
 		i.LocalStorageCapacity == j.LocalStorageCapacity && i.StoppedMode == j.StoppedMode && maps.Equal(i.Tags, j.Tags) &&
-		i.ResourceGroupID == j.ResourceGroupID
+		i.ResourceGroupID == j.ResourceGroupID && i.Account == j.Account
 }
 
 // Status values ECS reports.
