@@ -96,7 +96,7 @@ func (a *App) adminSetRole(c echo.Context) error {
 	}
 	name, role := c.Param("name"), c.FormValue("role")
 	if strings.EqualFold(name, currentUser(c).Name) && role != users.RoleAdmin {
-		return a.done(c, errors.New("You cannot take the admin role from yourself here; ask another admin, or use web user set-role."), "")
+		return a.done(c, adminRefusal("You cannot take the admin role from yourself here; ask another admin, or use web user set-role."), "")
 	}
 	err = a.admin().SetRole(c.Request().Context(), a.by(c), name, role, sc)
 	return a.done(c, err, name+" is now "+role+" over "+sc.Words()+".")
@@ -105,7 +105,7 @@ func (a *App) adminSetRole(c echo.Context) error {
 func (a *App) adminDisable(c echo.Context, disabled bool) error {
 	name := c.Param("name")
 	if disabled && strings.EqualFold(name, currentUser(c).Name) {
-		return a.done(c, errors.New("You cannot disable yourself."), "")
+		return a.done(c, adminRefusal("You cannot disable yourself."), "")
 	}
 	err := a.admin().SetDisabled(c.Request().Context(), a.by(c), name, disabled)
 	if disabled {
@@ -118,7 +118,7 @@ func (a *App) adminPassword(c echo.Context) error {
 	name := c.Param("name")
 	u, err := a.users.ByName(c.Request().Context(), name)
 	if err == nil && u.Source != users.SourceLocal {
-		return a.done(c, errors.New(name+" signs in through single sign-on and has no password here."), "")
+		return a.done(c, adminRefusal(name+" signs in through single sign-on and has no password here."), "")
 	}
 	if err == nil {
 		err = a.admin().SetPassword(c.Request().Context(), a.by(c), name, c.FormValue("password"))
@@ -156,3 +156,8 @@ func (a *App) adminRemoveGrant(c echo.Context) error {
 	}
 	return a.done(c, err, "Grant "+strconv.FormatInt(id, 10)+" ("+g.Words()+" for "+g.Who()+") is removed.")
 }
+
+// adminRefusal is a change the page refuses, in words for the admin.
+type adminRefusal string
+
+func (r adminRefusal) Error() string { return string(r) }
