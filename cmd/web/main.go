@@ -38,11 +38,17 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
 
 const usage = `Usage:
   web [serve] [flags]                               run the dashboard (web serve --help for flags)
-  web user add --db PATH --role ROLE NAME           create a user; password on the first line of stdin
+  web user add --db PATH --role ROLE [--scope EXPR] NAME
+                                                    create a user; password on the first line of stdin
   web user list --db PATH                           list users
   web user disable|enable --db PATH NAME            disable or enable a user (ends its sessions)
-  web user set-role --db PATH --role ROLE NAME      change a user's role (ends its sessions)
+  web user set-role --db PATH [--scope EXPR] NAME ROLE
+                                                    change a user's role and its scope (ends its sessions)
   web user passwd --db PATH NAME                    set a password from stdin (ends its sessions)
+  web grant add --db PATH --role ROLE [--scope EXPR] (--user NAME | --group GROUP)
+                                                    an extra role over a scope; prints the grant's id last
+  web grant list --db PATH                          one grant a line: id, user or group, role, scope
+  web grant remove --db PATH ID                     end a grant
   web audit verify --db PATH [--head SEQ:HASH] [--audit-key-file PATH]
                                                     check the audit log's chain (and that it still reaches a
                                                     head noted earlier); exit 1 naming the first bad entry
@@ -54,7 +60,9 @@ const usage = `Usage:
   web token revoke --db PATH ID                     end a token from its next request on
   web simulator --addr HOST:PORT [--demo-instances N]
                                                     the ECS simulator alone; prints its endpoint and demo AccessKey
-Roles: viewer, operator, approver, admin.
+Roles: viewer, operator, approver, admin. A scope is comma-separated conditions, all of which must
+hold: region=REGION, tag:KEY=VALUE, resource-group=rg-…, account=NAME (none: every instance).
+Every change to users and grants is an audit entry (user "cli").
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -66,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "user":
 		return userCmd(ctx, args[1:], stdin, stdout, stderr)
+	case "grant":
+		return grantCmd(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], stdout, stderr)
 	case "token":

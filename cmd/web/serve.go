@@ -27,6 +27,8 @@ var demoUsers = []templates.DemoUser{
 	{Name: "olivia", Role: users.RoleOperator, Password: "demo-operator-pw"},
 	{Name: "arthur", Role: users.RoleApprover, Password: "demo-approver-pw"},
 	{Name: "vera", Role: users.RoleViewer, Password: "demo-viewer-pw"},
+	// A team's operator: sees and starts only the data team's machines.
+	{Name: "dana", Role: users.RoleOperator, Password: "demo-data-team-pw", Scope: "tag:team=data"},
 }
 
 // defaultMemoryLimit is the runtime's soft memory limit unless GOMEMLIMIT

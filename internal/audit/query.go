@@ -30,6 +30,10 @@ type Filter struct {
 	Before, After int64
 	Page          int
 	PerPage       int
+	// Scoped keeps only the operations on Instances (the ids a scoped
+	// user's grants cover): none when Instances is empty.
+	Scoped    bool
+	Instances []string
 }
 
 // Shown are the actions the audit page lists unless asked for another
@@ -95,6 +99,16 @@ func (f Filter) where() (string, []any) {
 	}
 	if !f.To.IsZero() {
 		add("x.time < ?", f.To.UTC().Format(TimeFormat))
+	}
+	if f.Scoped {
+		if len(f.Instances) == 0 {
+			conds = append(conds, "1 = 0")
+		} else {
+			conds = append(conds, "x.instance_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.Instances)), ",")+")")
+			for _, id := range f.Instances {
+				args = append(args, id)
+			}
+		}
 	}
 	if len(conds) == 0 {
 		return "", nil

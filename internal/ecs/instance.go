@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"ecsdash/internal/scope"
 )
 
 // Instance is what the dashboard knows of one ECS instance.
@@ -29,9 +31,22 @@ type Instance struct {
 	StoppedMode     string
 	Tags            map[string]string // ECS's tags, key to value
 	ResourceGroupID string            // rg-…; "" when ECS sends none
-	// Account is the --accounts name of the account that holds it ("" with
-	// the one account of the credential chain); scopes match account=NAME.
-	Account string
+	Account         string            // the account's name when several are configured; "" without
+}
+
+// Target is the instance as a grant's scope is matched against it.
+func (i *Instance) Target() scope.Target {
+	return scope.Target{Region: i.Region, ResourceGroup: i.ResourceGroupID, Account: i.Account, Tags: i.Tags}
+}
+
+// TagList is the tags as KEY=VALUE, sorted.
+func (i *Instance) TagList() []string {
+	out := make([]string, 0, len(i.Tags))
+	for k, v := range i.Tags {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Stopped modes ECS reports.

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"ecsdash/internal/scope"
 )
 
 // Query narrows the fleet for a list page. Empty fields do not filter.
@@ -19,6 +21,14 @@ type Query struct {
 	PerPage int
 	Sort    string // "" (region, then name), name, status, type, region or expiry
 	Desc    bool
+	// Match is a scope expression the instances must meet (the list's tag=
+	// and rg= filters), canonical (scope.Scope.String); "" matches all.
+	Match string
+	// Visible is the key of the scopes the viewer's grants cover
+	// (scope.Set.Key): "" every instance. Only what some grant covers is
+	// listed, and only the instance's own fields decide it (never ECS's
+	// ResourceGroupId filter, which lists the default group too).
+	Visible string
 }
 
 // SortKeys are the columns a list may be sorted by.
@@ -63,9 +73,11 @@ type Found struct {
 func (s *Snapshot) Find(q Query) Found {
 	per := max(q.PerPage, 1)
 	search := strings.ToLower(q.Search)
+	match, visible := scope.Stored(q.Match), scope.ParseKey(q.Visible)
 	keep := func(in *Instance) bool {
 		return (q.Region == "" || in.Region == q.Region) && (q.Status == "" || in.Status == q.Status) &&
-			(q.Family == "" || in.Family == q.Family) && (q.Account == "" || in.Account == q.Account)
+			(q.Family == "" || in.Family == q.Family) && (q.Account == "" || in.Account == q.Account) &&
+			(q.Match == "" || match.Covers(in.Target())) && (q.Visible == "" || visible.Covers(in.Target()))
 	}
 	// each calls fn with every match in the snapshot's order: a search reads
 	// the snapshot's search text, so only its hits are looked at.

@@ -137,6 +137,9 @@ func (a *App) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxUser, u)
 		c.Set(ctxUserName, u.Name)
 		c.Set(ctxToken, t)
+		if err := a.localGrants(c, u); err != nil { // the user's grants at this request
+			return err
+		}
 		return next(c)
 	}
 }

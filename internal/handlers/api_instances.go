@@ -2,11 +2,10 @@ package handlers
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
-	"ecsdash/internal/apperr"
+	"ecsdash/internal/users"
 )
 
 // apiPerPage is the API list's page size.
@@ -40,16 +39,17 @@ func (a *App) apiInstances(c echo.Context) error {
 		return err
 	}
 	q.PerPage = apiPerPage
-	tags := c.QueryParams()["tag"]
-	for _, t := range tags {
-		if k, _, ok := strings.Cut(t, "="); !ok || k == "" || len(t) > 256 {
-			return apperr.New(apperr.Invalid, "%q is not a tag filter (KEY=VALUE).", apperr.Quote(t))
-		}
+	_, _, match, err := listMatch(c)
+	if err != nil {
+		return err
 	}
+	q.Match = match
+	actor := a.actor(c)
+	q.Visible = actor.Scopes(users.PermView).Key() // only what some grant covers
 	out := apiInstanceList{Instances: []apiInstance{}}
-	// Instances carry neither tags nor an account in this version: a tag
-	// or account filter matches none.
-	if len(tags) > 0 || c.QueryParam("account") != "" {
+	// Instances carry no account in this version: an account filter
+	// matches none.
+	if c.QueryParam("account") != "" {
 		return c.JSON(http.StatusOK, out)
 	}
 	snap := a.fleet.Snapshot()
@@ -57,13 +57,15 @@ func (a *App) apiInstances(c echo.Context) error {
 	if q.Page > found.Page { // past the last page: nothing, rather than the last page again
 		return c.JSON(http.StatusOK, out)
 	}
-	u := currentUser(c)
 	open := a.open(c.Request().Context())
 	readOnly := mayAct(c) != nil
 	for _, in := range found.Instances {
-		r := a.row(*in, u, open.byInstance[in.ID])
+		r := a.row(*in, actor, open.byInstance[in.ID])
 		v := apiInstance{ID: in.ID, Name: in.Name, Region: in.Region, Zone: in.Zone, Status: in.Status, Type: in.Type, Family: in.Family,
-			Tags: map[string]string{}, MayStart: r.CanStart, WhyNot: r.WhyNot}
+			Tags: map[string]string{}, Account: in.Account, MayStart: r.CanStart, WhyNot: r.WhyNot}
+		for k, val := range in.Tags {
+			v.Tags[k] = val
+		}
 		if v.MayStart && readOnly {
 			v.MayStart, v.WhyNot = false, "This API token is read-only."
 		}

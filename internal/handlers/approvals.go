@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"ecsdash/internal/audit"
+	"ecsdash/internal/ecs"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/templates"
@@ -87,12 +88,35 @@ func (a *App) open(ctx context.Context) *openState {
 	return s
 }
 
-// waitingFor counts the requests that wait for this user's decision.
-func (s *openState) waitingFor(u users.User) int {
-	a := starts.Actor{User: u.Name, Role: u.Role}
+// waitingFor counts the requests that wait for this user's decision: the
+// rights check, with each instance as the shared cache describes it.
+func (s *openState) waitingFor(a starts.Actor, snap *ecs.Snapshot) int {
+	if !a.Holds(users.PermDecide) {
+		return 0
+	}
+	var known map[string]*ecs.Instance
+	if !a.Unscoped(users.PermDecide) && len(s.awaiting) > 0 {
+		// A scoped approver: each request's instance, by id (ids are
+		// unique), in one walk of the cache.
+		known = make(map[string]*ecs.Instance, len(s.awaiting))
+		for _, o := range s.awaiting {
+			known[o.InstanceID] = nil
+		}
+		if snap != nil {
+			for _, in := range snap.Instances {
+				if _, ok := known[in.ID]; ok {
+					known[in.ID] = in
+				}
+			}
+		}
+	}
 	n := 0
 	for _, o := range s.awaiting {
-		if starts.MayDecideOn(a, o.User) {
+		inst := ecs.Instance{ID: o.InstanceID}
+		if p := known[o.InstanceID]; p != nil {
+			inst = *p
+		}
+		if starts.MayDecideOn(a, o.User, inst) {
 			n++
 		}
 	}

@@ -91,6 +91,7 @@ func (a *App) auditPage(c echo.Context) error {
 	}
 	f.PerPage = 50
 	ctx := c.Request().Context()
+	a.scopeHistory(c, &f)
 	awaiting, err := a.auditLog.Awaiting(ctx)
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
@@ -116,7 +117,7 @@ func (a *App) auditPage(c echo.Context) error {
 	for k, vals := range keep {
 		exp[k] = vals
 	}
-	if users.Can(actor.Role, users.PermExport) {
+	if actor.Unscoped(users.PermExport) {
 		exp.Set("format", "csv")
 		v.ExportCSV = a.cfg.BasePath() + "audit/export?" + exp.Encode()
 		exp.Set("format", "json")
@@ -137,8 +138,13 @@ func (a *App) auditPage(c echo.Context) error {
 		v.NextURL = pageLink("before", history[len(history)-1].ID())
 	}
 	byBatch := map[string][]string{}
+	decides := actor.Holds(users.PermDecide)
 	for _, op := range awaiting {
-		if !a.starts.Expired(op) {
+		inst := a.starts.Described(op.First.Region, op.First.InstanceID)
+		// The queue shows an approver the requests they may decide (and their
+		// own); anyone else, the requests on instances they see.
+		shown := starts.Sees(actor, inst) && (!decides || op.First.User == actor.User || starts.MayDecideOn(actor, op.First.User, inst))
+		if shown && !a.starts.Expired(op) {
 			r := a.auditRow(op, actor)
 			v.Awaiting = append(v.Awaiting, r)
 			if r.CanDecide && r.BatchID != "" {
@@ -209,7 +215,7 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 			r.NotStopped = "The instance is not in the fleet list now (removed, or its region is failing)."
 		}
 	}
-	decide := a.starts.MayDecide(actor, op)
+	decide := a.starts.MayDecide(actor, op, a.starts.Described(f.Region, f.InstanceID))
 	r.CanDecide, r.WhyNotDecide = decide.OK, decide.Why
 	r.StateWords = stateWords[r.State]
 	if r.StateWords == "" {
@@ -408,7 +414,10 @@ func (a *App) reject(c echo.Context) error {
 
 // auditExport streams the matching events as CSV or JSON.
 func (a *App) auditExport(c echo.Context) error {
-	if u := currentUser(c); !users.Can(u.Role, users.PermExport) {
+	if x := a.actor(c); !x.Unscoped(users.PermExport) {
+		if x.Holds(users.PermExport) {
+			return apperr.New(apperr.Forbidden, "Exporting the audit log needs the approver or admin role over every instance: the export holds every team's entries and every user's address and browser. Your grants are scoped.")
+		}
 		return apperr.New(apperr.Forbidden, "Exporting the audit log needs the approver or admin role: it holds every user's address and browser.")
 	}
 	format := c.QueryParam("format")

@@ -144,6 +144,9 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if u.Disabled || u.Epoch != s.num("epoch") {
 			return fail()
 		}
+		if err := a.localGrants(c, u); err != nil {
+			return err
+		}
 		if now.Sub(seen) > time.Minute {
 			s.set("seen", now.Unix())
 		}

@@ -22,6 +22,7 @@ import (
 	"ecsdash/internal/idempotency"
 	"ecsdash/internal/metrics"
 	"ecsdash/internal/notify"
+	"ecsdash/internal/scope"
 	"ecsdash/internal/secrets"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
@@ -125,7 +126,11 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	if d.Demo {
 		a.demoUsers = d.DemoUsers
 		for _, u := range d.DemoUsers {
-			if _, err := a.users.Create(ctx, u.Name, u.Role, u.Password); err != nil && !errors.Is(err, users.ErrExists) {
+			sc, err := scope.Parse(u.Scope)
+			if err != nil {
+				return nil, fmt.Errorf("demo user %s: %w", u.Name, err)
+			}
+			if _, err := a.users.CreateScoped(ctx, u.Name, u.Role, sc, u.Password); err != nil && !errors.Is(err, users.ErrExists) {
 				return nil, fmt.Errorf("seed demo user %s: %w", u.Name, err)
 			}
 		}

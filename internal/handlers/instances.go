@@ -53,12 +53,18 @@ func (a *App) instances(c echo.Context) error {
 			q.PerPage = 100
 		}
 	}
+	tags, rg, match, err := listMatch(c)
+	if err != nil {
+		return err
+	}
+	q.Match = match
 
 	snap := a.fleet.Snapshot()
-	u := currentUser(c)
+	actor := a.actor(c)
+	q.Visible = actor.Scopes(users.PermView).Key()
 	open := a.open(c.Request().Context())
-	found, rows, err := a.rows.page(snap, q, u.Role, a.now(), open,
-		func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, u, open.byInstance[in.ID]) })
+	found, rows, err := a.rows.page(snap, q, rightsKey(actor), a.now(), open,
+		func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, actor, open.byInstance[in.ID]) })
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "render rows")
 	}
@@ -68,7 +74,10 @@ func (a *App) instances(c echo.Context) error {
 	v := templates.InstancesPage{Page: page, Q: q.Search, Region: q.Region, Status: q.Status, Family: q.Family,
 		PerPage: q.PerPage, Regions: a.regions, Statuses: statuses, Matched: found.Total, Total: len(snap.Instances),
 		PageNum: found.Page, Pages: found.Pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.now()), Families: snap.Families,
-		CanStart: users.Can(u.Role, users.PermStart), CanRefresh: mayRefresh(u.Role), NeedsApproval: a.starts.Approval.NeedsApproval(false)}
+		CanStart: actor.Holds(users.PermStart), CanRefresh: mayRefresh(currentUser(c).Role), NeedsApproval: a.starts.Approval.NeedsApproval(false), Tags: tags, RG: rg}
+	if q.Visible != "" {
+		v.Total = a.rows.find(snap, ecs.Query{Visible: q.Visible, PerPage: 1}, open.heldGen).Total
+	}
 	v.Account, v.Accounts = q.Account, a.accounts
 	for acct, err := range a.accountErrs() {
 		words := ecs.Words(err)
@@ -87,10 +96,13 @@ func (a *App) instances(c echo.Context) error {
 	}
 	params := func(sort string) url.Values {
 		vals := url.Values{}
-		for k, val := range map[string]string{"q": q.Search, "region": q.Region, "account": q.Account, "status": q.Status, "family": q.Family, "sort": sort} {
+		for k, val := range map[string]string{"q": q.Search, "region": q.Region, "account": q.Account, "status": q.Status, "family": q.Family, "sort": sort, "rg": rg} {
 			if val != "" {
 				vals.Set(k, val)
 			}
+		}
+		for _, t := range tags {
+			vals.Add("tag", t)
 		}
 		if q.PerPage != 50 {
 			vals.Set("per_page", strconv.Itoa(q.PerPage))
@@ -159,7 +171,7 @@ func (a *App) listQuery(c echo.Context) (ecs.Query, error) {
 
 // row decides, for one instance and one user, whether the Start form shows,
 // and says why not in words.
-func (a *App) row(in ecs.Instance, u users.User, held audit.OpenOp) templates.InstanceRow {
+func (a *App) row(in ecs.Instance, actor starts.Actor, held audit.OpenOp) templates.InstanceRow {
 	base := a.cfg.BasePath()
 	r := templates.InstanceRow{ID: in.ID, Name: in.Name, Region: in.Region, Account: in.Account, Zone: in.Zone, Type: in.Type, Family: in.Family,
 		Status: in.Status, Locks: in.LockReasons, Charge: in.ChargeType, LocalDisk: a.starts.Families.Contains(in.Family),
@@ -184,7 +196,8 @@ func (a *App) row(in ecs.Instance, u users.User, held audit.OpenOp) templates.In
 	if in.Economical() {
 		r.Economical = ecs.EconomicalWords
 	}
-	x := a.starts.MayStart(starts.Actor{User: u.Name, Role: u.Role}, in, held)
+	r.Tags, r.ResourceGroup = in.TagList(), in.ResourceGroupID
+	x := a.starts.MayStart(actor, in, held)
 	// A refusal for the role holds for every row: the page says it once at
 	// the top, and each row to a screen reader only (the contract: a row
 	// says why, in words).
@@ -217,7 +230,7 @@ func (a *App) instanceStatus(c echo.Context) error {
 		return apperr.New(apperr.Invalid, "Not an instance of this dashboard.")
 	}
 	in, ok := a.fleet.Lookup(region, id)
-	if !ok {
+	if !ok || !starts.Sees(a.actor(c), in) {
 		return apperr.New(apperr.NotFound, "No instance %s in %s.", id, region)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"id": in.ID, "status": in.Status, "settled": in.Settled()})
@@ -305,7 +318,7 @@ func (a *App) confirmInit(c echo.Context, req starts.Request, msg string) error 
 	row := templates.InstanceRow{ID: req.InstanceID, Name: req.InstanceID, Region: req.Region,
 		StartURL: a.cfg.BasePath() + "instances/" + req.InstanceID + "/start"}
 	if in, known := a.fleet.Lookup(req.Region, req.InstanceID); known {
-		row = a.row(in, currentUser(c), audit.OpenOp{})
+		row = a.row(in, a.actor(c), audit.OpenOp{})
 	}
 	return render(c, http.StatusUnprocessableEntity, templates.ConfirmInit(templates.ConfirmInitPage{
 		Page: a.page(c, "Confirm", "instances"), Row: row, Error: msg, FormToken: randomToken(),

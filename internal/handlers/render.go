@@ -15,6 +15,7 @@ import (
 	"ecsdash/internal/audit"
 	"ecsdash/internal/db"
 	"ecsdash/internal/starts"
+	"ecsdash/internal/users"
 	"ecsdash/web/templates"
 )
 
@@ -52,7 +53,12 @@ func (a *App) page(c echo.Context, title, current string) templates.Page {
 		AppJSURL: a.cfg.BasePath() + "static/" + a.assets.Path("app.js"),
 	}
 	if u.Name != "" {
-		p.Waiting = a.open(c.Request().Context()).waitingFor(u)
+		x := a.actor(c)
+		p.Waiting = a.open(c.Request().Context()).waitingFor(x, a.fleet.Snapshot())
+		p.Admin = x.Unscoped(users.PermAdmin)
+		if len(x.Grants) > 1 || (len(x.Grants) == 1 && !x.Grants[0].Scope.IsAll()) {
+			p.Role = grantsWords(x.Grants)
+		}
 		p.Flash = append(p.Flash, a.outcomes(c, s, u)...)
 	}
 	return p
@@ -65,7 +71,8 @@ func (a *App) actor(c echo.Context) starts.Actor {
 	if _, ok := sess(c).s.Values["sso"]; ok {
 		method = "sso"
 	}
-	return starts.Actor{User: u.Name, Role: u.Role, AuthMethod: method, SourceIP: c.RealIP(), UserAgent: apperr.Truncate(c.Request().UserAgent(), 256)}
+	return starts.Actor{User: u.Name, Role: u.Role, AuthMethod: method, SourceIP: c.RealIP(), UserAgent: apperr.Truncate(c.Request().UserAgent(), 256),
+		Grants: currentGrants(c)}
 }
 
 // record appends an audit event for a request; a failure is logged loudly,

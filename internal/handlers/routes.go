@@ -63,6 +63,15 @@ func routes(a *App) *echo.Echo {
 	in.GET("/tokens", a.tokensPage)
 	in.POST("/tokens", a.createToken)
 	in.POST("/tokens/:id/revoke", a.revokeToken)
+	adm := in.Group("/admin", a.requireAdmin)
+	adm.GET("/users", a.adminUsers)
+	adm.POST("/users", a.adminAddUser)
+	adm.POST("/users/:name/role", a.adminSetRole)
+	adm.POST("/users/:name/disable", func(c echo.Context) error { return a.adminDisable(c, true) })
+	adm.POST("/users/:name/enable", func(c echo.Context) error { return a.adminDisable(c, false) })
+	adm.POST("/users/:name/password", a.adminPassword)
+	adm.POST("/grants", a.adminAddGrant)
+	adm.POST("/grants/:id/remove", a.adminRemoveGrant)
 
 	a.routeNames = map[string]bool{}
 	for _, r := range e.Routes() {

@@ -37,10 +37,27 @@ func (a *App) ssoUser(c echo.Context, s *session) (users.User, bool, error) {
 		return users.User{}, false, apperr.New(apperr.Forbidden, "The single sign-on user name is not acceptable here.")
 	}
 	role := a.ssoRole(c)
-	if role == "" {
+	// The database's grants for the user and their groups, read now: a
+	// grant removed takes effect on the next request, on every replica.
+	held, err := a.users.GrantsFor(c.Request().Context(), name, a.ssoGroups(c))
+	if err != nil {
+		return users.User{}, false, apperr.Wrap(err, apperr.Unavailable, "Your rights could not be looked up: the dashboard's database did not answer. Nothing was done; try again in a moment.")
+	}
+	byGroup := false
+	for _, g := range held {
+		byGroup = byGroup || g.Group != ""
+	}
+	if len(a.cfg.GroupRoles) == 0 && byGroup {
+		role = "" // group grants give the rights; no unscoped viewer beside them
+	}
+	if role == "" && len(held) == 0 {
 		return users.User{}, false, apperr.New(apperr.Forbidden, "Your single sign-on groups grant no role on this dashboard.")
 	}
-	u, err := a.users.EnsureSSO(c.Request().Context(), name, role)
+	stored := role
+	if stored == "" {
+		stored = users.RoleViewer // the row needs a role; the rights are the grants below
+	}
+	u, err := a.users.EnsureSSO(c.Request().Context(), name, stored)
 	if errors.Is(err, users.ErrNameClash) {
 		a.log.Warn("SSO name matches a local account; refused", "request_id", requestID(c), "name", name)
 		if prev, _ := s.s.Values["sso_refused"].(string); prev != name { // once per session, not per request
@@ -62,6 +79,11 @@ func (a *App) ssoUser(c echo.Context, s *session) (users.User, bool, error) {
 	if u.Disabled {
 		return users.User{}, false, apperr.New(apperr.Forbidden, "Your account is disabled on this dashboard.")
 	}
+	var grants []users.Grant
+	if role != "" {
+		grants = append(grants, users.Grant{User: u.Name, Role: role}) // --group-roles: unscoped
+	}
+	c.Set(ctxGrants, append(grants, held...))
 	return u, true, nil
 }
 

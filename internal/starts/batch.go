@@ -13,6 +13,7 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/users"
 )
 
 // BatchECS is what a batch start and a check need of internal/ecs beyond ECS.
@@ -100,6 +101,8 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 			row.Outcome, row.Words = OutcomeRefused, "Not REGION/INSTANCE-ID."
 		} else if err := s.validRef(ref.Region, ref.ID); err != nil {
 			row.Outcome, row.Words = OutcomeRefused, apperr.MessageOf(err)
+		} else if cached, known := s.Fleet.Lookup(ref.Region, ref.ID); known && !Sees(a, cached) {
+			row.Outcome, row.Words = OutcomeRefused, May(a, users.PermView, cached).Why+" Nothing was sent for it."
 		}
 		rows = append(rows, row)
 	}
@@ -143,6 +146,11 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 				continue
 			}
 			s.Fleet.Update(inst)
+			if x := May(a, users.PermStart, inst); !x.OK {
+				// Matched against ECS's description now, not the page's.
+				row.Outcome, row.Words = OutcomeRefused, x.Why+" Nothing was sent for it."
+				continue
+			}
 			row.Name, row.Account = inst.Name, inst.Account
 			if e := ecs.Check(inst, false, s.Families, s.Now()); e != nil {
 				row.Outcome, row.Words = OutcomeRefused, e.Summary
@@ -397,7 +405,10 @@ func (s *Service) Check(ctx context.Context, a Actor, r Request) (CheckResult, e
 	if err := s.Validate(a, r); err != nil {
 		return CheckResult{}, err
 	}
-	inst, _ := s.Fleet.Lookup(r.Region, r.InstanceID)
+	inst := s.describeNow(ctx, r.Region, r.InstanceID)
+	if x := May(a, users.PermStart, inst); !x.OK {
+		return CheckResult{}, x.Err() // nothing asked of ECS for an instance outside the grants
+	}
 	ev := audit.Event{Action: audit.ActionCheck, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP, UserAgent: a.UserAgent, Token: a.Token,
 		Region: r.Region, InstanceID: r.InstanceID, InstanceName: inst.Name, InstanceType: inst.Type, InitLocalDisk: r.InitLocalDisk, DryRun: true}
 	if s.Limiter != nil { // a dry run spends StartInstance's API budget too

@@ -67,8 +67,8 @@ func (s *Service) validRef(region, id string) error {
 
 // mayStartAny is the role a start (or a check) needs.
 func mayStartAny(a Actor) Answer {
-	if !users.Can(a.Role, users.PermStart) {
-		x := no(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Role)
+	if !a.Holds(users.PermStart) {
+		x := no(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Roles())
 		x.ByRole = true
 		return x
 	}
@@ -89,6 +89,9 @@ func (s *Service) MayStart(a Actor, inst ecs.Instance, held audit.OpenOp) Answer
 		return no(apperr.Conflict, "Awaiting approval (request %d).", held.OpID)
 	}
 	if x := mayStartAny(a); !x.OK {
+		return x
+	}
+	if x := May(a, users.PermStart, inst); !x.OK {
 		return x
 	}
 	if e := ecs.Check(inst, false, s.Families, s.Now()); e != nil {
@@ -144,8 +147,8 @@ func checkRejectReason(reason string) error {
 // mayDecide is who may approve or reject a request of requester: an
 // approver or admin, never the requester.
 func mayDecide(a Actor, requester string) Answer {
-	if !users.Can(a.Role, users.PermDecide) {
-		x := no(apperr.Forbidden, "Your role (%s) may not approve or reject starts.", a.Role)
+	if !a.Holds(users.PermDecide) {
+		x := no(apperr.Forbidden, "Your role (%s) may not approve or reject starts.", a.Roles())
 		x.ByRole = true
 		return x
 	}
@@ -155,16 +158,34 @@ func mayDecide(a Actor, requester string) Answer {
 	return yes
 }
 
-// MayDecideOn says whether a may decide a request of requester (the
-// approval queue's count asks this of every open request).
-func MayDecideOn(a Actor, requester string) bool { return mayDecide(a, requester).OK }
+// MayDecideOn says whether a may decide a request of requester for inst
+// (the approval queue and its count ask this of every open request, with
+// the instance as the shared cache describes it; the decision itself asks
+// again with ECS's description).
+func MayDecideOn(a Actor, requester string, inst ecs.Instance) bool {
+	return mayDecide(a, requester).OK && May(a, users.PermDecide, inst).OK
+}
 
-// MayDecide says whether a may approve or reject op now, and if not why.
-func (s *Service) MayDecide(a Actor, op audit.Op) Answer {
+// MayDecide says whether a may approve or reject op now, and if not why;
+// inst is the request's instance as last described.
+func (s *Service) MayDecide(a Actor, op audit.Op, inst ecs.Instance) Answer {
 	if x := s.awaitingNow(op); !x.OK {
 		return x
 	}
-	return mayDecide(a, op.First.User)
+	if x := mayDecide(a, op.First.User); !x.OK {
+		return x
+	}
+	return May(a, users.PermDecide, inst)
+}
+
+// Described is the instance of an audit entry as the shared cache knows it,
+// or only its region and id when the cache does not (then only a grant over
+// every instance, or over its region, covers it).
+func (s *Service) Described(region, id string) ecs.Instance {
+	if inst, ok := s.Fleet.Lookup(region, id); ok {
+		return inst
+	}
+	return ecs.Instance{Region: region, ID: id}
 }
 
 // MayWithdraw says whether a may withdraw op now: its requester, or an
@@ -173,7 +194,7 @@ func (s *Service) MayWithdraw(a Actor, op audit.Op) Answer {
 	if op.First.Action != audit.ActionStartInstance {
 		return no(apperr.NotFound, "There is no request %d.", op.ID())
 	}
-	if a.User != op.First.User && !users.Can(a.Role, users.PermAdmin) {
+	if a.User != op.First.User && !a.Unscoped(users.PermAdmin) {
 		return no(apperr.Forbidden, "Only %s, who asked, or an admin may withdraw request %d.", op.First.User, op.ID())
 	}
 	if x := s.awaitingNow(op); !x.OK {

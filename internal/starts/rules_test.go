@@ -71,19 +71,19 @@ func TestMayDecideAndMayWithdrawFollowTheRequest(t *testing.T) {
 		"a viewer":         {viewer, false, false, apperr.Forbidden},
 		"another operator": {starts.Actor{User: "otto", Role: "operator"}, false, false, apperr.Forbidden},
 	} {
-		d, w := r.svc.MayDecide(c.a, op), r.svc.MayWithdraw(c.a, op)
+		d, w := r.svc.MayDecide(c.a, op, ecs.Instance{}), r.svc.MayWithdraw(c.a, op)
 		if d.OK != c.decide || w.OK != c.withdr {
 			t.Errorf("%s: decide %+v, withdraw %+v", name, d, w)
 		}
 		if !d.OK && apperr.KindOf(d.Err()) != c.kind {
 			t.Errorf("%s: decide refused as %v", name, apperr.KindOf(d.Err()))
 		}
-		if !starts.MayDecideOn(c.a, op.First.User) != !c.decide {
+		if !starts.MayDecideOn(c.a, op.First.User, ecs.Instance{}) != !c.decide {
 			t.Errorf("%s: MayDecideOn disagrees with MayDecide", name)
 		}
 	}
 	*r.now = r.now.Add(2 * time.Hour)
-	if d := r.svc.MayDecide(admin, op); d.OK || d.Why != "Expired: not approved in time." || r.svc.State(op) != audit.StateExpired {
+	if d := r.svc.MayDecide(admin, op, ecs.Instance{}); d.OK || d.Why != "Expired: not approved in time." || r.svc.State(op) != audit.StateExpired {
 		t.Fatalf("past its time: %+v, state %s", d, r.svc.State(op))
 	}
 	if w := r.svc.MayWithdraw(operator, op); w.OK || apperr.KindOf(w.Err()) != apperr.Conflict || !strings.Contains(w.Why, "it is expired") {

@@ -16,6 +16,7 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/users"
 )
 
 // ECS is what the flow needs of internal/ecs.
@@ -41,6 +42,10 @@ type Actor struct {
 	Token      string // the API token's id, for a request made with one
 	SourceIP   string
 	UserAgent  string
+	// Grants are what the actor holds at this moment: the user's own role
+	// over its scope, the user's grants and their SSO groups' (loaded on
+	// every request). nil: Role over every instance.
+	Grants []users.Grant
 }
 
 // Service runs starts.
@@ -139,7 +144,13 @@ func (s *Service) Validate(a Actor, r Request) error {
 	if err := s.validRef(r.Region, r.InstanceID); err != nil {
 		return err
 	}
-	if cached, known := s.Fleet.Lookup(r.Region, r.InstanceID); r.InitLocalDisk && known {
+	cached, known := s.Fleet.Lookup(r.Region, r.InstanceID)
+	if known && !Sees(a, cached) {
+		// Out of every grant as far as the cache knows: refused before
+		// anything is asked (the fresh description is matched again).
+		return May(a, users.PermView, cached).Err()
+	}
+	if r.InitLocalDisk && known {
 		if e := ecs.NoLocalDisk(cached, s.Families); e != nil {
 			return apperr.Wrap(e, apperr.Unprocessable, "%s %s", e.Summary, e.Action)
 		}
@@ -171,7 +182,7 @@ func (s *Service) Request(ctx context.Context, a Actor, r Request) (Result, erro
 	if err := s.notOpen(ctx, id); err != nil {
 		return Result{}, err
 	}
-	inst, err := s.fresh(ctx, region, id, initLocalDisk)
+	inst, err := s.fresh(ctx, a, users.PermStart, region, id, initLocalDisk)
 	if err != nil {
 		return Result{}, err
 	}
@@ -222,9 +233,11 @@ func openWords(o *audit.OpenError) error {
 	return apperr.New(apperr.Conflict, "Request %d by %s is starting this instance right now; nothing more was sent. Its outcome will be on the audit page.", o.OpID, o.User)
 }
 
-// fresh looks the instance up in ECS now and applies StartInstance's
-// preconditions, mapping refusals to kinds.
-func (s *Service) fresh(ctx context.Context, region, id string, initLocalDisk bool) (ecs.Instance, error) {
+// fresh looks the instance up in ECS now, asks the rights check whether a
+// may do p to it as ECS describes it now (a tag removed since the page was
+// drawn takes the right away), and applies StartInstance's preconditions,
+// mapping refusals to kinds.
+func (s *Service) fresh(ctx context.Context, a Actor, p users.Perm, region, id string, initLocalDisk bool) (ecs.Instance, error) {
 	inst, err := s.ECS.Describe(ctx, region, id)
 	if err != nil {
 		var e *ecs.Error
@@ -243,6 +256,9 @@ func (s *Service) fresh(ctx context.Context, region, id string, initLocalDisk bo
 		return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS.")
 	}
 	s.Fleet.Update(inst)
+	if x := May(a, p, inst); !x.OK {
+		return inst, x.Err()
+	}
 	if e := ecs.Check(inst, initLocalDisk, s.Families, s.Now()); e != nil {
 		return inst, apperr.Wrap(e, e.AppKind(), "%s %s", e.Summary, e.Action)
 	}
@@ -329,6 +345,18 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 	return res, nil
 }
 
+// describeNow is the instance as ECS describes it now, or as the cache
+// last saw it when ECS cannot be asked (a rejection sends nothing, so it
+// need not wait for ECS).
+func (s *Service) describeNow(ctx context.Context, region, id string) ecs.Instance {
+	inst, err := s.ECS.Describe(ctx, region, id)
+	if err != nil {
+		return s.Described(region, id)
+	}
+	s.Fleet.Update(inst)
+	return inst
+}
+
 // statusNote looks the instance up after an unknown outcome, for the record.
 func (s *Service) statusNote(ctx context.Context, inst ecs.Instance) string {
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -369,6 +397,15 @@ func (s *Service) awaiting(ctx context.Context, a Actor, opID int64, digest stri
 	if err := mayDecide(a, op.First.User).Err(); err != nil {
 		return op, err
 	}
+	// As the cache knows the instance: refused before anything else when
+	// outside the approver's grants (Approve and Reject ask again with
+	// ECS's description).
+	if x := May(a, users.PermDecide, s.Described(op.First.Region, op.First.InstanceID)); !x.OK {
+		if x.Kind == apperr.NotFound {
+			return op, apperr.New(apperr.NotFound, "There is no request %d that you may decide.", opID)
+		}
+		return op, x.Err()
+	}
 	// The operation id already names parameters that cannot change (the log
 	// is append-only); the audit page's digest also proves that the
 	// decision was made on what the approver was shown. Scripts may omit it.
@@ -396,8 +433,11 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 	decision := op.Last
 	decision.Action, decision.Approver, decision.SourceIP, decision.UserAgent, decision.AuthMethod = audit.ActionApprove, a.User, a.SourceIP, a.UserAgent, a.AuthMethod
 	decision.Token = a.Token
-	inst, ferr := s.fresh(ctx, req.Region, req.InstanceID, req.InitLocalDisk)
-	if k := apperr.KindOf(ferr); ferr != nil && (k == apperr.Unavailable || k == apperr.Internal) {
+	inst, ferr := s.fresh(ctx, a, users.PermDecide, req.Region, req.InstanceID, req.InitLocalDisk)
+	if k := apperr.KindOf(ferr); ferr != nil && (k == apperr.Unavailable || k == apperr.Internal || k == apperr.Forbidden || k == apperr.NotFound && !errors.As(ferr, new(*ecs.Error))) {
+		// ECS could not be asked, or the approver's grants do not cover the
+		// instance as ECS describes it now: nothing is decided; the request
+		// still waits (for an approver whose grants do).
 		// ECS could not be asked: nothing is decided; the request still waits.
 		return Result{}, ferr
 	}
@@ -468,6 +508,9 @@ func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reaso
 	op, err := s.awaiting(ctx, a, opID, digest)
 	if err != nil {
 		return err
+	}
+	if x := May(a, users.PermDecide, s.describeNow(ctx, op.First.Region, op.First.InstanceID)); !x.OK {
+		return x.Err()
 	}
 	return s.close(ctx, a, op, audit.ActionReject, audit.StateRejected, a.User, reason)
 }

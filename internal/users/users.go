@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"ecsdash/internal/db"
+	"ecsdash/internal/scope"
 )
 
 // Roles.
@@ -39,6 +40,7 @@ type User struct {
 	Name      string
 	Source    string // SourceLocal or SourceSSO
 	Role      string
+	Scope     scope.Scope // where Role holds (scope.All: every instance)
 	Disabled  bool
 	Epoch     int64
 	CreatedAt time.Time
@@ -90,29 +92,36 @@ func NewStore(w, r *db.Pool, now func() time.Time, cost int) *Store {
 	return &Store{w: w, r: r, now: now, cost: cost, dummy: dummy}
 }
 
-const userCols = "id, name, source, role, disabled, epoch, created_at, updated_at, password_hash"
+const userCols = "id, name, source, role, scope, disabled, epoch, created_at, updated_at, password_hash"
 
 func scanUser(s interface{ Scan(...any) error }) (User, error) {
 	var u User
-	var c, up string
-	if err := s.Scan(&u.ID, &u.Name, &u.Source, &u.Role, &u.Disabled, &u.Epoch, &c, &up, &u.hash); err != nil {
+	var c, up, sc string
+	if err := s.Scan(&u.ID, &u.Name, &u.Source, &u.Role, &sc, &u.Disabled, &u.Epoch, &c, &up, &u.hash); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return User{}, ErrNotFound
 		}
 		return User{}, err
 	}
+	u.Scope = scope.Stored(sc)
 	u.CreatedAt, _ = time.Parse(time.RFC3339, c) // written by us in this format
 	u.UpdatedAt, _ = time.Parse(time.RFC3339, up)
 	return u, nil
 }
 
-// Create adds a local user with a password.
+// Create adds a local user with a password, whose role holds over every
+// instance.
 func (s *Store) Create(ctx context.Context, name, role, password string) (User, error) {
+	return s.CreateScoped(ctx, name, role, scope.All, password)
+}
+
+// CreateScoped adds a local user with a password whose role holds over sc.
+func (s *Store) CreateScoped(ctx context.Context, name, role string, sc scope.Scope, password string) (User, error) {
 	if !ValidName(name) {
 		return User{}, fmt.Errorf("users: %q is not a valid name (letters, digits, . _ @ -; at most 64)", name)
 	}
-	if !ValidRole(role) {
-		return User{}, fmt.Errorf("users: %q is not a role (viewer, operator, approver, admin)", role)
+	if err := CheckGrant(role, sc); err != nil {
+		return User{}, err
 	}
 	if err := checkPassword(password); err != nil {
 		return User{}, err
@@ -121,7 +130,7 @@ func (s *Store) Create(ctx context.Context, name, role, password string) (User, 
 	if err != nil {
 		return User{}, err
 	}
-	return s.insert(ctx, name, SourceLocal, role, string(hash))
+	return s.insert(ctx, name, SourceLocal, role, sc.String(), string(hash))
 }
 
 // maxPassword is the most bytes bcrypt reads of a password.
@@ -137,11 +146,11 @@ func checkPassword(p string) error {
 	return nil
 }
 
-func (s *Store) insert(ctx context.Context, name, source, role, hash string) (User, error) {
+func (s *Store) insert(ctx context.Context, name, source, role, sc, hash string) (User, error) {
 	now := s.now().UTC().Format(time.RFC3339)
 	var id int64
-	err := s.w.QueryRowContext(ctx, "INSERT INTO users (name, source, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-		name, source, role, hash, now, now).Scan(&id)
+	err := s.w.QueryRowContext(ctx, "INSERT INTO users (name, source, role, scope, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+		name, source, role, sc, hash, now, now).Scan(&id)
 	if db.IsUnique(err) {
 		return User{}, ErrExists
 	}
@@ -215,7 +224,7 @@ func (s *Store) Authenticate(ctx context.Context, name, password string) (User, 
 func (s *Store) EnsureSSO(ctx context.Context, name, role string) (User, error) {
 	u, err := s.ByName(ctx, name)
 	if errors.Is(err, ErrNotFound) {
-		u, err = s.insert(ctx, name, SourceSSO, role, "")
+		u, err = s.insert(ctx, name, SourceSSO, role, "", "")
 		if errors.Is(err, ErrExists) { // created by a concurrent request
 			u, err = s.ByName(ctx, name)
 		}
@@ -259,6 +268,15 @@ func (s *Store) SetRole(ctx context.Context, name, role string) error {
 		return fmt.Errorf("users: %q is not a role (viewer, operator, approver, admin)", role)
 	}
 	return s.update(ctx, name, "role = ?", role)
+}
+
+// SetRoleScope changes a user's own role and the scope it holds over; its
+// sessions end.
+func (s *Store) SetRoleScope(ctx context.Context, name, role string, sc scope.Scope) error {
+	if err := CheckGrant(role, sc); err != nil {
+		return err
+	}
+	return s.update(ctx, name, "role = ?, scope = ?", role, sc.String())
 }
 
 // SetPassword changes a user's password; its sessions end.

@@ -24,7 +24,8 @@ type Page struct {
 	Flash    []Flash
 	StyleURL string
 	AppJSURL string
-	Waiting  int // requests awaiting this user's decision
+	Waiting  int  // requests awaiting this user's decision
+	Admin    bool // the user administers users and grants: the nav links /admin/users
 	// SkipToList adds "Skip to the instance list" (the list page only:
 	// a skip link's target must be on its page).
 	SkipToList bool
@@ -56,7 +57,7 @@ type LoginPage struct {
 }
 
 // DemoUser is shown on the login page in demo mode only.
-type DemoUser struct{ Name, Role, Password string }
+type DemoUser struct{ Name, Role, Password, Scope string }
 
 // InstancesPage is the fleet list.
 type InstancesPage struct {
@@ -65,6 +66,8 @@ type InstancesPage struct {
 	Q, Region, Status, Family   string
 	Account                     string   // the account filter
 	Accounts                    []string // the --accounts names; none with one account
+	Tags                        []string // the tag=KEY=VALUE filters
+	RG                          string   // the rg= filter
 	PerPage                     int
 	Regions, Statuses, Families []string
 	Matched, Total              int
@@ -85,7 +88,9 @@ type InstancesPage struct {
 // InstanceRow is one instance as the list shows it.
 type InstanceRow struct {
 	ID, Name, Region, Zone, Type, Family, Status string
-	Account                                      string // its --accounts name; "" with one account
+	Account                                      string   // its --accounts name; "" with one account
+	Tags                                         []string // KEY=VALUE, sorted
+	ResourceGroup                                string
 	Locks                                        []string
 	Charge, Expiry                               string
 	Expired                                      bool     // past its expiry or locked for billing
@@ -235,4 +240,28 @@ type ECSFailure struct {
 	ECSRequestID             string
 	Summary, Action          string
 	AuditURL                 string
+}
+
+// firstOr is the first of list, or "".
+func firstOr(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[0]
+}
+
+// restOf is list without its first.
+func restOf(list []string) []string {
+	if len(list) < 2 {
+		return nil
+	}
+	return list[1:]
+}
+
+// scopeWords says a scope expression for a person.
+func scopeWords(s string) string {
+	if s == "" {
+		return "every instance"
+	}
+	return s
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -198,6 +199,19 @@ func (s *Server) SetStatus(id, status string) {
 	defer s.mu.Unlock()
 	if in, ok := s.instances[id]; ok {
 		in.status, in.startedAt = status, time.Time{}
+	}
+}
+
+// SetTags replaces an instance's tags and, when group is not "", moves it
+// to that resource group: a team's machine handed to another team.
+func (s *Server) SetTags(id string, tags map[string]string, group string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in, ok := s.instances[id]; ok {
+		in.Tags = maps.Clone(tags)
+		if group != "" {
+			in.ResourceGroupID = group
+		}
 	}
 }
 

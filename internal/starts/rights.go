@@ -1,0 +1,133 @@
+package starts
+
+import (
+	"fmt"
+	"strings"
+
+	"ecsdash/internal/apperr"
+	"ecsdash/internal/ecs"
+	"ecsdash/internal/scope"
+	"ecsdash/internal/users"
+)
+
+// The rights check: one function, May, answers whether an actor may do
+// something to an instance as ECS describes it now. Every entry point asks
+// it — the list (PermView), a start, a check and each instance of a batch
+// (PermStart), the approval queue, its count and each decision
+// (PermDecide), the audit history (PermView), notifications' routing — and
+// a caller that has a fresh description from ECS passes that one, never
+// only the cached row.
+//
+// A right is held when some grant of the actor's has a role with the
+// permission (the role table in internal/users) and a scope that covers the
+// instance.
+
+// grants are the actor's effective grants: Grants when the caller loaded
+// them, else the actor's role over every instance (what a user without
+// grants holds, as before grants existed).
+func (a Actor) grants() []users.Grant {
+	if a.Grants != nil {
+		return a.Grants
+	}
+	return []users.Grant{{User: a.User, Role: a.Role}}
+}
+
+// Scopes are the scopes over which a holds p: the set to match instances
+// against (scope.Set.Covers), and whose Key names the right for caches.
+func (a Actor) Scopes(p users.Perm) scope.Set {
+	var s scope.Set
+	for _, g := range a.grants() {
+		if users.Can(g.Role, p) {
+			s = append(s, g.Scope)
+		}
+	}
+	return s
+}
+
+// Holds reports whether a holds p over some instance (or, for PermAdmin,
+// at all): whether a page offers the action anywhere.
+func (a Actor) Holds(p users.Perm) bool { return len(a.Scopes(p)) > 0 }
+
+// Unscoped reports whether a holds p over every instance.
+func (a Actor) Unscoped(p users.Perm) bool {
+	for _, g := range a.grants() {
+		if users.Can(g.Role, p) && g.Scope.IsAll() {
+			return true
+		}
+	}
+	return false
+}
+
+// Roles names a's roles, for words ("operator", "viewer and operator").
+func (a Actor) Roles() string {
+	var names []string
+	for _, g := range a.grants() {
+		if !contains(names, g.Role) {
+			names = append(names, g.Role)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, " and ")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+var permWords = map[users.Perm]string{
+	users.PermView:   "see",
+	users.PermStart:  "start",
+	users.PermDecide: "approve or reject starts of",
+	users.PermExport: "export the audit log of",
+	users.PermAdmin:  "administer",
+}
+
+// May is the rights check: whether a may do p to inst, as inst is described
+// (pass ECS's fresh description when acting). An instance none of a's grants
+// covers is not found (it is not listed for a either); one a sees but may
+// not act on is forbidden, in words naming the grants' scopes.
+func May(a Actor, p users.Perm, inst ecs.Instance) Answer {
+	t := inst.Target()
+	if a.Scopes(p).Covers(t) {
+		return yes
+	}
+	if p == users.PermView || !a.Scopes(users.PermView).Covers(t) {
+		return no(apperr.NotFound, "No instance %s in %s that you may see.", inst.ID, inst.Region)
+	}
+	held := a.Scopes(p)
+	if len(held) == 0 {
+		x := no(apperr.Forbidden, "Your role (%s) may not %s instances.", a.Roles(), permWords[p])
+		x.ByRole = true
+		return x
+	}
+	words := make([]string, len(held))
+	for i, s := range held {
+		words[i] = s.Words()
+	}
+	return no(apperr.Forbidden, "%s is outside the scope you may %s: %s.", describe(inst), permWords[p], strings.Join(words, "; or "))
+}
+
+// describe names an instance with what a scope matches: its region, tags
+// and resource group.
+func describe(inst ecs.Instance) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s", inst.ID, inst.Region)
+	for _, t := range inst.TagList() {
+		b.WriteString(", " + t)
+	}
+	if inst.ResourceGroupID != "" {
+		b.WriteString(", " + inst.ResourceGroupID)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// Sees reports whether a may see inst (some grant covers it).
+func Sees(a Actor, inst ecs.Instance) bool { return May(a, users.PermView, inst).OK }
