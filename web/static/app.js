@@ -87,8 +87,12 @@
         ev.preventDefault();
         pending = f;
         approve.querySelector("[data-dialog-id]").textContent = f.getAttribute("data-instance");
+        approve.querySelector("[data-dialog-name]").textContent = f.getAttribute("data-name");
+        approve.querySelector("[data-dialog-region]").textContent = f.getAttribute("data-region");
         approve.returnValue = "";
         approve.showModal();
+        // The safe choice first: one Enter must not wipe a fleet's disks.
+        approve.querySelector("button[value=no]").focus();
       });
     });
     approve.addEventListener("close", function () {
