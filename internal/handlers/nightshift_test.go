@@ -47,3 +47,50 @@ func TestBrowserApproveWipeDialogFocusesCancelAndNamesTheInstance(t *testing.T) 
 		t.Fatal("Enter in the approver's dialog wiped and started the instance")
 	}
 }
+
+// After a start the page jumps to the started row; ECS's answer is shown
+// where the eye is (a toast in the viewport that stays until dismissed,
+// not a message above it), with the RequestId selectable in one go.
+func TestBrowserStartConfirmationIsOnScreenUntilDismissed(t *testing.T) {
+	h := newHarness(t, opts{})
+	ctx := newChrome(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 900)); err != nil {
+		t.Fatal(err)
+	}
+	browserLogin(t, ctx, h, "op1")
+	in := h.instance("ci-runner-02")
+	row := `tr[data-instance-id="` + in.ID + `"]`
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(h.url("instances?region=cn-hangzhou&per_page=100")),
+		chromedp.Click(chromedp.CSS(row+" form.start-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=flash]")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	where, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const f = document.querySelector('[data-testid=flash]').getBoundingClientRect();
+		const r = document.querySelector('`+row+`').getBoundingClientRect();
+		if (f.top < 0 || f.bottom > innerHeight || f.height === 0) return 'the message is off screen at ' + Math.round(f.top) + '..' + Math.round(f.bottom) + ' of ' + innerHeight;
+		if (r.top < -1 || r.bottom > innerHeight) return 'the row is off screen at ' + Math.round(r.top) + '..' + Math.round(r.bottom) + ' of ' + innerHeight;
+		if (f.top < r.bottom && r.top < f.bottom) return 'the message covers the started row';
+		return '';
+	})()`))
+	if err != nil || where != "" {
+		t.Fatalf("%s (%v)", where, err)
+	}
+	rid, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const c = document.querySelector('[data-testid=flash] [data-request-id]');
+		return c && getComputedStyle(c).userSelect === 'all' ? c.textContent : '';
+	})()`))
+	flash, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("[data-testid=flash]")))
+	if rid == "" || !strings.Contains(flash, "RequestId "+rid) {
+		t.Fatalf("the RequestId is not one selection (%q) in %q", rid, flash)
+	}
+	// It stays (no timer) until dismissed; dismissing puts focus back on the page.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("[data-testid=flash] [data-dismiss]"))); err != nil {
+		t.Fatalf("no Dismiss on the message: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector('[data-testid=flash]')`)); err != nil {
+		t.Fatalf("Dismiss left the message: %v", err)
+	}
+}

@@ -112,6 +112,29 @@
     });
   }
 
+  // Messages stay until dismissed (no timer: a RequestId is copied at
+  // one's own pace); Dismiss returns focus to the page.
+  var toasts = document.querySelector("[data-toasts]");
+  if (toasts) {
+    toasts.querySelectorAll("[data-testid=flash]").forEach(function (f) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "secondary";
+      b.setAttribute("data-dismiss", "");
+      b.textContent = "Dismiss";
+      b.addEventListener("click", function () {
+        f.remove();
+        if (!toasts.querySelector("[data-testid=flash]")) {
+          toasts.remove();
+          document.body.classList.remove("has-toasts");
+          var target = document.querySelector("tr:target") || document.getElementById("main");
+          if (target) { if (!target.hasAttribute("tabindex")) target.tabIndex = -1; target.focus({ preventScroll: true }); }
+        }
+      });
+      f.appendChild(b);
+    });
+  }
+
   // One click, one start: disable a start button once its form is sent.
   document.querySelectorAll("form.start-form").forEach(function (f) {
     f.addEventListener("submit", function (ev) {
