@@ -94,3 +94,54 @@ func TestBrowserStartConfirmationIsOnScreenUntilDismissed(t *testing.T) {
 		t.Fatalf("Dismiss left the message: %v", err)
 	}
 }
+
+// A batch's results put problems first, each outcome with its own colour
+// and icon beside its word, and the counts at the top, problems first.
+func TestBrowserBatchResultsPutProblemsFirstAndLookApart(t *testing.T) {
+	h := newHarness(t, opts{})
+	ctx := newChrome(t)
+	browserLogin(t, ctx, h, "op1")
+	a, b := h.instance("ci-runner-01"), h.instance("ci-runner-02")
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(h.url("instances?region=cn-hangzhou&per_page=100")),
+		chromedp.WaitVisible(chromedp.CSS("#batch-form")),
+		chromedp.Click(chromedp.CSS(`tr[data-instance-id="`+a.ID+`"] input[data-pick]`)),
+		chromedp.Click(chromedp.CSS(`tr[data-instance-id="`+b.ID+`"] input[data-pick]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// A row gone since the list was fetched: the batch refuses it.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const i = document.createElement('input');
+		i.type = 'hidden'; i.name = 'instance'; i.value = 'cn-hangzhou/i-bp1doesnotexist0';
+		document.getElementById('batch-form').appendChild(i);
+		return true;
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("[data-batch-submit]")),
+		chromedp.WaitVisible(chromedp.CSS("tr[data-outcome]")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const rows = [...document.querySelectorAll('tr[data-outcome]')];
+		if (rows.map(r => r.dataset.outcome).join(',') !== 'refused,started,started') return 'order ' + rows.map(r => r.dataset.outcome).join(',');
+		const look = (r) => { const b = r.querySelector('.badge'), i = b && b.querySelector('[data-icon]');
+			return b && i && i.getAttribute('aria-hidden') === 'true' && i.textContent.trim() && b.textContent.replace(i.textContent, '').trim() ?
+				getComputedStyle(b).color + ' ' + i.textContent.trim() : ''; };
+		const bad = look(rows[0]), good = look(rows[1]);
+		if (!bad || !good) return 'a badge without an icon beside its word';
+		if (bad === good || bad.split(' ').pop() === good.split(' ').pop()) return 'refused and started look alike: ' + bad + ' / ' + good;
+		const counts = document.querySelector('[data-testid=batch-counts]');
+		if (!counts) return 'no counts';
+		const t = counts.textContent.replace(/\s+/g, ' ');
+		if (!(t.indexOf('1 refused') >= 0 && t.indexOf('1 refused') < t.indexOf('2 started'))) return 'counts ' + t;
+		if (counts.getBoundingClientRect().top > rows[0].getBoundingClientRect().top) return 'the counts are below the rows';
+		return '';
+	})()`))
+	if err != nil || got != "" {
+		t.Fatalf("%s (%v)", got, err)
+	}
+}
