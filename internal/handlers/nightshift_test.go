@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -144,4 +145,47 @@ func TestBrowserBatchResultsPutProblemsFirstAndLookApart(t *testing.T) {
 	if err != nil || got != "" {
 		t.Fatalf("%s (%v)", got, err)
 	}
+}
+
+// The audit filters as a person types them: part of a name or id, a user
+// in any case; dates the wrong way round are said to be so; a page past
+// the last, or not a number, shows the last (or first) page.
+func TestBrowserAuditFiltersForgiveHowTheyAreTyped(t *testing.T) {
+	h := newHarness(t, opts{})
+	id, _ := requestInit(t, h, "op1")
+	in := h.instance("hadoop-data-01")
+	ctx := newChrome(t)
+	browserLogin(t, ctx, h, "appr")
+	for _, q := range []string{"instance=hadoop-data", "instance=" + in.ID[3:9], "instance=" + in.ID + "&user=OP1"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(h.url("audit?"+q))); err != nil {
+			t.Fatal(err)
+		}
+		found, err := chromedp.Run(ctx, chromedp.Evaluate[int](
+			fmt.Sprintf(`document.querySelectorAll('tr[data-audit-id="%d"]').length`, id)))
+		if err != nil || found < 2 { // the awaiting card and the history row
+			t.Fatalf("audit?%s lists the request %d times (%v)", q, found, err)
+		}
+	}
+	text := mainText(t, ctx, h.url("audit?from=2026-12-02&to=2026-12-01"))
+	if !strings.Contains(text, "after") || !strings.Contains(text, "2026-12-02") {
+		t.Fatalf("from after to says: %q", text)
+	}
+	for _, p := range []string{"99", "abc"} {
+		text := mainText(t, ctx, h.url("audit?page="+p))
+		if !strings.Contains(text, "Page 1 of 1") {
+			t.Fatalf("page=%s shows %q", p, text)
+		}
+	}
+}
+
+func mainText(t *testing.T, ctx context.Context, u string) string {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
 }
