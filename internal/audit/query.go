@@ -15,8 +15,9 @@ import (
 
 // Filter narrows operations and exports. Zero fields do not filter.
 type Filter struct {
-	User       string
-	InstanceID string
+	User       string // any case
+	InstanceID string // exactly
+	Instance   string // as typed: part of the id or of the instance's name, any case
 	State      string // the operation's current state
 	Action     string
 	// Actions keeps only operations that began with one of these actions
@@ -67,15 +68,24 @@ func (o Op) ID() int64 { return o.First.OpID }
 // ErrNotFound means no such operation.
 var ErrNotFound = errors.New("audit: no such operation")
 
+// likeEscaper makes a typed text a literal inside a LIKE pattern.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
 func (f Filter) where() (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, arg any) { conds = append(conds, cond); args = append(args, arg) }
 	if f.User != "" {
-		add(`x."user" = ?`, f.User)
+		add(`LOWER(x."user") = LOWER(?)`, f.User)
 	}
 	if f.InstanceID != "" {
 		add("x.instance_id = ?", f.InstanceID)
+	}
+	if f.Instance != "" {
+		// As typed: part of an id or of the name the request recorded.
+		like := "%" + likeEscaper.Replace(strings.ToLower(f.Instance)) + "%"
+		conds = append(conds, `(LOWER(x.instance_id) LIKE ? ESCAPE '\' OR x.op_id IN (SELECT op_id FROM audit_events WHERE seq = op_id AND LOWER(instance_name) LIKE ? ESCAPE '\'))`)
+		args = append(args, like, like)
 	}
 	if f.State != "" {
 		add("x.state = ?", f.State)
@@ -206,7 +216,7 @@ func (f Filter) pageQuery(d db.Dialect, per int) (string, []any) {
 // the default view's actions, and no filter with an index of its own (an
 // instance's operations, the open states, a batch).
 func (f Filter) readsShown() bool {
-	return slices.Equal(f.Actions, Shown) && f.Action == "" && f.InstanceID == "" && f.BatchID == "" &&
+	return slices.Equal(f.Actions, Shown) && f.Action == "" && f.InstanceID == "" && f.Instance == "" && f.BatchID == "" &&
 		f.State != StateAwaitingApproval && f.State != StateSent
 }
 
@@ -227,7 +237,7 @@ func (l *Log) count(ctx context.Context, f Filter) (Count, error) {
 // f filters by action alone; otherwise it counts at most countCap+1
 // matches (capped).
 func (f Filter) countQuery() (q string, args []any, capped bool) {
-	if f.User != "" || f.InstanceID != "" || f.State != "" || f.BatchID != "" || !f.From.IsZero() || !f.To.IsZero() {
+	if f.User != "" || f.InstanceID != "" || f.Instance != "" || f.State != "" || f.BatchID != "" || !f.From.IsZero() || !f.To.IsZero() {
 		where, args := f.where()
 		return "SELECT COUNT(*) FROM (SELECT 1 FROM audit_ops x" + where + " LIMIT ?) m", append(args, countCap+1), true
 	}

@@ -25,12 +25,12 @@ import (
 
 // auditFilter reads the audit page's filters, refusing malformed ones.
 func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
-	f := audit.Filter{User: strings.TrimSpace(c.QueryParam("user")), InstanceID: strings.TrimSpace(c.QueryParam("instance")),
+	f := audit.Filter{User: strings.TrimSpace(c.QueryParam("user")), Instance: strings.TrimSpace(c.QueryParam("instance")),
 		State: c.QueryParam("state"), Action: c.QueryParam("action"), BatchID: c.QueryParam("batch")}
 	if f.BatchID != "" && !batchIDRe.MatchString(f.BatchID) {
 		return f, nil, apperr.New(apperr.Invalid, "%q is not a batch id.", apperr.Quote(f.BatchID))
 	}
-	if len(f.User) > 64 || len(f.InstanceID) > 64 {
+	if len(f.User) > 64 || len(f.Instance) > 64 {
 		return f, nil, apperr.New(apperr.Invalid, "The user and instance filters take at most 64 characters.")
 	}
 	if f.State != "" && !slices.Contains(audit.States, f.State) {
@@ -50,6 +50,10 @@ func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
 			}
 			*dst = t
 		}
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && f.From.After(f.To) {
+		return f, nil, apperr.New(apperr.Invalid, "The from date (%s) is after the to date (%s), so no operation could match. Swap them, or clear one.",
+			f.From.Format("2006-01-02"), f.To.Format("2006-01-02"))
 	}
 	if !f.To.IsZero() {
 		f.To = f.To.AddDate(0, 0, 1) // the "to" day is included
@@ -71,12 +75,10 @@ func (a *App) auditPage(c echo.Context) error {
 	if f.Action == "" && c.QueryParam("action") != "all" {
 		f.Actions = audit.Shown // sign-ins only when asked for
 	}
-	if p := c.QueryParam("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 1_000_000 {
-			return apperr.New(apperr.Invalid, "%q is not a page number.", apperr.Quote(p))
-		}
-		f.Page = n
+	// A page number is a bookmark: one that is not a number reads as the
+	// first page, one past the end as the last.
+	if n, err := strconv.Atoi(c.QueryParam("page")); err == nil && n > 1 {
+		f.Page = min(n, 1_000_000)
 	}
 	// The pager's links are keysets (older than one operation, or newer):
 	// a page deep in a large log costs what the first one does.
@@ -100,12 +102,18 @@ func (a *App) auditPage(c echo.Context) error {
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
+	if last := max(1, (pg.Total.N+f.PerPage-1)/f.PerPage); f.Page > last && !pg.Total.AtLeast {
+		f.Page = last
+		if pg, err = a.auditLog.OperationsPage(ctx, f); err != nil {
+			return apperr.Wrap(err, apperr.Internal, "audit")
+		}
+	}
 	history := pg.Ops
 	if err := a.auditLog.Timelines(ctx, history); err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
 	actor := a.actor(c)
-	v := templates.AuditPage{Page: a.page(c, "Audit", "audit"), User: f.User, Instance: f.InstanceID, State: f.State, Action: f.Action,
+	v := templates.AuditPage{Page: a.page(c, "Audit", "audit"), User: f.User, Instance: f.Instance, State: f.State, Action: f.Action,
 		From: c.QueryParam("from"), To: c.QueryParam("to"), States: audit.States, Actions: audit.OpActions, Total: strconv.Itoa(pg.Total.N)}
 	if pg.Total.AtLeast {
 		v.Total = "more than " + v.Total

@@ -414,6 +414,21 @@ func (a *App) startBatch(c echo.Context) error {
 		}
 		v.Rows = append(v.Rows, row)
 	}
+	// Problems first: a person at 3 a.m. reads the top of the page.
+	slices.SortStableFunc(v.Rows, func(x, y templates.BatchRow) int {
+		return slices.Index(starts.OutcomesByConcern, x.Outcome) - slices.Index(starts.OutcomesByConcern, y.Outcome)
+	})
+	for _, o := range starts.OutcomesByConcern {
+		n := 0
+		for _, r := range v.Rows {
+			if r.Outcome == o {
+				n++
+			}
+		}
+		if n > 0 {
+			v.Counts = append(v.Counts, templates.OutcomeCount{Outcome: o, Words: strings.ToLower(words[o]), N: n})
+		}
+	}
 	return render(c, http.StatusOK, templates.BatchResults(v))
 }
 

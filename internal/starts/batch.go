@@ -38,6 +38,10 @@ const (
 	OutcomeUnknown  = "unknown"
 )
 
+// OutcomesByConcern lists the outcomes, the ones that need a person first:
+// the order a batch's results are read in.
+var OutcomesByConcern = []string{OutcomeFailed, OutcomeUnknown, OutcomeRefused, OutcomeAwaiting, OutcomeStarted}
+
 // Ref names one instance of a batch as the form sends it: REGION/ID.
 type Ref struct{ Region, ID string }
 

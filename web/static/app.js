@@ -87,8 +87,12 @@
         ev.preventDefault();
         pending = f;
         approve.querySelector("[data-dialog-id]").textContent = f.getAttribute("data-instance");
+        approve.querySelector("[data-dialog-name]").textContent = f.getAttribute("data-name");
+        approve.querySelector("[data-dialog-region]").textContent = f.getAttribute("data-region");
         approve.returnValue = "";
         approve.showModal();
+        // The safe choice first: one Enter must not wipe a fleet's disks.
+        approve.querySelector("button[value=no]").focus();
       });
     });
     approve.addEventListener("close", function () {
@@ -105,6 +109,29 @@
       });
       document.body.appendChild(post);
       post.submit();
+    });
+  }
+
+  // Messages stay until dismissed (no timer: a RequestId is copied at
+  // one's own pace); Dismiss returns focus to the page.
+  var toasts = document.querySelector("[data-toasts]");
+  if (toasts) {
+    toasts.querySelectorAll("[data-testid=flash]").forEach(function (f) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "secondary";
+      b.setAttribute("data-dismiss", "");
+      b.textContent = "Dismiss";
+      b.addEventListener("click", function () {
+        f.remove();
+        if (!toasts.querySelector("[data-testid=flash]")) {
+          toasts.remove();
+          document.body.classList.remove("has-toasts");
+          var target = document.querySelector("tr:target") || document.getElementById("main");
+          if (target) { if (!target.hasAttribute("tabindex")) target.tabIndex = -1; target.focus({ preventScroll: true }); }
+        }
+      });
+      f.appendChild(b);
     });
   }
 

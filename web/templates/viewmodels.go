@@ -115,7 +115,14 @@ type BatchPage struct {
 	BatchID                                     string
 	Rows                                        []BatchRow
 	Started, Awaiting, Refused, Failed, Unknown int
+	Counts                                      []OutcomeCount // problems first, outcomes that occurred
 	Back                                        string
+}
+
+// OutcomeCount is how many instances of a batch came to one outcome.
+type OutcomeCount struct {
+	Outcome, Words string
+	N              int
 }
 
 // BatchRow is one instance of a batch.

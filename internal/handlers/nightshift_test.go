@@ -1,0 +1,191 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Browser tests of issue 30: the pages as a person at 3 a.m. uses them.
+
+// The approver's wipe dialog opens on the safe choice, so one Enter does
+// not wipe, and names the instance as the requester's dialog does.
+func TestBrowserApproveWipeDialogFocusesCancelAndNamesTheInstance(t *testing.T) {
+	h := newHarness(t, opts{})
+	id, _ := requestInit(t, h, "op1")
+	in := h.instance("hadoop-data-01")
+	ctx := newChrome(t)
+	browserLogin(t, ctx, h, "appr")
+	card := fmt.Sprintf(`tr[data-audit-id="%d"]`, id)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(h.url("audit")),
+		chromedp.Click(chromedp.CSS(card+" form[data-approve-wipe] button")),
+		chromedp.WaitVisible(chromedp.CSS("#approve-dialog")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	focused, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.value || document.activeElement.textContent`))
+	if focused != "no" {
+		t.Fatalf("the dialog opens with focus on %q, not on Cancel", focused)
+	}
+	text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#approve-dialog")))
+	for _, want := range []string{in.ID, in.Name, in.Region} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("the dialog does not name %q: %q", want, text)
+		}
+	}
+	// Enter on the focused choice closes without a start.
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.getElementById('approve-dialog').open`)); err != nil {
+		t.Fatalf("Enter did not close the dialog: %v", err)
+	}
+	if n, _ := h.sim.Starts(in.ID); n != 0 {
+		t.Fatal("Enter in the approver's dialog wiped and started the instance")
+	}
+}
+
+// After a start the page jumps to the started row; ECS's answer is shown
+// where the eye is (a toast in the viewport that stays until dismissed,
+// not a message above it), with the RequestId selectable in one go.
+func TestBrowserStartConfirmationIsOnScreenUntilDismissed(t *testing.T) {
+	h := newHarness(t, opts{})
+	ctx := newChrome(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 900)); err != nil {
+		t.Fatal(err)
+	}
+	browserLogin(t, ctx, h, "op1")
+	in := h.instance("ci-runner-02")
+	row := `tr[data-instance-id="` + in.ID + `"]`
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(h.url("instances?region=cn-hangzhou&per_page=100")),
+		chromedp.Click(chromedp.CSS(row+" form.start-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=flash]")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	where, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const f = document.querySelector('[data-testid=flash]').getBoundingClientRect();
+		const r = document.querySelector('`+row+`').getBoundingClientRect();
+		if (f.top < 0 || f.bottom > innerHeight || f.height === 0) return 'the message is off screen at ' + Math.round(f.top) + '..' + Math.round(f.bottom) + ' of ' + innerHeight;
+		if (r.top < -1 || r.bottom > innerHeight) return 'the row is off screen at ' + Math.round(r.top) + '..' + Math.round(r.bottom) + ' of ' + innerHeight;
+		if (f.top < r.bottom && r.top < f.bottom) return 'the message covers the started row';
+		return '';
+	})()`))
+	if err != nil || where != "" {
+		t.Fatalf("%s (%v)", where, err)
+	}
+	rid, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const c = document.querySelector('[data-testid=flash] [data-request-id]');
+		return c && getComputedStyle(c).userSelect === 'all' ? c.textContent : '';
+	})()`))
+	flash, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("[data-testid=flash]")))
+	if rid == "" || !strings.Contains(flash, "RequestId "+rid) {
+		t.Fatalf("the RequestId is not one selection (%q) in %q", rid, flash)
+	}
+	// It stays (no timer) until dismissed; dismissing puts focus back on the page.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("[data-testid=flash] [data-dismiss]"))); err != nil {
+		t.Fatalf("no Dismiss on the message: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector('[data-testid=flash]')`)); err != nil {
+		t.Fatalf("Dismiss left the message: %v", err)
+	}
+}
+
+// A batch's results put problems first, each outcome with its own colour
+// and icon beside its word, and the counts at the top, problems first.
+func TestBrowserBatchResultsPutProblemsFirstAndLookApart(t *testing.T) {
+	h := newHarness(t, opts{})
+	ctx := newChrome(t)
+	browserLogin(t, ctx, h, "op1")
+	a, b := h.instance("ci-runner-01"), h.instance("ci-runner-02")
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(h.url("instances?region=cn-hangzhou&per_page=100")),
+		chromedp.WaitVisible(chromedp.CSS("#batch-form")),
+		chromedp.Click(chromedp.CSS(`tr[data-instance-id="`+a.ID+`"] input[data-pick]`)),
+		chromedp.Click(chromedp.CSS(`tr[data-instance-id="`+b.ID+`"] input[data-pick]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	// A row gone since the list was fetched: the batch refuses it.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const i = document.createElement('input');
+		i.type = 'hidden'; i.name = 'instance'; i.value = 'cn-hangzhou/i-bp1doesnotexist0';
+		document.getElementById('batch-form').appendChild(i);
+		return true;
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS("[data-batch-submit]")),
+		chromedp.WaitVisible(chromedp.CSS("tr[data-outcome]")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const rows = [...document.querySelectorAll('tr[data-outcome]')];
+		if (rows.map(r => r.dataset.outcome).join(',') !== 'refused,started,started') return 'order ' + rows.map(r => r.dataset.outcome).join(',');
+		const look = (r) => { const b = r.querySelector('.badge'), i = b && b.querySelector('[data-icon]');
+			return b && i && i.getAttribute('aria-hidden') === 'true' && i.textContent.trim() && b.textContent.replace(i.textContent, '').trim() ?
+				getComputedStyle(b).color + ' ' + i.textContent.trim() : ''; };
+		const bad = look(rows[0]), good = look(rows[1]);
+		if (!bad || !good) return 'a badge without an icon beside its word';
+		if (bad === good || bad.split(' ').pop() === good.split(' ').pop()) return 'refused and started look alike: ' + bad + ' / ' + good;
+		const counts = document.querySelector('[data-testid=batch-counts]');
+		if (!counts) return 'no counts';
+		const t = counts.textContent.replace(/\s+/g, ' ');
+		if (!(t.indexOf('1 refused') >= 0 && t.indexOf('1 refused') < t.indexOf('2 started'))) return 'counts ' + t;
+		if (counts.getBoundingClientRect().top > rows[0].getBoundingClientRect().top) return 'the counts are below the rows';
+		return '';
+	})()`))
+	if err != nil || got != "" {
+		t.Fatalf("%s (%v)", got, err)
+	}
+}
+
+// The audit filters as a person types them: part of a name or id, a user
+// in any case; dates the wrong way round are said to be so; a page past
+// the last, or not a number, shows the last (or first) page.
+func TestBrowserAuditFiltersForgiveHowTheyAreTyped(t *testing.T) {
+	h := newHarness(t, opts{})
+	id, _ := requestInit(t, h, "op1")
+	in := h.instance("hadoop-data-01")
+	ctx := newChrome(t)
+	browserLogin(t, ctx, h, "appr")
+	for _, q := range []string{"instance=hadoop-data", "instance=" + in.ID[3:9], "instance=" + in.ID + "&user=OP1"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(h.url("audit?"+q))); err != nil {
+			t.Fatal(err)
+		}
+		found, err := chromedp.Run(ctx, chromedp.Evaluate[int](
+			fmt.Sprintf(`document.querySelectorAll('tr[data-audit-id="%d"]').length`, id)))
+		if err != nil || found < 2 { // the awaiting card and the history row
+			t.Fatalf("audit?%s lists the request %d times (%v)", q, found, err)
+		}
+	}
+	text := mainText(t, ctx, h.url("audit?from=2026-12-02&to=2026-12-01"))
+	if !strings.Contains(text, "after") || !strings.Contains(text, "2026-12-02") {
+		t.Fatalf("from after to says: %q", text)
+	}
+	for _, p := range []string{"99", "abc"} {
+		text := mainText(t, ctx, h.url("audit?page="+p))
+		if !strings.Contains(text, "Page 1 of 1") {
+			t.Fatalf("page=%s shows %q", p, text)
+		}
+	}
+}
+
+func mainText(t *testing.T, ctx context.Context, u string) string {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
