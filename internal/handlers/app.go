@@ -35,6 +35,7 @@ type App struct {
 	fleet     *ecs.Fleet
 	regions   []string
 	sessions  *sessions.CookieStore
+	cookies   *decodedCookies // what session cookies decoded to
 	assets    *static.Assets
 	log       *slog.Logger
 	demoUsers []templates.DemoUser
