@@ -6,6 +6,7 @@
 //
 //	go run ./bench            # several minutes, the growth figures included
 //	go run ./bench -quick     # smaller counts
+//	go run ./bench -page      # only the list page against the bare handler, three runs
 //	go run ./bench -growth    # only the growth figures (logs to 1M events, fleets to 100k)
 package main
 
@@ -91,6 +92,13 @@ func run() error {
 	fmt.Fprintln(os.Stderr, "building ./cmd/web …")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/web").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	if *pageOnly {
+		r, err := pageOnlyFigure(bin, dir)
+		if err != nil {
+			return err
+		}
+		return printRows([]row{r})
 	}
 	if *growthOnly {
 		g, err := growthFigures(bin, dir)
@@ -179,6 +187,16 @@ func run() error {
 		}
 		return do(c, req)
 	}
+	for p := 1; p <= 100; p++ { // every page's rows rendered once, as on a server up a while
+		if _, err := fetch(client, fmt.Sprintf("%s/instances?per_page=100&page=%d", child.base, p)); err != nil {
+			return err
+		}
+	}
+	still, err := pageFigure(child.base, client, sample)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, still)
 	mv := startMover(client, child.base, csrf, sim, stopped, 250*time.Millisecond)
 	time.Sleep(5 * time.Second) // until starts and settles balance
 	mv.reset()

@@ -37,6 +37,7 @@ type App struct {
 	accounts    []string                // the --accounts names; nil with one account
 	accountErrs func() map[string]error // per account whose last listing failed, why
 	sessions    *sessions.CookieStore
+	cookies     *decodedCookies // what session cookies decoded to
 	assets      *static.Assets
 	log         *slog.Logger
 	demoUsers   []templates.DemoUser

@@ -134,7 +134,7 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if now.Sub(iat) > a.cfg.SessionLifetime || now.Sub(seen) > a.cfg.IdleTimeout {
 			return fail()
 		}
-		u, err := a.users.ByID(ctx, uid)
+		u, err := a.users.Current(ctx, uid)
 		if errors.Is(err, users.ErrNotFound) {
 			return fail()
 		}

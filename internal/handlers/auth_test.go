@@ -309,3 +309,45 @@ func TestSessionEndsAfterItsAbsoluteLifetimeEvenWhenActive(t *testing.T) {
 		}
 	}
 }
+
+// A signed-in user's record may be cached, but a disable, a role change or
+// a logout on one App takes effect at the next request on another App that
+// shares the database (each App has its own user cache).
+func TestAUserChangeOnOneAppEndsSessionsOnAnotherAtOnce(t *testing.T) {
+	t.Parallel()
+	dbPath := t.TempDir() + "/shared.db"
+	keys := [][]byte{[]byte(strings.Repeat("h", 64)), []byte(strings.Repeat("e", 32))}
+	a := newHarness(t, opts{keys: keys, dbPath: dbPath})
+	b := newHarness(t, opts{keys: keys, dbPath: dbPath})
+	ctx := context.Background()
+	onB := func(name string) *browser {
+		t.Helper()
+		br := a.loggedIn(name)
+		ua, _ := url.Parse(a.srv.URL)
+		ub, _ := url.Parse(b.srv.URL)
+		other := b.browser()
+		other.c.Jar.SetCookies(ub, br.c.Jar.Cookies(ua))
+		for i := 0; i < 3; i++ { // b has read, and may have cached, the user
+			if p := other.get("instances"); p.status != http.StatusOK {
+				t.Fatalf("%s on the second App: %d", name, p.status)
+			}
+		}
+		return other
+	}
+	for _, tc := range []struct {
+		name, user string
+		change     func() error
+	}{
+		{"disable", "op1", func() error { return a.users.SetDisabled(ctx, "op1", true) }},
+		{"role change", "op2", func() error { return a.users.SetRole(ctx, "op2", "viewer") }},
+		{"logout everywhere", "view", func() error { return a.users.EndSessions(ctx, "view") }},
+	} {
+		other := onB(tc.user)
+		if err := tc.change(); err != nil {
+			t.Fatal(err)
+		}
+		if p := other.get("instances"); p.status != http.StatusSeeOther {
+			t.Fatalf("%s on the first App: the session still works on the second (%d)", tc.name, p.status)
+		}
+	}
+}

@@ -109,6 +109,7 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), accounts: d.ECS.Accounts(), accountErrs: d.ECS.AccountErrors, sessions: NewCookieStore(d.Cfg, keys),
 		assets: assets, log: d.Logger, now: d.Now, dbNow: d.DBNow, clock: clock, metrics: d.Metrics, appended: appended,
 		idem: idempotency.New(d.DB.Write, d.DB.Read, d.Now)}
+	a.cookies = &decodedCookies{store: a.sessions, now: a.now}
 	app = a
 	a.throttle.hashing = make(chan struct{}, max(2, runtime.NumCPU()))
 	if d.DB.Write.Has(db.Shared) {

@@ -90,7 +90,7 @@ func (s *session) takeFlashes() []templates.Flash {
 // anything changed.
 func (a *App) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		raw, err := a.sessions.Get(c.Request(), cookieName)
+		raw, err := a.cookies.load(c.Request())
 		if err != nil {
 			raw, _ = a.sessions.New(c.Request(), cookieName) // a fresh session; the error was the old cookie's
 		}

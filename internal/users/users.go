@@ -78,7 +78,25 @@ type Store struct {
 	// and parsing the query each time was a fifth of a list page's CPU.
 	prepOnce sync.Once
 	byID     *sql.Stmt
+	// stamp reads what says whether a cached record is still the row:
+	// its epoch, which every change bumps, and its creation time, which a
+	// row made again under a reused id would not share.
+	stampOnce sync.Once
+	stamp     *sql.Stmt
+	mu        sync.RWMutex
+	cache     map[int64]cachedUser
 }
+
+// cachedUser is a user's record as read at one epoch. It is keyed by id, so
+// what later joins the record (issue 27's grants) can be kept beside it and
+// must, like every change to the user, bump the epoch.
+type cachedUser struct {
+	u       User
+	created string
+}
+
+// maxCached bounds the cache of records; past it the cache starts again.
+const maxCached = 4096
 
 // NewStore returns a Store. cost is bcrypt's cost (bcrypt.DefaultCost when 0).
 func NewStore(w, r *db.Pool, now func() time.Time, cost int) *Store {
@@ -170,6 +188,51 @@ func (s *Store) ByID(ctx context.Context, id int64) (User, error) {
 		return scanUser(s.byID.QueryRowContext(ctx, id))
 	}
 	return scanUser(s.r.QueryRowContext(ctx, q, id))
+}
+
+// Current returns the user with id as the database holds it now, for a
+// signed-in request. It reads the row's epoch and creation time (one narrow
+// query, no cache between them and the database, so a logout, disable or
+// role change on any replica takes effect at the next request here), and
+// the whole record only when that epoch is not the one it cached.
+func (s *Store) Current(ctx context.Context, id int64) (User, error) {
+	const q = "SELECT epoch, created_at FROM users WHERE id = ?"
+	s.stampOnce.Do(func() {
+		s.stamp, _ = s.r.PrepareContext(context.WithoutCancel(ctx), q) // on failure, the plain query below
+	})
+	var row *sql.Row
+	if s.stamp != nil {
+		row = s.stamp.QueryRowContext(ctx, id)
+	} else {
+		row = s.r.QueryRowContext(ctx, q, id)
+	}
+	var epoch int64
+	var created string
+	if err := row.Scan(&epoch, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return User{}, ErrNotFound
+		}
+		return User{}, err
+	}
+	s.mu.RLock()
+	c, ok := s.cache[id]
+	s.mu.RUnlock()
+	if ok && c.u.Epoch == epoch && c.created == created {
+		return c.u, nil
+	}
+	u, err := s.ByID(ctx, id)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Epoch == epoch { // not changed again in between: the record of this stamp
+		s.mu.Lock()
+		if s.cache == nil || len(s.cache) >= maxCached {
+			s.cache = map[int64]cachedUser{}
+		}
+		s.cache[id] = cachedUser{u: u, created: created}
+		s.mu.Unlock()
+	}
+	return u, nil
 }
 
 // ByName returns the user called name (case-insensitive).
