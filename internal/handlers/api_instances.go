@@ -47,11 +47,6 @@ func (a *App) apiInstances(c echo.Context) error {
 	actor := a.actor(c)
 	q.Visible = actor.Scopes(users.PermView).Key() // only what some grant covers
 	out := apiInstanceList{Instances: []apiInstance{}}
-	// Instances carry no account in this version: an account filter
-	// matches none.
-	if c.QueryParam("account") != "" {
-		return c.JSON(http.StatusOK, out)
-	}
 	snap := a.fleet.Snapshot()
 	found := snap.Find(q)
 	if q.Page > found.Page { // past the last page: nothing, rather than the last page again
