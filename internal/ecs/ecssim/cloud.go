@@ -2,7 +2,6 @@ package ecssim
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -185,22 +184,7 @@ func (c *Cloud) assumeRole(w http.ResponseWriter, r *http.Request, body []byte, 
 	c.assumeCalls.Add(1)
 	s := caller.Sim
 	v3 := !(r.Header.Get("Authorization") == "" && q.Has("Signature"))
-	version := r.Header.Get("x-acs-version")
-	if !v3 {
-		version = q.Get("Version")
-	}
-	if version != "2015-04-01" {
-		s.fail(w, 400, "InvalidVersion", fmt.Sprintf("Specified parameter Version %q is not valid; STS expects 2015-04-01.", version))
-		return
-	}
-	var e *authError
-	if v3 {
-		e = s.verify(r, body)
-	} else {
-		e = s.verifyRPC(r.Method, q)
-	}
-	if e != nil {
-		s.fail(w, e.status, e.code, e.message)
+	if !s.authenticate(w, r, body, q, v3, "STS", "2015-04-01") {
 		return
 	}
 	arn, session := q.Get("RoleArn"), q.Get("RoleSessionName")

@@ -15,6 +15,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -321,22 +322,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, 405, "UnsupportedHTTPMethod", "The HTTP method is not supported.")
 		return
 	}
-	version := r.Header.Get("x-acs-version")
-	if !v3 {
-		version = q.Get("Version")
-	}
-	if version != "2014-05-26" {
-		s.fail(w, 400, "InvalidVersion", fmt.Sprintf("Specified parameter Version %q is not valid; ECS expects 2014-05-26.", version))
-		return
-	}
-	var e *authError
-	if v3 {
-		e = s.verify(r, body)
-	} else {
-		e = s.verifyRPC(r.Method, q)
-	}
-	if e != nil {
-		s.fail(w, e.status, e.code, e.message)
+	if !s.authenticate(w, r, body, q, v3, "ECS", "2014-05-26") {
 		return
 	}
 	if !s.allow() {
@@ -446,4 +432,28 @@ func Serve(ctx context.Context, s http.Handler, addr string) (string, <-chan err
 		_ = srv.Shutdown(sctx) // best effort on exit
 	}()
 	return "http://" + ln.Addr().String(), done, nil
+}
+
+// authenticate checks a request's API version and its signature (V3 or
+// RPC), answering the error itself; it reports whether the request may go on.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, body []byte, q url.Values, v3 bool, product, want string) bool {
+	version := r.Header.Get("x-acs-version")
+	if !v3 {
+		version = q.Get("Version")
+	}
+	if version != want {
+		s.fail(w, 400, "InvalidVersion", fmt.Sprintf("Specified parameter Version %q is not valid; %s expects %s.", version, product, want))
+		return false
+	}
+	var e *authError
+	if v3 {
+		e = s.verify(r, body)
+	} else {
+		e = s.verifyRPC(r.Method, q)
+	}
+	if e != nil {
+		s.fail(w, e.status, e.code, e.message)
+		return false
+	}
+	return true
 }
