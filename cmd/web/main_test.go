@@ -196,7 +196,7 @@ func startChild(t *testing.T, env []string, args ...string) *child {
 		c := &child{cmd: cmd, addr: m[1]}
 		c.waitReady(t)
 		return c
-	case <-time.After(20 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("the server did not come up")
 	}
 	return nil
@@ -207,7 +207,7 @@ func startChild(t *testing.T, env []string, args ...string) *child {
 // cache an age; /readyz does not wait for ECS).
 func (c *child) waitReady(t *testing.T) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		resp, err := http.Get("http://" + c.addr + "/readyz")
 		if err != nil {
 			continue
@@ -298,7 +298,7 @@ func TestKilledBetweenIntentAndOutcomeBecomesUnknownOnRestart(t *testing.T) {
 	go client.PostForm(base+"/instances/"+id+"/start", url.Values{"region": {"cn-hangzhou"}, "_csrf": {csrf}})
 	select {
 	case <-arrived:
-	case <-time.After(20 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("StartInstance never left the server")
 	}
 	// The request is on the wire: the intent must already be durable.
