@@ -40,6 +40,10 @@ func TestAuditFiltersAcceptEveryStateAndAction(t *testing.T) {
 	if r := appr.get("audit?state=withdrawn").doc.Find(`tr[data-audit-id="` + strconv.FormatInt(id, 10) + `"]`); r.AttrOr("data-state", "") != audit.StateWithdrawn {
 		t.Fatalf("the withdrawn request is not found by state=withdrawn (%q)", r.AttrOr("data-state", ""))
 	}
+	// An action that follows the request's first entry finds it too.
+	if r := appr.get("audit?action=withdraw").doc.Find(`tr[data-audit-id]`); r.Length() != 1 || r.AttrOr("data-audit-id", "") != strconv.FormatInt(id, 10) {
+		t.Fatalf("action=withdraw finds %d rows, not the withdrawn request", r.Length())
+	}
 	if p := appr.get("audit?action=check"); p.doc.Find(`tr[data-audit-id]`).Length() != 1 || !strings.Contains(p.doc.Find("main").Text(), in.ID) {
 		t.Fatalf("action=check finds %d rows", p.doc.Find(`tr[data-audit-id]`).Length())
 	}
