@@ -99,6 +99,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-srv.Failed(): // logged; Stop returns it after the drain
 	}
 	// Drain: no new requests; those in flight end and their outcomes are
 	// written, with the lease renewed meanwhile; then the lease is
