@@ -213,7 +213,7 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 	if r.State == audit.StateAwaitingApproval {
 		now := a.now()
 		r.Wipe = f.InitLocalDisk
-		r.Age, r.Expires = ago(now.Sub(f.Time)), within(f.Time.Add(a.starts.TTL).Sub(now))
+		r.Age, r.Expires = ago(now.Sub(f.Time)), within(f.Time.Add(a.starts.TTL()).Sub(now))
 		r.CanWithdraw = a.starts.MayWithdraw(actor, op).OK
 		if in, ok := a.fleet.Lookup(f.Region, f.InstanceID); ok {
 			r.Family, r.Status = in.Family, in.Status

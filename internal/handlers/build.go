@@ -99,12 +99,13 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		}
 		appended.add()
 	}
-	svc := &starts.Service{ECS: d.ECS, Batch: d.ECS, Fleet: fleet, Log: log, Families: d.Cfg.LocalDiskFamilies, Approval: d.Cfg.Approval,
+	so := starts.Options{ECS: d.ECS, Batch: d.ECS, Fleet: fleet, Log: log, Families: d.Cfg.LocalDiskFamilies, Approval: d.Cfg.Approval,
 		TTL: d.Cfg.ApprovalTTL, Now: d.DBNow, Logger: d.Logger, CallLimit: 3 * d.Cfg.ECSTimeout}
 	if d.Cfg.StartRate > 0 {
 		// A full batch may go at once; then starts refill at the rate.
-		svc.Limiter = rate.NewLimiter(rate.Limit(float64(d.Cfg.StartRate)/60), ecs.MaxBatch)
+		so.Limiter = rate.NewLimiter(rate.Limit(float64(d.Cfg.StartRate)/60), ecs.MaxBatch)
 	}
+	svc := starts.New(so)
 	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost),
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), accounts: d.ECS.Accounts(), accountErrs: d.ECS.AccountErrors, sessions: NewCookieStore(d.Cfg, keys),
 		assets: assets, log: d.Logger, now: d.Now, dbNow: d.DBNow, clock: clock, metrics: d.Metrics, appended: appended,
@@ -303,7 +304,7 @@ func (s *Server) Stop(ctx context.Context) error {
 // plus the audit appends of a full batch.
 func (s *Server) Drain() time.Duration {
 	t := s.app.cfg.ECSTimeout
-	return t + s.app.starts.CallLimit + 5*time.Second + time.Duration(2*ecs.MaxBatch)*50*time.Millisecond + 5*time.Second
+	return t + s.app.starts.CallLimit() + 5*time.Second + time.Duration(2*ecs.MaxBatch)*50*time.Millisecond + 5*time.Second
 }
 
 // Handler serves every page and endpoint.

@@ -80,15 +80,12 @@ func (s *Service) Notes(ctx context.Context, op audit.Op, e audit.Event) (notes 
 
 // callEnded reports whether the call of outcome e can no longer try again.
 func (s *Service) callEnded(ctx context.Context, e audit.Event) (bool, error) {
-	if e.Replica == s.Log.Replica() {
+	if e.Replica == s.log.Replica() {
 		return !s.out.holding(e.OpID), nil
 	}
-	limit := s.CallLimit
-	if limit <= 0 {
-		limit = s.defaultLimit()
-	}
-	if s.Now().Sub(e.Time) > limit {
+	limit := s.callLimit
+	if s.now().Sub(e.Time) > limit {
 		return true, nil
 	}
-	return s.Log.LeaseEnded(ctx, e.Replica)
+	return s.log.LeaseEnded(ctx, e.Replica)
 }

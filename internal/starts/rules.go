@@ -59,7 +59,7 @@ func (s *Service) validRef(region, id string) error {
 	if !ValidID(id) {
 		return apperr.New(apperr.Invalid, "%q is not an ECS instance ID (i- followed by letters and digits).", apperr.Quote(id))
 	}
-	if !s.ECS.HasRegion(region) {
+	if !s.ecs.HasRegion(region) {
 		return apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", apperr.Quote(region))
 	}
 	return nil
@@ -94,7 +94,7 @@ func (s *Service) MayStart(a Actor, inst ecs.Instance, held audit.OpenOp) Answer
 	if x := May(a, users.PermStart, inst); !x.OK {
 		return x
 	}
-	if e := ecs.Check(inst, false, s.Families, s.Now()); e != nil {
+	if e := ecs.Check(inst, false, s.families, s.now()); e != nil {
 		return no(apperr.Conflict, "%s", briefly(e, inst))
 	}
 	return yes
@@ -116,7 +116,7 @@ func briefly(e *ecs.Error, inst ecs.Instance) string {
 // StartBlocked says, for a request awaiting approval, why its start would
 // fail if approved now ("" when nothing known stands in its way).
 func (s *Service) StartBlocked(inst ecs.Instance, initLocalDisk bool) string {
-	if e := ecs.Check(inst, initLocalDisk, s.Families, s.Now()); e != nil {
+	if e := ecs.Check(inst, initLocalDisk, s.families, s.now()); e != nil {
 		return e.Summary + " Approving now will fail."
 	}
 	return ""
@@ -129,7 +129,7 @@ func (s *Service) checkReason(reason string) error {
 	if n := utf8.RuneCountInString(reason); n > MaxReason {
 		return apperr.New(apperr.Invalid, "The reason has %d characters; at most %d fit.", n, MaxReason)
 	}
-	if s.Approval == PolicyAll && strings.TrimSpace(reason) == "" {
+	if s.approval == PolicyAll && strings.TrimSpace(reason) == "" {
 		return apperr.New(apperr.Unprocessable, "Give a reason: every start here waits for a second person, who needs to know why.")
 	}
 	return nil
@@ -182,7 +182,7 @@ func (s *Service) MayDecide(a Actor, op audit.Op, inst ecs.Instance) Answer {
 // or only its region and id when the cache does not (then only a grant over
 // every instance, or over its region, covers it).
 func (s *Service) Described(region, id string) ecs.Instance {
-	if inst, ok := s.Fleet.Lookup(region, id); ok {
+	if inst, ok := s.fleet.Lookup(region, id); ok {
 		return inst
 	}
 	return ecs.Instance{Region: region, ID: id}
@@ -225,7 +225,7 @@ func (s *Service) Expired(op audit.Op) bool {
 
 // PastTime reports whether a request asked at asked, if it still awaits
 // approval, is past its time.
-func (s *Service) PastTime(asked time.Time) bool { return s.Now().Sub(asked) >= s.TTL }
+func (s *Service) PastTime(asked time.Time) bool { return s.now().Sub(asked) >= s.ttl }
 
 // State is op's state as a page shows it: a request past its time is
 // expired, though its expiry may not be recorded yet.
@@ -257,7 +257,7 @@ func OwnWithdrawal(e audit.Event) bool {
 // batchOffered is the rule of a nil Batch: neither batch starts nor checks
 // are offered.
 func (s *Service) batchOffered() error {
-	if s.Batch == nil {
+	if s.batch == nil {
 		return apperr.New(apperr.Unavailable, "Batch starts and checks are not available on this dashboard; start instances one at a time.")
 	}
 	return nil
