@@ -204,7 +204,8 @@ func (l *Log) prepare(ctx context.Context) error {
 // opens reports whether appending e must first check that no other
 // operation of its instance is open: e begins a start that is itself open.
 func opens(e Event) bool {
-	return e.OpID == 0 && e.Action == ActionStartInstance && e.InstanceID != "" && (e.State == StateAwaitingApproval || e.State == StateSent)
+	return e.OpID == 0 && Is(e, func(a ActionInfo) bool { return a.Holds }) && e.InstanceID != "" &&
+		(e.State == StateAwaitingApproval || e.State == StateSent)
 }
 
 // seal completes e as the entry after (last, prev): its seq, operation,

@@ -150,7 +150,7 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 				continue
 			}
 			s.fleet.Update(inst)
-			if x := May(a, users.PermStart, inst); !x.OK {
+			if x := May(a, needStart, inst); !x.OK {
 				// Matched against ECS's description now, not the page's.
 				row.Outcome, row.Words = OutcomeRefused, x.Why+" Nothing was sent for it."
 				continue
@@ -426,7 +426,7 @@ func (s *Service) Check(ctx context.Context, a Actor, r Request) (CheckResult, e
 		return CheckResult{}, err
 	}
 	inst := s.describeNow(ctx, r.Region, r.InstanceID)
-	if x := May(a, users.PermStart, inst); !x.OK {
+	if x := May(a, needCheck, inst); !x.OK {
 		return CheckResult{}, x.Err() // nothing asked of ECS for an instance outside the grants
 	}
 	ev := audit.Event{Action: audit.ActionCheck, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP, UserAgent: a.UserAgent, Token: a.Token,

@@ -29,6 +29,23 @@ type Answer struct {
 
 var yes = Answer{OK: true}
 
+// What the service's actions need, read from the one action table
+// (audit.Action): a new action's permission is its row there.
+var (
+	needStart       = needs(audit.ActionStartInstance)
+	needCheck       = needs(audit.ActionCheck)
+	needDecide      = needs(audit.ActionApprove)  // approving and rejecting alike
+	needWithdrawAny = needs(audit.ActionWithdraw) // someone else's request; one's own needs none
+)
+
+func needs(action string) users.Perm {
+	a, ok := audit.Action(action)
+	if !ok || a.Perm == 0 {
+		panic("starts: the action table gives " + action + " no permission")
+	}
+	return a.Perm
+}
+
 func no(kind apperr.Kind, format string, args ...any) Answer {
 	return Answer{Why: fmt.Sprintf(format, args...), Kind: kind}
 }
@@ -67,7 +84,7 @@ func (s *Service) validRef(region, id string) error {
 
 // mayStartAny is the role a start (or a check) needs.
 func mayStartAny(a Actor) Answer {
-	if !a.Holds(users.PermStart) {
+	if !a.Holds(needStart) {
 		x := no(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Roles())
 		x.ByRole = true
 		return x
@@ -91,7 +108,7 @@ func (s *Service) MayStart(a Actor, inst ecs.Instance, held audit.OpenOp) Answer
 	if x := mayStartAny(a); !x.OK {
 		return x
 	}
-	if x := May(a, users.PermStart, inst); !x.OK {
+	if x := May(a, needStart, inst); !x.OK {
 		return x
 	}
 	if e := ecs.Check(inst, false, s.families, s.now()); e != nil {
@@ -147,7 +164,7 @@ func checkRejectReason(reason string) error {
 // mayDecide is who may approve or reject a request of requester: an
 // approver or admin, never the requester.
 func mayDecide(a Actor, requester string) Answer {
-	if !a.Holds(users.PermDecide) {
+	if !a.Holds(needDecide) {
 		x := no(apperr.Forbidden, "Your role (%s) may not approve or reject starts.", a.Roles())
 		x.ByRole = true
 		return x
@@ -163,7 +180,7 @@ func mayDecide(a Actor, requester string) Answer {
 // the instance as the shared cache describes it; the decision itself asks
 // again with ECS's description).
 func MayDecideOn(a Actor, requester string, inst ecs.Instance) bool {
-	return mayDecide(a, requester).OK && May(a, users.PermDecide, inst).OK
+	return mayDecide(a, requester).OK && May(a, needDecide, inst).OK
 }
 
 // MayDecide says whether a may approve or reject op now, and if not why;
@@ -175,7 +192,7 @@ func (s *Service) MayDecide(a Actor, op audit.Op, inst ecs.Instance) Answer {
 	if x := mayDecide(a, op.First.User); !x.OK {
 		return x
 	}
-	return May(a, users.PermDecide, inst)
+	return May(a, needDecide, inst)
 }
 
 // Described is the instance of an audit entry as the shared cache knows it,
@@ -191,10 +208,10 @@ func (s *Service) Described(region, id string) ecs.Instance {
 // MayWithdraw says whether a may withdraw op now: its requester, or an
 // admin, while it awaits approval.
 func (s *Service) MayWithdraw(a Actor, op audit.Op) Answer {
-	if op.First.Action != audit.ActionStartInstance {
+	if !audit.IsRequest(op) {
 		return no(apperr.NotFound, "There is no request %d.", op.ID())
 	}
-	if a.User != op.First.User && !a.Unscoped(users.PermAdmin) {
+	if a.User != op.First.User && !a.Unscoped(needWithdrawAny) {
 		return no(apperr.Forbidden, "Only %s, who asked, or an admin may withdraw request %d.", op.First.User, op.ID())
 	}
 	if x := s.awaitingNow(op); !x.OK {

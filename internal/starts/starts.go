@@ -227,7 +227,7 @@ func (s *Service) Request(ctx context.Context, a Actor, r Request) (Result, erro
 	if err := s.notOpen(ctx, id); err != nil {
 		return Result{}, err
 	}
-	inst, err := s.fresh(ctx, a, users.PermStart, region, id, initLocalDisk)
+	inst, err := s.fresh(ctx, a, needStart, region, id, initLocalDisk)
 	if err != nil {
 		return Result{}, err
 	}
@@ -437,7 +437,7 @@ func (s *Service) awaiting(ctx context.Context, a Actor, opID int64, digest stri
 	// As the cache knows the instance: refused before anything else when
 	// outside the approver's grants (Approve and Reject ask again with
 	// ECS's description).
-	if x := May(a, users.PermDecide, s.Described(op.First.Region, op.First.InstanceID)); !x.OK {
+	if x := May(a, needDecide, s.Described(op.First.Region, op.First.InstanceID)); !x.OK {
 		if x.Kind == apperr.NotFound {
 			return op, apperr.New(apperr.NotFound, "There is no request %d that you may decide.", opID)
 		}
@@ -470,7 +470,7 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 	decision := op.Last
 	decision.Action, decision.Approver, decision.SourceIP, decision.UserAgent, decision.AuthMethod = audit.ActionApprove, a.User, a.SourceIP, a.UserAgent, a.AuthMethod
 	decision.Token = a.Token
-	inst, ferr := s.fresh(ctx, a, users.PermDecide, req.Region, req.InstanceID, req.InitLocalDisk)
+	inst, ferr := s.fresh(ctx, a, needDecide, req.Region, req.InstanceID, req.InitLocalDisk)
 	if k := apperr.KindOf(ferr); ferr != nil && (k == apperr.Unavailable || k == apperr.Internal || k == apperr.Forbidden || k == apperr.NotFound && !errors.As(ferr, new(*ecs.Error))) {
 		// ECS could not be asked, or the approver's grants do not cover the
 		// instance as ECS describes it now: nothing is decided; the request
@@ -509,7 +509,7 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 // an admin, may; the instance can then be started again.
 func (s *Service) Withdraw(ctx context.Context, a Actor, opID int64) error {
 	op, err := s.log.Operation(ctx, opID)
-	if errors.Is(err, audit.ErrNotFound) || (err == nil && op.First.Action != audit.ActionStartInstance) {
+	if errors.Is(err, audit.ErrNotFound) || (err == nil && !audit.IsRequest(op)) {
 		return apperr.New(apperr.NotFound, "There is no request %d.", opID)
 	}
 	if err != nil {
@@ -546,7 +546,7 @@ func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reaso
 	if err != nil {
 		return err
 	}
-	if x := May(a, users.PermDecide, s.describeNow(ctx, op.First.Region, op.First.InstanceID)); !x.OK {
+	if x := May(a, needDecide, s.describeNow(ctx, op.First.Region, op.First.InstanceID)); !x.OK {
 		return x.Err()
 	}
 	return s.close(ctx, a, op, audit.ActionReject, audit.StateRejected, a.User, reason)
