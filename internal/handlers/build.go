@@ -278,24 +278,23 @@ func noteReason(event string, first, last audit.Event) string {
 // the replica's, so that nothing of this replica is waited for. When ctx
 // ends first, the leases are kept: the outcomes not written are left to
 // run out with them, and another replica (or the next start) records them
-// as unknown. A loop's failure is returned too.
+// as unknown. A loop that failed is Failure's to report.
 func (s *Server) Stop(ctx context.Context) error {
 	a := s.app
 	err := a.starts.Flush(ctx)
-	loopErr := a.stopLoops(ctx)
-	if loopErr != nil && ctx.Err() != nil {
+	if serr := a.stopLoops(ctx); serr != nil {
 		// The loops did not stop in time: what they hold is kept.
-		return errors.Join(err, loopErr)
+		return errors.Join(err, serr)
 	}
 	if a.outbox != nil {
 		if rerr := a.outbox.Release(context.WithoutCancel(ctx)); rerr != nil {
 			a.log.Warn("notifications: leases not given up; another replica takes them over once they run out", "err", rerr)
 		}
 	}
-	if err == nil && a.shared != nil {
-		err = a.auditLog.Release(context.WithoutCancel(ctx))
+	if err != nil || a.shared == nil {
+		return err
 	}
-	return errors.Join(err, loopErr)
+	return a.auditLog.Release(context.WithoutCancel(ctx))
 }
 
 // Drain is how long a shutdown waits for the requests in flight to end and
@@ -353,6 +352,6 @@ func (s *Server) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	a.startLoops(ctx)
+	a.startLoops(ctx, a.loops())
 	return nil
 }

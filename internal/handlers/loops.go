@@ -74,11 +74,11 @@ type background struct {
 	err    error         // run's, set before done is closed
 }
 
-func (a *App) startLoops(ctx context.Context) {
+// startLoops runs ls in the background until stopLoops.
+func (a *App) startLoops(ctx context.Context, ls []loop) {
 	ctx, cancel := context.WithCancel(ctx)
 	b := &background{cancel: cancel, done: make(chan struct{}), failed: make(chan struct{})}
 	a.bg = b
-	ls := a.loops()
 	go func() {
 		b.err = run(ctx, ls)
 		if b.err != nil {
@@ -90,7 +90,7 @@ func (a *App) startLoops(ctx context.Context) {
 }
 
 // stopLoops cancels the loops and waits (within ctx) until every one has
-// returned; it returns a loop's failure, if one failed.
+// returned; an error only when ctx ended first.
 func (a *App) stopLoops(ctx context.Context) error {
 	if a.bg == nil {
 		return nil
@@ -98,19 +98,36 @@ func (a *App) stopLoops(ctx context.Context) error {
 	a.bg.cancel()
 	select {
 	case <-a.bg.done:
-		return a.bg.err
+		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("the background work did not stop: %w", ctx.Err())
 	}
 }
 
-// Failed is closed when a background loop failed (Stop returns its error):
-// the process is to shut down. Before Start it never closes.
+// Failed is closed when a background loop failed (Failure says how): the
+// process is to shut down, draining, and exit non-zero. Before Start it is
+// nil (never closes).
 func (s *Server) Failed() <-chan struct{} {
 	if s.app.bg == nil {
 		return nil
 	}
 	return s.app.bg.failed
+}
+
+// Failure is the background loop's failure, once Failed is closed (nil
+// before, and when none failed).
+func (s *Server) Failure() error {
+	b := s.app.bg
+	if b == nil {
+		return nil
+	}
+	select {
+	case <-b.failed:
+		<-b.done
+		return b.err
+	default:
+		return nil
+	}
 }
 
 // expiryEvery is how often approval requests past their time are expired.

@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -44,5 +46,47 @@ func TestALoopsFailureEndsTheOthersAndIsReported(t *testing.T) {
 				t.Fatal("run returned before the other loop had stopped")
 			}
 		})
+	}
+}
+
+// A loop's failure while serving closes Failed (serve then shuts down,
+// draining), and Failure says what it was.
+func TestALoopsFailureIsSignalledAndReturnedByStop(t *testing.T) {
+	t.Parallel()
+	a := &App{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := &Server{app: a}
+	if s.Failed() != nil {
+		t.Fatal("Failed is not nil before Start")
+	}
+	fail := make(chan struct{})
+	a.startLoops(context.Background(), []loop{{"fails", func(ctx context.Context) error {
+		select {
+		case <-fail:
+			return errors.New("the outbox's table is gone")
+		case <-ctx.Done():
+			return nil
+		}
+	}}})
+	select {
+	case <-s.Failed():
+		t.Fatal("Failed closed before any loop failed")
+	default:
+	}
+	if s.Failure() != nil {
+		t.Fatal("a Failure before any loop failed")
+	}
+	close(fail)
+	select {
+	case <-s.Failed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Failed did not close after a loop failed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.stopLoops(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Failure(); err == nil || !strings.Contains(err.Error(), "the outbox's table is gone") {
+		t.Fatalf("Failure is %v, want the loop's", err)
 	}
 }
