@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -46,10 +47,13 @@ func (a *App) loops() []loop {
 	return ls
 }
 
-// run runs every loop until ctx ends or one fails, and returns once all
-// have returned: nil, or the first failure, named.
-func run(ctx context.Context, loops []loop) error {
-	g, gctx := errgroup.WithContext(ctx)
+// run runs every loop until ctx ends, and returns once all have returned:
+// nil, or the first failure, named. A failure is given to failed at once,
+// and does not stop the other loops: the shutdown it calls for drains the
+// requests in flight, and that needs the heartbeat and the rest running
+// until Stop cancels them.
+func run(ctx context.Context, loops []loop, failed func(error)) error {
+	var g errgroup.Group
 	for _, l := range loops {
 		g.Go(func() (err error) {
 			defer func() {
@@ -58,9 +62,10 @@ func run(ctx context.Context, loops []loop) error {
 				}
 				if err != nil {
 					err = fmt.Errorf("background work %q stopped: %w", l.name, err)
+					failed(err)
 				}
 			}()
-			return l.run(gctx)
+			return l.run(ctx)
 		})
 	}
 	return g.Wait()
@@ -70,8 +75,9 @@ func run(ctx context.Context, loops []loop) error {
 type background struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed once every loop has returned
-	failed chan struct{} // closed when one failed, before done
-	err    error         // run's, set before done is closed
+	failed chan struct{} // closed when one failed
+	once   sync.Once
+	err    error // the first failure, set before failed is closed
 }
 
 // startLoops runs ls in the background until stopLoops.
@@ -80,11 +86,13 @@ func (a *App) startLoops(ctx context.Context, ls []loop) {
 	b := &background{cancel: cancel, done: make(chan struct{}), failed: make(chan struct{})}
 	a.bg = b
 	go func() {
-		b.err = run(ctx, ls)
-		if b.err != nil {
-			a.log.Error("background work failed: shutting down", "err", b.err)
-			close(b.failed)
-		}
+		run(ctx, ls, func(err error) {
+			b.once.Do(func() {
+				a.log.Error("background work failed: shutting down", "err", err)
+				b.err = err
+				close(b.failed)
+			})
+		})
 		close(b.done)
 	}()
 }
@@ -114,8 +122,8 @@ func (s *Server) Failed() <-chan struct{} {
 	return s.app.bg.failed
 }
 
-// Failure is the background loop's failure, once Failed is closed (nil
-// before, and when none failed).
+// Failure is the first background loop's failure once Failed is closed
+// (nil before, and when none failed).
 func (s *Server) Failure() error {
 	b := s.app.bg
 	if b == nil {
@@ -123,7 +131,6 @@ func (s *Server) Failure() error {
 	}
 	select {
 	case <-b.failed:
-		<-b.done
 		return b.err
 	default:
 		return nil

@@ -10,9 +10,11 @@ import (
 	"time"
 )
 
-// A loop that fails ends the others and its error is what run returns,
-// named after the loop; a panic is reported the same way, not a crash.
-func TestALoopsFailureEndsTheOthersAndIsReported(t *testing.T) {
+// A loop that fails is reported at once, named, in its own words (a panic
+// too, not a crash), and the others run on until their context ends (the
+// drain the failure calls for needs the heartbeat); run returns the
+// failure once all have returned.
+func TestALoopsFailureIsReportedAndTheOthersRunUntilStopped(t *testing.T) {
 	t.Parallel()
 	for name, fail := range map[string]func(context.Context) error{
 		"error": func(context.Context) error { return errors.New("the lease table is gone") },
@@ -20,25 +22,45 @@ func TestALoopsFailureEndsTheOthersAndIsReported(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
 			stopped := make(chan struct{})
 			waiting := func(ctx context.Context) error {
 				<-ctx.Done()
 				close(stopped)
 				return nil
 			}
+			reported := make(chan error, 2)
 			done := make(chan error, 1)
-			go func() { done <- run(context.Background(), []loop{{"waits", waiting}, {"fails", fail}}) }()
+			go func() {
+				done <- run(ctx, []loop{{"waits", waiting}, {"fails", fail}}, func(err error) { reported <- err })
+			}()
+			var err error
 			select {
-			case err := <-done:
-				if err == nil || !strings.Contains(err.Error(), `"fails"`) {
-					t.Fatalf("run returned %v, want the failing loop's error, named", err)
-				}
-				if name == "error" && !strings.Contains(err.Error(), "the lease table is gone") ||
-					name == "panic" && !strings.Contains(err.Error(), "panic: nil map") {
-					t.Fatalf("the failure's own words are lost: %v", err)
+			case err = <-reported:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the failure was not reported")
+			}
+			if !strings.Contains(err.Error(), `"fails"`) ||
+				name == "error" && !strings.Contains(err.Error(), "the lease table is gone") ||
+				name == "panic" && !strings.Contains(err.Error(), "panic: nil map") {
+				t.Fatalf("reported %v, want the failing loop's error, named, in its words", err)
+			}
+			select {
+			case <-stopped:
+				t.Fatal("a failure stopped the other loop before its context ended")
+			case <-done:
+				t.Fatal("run returned while a loop still ran")
+			default:
+			}
+			cancel()
+			select {
+			case got := <-done:
+				if got == nil || got.Error() != err.Error() {
+					t.Fatalf("run returned %v, want the failure %v", got, err)
 				}
 			case <-time.After(10 * time.Second):
-				t.Fatal("run did not return after a loop failed")
+				t.Fatal("run did not return once its context ended")
 			}
 			select {
 			case <-stopped:
