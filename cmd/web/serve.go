@@ -99,6 +99,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	case <-srv.Failed(): // logged; returned after the drain
 	}
 	// Drain: no new requests; those in flight end and their outcomes are
 	// written, with the lease renewed meanwhile; then the lease is
@@ -117,6 +118,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if serr != nil {
 		return fmt.Errorf("shutdown: %w", serr)
+	}
+	if err := srv.Failure(); err != nil {
+		return fmt.Errorf("stopped after the background work failed (the requests in flight were drained and recorded): %w", err)
 	}
 	logger.Info("stopped: every outcome recorded, the lease released")
 	return nil

@@ -56,21 +56,6 @@ const (
 	ActionGrantRemove  = "grant_remove"
 )
 
-// AccountActions are the actions of account changes.
-var AccountActions = []string{ActionUserAdd, ActionUserDisable, ActionUserEnable, ActionUserRole, ActionUserPassword,
-	ActionGrantAdd, ActionGrantRemove}
-
-// Actions lists every action an entry can carry (ActionChainKeyed is in
-// keys.go): the values the audit filters accept.
-var Actions = []string{ActionStartInstance, ActionApprove, ActionReject, ActionExpire, ActionWithdraw, ActionCheck,
-	ActionRecover, ActionLogin, ActionLogout, ActionChainKeyed, ActionTokenCreate, ActionTokenRevoke, ActionUserAdd, ActionUserDisable,
-	ActionUserEnable, ActionUserRole, ActionUserPassword, ActionGrantAdd, ActionGrantRemove}
-
-// OpActions lists the actions an operation begins with, which is what the
-// action filter matches: the ones worth offering in a filter's list.
-var OpActions = []string{ActionStartInstance, ActionCheck, ActionLogin, ActionLogout, ActionChainKeyed, ActionTokenCreate, ActionTokenRevoke,
-	ActionUserAdd, ActionUserDisable, ActionUserEnable, ActionUserRole, ActionUserPassword, ActionGrantAdd, ActionGrantRemove}
-
 // TimeFormat is fixed-width, so stored times sort as text.
 const TimeFormat = "2006-01-02T15:04:05.000000Z"
 
@@ -219,7 +204,8 @@ func (l *Log) prepare(ctx context.Context) error {
 // opens reports whether appending e must first check that no other
 // operation of its instance is open: e begins a start that is itself open.
 func opens(e Event) bool {
-	return e.OpID == 0 && e.Action == ActionStartInstance && e.InstanceID != "" && (e.State == StateAwaitingApproval || e.State == StateSent)
+	return e.OpID == 0 && Is(e, func(a ActionInfo) bool { return a.Holds }) && e.InstanceID != "" &&
+		(e.State == StateAwaitingApproval || e.State == StateSent)
 }
 
 // seal completes e as the entry after (last, prev): its seq, operation,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"ecsdash/internal/db"
 )
@@ -16,13 +17,112 @@ import (
 // (migration 0040); VerifyFold shows any other change: a row missing, added
 // or altered makes it differ from the fold of the chain.
 
+// The fold's one definition: each column of audit_ops, and whether it is
+// taken from the operation's first entry or its newest. The SQLite
+// triggers (sqliteFoldTriggers, created by migrations/0101), PostgreSQL's
+// append statement (folded, postgres.go) and the fold computed afresh
+// (foldSQL, for VerifyFold) are all generated from it, and so are the kept
+// counts' (an operation counts under its first entry's action).
+var foldColumns = []struct {
+	col    string // in audit_ops
+	entry  string // the entry's column it is taken from
+	newest bool   // from the newest entry (else from the first)
+}{
+	{"op_id", "op_id", false},
+	{"last_seq", "seq", true},
+	{"action", "action", false},
+	{`"user"`, `"user"`, false},
+	{"instance_id", "instance_id", false},
+	{"state", "state", true},
+	{"time", "time", false},
+}
+
+// foldMigration is the migration that creates SQLite's fold triggers as
+// generated (TestSQLitesFoldIsGeneratedFromTheOneDefinition). A change to
+// the fold is a new migration, written the same way.
+const foldMigration = "0101_fold_one_definition.sqlite.sql"
+
+// foldInto is the upsert of an entry into audit_ops, the entry's columns
+// read as prefix+column from the rows of from: its first entry inserts the
+// row, a newer one updates the columns taken from the newest.
+func foldInto(prefix, from string) string {
+	var cols, vals, set []string
+	for _, c := range foldColumns {
+		cols, vals = append(cols, c.col), append(vals, prefix+c.entry)
+		if c.newest {
+			set = append(set, c.col+" = excluded."+c.col)
+		}
+	}
+	return "INSERT INTO audit_ops (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(vals, ", ") + " " + from +
+		" ON CONFLICT (op_id) DO UPDATE SET " + strings.Join(set, ", ")
+}
+
+// countInto is the kept count's upsert: an entry that begins an operation
+// (seq = op_id, as where states it) counts under its action.
+func countInto(prefix, from string) string {
+	return "INSERT INTO audit_op_counts (action, n) SELECT " + prefix + "action, 1 " + from +
+		" ON CONFLICT (action) DO UPDATE SET n = audit_op_counts.n + 1"
+}
+
+// sqliteFoldTriggers are SQLite's fold, by trigger name: AFTER INSERT
+// triggers in the append's own transaction (its appends go through one
+// writer connection, where a trigger costs no round trip).
+func sqliteFoldTriggers() map[string]string {
+	// SQLite reads an upsert's SELECT with a WHERE (even "true"), so its ON
+	// is not taken for a join's.
+	return map[string]string{
+		"audit_ops_track": "CREATE TRIGGER audit_ops_track AFTER INSERT ON audit_events\nBEGIN\n    " +
+			foldInto("NEW.", "WHERE true") + ";\nEND",
+		"audit_op_counts_track": "CREATE TRIGGER audit_op_counts_track AFTER INSERT ON audit_events WHEN NEW.seq = NEW.op_id\nBEGIN\n    " +
+			countInto("NEW.", "WHERE true") + ";\nEND",
+	}
+}
+
+// sqliteFoldMigration is foldMigration's text.
+func sqliteFoldMigration() string {
+	tr := sqliteFoldTriggers()
+	return `-- SQLite's fold of the audit log into audit_ops and the kept counts,
+-- generated from the fold's one definition (internal/audit/fold.go), which
+-- PostgreSQL's append statement is made of too; the triggers of 0003 and
+-- 0010 did the same, written by hand. Do not edit: change the definition
+-- and write a new migration (go test ./internal/audit -update-fold).
+DROP TRIGGER audit_ops_track;
+` + tr["audit_ops_track"] + `;
+
+DROP TRIGGER audit_op_counts_track;
+` + tr["audit_op_counts_track"] + `;
+`
+}
+
 // foldSQL is the fold of the chain, computed afresh: what audit_ops must hold.
-const foldSQL = `SELECT x.op_id, x.last, f.action, f."user", f.instance_id, l.state, f.time
+var foldSQL = func() string {
+	sel := make([]string, len(foldColumns))
+	for i, c := range foldColumns {
+		switch {
+		case c.col == "op_id":
+			sel[i] = "x.op_id"
+		case c.col == "last_seq":
+			sel[i] = "x.last"
+		case c.newest:
+			sel[i] = "l." + c.entry
+		default:
+			sel[i] = "f." + c.entry
+		}
+	}
+	return "SELECT " + strings.Join(sel, ", ") + `
 	FROM (SELECT op_id, MAX(seq) AS last FROM audit_events GROUP BY op_id) x
 	JOIN audit_events f ON f.seq = x.op_id
 	JOIN audit_events l ON l.seq = x.last`
+}()
 
-const opsSQL = `SELECT op_id, last_seq, action, "user", instance_id, state, time FROM audit_ops`
+// opsSQL reads audit_ops's columns, in foldColumns' order.
+var opsSQL = func() string {
+	cols := make([]string, len(foldColumns))
+	for i, c := range foldColumns {
+		cols[i] = c.col
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM audit_ops"
+}()
 
 // BadFold says audit_ops is not the fold of the chain at operation OpID.
 type BadFold struct {

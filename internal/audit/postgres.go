@@ -34,17 +34,18 @@ var (
 
 // folded is an insert of an entry that also folds it into audit_ops, in one
 // statement (SQLite's trigger does the same; on PostgreSQL the trigger's
-// plpgsql call cost a sixth of an append, see migrations/0008): the
-// operation's first entry names it, its newest gives last_seq and state.
-// A new operation also counts in audit_op_counts (the audit page's total).
-// Its row count is the entry's: 1 when inserted, 0 when not.
+// plpgsql call cost a sixth of an append, see migrations/0008), both made
+// from the fold's one definition (fold.go). A new operation also counts in
+// audit_op_counts (the audit page's total). Its row count is the entry's:
+// 1 when inserted, 0 when not.
 func folded(insert string) string {
-	return `WITH e AS (` + insert + ` RETURNING op_id, seq, action, "user", instance_id, state, time),
-		c AS (INSERT INTO audit_op_counts (action, n) SELECT action, 1 FROM e WHERE seq = op_id
-			ON CONFLICT (action) DO UPDATE SET n = audit_op_counts.n + 1)
-		INSERT INTO audit_ops (op_id, last_seq, action, "user", instance_id, state, time)
-		SELECT op_id, seq, action, "user", instance_id, state, time FROM e
-		ON CONFLICT (op_id) DO UPDATE SET last_seq = excluded.last_seq, state = excluded.state`
+	entry := make([]string, 0, len(foldColumns))
+	for _, c := range foldColumns {
+		entry = append(entry, c.entry)
+	}
+	return `WITH e AS (` + insert + ` RETURNING ` + strings.Join(entry, ", ") + `),
+		c AS (` + countInto("", "FROM e WHERE seq = op_id") + `)
+		` + foldInto("", "FROM e")
 }
 
 // insertIfSQL is the one-round-trip append's insert: the entry goes in only

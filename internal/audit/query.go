@@ -37,13 +37,12 @@ type Filter struct {
 	Instances []string
 }
 
-// Shown are the actions the audit page lists unless asked for another
-// (sign-ins apart). A filter on exactly these reads through their own
-// index, audit_ops_shown (migrations/0010), in the page's order.
-var Shown = []string{ActionStartInstance, ActionCheck, ActionChainKeyed}
+// shownOnly is audit_ops_shown's condition, as the index states it
+// (migrations/0100): not a sign-in.
+var shownOnly = "x." + notSignIn
 
-// shownOnly is audit_ops_shown's condition, as the index states it.
-var shownOnly = "x.action IN ('" + strings.Join(Shown, "', '") + "')"
+// notSignIn is the condition on an action of not being a sign-in.
+var notSignIn = "action NOT IN ('" + strings.Join(SignIns, "', '") + "')"
 
 // Count is how many operations match: exactly N, or at least N when
 // AtLeast (counting further would cost a walk of every match).
@@ -90,7 +89,12 @@ func (f Filter) where() (string, []any) {
 	if f.State != "" {
 		add("x.state = ?", f.State)
 	}
-	if f.Action != "" {
+	if f.Action != "" && slices.Contains(FollowUps, f.Action) {
+		// An action that follows an operation's first entry (a decision, a
+		// recovery): the operations holding one, through its own index
+		// (audit_events_followup, migrations/0100).
+		add("x.op_id IN (SELECT op_id FROM audit_events WHERE action = ? AND seq <> op_id)", f.Action)
+	} else if f.Action != "" {
 		add("x.action = ?", f.Action)
 	}
 	if slices.Equal(f.Actions, Shown) {
@@ -237,7 +241,9 @@ func (l *Log) count(ctx context.Context, f Filter) (Count, error) {
 // f filters by action alone; otherwise it counts at most countCap+1
 // matches (capped).
 func (f Filter) countQuery() (q string, args []any, capped bool) {
-	if f.User != "" || f.InstanceID != "" || f.Instance != "" || f.State != "" || f.BatchID != "" || !f.From.IsZero() || !f.To.IsZero() {
+	if f.User != "" || f.InstanceID != "" || f.Instance != "" || f.State != "" || f.BatchID != "" || !f.From.IsZero() || !f.To.IsZero() ||
+		slices.Contains(FollowUps, f.Action) { // the kept counts are by an operation's first action
+
 		where, args := f.where()
 		return "SELECT COUNT(*) FROM (SELECT 1 FROM audit_ops x" + where + " LIMIT ?) m", append(args, countCap+1), true
 	}
@@ -248,6 +254,9 @@ func (f Filter) countQuery() (q string, args []any, capped bool) {
 		if len(f.Actions) > 0 && !slices.Contains(f.Actions, f.Action) {
 			return "SELECT 0", nil, false // both must hold: none does
 		}
+	}
+	if f.Action == "" && slices.Equal(actions, Shown) {
+		return q + " WHERE " + notSignIn, nil, false
 	}
 	if len(actions) > 0 {
 		q += " WHERE action IN (" + strings.TrimSuffix(strings.Repeat("?,", len(actions)), ",") + ")"

@@ -3,8 +3,11 @@ package db
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // NowMillis is SQL for the database's clock in milliseconds since 1970:
@@ -29,12 +32,18 @@ type Clock struct {
 	mu sync.Mutex
 	db time.Time // the database's time at the last Sync
 	at time.Time // this host's monotonic reading then
+
+	// Run's own: the failed syncs since the last that worked, and the
+	// rate limit of their warnings.
+	failed      int
+	failedSince time.Time
+	warn        rate.Sometimes
 }
 
 // NewClock is p's database clock; until the first Sync it is the host's.
 func NewClock(p *Pool) *Clock {
 	now := time.Now()
-	return &Clock{p: p, db: now, at: now}
+	return &Clock{p: p, db: now, at: now, warn: rate.Sometimes{Interval: syncWarnEvery}}
 }
 
 // Now is the database's time now.
@@ -58,16 +67,45 @@ func (c *Clock) Sync(ctx context.Context) error {
 	return nil
 }
 
-// Run syncs every interval until ctx ends (a failed Sync keeps the last).
-func (c *Clock) Run(ctx context.Context, every time.Duration) {
+// Run syncs every interval until ctx ends, and then returns nil. A failed
+// Sync keeps the last reading (the monotonic clock carries it on) and is
+// logged: the first of a run of failures at once, then at most every
+// syncWarnEvery, and the run's end once, with how many failed.
+func (c *Clock) Run(ctx context.Context, every time.Duration, log *slog.Logger) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
-			_ = c.Sync(ctx) // the monotonic clock carries the last reading on
+			c.sync(ctx, log)
 		}
 	}
+}
+
+// syncWarnEvery is how often a run of failed syncs is logged again.
+const syncWarnEvery = 5 * time.Minute
+
+// sync is one of Run's syncs, logged as Run says.
+func (c *Clock) sync(ctx context.Context, log *slog.Logger) {
+	err := c.Sync(ctx)
+	if ctx.Err() != nil {
+		return // shutting down: not a failure of the database
+	}
+	if err == nil {
+		if c.failed > 0 {
+			log.Info("the database's clock is read again", "failures", c.failed, "since", c.failedSince.Format(time.RFC3339))
+			c.failed, c.warn = 0, rate.Sometimes{Interval: syncWarnEvery}
+		}
+		return
+	}
+	if c.failed == 0 {
+		c.failedSince = time.Now()
+	}
+	c.failed++
+	c.warn.Do(func() {
+		log.Warn("the database's clock could not be read; carrying the last reading on with this host's monotonic clock",
+			"err", err, "failures", c.failed, "last_read", c.Now().Format(time.RFC3339))
+	})
 }

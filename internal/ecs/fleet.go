@@ -119,18 +119,20 @@ func (f *Fleet) Ready() error {
 	return nil
 }
 
-// Run refreshes every interval and follows moving instances until ctx ends.
-func (f *Fleet) Run(ctx context.Context, interval time.Duration) {
-	go f.trackLoop(ctx)
+// Run refreshes at once and then every interval until ctx ends, and
+// returns nil once its refresh in flight has ended (ctx ending cancels it).
+// A failed refresh keeps the last good list and is logged. Track follows
+// the moving instances.
+func (f *Fleet) Run(ctx context.Context, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := f.Refresh(ctx); err != nil && ctx.Err() == nil {
+		if err := f.refreshOwn(ctx); err != nil && ctx.Err() == nil {
 			f.log.Warn("fleet refresh failed; keeping the last good list", "err", err)
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 	}
@@ -153,6 +155,19 @@ func (f *Fleet) Refresh(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// refreshOwn is Run's refresh: shared with the pages' like Refresh, but
+// one it begins ends when ctx does, and it returns only once the refresh
+// it joined has ended, so that Run leaves nothing running behind it.
+func (f *Fleet) refreshOwn(ctx context.Context) error {
+	ch := f.sf.DoChan("refresh", func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.opts.Timeout)
+		defer cancel()
+		defer context.AfterFunc(ctx, cancel)()
+		return nil, f.refresh(rctx)
+	})
+	return (<-ch).Err
 }
 
 type listing struct {
@@ -337,13 +352,15 @@ func familiesChanged(s *Snapshot, fresh map[string]Instance) bool {
 	return false
 }
 
-func (f *Fleet) trackLoop(ctx context.Context) {
+// Track follows the instances in a moving state (FollowMoving) every
+// TrackInterval until ctx ends, and then returns nil.
+func (f *Fleet) Track(ctx context.Context) error {
 	t := time.NewTicker(f.opts.TrackInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 		f.FollowMoving(ctx)

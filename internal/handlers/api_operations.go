@@ -65,7 +65,7 @@ func (a *App) apiOperation(c echo.Context) error {
 // startOp reads a start operation; anything else is not found.
 func (a *App) startOp(ctx context.Context, id int64) (audit.Op, error) {
 	op, err := a.auditLog.Operation(ctx, id)
-	if errors.Is(err, audit.ErrNotFound) || (err == nil && op.First.Action != audit.ActionStartInstance) {
+	if errors.Is(err, audit.ErrNotFound) || (err == nil && !audit.IsRequest(op)) {
 		return op, apperr.New(apperr.NotFound, "There is no start operation %d.", id)
 	}
 	if err != nil {

@@ -51,7 +51,6 @@ type App struct {
 	appended     *eventCount     // audit events written, for checkpoints
 	metricsToken []byte          // with --metrics-token-file, what /metrics requires
 	outbox       *notify.Outbox  // nil without --notify-url
-	outboxDone   chan struct{}   // closed when the outbox's Run has returned
 	opens        openCache       // open requests, read again when the log grows
 	lastSeq      atomic.Int64    // the newest audit entry's seq
 	endings      sync.Map        // requester -> the newest entry that ended a start of theirs (int64)
@@ -61,7 +60,7 @@ type App struct {
 	tokens       tokenBook          // one-time form tokens
 	shared       *dbBook            // on a shared store: the throttle's and the tokens' book, swept in the background
 	started      time.Time          // when this replica started (its lease's row)
-	stop         func()             // ends the background work Start began
+	bg           *background        // the background loops Start began (loops.go)
 	probing      sync.Mutex         // held while /readyz's write check runs
 	apiLimits    apiLimits          // each API token's pace, on this replica
 	idem         *idempotency.Store // the API starts' Idempotency-Keys

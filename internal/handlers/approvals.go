@@ -177,7 +177,7 @@ func (a *App) outcomes(c echo.Context, s *session, u users.User) []templates.Fla
 // outcome of an approved start (it names its approver). A start without
 // approval, a check or a sign-in is not one: its user saw its outcome.
 func (a *App) noteEnding(e audit.Event) {
-	if e.Action == audit.ActionLogin || e.Action == audit.ActionLogout || e.Action == audit.ActionCheck || e.Action == audit.ActionChainKeyed {
+	if !audit.Is(e, func(a audit.ActionInfo) bool { return a.Request }) {
 		return
 	}
 	switch e.State {

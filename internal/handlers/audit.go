@@ -114,7 +114,7 @@ func (a *App) auditPage(c echo.Context) error {
 	}
 	actor := a.actor(c)
 	v := templates.AuditPage{Page: a.page(c, "Audit", "audit"), User: f.User, Instance: f.Instance, State: f.State, Action: f.Action,
-		From: c.QueryParam("from"), To: c.QueryParam("to"), States: audit.States, Actions: audit.OpActions, Total: strconv.Itoa(pg.Total.N)}
+		From: c.QueryParam("from"), To: c.QueryParam("to"), States: audit.States, Actions: actionChoices(), Total: strconv.Itoa(pg.Total.N)}
 	if pg.Total.AtLeast {
 		v.Total = "more than " + v.Total
 	}
@@ -186,16 +186,15 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 	r := templates.AuditRow{ID: op.ID(), State: l.State, Time: f.Time.Format("2006-01-02 15:04:05"), Action: f.Action,
 		Requester: f.User, Approver: l.Approver, Region: f.Region, InstanceID: f.InstanceID, InstanceName: f.InstanceName,
 		RequestID: l.RequestID, ErrorCode: l.ErrorCode, ErrorMessage: l.ErrorMessage, Reason: l.Reason, Digest: starts.Digest(f),
-		ApproveURL:  a.cfg.BasePath() + "audit/" + id + "/approve",
-		RejectURL:   a.cfg.BasePath() + "audit/" + id + "/reject",
-		WithdrawURL: a.cfg.BasePath() + "audit/" + id + "/withdraw"}
-	if f.Action == audit.ActionStartInstance {
+		ApproveURL:  a.decisionURL(id, audit.ActionApprove),
+		RejectURL:   a.decisionURL(id, audit.ActionReject),
+		WithdrawURL: a.decisionURL(id, audit.ActionWithdraw)}
+	act, _ := audit.Action(f.Action)
+	if act.Holds {
 		r.RequestReason, r.BatchID = f.Reason, f.BatchID
 	}
-	if f.Action == audit.ActionStartInstance || f.Action == audit.ActionCheck {
+	if act.OnInstance {
 		r.Account, r.SessionName, r.TrailURL = l.Account, l.SessionName, ActionTrailURL(f.Region, l.RequestID)
-	}
-	if f.Action == audit.ActionStartInstance || f.Action == audit.ActionCheck {
 		r.Params = fmt.Sprintf("InitLocalDisk=%t", f.InitLocalDisk)
 		if f.BatchID != "" {
 			r.Params += " batch " + f.BatchID
@@ -213,7 +212,7 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 	if r.State == audit.StateAwaitingApproval {
 		now := a.now()
 		r.Wipe = f.InitLocalDisk
-		r.Age, r.Expires = ago(now.Sub(f.Time)), within(f.Time.Add(a.starts.TTL).Sub(now))
+		r.Age, r.Expires = ago(now.Sub(f.Time)), within(f.Time.Add(a.starts.TTL()).Sub(now))
 		r.CanWithdraw = a.starts.MayWithdraw(actor, op).OK
 		if in, ok := a.fleet.Lookup(f.Region, f.InstanceID); ok {
 			r.Family, r.Status = in.Family, in.Status
@@ -244,13 +243,29 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 			detail = strings.TrimSpace(detail + " (API token " + e.Token + ")")
 		}
 		who := e.User
-		if e.Approver != "" && e.Action != audit.ActionStartInstance {
-			who = e.Approver
+		if e.Approver != "" && !audit.Is(e, func(a audit.ActionInfo) bool { return a.Holds }) {
+			who = e.Approver // a decision's, not the request's carried on
 		}
 		r.Timeline = append(r.Timeline, templates.TimelineRow{Seq: e.Seq, Time: e.Time.Format("15:04:05.000"), Action: e.Action,
 			User: who, State: e.State, Detail: detail})
 	}
 	return r
+}
+
+// decisionURL is where request id's form for action posts: audit/ID/VERB.
+func (a *App) decisionURL(id, action string) string {
+	act, _ := audit.Action(action)
+	return a.cfg.BasePath() + "audit/" + id + "/" + act.Verb
+}
+
+// actionChoices are the action filter's choices: every action, in words.
+func actionChoices() []templates.Choice {
+	out := make([]templates.Choice, 0, len(audit.Actions))
+	for _, name := range audit.Actions {
+		act, _ := audit.Action(name)
+		out = append(out, templates.Choice{Value: name, Label: act.Words})
+	}
+	return out
 }
 
 func opID(c echo.Context) (int64, error) {
@@ -282,7 +297,7 @@ func (a *App) confirmApprove(c echo.Context) error {
 		return err
 	}
 	op, err := a.auditLog.Operation(c.Request().Context(), id)
-	if errors.Is(err, audit.ErrNotFound) || (err == nil && op.First.Action != audit.ActionStartInstance) {
+	if errors.Is(err, audit.ErrNotFound) || (err == nil && !audit.IsRequest(op)) {
 		return apperr.New(apperr.NotFound, "There is no request %d.", id)
 	}
 	if err != nil {

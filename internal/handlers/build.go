@@ -99,12 +99,13 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		}
 		appended.add()
 	}
-	svc := &starts.Service{ECS: d.ECS, Batch: d.ECS, Fleet: fleet, Log: log, Families: d.Cfg.LocalDiskFamilies, Approval: d.Cfg.Approval,
+	so := starts.Options{ECS: d.ECS, Batch: d.ECS, Fleet: fleet, Log: log, Families: d.Cfg.LocalDiskFamilies, Approval: d.Cfg.Approval,
 		TTL: d.Cfg.ApprovalTTL, Now: d.DBNow, Logger: d.Logger, CallLimit: 3 * d.Cfg.ECSTimeout}
 	if d.Cfg.StartRate > 0 {
 		// A full batch may go at once; then starts refill at the rate.
-		svc.Limiter = rate.NewLimiter(rate.Limit(float64(d.Cfg.StartRate)/60), ecs.MaxBatch)
+		so.Limiter = rate.NewLimiter(rate.Limit(float64(d.Cfg.StartRate)/60), ecs.MaxBatch)
 	}
+	svc := starts.New(so)
 	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost),
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), accounts: d.ECS.Accounts(), accountErrs: d.ECS.AccountErrors, sessions: NewCookieStore(d.Cfg, keys),
 		assets: assets, log: d.Logger, now: d.Now, dbNow: d.DBNow, clock: clock, metrics: d.Metrics, appended: appended,
@@ -181,14 +182,14 @@ const (
 // checkpointEvery events and every checkpointInterval, so that a copy of the
 // logs kept elsewhere shows if the log is later cut short
 // (web audit verify --head SEQ:HASH).
-func (a *App) checkpoints(ctx context.Context) {
+func (a *App) checkpoints(ctx context.Context) error {
 	t := time.NewTicker(checkpointInterval)
 	defer t.Stop()
 	last := a.appended.n.Load()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		case <-a.appended.signal:
 			if a.appended.n.Load()-last < checkpointEvery {
@@ -270,40 +271,30 @@ func noteReason(event string, first, last audit.Event) string {
 
 // Stop ends what Start began: call it after the HTTP server's shutdown,
 // when no request is in flight. It waits (within ctx) until every outcome
-// ECS gave is written, with the heartbeat still renewing the lease, then
-// stops the background work and, on a shared store, gives up the lease, so
-// that nothing of this replica is waited for. When ctx ends first, the
-// lease is kept: the outcomes not written are left to run out with it, and
-// another replica (or the next start) records them as unknown.
+// ECS gave is written, with the background loops (the heartbeat renewing
+// the lease among them) still running; then it cancels the loops and waits
+// until every one has returned (the notifications finish the delivery in
+// flight); then it gives up the receivers' leases and, on a shared store,
+// the replica's, so that nothing of this replica is waited for. When ctx
+// ends first, the leases are kept: the outcomes not written are left to
+// run out with them, and another replica (or the next start) records them
+// as unknown. A loop that failed is Failure's to report.
 func (s *Server) Stop(ctx context.Context) error {
-	err := s.app.starts.Flush(ctx)
-	if s.app.stop != nil {
-		s.app.stop()
+	a := s.app
+	err := a.starts.Flush(ctx)
+	if serr := a.stopLoops(ctx); serr != nil {
+		// The loops did not stop in time: what they hold is kept.
+		return errors.Join(err, serr)
 	}
-	if err := s.app.stopOutbox(ctx); err != nil {
-		s.app.log.Warn("notifications: leases not given up; another replica takes them over once they run out", "err", err)
+	if a.outbox != nil {
+		if rerr := a.outbox.Release(context.WithoutCancel(ctx)); rerr != nil {
+			a.log.Warn("notifications: leases not given up; another replica takes them over once they run out", "err", rerr)
+		}
 	}
-	if err != nil {
+	if err != nil || a.shared == nil {
 		return err
 	}
-	if s.app.shared == nil {
-		return nil
-	}
-	return s.app.auditLog.Release(context.WithoutCancel(ctx))
-}
-
-// stopOutbox waits (within ctx) for the notifications' delivery in flight
-// to end, then gives up its leases.
-func (a *App) stopOutbox(ctx context.Context) error {
-	if a.outboxDone == nil {
-		return nil
-	}
-	select {
-	case <-a.outboxDone:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return a.outbox.Release(context.WithoutCancel(ctx))
+	return a.auditLog.Release(context.WithoutCancel(ctx))
 }
 
 // Drain is how long a shutdown waits for the requests in flight to end and
@@ -312,7 +303,7 @@ func (a *App) stopOutbox(ctx context.Context) error {
 // plus the audit appends of a full batch.
 func (s *Server) Drain() time.Duration {
 	t := s.app.cfg.ECSTimeout
-	return t + s.app.starts.CallLimit + 5*time.Second + time.Duration(2*ecs.MaxBatch)*50*time.Millisecond + 5*time.Second
+	return t + s.app.starts.CallLimit() + 5*time.Second + time.Duration(2*ecs.MaxBatch)*50*time.Millisecond + 5*time.Second
 }
 
 // Handler serves every page and endpoint.
@@ -325,19 +316,19 @@ func (s *Server) Fleet() *ecs.Fleet { return s.app.fleet }
 // it takes the replica's lease (refused while another process holds this
 // --replica-id's) and records as unknown the operations whose outcome was
 // lost when the process last stopped (an error here stops start-up). Then,
-// until ctx ends or Stop, it refreshes the fleet, follows moving instances,
-// reconciles its own dangling intents and unknown outcomes, and expires
-// approval requests past their time.
+// until ctx ends or Stop, it runs the background loops (loops.go): it
+// refreshes the fleet, follows moving instances, reconciles its own
+// dangling intents and unknown outcomes, expires approval requests past
+// their time, and, as configured, syncs the database's clock, renews the
+// replica's lease and delivers notifications.
 func (s *Server) Start(ctx context.Context) error {
 	a := s.app
-	ctx, a.stop = context.WithCancel(ctx)
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if a.clock != nil {
 		if err := a.clock.Sync(rctx); err != nil {
 			return err
 		}
-		go a.clock.Run(ctx, clockSync)
 	}
 	if a.shared != nil {
 		a.started = a.now()
@@ -356,35 +347,11 @@ func (s *Server) Start(ctx context.Context) error {
 		a.log.Warn("recorded unfinished operations as outcome unknown", "count", n)
 	}
 	a.checkpoint(rctx)
-	go a.checkpoints(ctx)
-	if a.shared != nil {
-		go a.replicaLoops(ctx)
-	}
-	go a.reconcileLoop(ctx)
 	if a.outbox != nil {
 		if err := a.outbox.Prepare(rctx); err != nil {
 			return err
 		}
-		a.outboxDone = make(chan struct{})
-		go func() {
-			defer close(a.outboxDone)
-			a.outbox.Run(ctx)
-		}()
 	}
-	go a.fleet.Run(ctx, a.cfg.RefreshInterval)
-	go func() {
-		t := time.NewTicker(time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := a.starts.ExpireDue(ctx); err != nil {
-					a.log.Warn("approval expiry failed", "err", err)
-				}
-			}
-		}
-	}()
+	a.startLoops(ctx, a.loops())
 	return nil
 }

@@ -69,6 +69,8 @@ type opts struct {
 	// hostSkew sets this host's wall clock off the database's by that
 	// much (advance moves both).
 	hostSkew time.Duration
+	manual   bool // Start is the test's to call
+	dbClock  bool // the database's own clock (db.Clock and its sync), not the test's
 }
 
 func newHarness(t testing.TB, o opts) *harness {
@@ -125,8 +127,12 @@ func newHarness(t testing.TB, o opts) *harness {
 	if o.logs != nil {
 		logger = slog.New(slog.NewJSONHandler(o.logs, nil))
 	}
+	dbNow := clock
+	if o.dbClock {
+		dbNow = nil
+	}
 	h.srvr, err = handlers.Build(context.Background(), handlers.Deps{Cfg: cfg, Demo: true, DB: h.store, ECS: client, Metrics: m,
-		Logger: logger, Now: host, DBNow: clock, BcryptCost: o.bcrypt, SessionKeys: o.keys})
+		Logger: logger, Now: host, DBNow: dbNow, BcryptCost: o.bcrypt, SessionKeys: o.keys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,10 +147,12 @@ func newHarness(t testing.TB, o opts) *harness {
 	if err := h.fleet.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	t.Cleanup(stop)
-	if err := h.srvr.Start(ctx); err != nil {
-		t.Fatal(err)
+	if !o.manual {
+		ctx, stop := context.WithCancel(context.Background())
+		t.Cleanup(stop)
+		if err := h.srvr.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	h.echo = h.srvr.Handler()
 	if o.beforeUp != nil {

@@ -74,7 +74,7 @@ func (a *App) instances(c echo.Context) error {
 	v := templates.InstancesPage{Page: page, Q: q.Search, Region: q.Region, Status: q.Status, Family: q.Family,
 		PerPage: q.PerPage, Regions: a.regions, Statuses: statuses, Matched: found.Total, Total: len(snap.Instances),
 		PageNum: found.Page, Pages: found.Pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.now()), Families: snap.Families,
-		CanStart: actor.Holds(users.PermStart), CanRefresh: mayRefresh(currentUser(c).Role), NeedsApproval: a.starts.Approval.NeedsApproval(false), Tags: tags, RG: rg}
+		CanStart: actor.Holds(users.PermStart), CanRefresh: mayRefresh(currentUser(c).Role), NeedsApproval: a.starts.Approval().NeedsApproval(false), Tags: tags, RG: rg}
 	if q.Visible != "" {
 		v.Total = a.rows.find(snap, ecs.Query{Visible: q.Visible, PerPage: 1}, open.heldGen).Total
 	}
@@ -174,8 +174,8 @@ func (a *App) listQuery(c echo.Context) (ecs.Query, error) {
 func (a *App) row(in ecs.Instance, actor starts.Actor, held audit.OpenOp) templates.InstanceRow {
 	base := a.cfg.BasePath()
 	r := templates.InstanceRow{ID: in.ID, Name: in.Name, Region: in.Region, Account: in.Account, Zone: in.Zone, Type: in.Type, Family: in.Family,
-		Status: in.Status, Locks: in.LockReasons, Charge: in.ChargeType, LocalDisk: a.starts.Families.Contains(in.Family),
-		NeedsApproval: a.starts.Approval.NeedsApproval(false), NeedsApprovalInit: a.starts.Approval.NeedsApproval(true),
+		Status: in.Status, Locks: in.LockReasons, Charge: in.ChargeType, LocalDisk: a.starts.Families().Contains(in.Family),
+		NeedsApproval: a.starts.Approval().NeedsApproval(false), NeedsApprovalInit: a.starts.Approval().NeedsApproval(true),
 		Live:       !in.Settled(),
 		StatusURL:  base + "instances/" + in.ID + "/status?region=" + url.QueryEscape(in.Region),
 		StartURL:   base + "instances/" + in.ID + "/start",
@@ -322,7 +322,7 @@ func (a *App) confirmInit(c echo.Context, req starts.Request, msg string) error 
 	}
 	return render(c, http.StatusUnprocessableEntity, templates.ConfirmInit(templates.ConfirmInitPage{
 		Page: a.page(c, "Confirm", "instances"), Row: row, Error: msg, FormToken: randomToken(),
-		NeedsApproval: a.starts.Approval.NeedsApproval(true)}))
+		NeedsApproval: a.starts.Approval().NeedsApproval(true)}))
 }
 
 // afterStart shows the outcome: awaiting approval and success redirect with

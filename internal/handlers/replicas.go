@@ -11,27 +11,28 @@ import (
 // followEvery is how often a replica reads what the others appended.
 const followEvery = time.Second
 
-// replicaLoops is a replica's background work on a shared store: it renews
-// its lease, records as unknown the calls of replicas whose lease ran out,
-// follows the entries the others write (so its navigation counts, its
+// heartbeat renews this replica's lease every third of it.
+func (a *App) heartbeat(ctx context.Context) error {
+	lease := a.cfg.ReplicaLease
+	beat := time.NewTicker(lease / 3)
+	defer beat.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-beat.C:
+			a.beat(ctx, lease)
+		}
+	}
+}
+
+// replicaLoop is a replica's background work on a shared store beside its
+// heartbeat: it records as unknown the calls of replicas whose lease ran
+// out, follows the entries the others write (so its navigation counts, its
 // list's held rows and its requesters' outcomes follow theirs within a
 // second), and sweeps old sign-in failures and claims.
-func (a *App) replicaLoops(ctx context.Context) {
+func (a *App) replicaLoop(ctx context.Context) error {
 	lease := a.cfg.ReplicaLease
-	// The heartbeat on its own: a slow rescue or follow must not delay it
-	// past the lease.
-	go func() {
-		beat := time.NewTicker(lease / 3)
-		defer beat.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-beat.C:
-				a.beat(ctx, lease)
-			}
-		}
-	}()
 	rescue := time.NewTicker(lease / 2)
 	follow := time.NewTicker(followEvery)
 	sweep := time.NewTicker(time.Minute)
@@ -42,10 +43,10 @@ func (a *App) replicaLoops(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-rescue.C:
 			n, err := a.starts.RecoverDangling(ctx, false)
-			if err != nil {
+			if err != nil && ctx.Err() == nil {
 				a.log.Warn("recovering other replicas' calls failed", "err", err)
 			}
 			if n > 0 {
@@ -54,7 +55,7 @@ func (a *App) replicaLoops(ctx context.Context) {
 		case <-follow.C:
 			cursor = a.follow(ctx, cursor)
 		case <-sweep.C:
-			if err := a.shared.sweep(ctx, a.now()); err != nil {
+			if err := a.shared.sweep(ctx, a.now()); err != nil && ctx.Err() == nil {
 				a.log.Warn("sweep failed", "err", err)
 			}
 		}
@@ -121,13 +122,13 @@ const reconcileEvery = 15 * time.Second
 // reconcileLoop records as unknown, while the process runs, its own
 // intents whose call ended without an outcome on record, and gives unknown
 // outcomes their follow-up entry once the instance is seen settled.
-func (a *App) reconcileLoop(ctx context.Context) {
+func (a *App) reconcileLoop(ctx context.Context) error {
 	t := time.NewTicker(reconcileEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 		if a.shared == nil {

@@ -110,9 +110,9 @@ func (b *Outbox) Prepare(ctx context.Context) error {
 	return nil
 }
 
-// Run delivers until ctx ends, one loop per receiver; it returns once each
-// has finished the delivery it had in flight.
-func (b *Outbox) Run(ctx context.Context) {
+// Run delivers until ctx ends, one loop per receiver; it returns nil once
+// each has finished the delivery it had in flight.
+func (b *Outbox) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wakes := make([]chan struct{}, len(b.n.o.URLs))
 	for i, u := range b.n.o.URLs {
@@ -124,7 +124,9 @@ func (b *Outbox) Run(ctx context.Context) {
 		}()
 	}
 	// One signal of appends, fanned out to every receiver's loop.
+	wg.Add(1)
 	go func() {
+		defer wg.Done()
 		for {
 			select {
 			case <-ctx.Done():
@@ -140,6 +142,7 @@ func (b *Outbox) Run(ctx context.Context) {
 		}
 	}()
 	wg.Wait()
+	return nil
 }
 
 // Release gives up this process's leases at once (after Run returned), so

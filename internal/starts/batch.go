@@ -105,7 +105,7 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 			row.Outcome, row.Words = OutcomeRefused, "Not REGION/INSTANCE-ID."
 		} else if err := s.validRef(ref.Region, ref.ID); err != nil {
 			row.Outcome, row.Words = OutcomeRefused, apperr.MessageOf(err)
-		} else if cached, known := s.Fleet.Lookup(ref.Region, ref.ID); known && !Sees(a, cached) {
+		} else if cached, known := s.fleet.Lookup(ref.Region, ref.ID); known && !Sees(a, cached) {
 			row.Outcome, row.Words = OutcomeRefused, May(a, users.PermView, cached).Why+" Nothing was sent for it."
 		}
 		rows = append(rows, row)
@@ -134,7 +134,7 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 		for i, row := range group {
 			ids[i] = row.Ref.ID
 		}
-		found, err := s.Batch.DescribeMany(ctx, region, ids)
+		found, err := s.batch.DescribeMany(ctx, region, ids)
 		if err != nil {
 			for _, row := range group {
 				row.Outcome, row.Words = OutcomeRefused, "Its state could not be checked in ECS, so nothing was sent for it: "+lookupWords(err)
@@ -149,14 +149,14 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 				row.Outcome, row.Words = OutcomeRefused, "No such instance in "+region+"."
 				continue
 			}
-			s.Fleet.Update(inst)
-			if x := May(a, users.PermStart, inst); !x.OK {
+			s.fleet.Update(inst)
+			if x := May(a, needStart, inst); !x.OK {
 				// Matched against ECS's description now, not the page's.
 				row.Outcome, row.Words = OutcomeRefused, x.Why+" Nothing was sent for it."
 				continue
 			}
 			row.Name, row.Account = inst.Name, inst.Account
-			if e := ecs.Check(inst, false, s.Families, s.Now()); e != nil {
+			if e := ecs.Check(inst, false, s.families, s.now()); e != nil {
 				row.Outcome, row.Words = OutcomeRefused, e.Summary
 				continue
 			}
@@ -174,11 +174,11 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 		if len(ready) == 0 {
 			continue
 		}
-		if s.Approval.NeedsApproval(false) {
+		if s.approval.NeedsApproval(false) {
 			for _, row := range ready {
 				ev := base
 				ev.Region, ev.InstanceID, ev.InstanceName, ev.State = region, row.Ref.ID, row.Name, audit.StateAwaitingApproval
-				written, err := s.Log.Append(ctx, ev)
+				written, err := s.log.Append(ctx, ev)
 				switch oe := (*audit.OpenError)(nil); {
 				case errors.As(err, &oe):
 					row.Outcome, row.Words = OutcomeRefused, apperr.MessageOf(openWords(oe))
@@ -213,69 +213,90 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 // sendBatch records an intent per instance, sends one StartInstances, and
 // records each instance's outcome, all in its own operation.
 func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string, ready []*BatchRow) {
-	if s.Limiter != nil {
-		if err := s.Limiter.WaitN(ctx, len(ready)); err != nil {
+	if s.limiter != nil {
+		if err := s.limiter.WaitN(ctx, len(ready)); err != nil {
 			for _, row := range ready {
 				row.Outcome, row.Words = OutcomeRefused, "Not sent: the dashboard's start rate limit would be exceeded before the request's deadline. Try again in a minute."
 			}
 			return
 		}
 	}
-	ops := map[string]audit.Event{} // the newest entry of each instance's operation
-	ids := make([]string, 0, len(ready))
-	var held []*BatchRow
-	limit := s.CallLimit
-	if limit <= 0 {
-		limit = s.defaultLimit()
-	}
-	cctx, cancel := context.WithTimeout(ctx, limit)
+	cctx, cancel := context.WithTimeout(ctx, s.callLimit)
 	defer cancel()
 	ictx, who := ecs.As(cctx, base.User)
+	c := &batchCall{s: s, base: base, region: region, who: who, ops: map[string]audit.Event{}}
 	// The first attempt's intents are recorded now, right before the call
 	// (an instance another request holds meanwhile is refused here); a
 	// retry records its own.
-	intent := func(row *BatchRow, n int) error {
-		ev, ok := ops[row.Ref.ID]
-		if !ok {
-			ev = base
-		}
-		ev.Region, ev.InstanceID, ev.InstanceName, ev.State, ev.Attempt = region, row.Ref.ID, row.Name, audit.StateSent, n
-		if n > 1 {
-			stamp(&ev, who) // known once the first attempt was made
-		}
-		ev.RequestID, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus, ev.DurationMS = "", "", "", 0, 0
-		written, err := s.intent(ctx, ev)
-		if err != nil {
-			return err
-		}
-		ops[row.Ref.ID], row.OpID = written, written.OpID
-		return nil
-	}
 	for _, row := range ready {
-		err := intent(row, 1)
-		if oe := (*audit.OpenError)(nil); errors.As(err, &oe) {
+		err := c.intent(ctx, row, 1)
+		switch oe := (*audit.OpenError)(nil); {
+		case errors.As(err, &oe):
 			row.Outcome, row.Words = OutcomeRefused, apperr.MessageOf(openWords(oe))
-			held = append(held, row)
-		} else if err != nil {
+		case err != nil:
 			row.Outcome, row.Words = OutcomeRefused, "Not sent: it could not be recorded in the audit log."
-			held = append(held, row)
-		} else {
-			ids = append(ids, row.Ref.ID)
+		default:
+			c.sent = append(c.sent, row)
 		}
 	}
-	if len(ids) == 0 {
+	if len(c.sent) == 0 {
 		return
 	}
-	hooks := ecs.BatchHooks{
+	requestID, _, err := s.batch.StartInstances(ictx, region, c.ids(), c.hooks(ctx))
+	for _, row := range c.sent {
+		s.out.settle(c.ops[row.Ref.ID].OpID)
+	}
+	c.report(ctx, requestID, err)
+}
+
+// batchCall is one StartInstances call of a batch: the rows it names, and
+// the newest entry of each one's operation.
+type batchCall struct {
+	s      *Service
+	base   audit.Event
+	region string
+	who    *ecs.Identity
+	ops    map[string]audit.Event // by instance id
+	sent   []*BatchRow            // the rows whose first intent is recorded: the call names them
+}
+
+func (c *batchCall) ids() []string {
+	ids := make([]string, len(c.sent))
+	for i, row := range c.sent {
+		ids[i] = row.Ref.ID
+	}
+	return ids
+}
+
+// intent records attempt n's intent for row.
+func (c *batchCall) intent(ctx context.Context, row *BatchRow, n int) error {
+	ev, ok := c.ops[row.Ref.ID]
+	if !ok {
+		ev = c.base
+		ev.Region, ev.InstanceID, ev.InstanceName = c.region, row.Ref.ID, row.Name
+	}
+	if n > 1 {
+		stamp(&ev, c.who) // known once the first attempt was made
+	}
+	written, err := c.s.intent(ctx, asIntent(ev, n))
+	if err != nil {
+		return err
+	}
+	c.ops[row.Ref.ID], row.OpID = written, written.OpID
+	return nil
+}
+
+// hooks record a retry's intents before it leaves, and every attempt's
+// outcomes after.
+func (c *batchCall) hooks(ctx context.Context) ecs.BatchHooks {
+	return ecs.BatchHooks{
 		Before: func(n int) error {
 			if n == 1 {
-				return nil // recorded above
+				return nil // recorded before the call
 			}
-			for _, row := range ready {
-				if _, ok := ops[row.Ref.ID]; ok && !slices.Contains(held, row) {
-					if err := intent(row, n); err != nil {
-						return err
-					}
+			for _, row := range c.sent {
+				if err := c.intent(ctx, row, n); err != nil {
+					return err
 				}
 			}
 			return nil
@@ -285,59 +306,54 @@ func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string
 			for _, o := range outcomes {
 				answered[o.InstanceID] = o
 			}
-			for _, id := range ids {
-				ev := ops[id]
-				stamp(&ev, who)
+			for _, row := range c.sent {
+				id := row.Ref.ID
+				ev := c.ops[id]
+				stamp(&ev, c.who)
 				ev.Attempt, ev.RequestID = n, requestID
 				o, named := answered[id]
 				switch {
-				case e != nil && e.Kind == ecs.KindUnknownOutcome:
-					ev.State, ev.ErrorCode, ev.ErrorMessage = audit.StateUnknown, e.Code, e.Summary
 				case e != nil:
-					ev.State, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus = audit.StateFailed, e.Code, e.Message, e.HTTPStatus
+					withOutcome(&ev, e, e.Summary)
 				case !named:
 					ev.State, ev.ErrorCode, ev.ErrorMessage = audit.StateUnknown, "Dashboard.NotInAnswer", "ECS's answer did not name this instance."
 				case o.Started:
-					ev.State, ev.HTTPStatus = audit.StateSucceeded, 200
+					withOutcome(&ev, nil, "")
 				default:
 					ev.State, ev.ErrorCode, ev.ErrorMessage = audit.StateFailed, o.Code, o.Message
 				}
 				// Written now, or kept and written as soon as the database
 				// takes it (outcomes.go); never dropped.
-				written, _ := s.outcome(ctx, ev)
-				ops[id] = written
+				c.ops[id], _ = c.s.outcome(ctx, ev)
 			}
 		},
 	}
-	requestID, _, err := s.Batch.StartInstances(ictx, region, ids, hooks)
-	for _, id := range ids {
-		s.out.settle(ops[id].OpID)
-	}
+}
+
+// report fills in each sent row's outcome, in words, from the entries
+// recorded; the unknown rows' status is looked up in one call for all of
+// them (not one lookup per row in series), bounded in time.
+func (c *batchCall) report(ctx context.Context, requestID string, err error) {
 	var e *ecs.Error
 	errors.As(err, &e)
-	// The unknown rows' status, looked up in one call for all of them (not
-	// one lookup per row in series), bounded in time.
 	var unknown []string
-	for _, row := range ready {
-		if last := ops[row.Ref.ID]; !slices.Contains(held, row) && last.State == audit.StateUnknown {
+	for _, row := range c.sent {
+		if c.ops[row.Ref.ID].State == audit.StateUnknown {
 			unknown = append(unknown, row.Ref.ID)
 		}
 	}
-	seen := s.lookUpMany(ctx, region, unknown)
-	for _, row := range ready {
-		if slices.Contains(held, row) {
-			continue
-		}
-		last := ops[row.Ref.ID]
+	seen := c.s.lookUpMany(ctx, c.region, unknown)
+	for _, row := range c.sent {
+		last := c.ops[row.Ref.ID]
 		switch {
 		case e != nil && e.Code == ecs.CodeAuditFailed:
 			row.Outcome, row.Words = OutcomeUnknown, "Recording failed part way; see the audit log."
 		case last.State == audit.StateSucceeded:
 			row.Outcome, row.RequestID = OutcomeStarted, requestID
 			row.Words = "ECS accepted the start."
-			inst, _ := s.Fleet.Lookup(region, row.Ref.ID)
+			inst, _ := c.s.fleet.Lookup(c.region, row.Ref.ID)
 			inst.Status = ecs.StatusStarting
-			s.Fleet.Update(inst)
+			c.s.fleet.Update(inst)
 		case last.State == audit.StateUnknown:
 			row.Outcome, row.RequestID = OutcomeUnknown, last.RequestID
 			row.Words = "No answer from ECS for it, so whether it started is unknown. " + seen(row.Ref.ID)
@@ -356,16 +372,16 @@ func (s *Service) lookUpMany(ctx context.Context, region string, ids []string) f
 	var err error
 	if len(ids) > 0 {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		found, err = s.Batch.DescribeMany(lctx, region, ids)
+		found, err = s.batch.DescribeMany(lctx, region, ids)
 		cancel()
 	}
-	at := s.Now()
+	at := s.now()
 	return func(id string) string {
 		inst, ok := found[id]
 		if err != nil || !ok {
 			return "Its status could not be looked up afterwards."
 		}
-		s.Fleet.Update(inst)
+		s.fleet.Update(inst)
 		return lookedUp(inst.Status, at)
 	}
 }
@@ -410,21 +426,21 @@ func (s *Service) Check(ctx context.Context, a Actor, r Request) (CheckResult, e
 		return CheckResult{}, err
 	}
 	inst := s.describeNow(ctx, r.Region, r.InstanceID)
-	if x := May(a, users.PermStart, inst); !x.OK {
+	if x := May(a, needCheck, inst); !x.OK {
 		return CheckResult{}, x.Err() // nothing asked of ECS for an instance outside the grants
 	}
 	ev := audit.Event{Action: audit.ActionCheck, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP, UserAgent: a.UserAgent, Token: a.Token,
 		Region: r.Region, InstanceID: r.InstanceID, InstanceName: inst.Name, InstanceType: inst.Type, InitLocalDisk: r.InitLocalDisk, DryRun: true}
-	if s.Limiter != nil { // a dry run spends StartInstance's API budget too
+	if s.limiter != nil { // a dry run spends StartInstance's API budget too
 		wctx, cancel := context.WithTimeout(ctx, checkWait)
-		err := s.Limiter.WaitN(wctx, 1)
+		err := s.limiter.WaitN(wctx, 1)
 		cancel()
 		if err != nil {
 			return CheckResult{}, apperr.New(apperr.Unavailable, "Not checked: checks count against the dashboard's start rate limit (--start-rate), which is spent for now. Try again in a minute.")
 		}
 	}
 	dctx, who := ecs.As(ctx, a.User)
-	requestID, err := s.Batch.DryRun(dctx, r.Region, r.InstanceID, r.InitLocalDisk)
+	requestID, err := s.batch.DryRun(dctx, r.Region, r.InstanceID, r.InitLocalDisk)
 	stamp(&ev, who)
 	res := CheckResult{RequestID: requestID, Instance: inst, Would: err == nil}
 	ev.RequestID = requestID
@@ -432,7 +448,7 @@ func (s *Service) Check(ctx context.Context, a Actor, r Request) (CheckResult, e
 	case err == nil:
 		ev.State = audit.StateSucceeded
 	case errors.As(err, &e):
-		res.ECSError, res.RequestID = ecs.Advise(e, inst, s.Families), e.RequestID
+		res.ECSError, res.RequestID = ecs.Advise(e, inst, s.families), e.RequestID
 		ev.RequestID, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus = e.RequestID, e.Code, e.Message, e.HTTPStatus
 		ev.State = audit.StateFailed
 		if e.Kind == ecs.KindUnknownOutcome {
@@ -441,7 +457,7 @@ func (s *Service) Check(ctx context.Context, a Actor, r Request) (CheckResult, e
 	default:
 		return res, apperr.Wrap(err, apperr.Internal, "The check failed.")
 	}
-	if _, err := s.Log.Append(ctx, ev); err != nil {
+	if _, err := s.log.Append(ctx, ev); err != nil {
 		return res, apperr.Wrap(err, apperr.Unavailable, "The check could not be recorded in the audit log.")
 	}
 	return res, nil

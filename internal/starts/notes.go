@@ -15,13 +15,16 @@ import (
 // needs its operation's timeline): a request awaiting approval, a
 // decision, or an entry of an approved start (which carries its approver).
 func MayNote(e audit.Event) bool {
-	switch e.Action {
-	case audit.ActionApprove, audit.ActionReject, audit.ActionWithdraw, audit.ActionExpire:
+	a, ok := audit.Action(e.Action)
+	switch {
+	case !ok || !a.Request:
+		return false
+	case a.Decides:
 		return true
-	case audit.ActionStartInstance, audit.ActionRecover:
-		return (e.Seq == e.OpID && e.State == audit.StateAwaitingApproval) || (e.Approver != "" && e.State != audit.StateSent)
+	case !a.Holds && a.Note == "":
+		return false // a follow-up that tells nothing (reconcile)
 	}
-	return false
+	return (e.Seq == e.OpID && e.State == audit.StateAwaitingApproval) || (e.Approver != "" && e.State != audit.StateSent)
 }
 
 // Notes are the notification events of entry e of operation op (its
@@ -36,36 +39,24 @@ func MayNote(e audit.Event) bool {
 // yet.
 func (s *Service) Notes(ctx context.Context, op audit.Op, e audit.Event) (notes []string, settled bool, err error) {
 	first := op.First
-	if first.Action != audit.ActionStartInstance || first.State != audit.StateAwaitingApproval {
+	if !audit.IsRequest(op) || first.State != audit.StateAwaitingApproval {
 		return nil, true, nil
 	}
 	if e.Seq == first.Seq {
 		return []string{NoteAwaiting}, true, nil
 	}
-	switch e.Action {
-	case audit.ActionApprove:
-		if e.State == audit.StateFailed {
-			return []string{NoteApproved, NoteFailed}, true, nil
-		}
-		return []string{NoteApproved}, true, nil
-	case audit.ActionReject:
-		return []string{NoteRejected}, true, nil
-	case audit.ActionWithdraw:
-		return []string{NoteWithdrawn}, true, nil
-	case audit.ActionExpire:
-		return []string{NoteExpired}, true, nil
-	case audit.ActionRecover:
-		return []string{NoteUnknown}, true, nil
-	case audit.ActionStartInstance:
-		if e.State == audit.StateSent {
-			return nil, true, nil
-		}
-	default:
-		return nil, true, nil
+	a, _ := audit.Action(e.Action)
+	switch {
+	case a.Name == audit.ActionApprove && e.State == audit.StateFailed:
+		return []string{NoteApproved, NoteFailed}, true, nil // failed at once
+	case a.Note != "":
+		return []string{a.Note}, true, nil
+	case !a.Holds || e.State == audit.StateSent:
+		return nil, true, nil // not an attempt's outcome
 	}
 	// An attempt's outcome: told when it is the call's last.
 	for _, later := range op.Events {
-		if later.Seq > e.Seq && later.Action == audit.ActionStartInstance {
+		if later.Seq > e.Seq && later.Action == e.Action {
 			return nil, true, nil // another attempt followed
 		}
 	}
@@ -80,15 +71,12 @@ func (s *Service) Notes(ctx context.Context, op audit.Op, e audit.Event) (notes 
 
 // callEnded reports whether the call of outcome e can no longer try again.
 func (s *Service) callEnded(ctx context.Context, e audit.Event) (bool, error) {
-	if e.Replica == s.Log.Replica() {
+	if e.Replica == s.log.Replica() {
 		return !s.out.holding(e.OpID), nil
 	}
-	limit := s.CallLimit
-	if limit <= 0 {
-		limit = s.defaultLimit()
-	}
-	if s.Now().Sub(e.Time) > limit {
+	limit := s.callLimit
+	if s.now().Sub(e.Time) > limit {
 		return true, nil
 	}
-	return s.Log.LeaseEnded(ctx, e.Replica)
+	return s.log.LeaseEnded(ctx, e.Replica)
 }

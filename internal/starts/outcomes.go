@@ -118,11 +118,11 @@ func (s *Service) intent(ctx context.Context, ev audit.Event) (audit.Event, erro
 	}
 	s.out.gate.RLock()
 	defer s.out.gate.RUnlock()
-	written, err := s.Log.Append(ctx, ev)
+	written, err := s.log.Append(ctx, ev)
 	if err != nil {
 		return written, err
 	}
-	s.out.hold(written.OpID, s.Log.Epoch())
+	s.out.hold(written.OpID, s.log.Epoch())
 	return written, nil
 }
 
@@ -133,7 +133,7 @@ func (s *Service) outcome(ctx context.Context, ev audit.Event) (audit.Event, boo
 	s.out.mu.Lock()
 	epoch, ok := s.out.held[ev.OpID]
 	if !ok {
-		epoch = s.Log.Epoch()
+		epoch = s.log.Epoch()
 	}
 	p := pendingOutcome{ev: ev, epoch: epoch}
 	if len(s.out.queue) > 0 {
@@ -155,7 +155,7 @@ func (s *Service) outcome(ctx context.Context, ev audit.Event) (audit.Event, boo
 
 // keep queues p (s.out.mu held) and starts the writer when it is idle.
 func (s *Service) keep(p pendingOutcome, why error) {
-	s.Logger.Warn("audit outcome kept to be written later", "op", p.ev.OpID, "state", p.ev.State, "request_id", p.ev.RequestID, "err", why)
+	s.logger.Warn("audit outcome kept to be written later", "op", p.ev.OpID, "state", p.ev.State, "request_id", p.ev.RequestID, "err", why)
 	s.out.queue = append(s.out.queue, p)
 	if len(s.out.queue) == 1 {
 		s.out.drained = make(chan struct{})
@@ -169,13 +169,13 @@ func permanent(err error) bool {
 
 // writeOutcome appends one outcome, fenced by the lease of its intent.
 func (s *Service) writeOutcome(ctx context.Context, p pendingOutcome) (audit.Event, error) {
-	written, err := s.Log.AppendFenced(ctx, p.ev, audit.StateSent, audit.Fence{Epoch: p.epoch})
+	written, err := s.log.AppendFenced(ctx, p.ev, audit.StateSent, audit.Fence{Epoch: p.epoch})
 	switch {
 	case errors.Is(err, audit.ErrFenced):
-		s.Logger.Error("audit outcome not written: this replica's lease ended while the call was in flight; the replica that took over (or this one, in its new lease) records it as unknown",
+		s.logger.Error("audit outcome not written: this replica's lease ended while the call was in flight; the replica that took over (or this one, in its new lease) records it as unknown",
 			"op", p.ev.OpID, "state", p.ev.State, "request_id", p.ev.RequestID)
 	case errors.Is(err, audit.ErrStateChanged):
-		s.Logger.Error("audit outcome not written: the operation was recorded meanwhile by another replica", "op", p.ev.OpID, "state", p.ev.State, "request_id", p.ev.RequestID)
+		s.logger.Error("audit outcome not written: the operation was recorded meanwhile by another replica", "op", p.ev.OpID, "state", p.ev.State, "request_id", p.ev.RequestID)
 	}
 	return written, err
 }

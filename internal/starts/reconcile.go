@@ -25,10 +25,10 @@ const reconcileWithin = 24 * time.Hour
 // is still not known. A status read before ECS could have acted (Stopped,
 // soon after the call) is no answer, and waits for the next pass.
 func (s *Service) Reconcile(ctx context.Context) (int, error) {
-	if s.Batch == nil {
+	if s.batch == nil {
 		return 0, nil
 	}
-	ops, err := s.Log.Unsettled(ctx, s.Now().Add(-reconcileWithin), 500)
+	ops, err := s.log.Unsettled(ctx, s.now().Add(-reconcileWithin), 500)
 	if err != nil {
 		return 0, err
 	}
@@ -46,25 +46,25 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 				ids[i] = op.Last.InstanceID
 			}
 			lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			found, err := s.Batch.DescribeMany(lctx, region, ids)
+			found, err := s.batch.DescribeMany(lctx, region, ids)
 			cancel()
 			if err != nil {
 				continue // ECS is not answering: the next pass
 			}
-			at := s.Now()
+			at := s.now()
 			for _, op := range chunk {
 				inst, ok := found[op.Last.InstanceID]
 				if !ok {
 					continue
 				}
-				s.Fleet.Update(inst)
+				s.fleet.Update(inst)
 				words := seenWords(inst.Status, at, op.Last.Time)
 				if words == "" {
 					continue
 				}
 				ev := op.Last
 				ev.Action, ev.ErrorCode, ev.ErrorMessage, ev.SourceIP, ev.UserAgent = audit.ActionReconcile, "Dashboard.SeenLater", words, "", ""
-				if _, err := s.Log.AppendIf(ctx, ev, audit.StateUnknown); err == nil {
+				if _, err := s.log.AppendIf(ctx, ev, audit.StateUnknown); err == nil {
 					n++
 				} // else: written meanwhile by another replica (one per operation), or the next pass
 			}

@@ -17,8 +17,7 @@ import (
 // or still Stopped long after the call.
 func TestAnUnknownOutcomeIsReconciledWhenTheTruthIsVisible(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, starts.PolicyNone)
-	r.svc.Batch = r.ecs
+	r := newRig(t, starts.PolicyNone, withBatch)
 	ctx := context.Background()
 	r.ecs.late = true
 	res, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
@@ -64,8 +63,7 @@ func TestAnUnknownOutcomeIsReconciledWhenTheTruthIsVisible(t *testing.T) {
 // instances up in one call, not one lookup per row in series.
 func TestABatchOfUnknownOutcomesLooksUpOnceNotPerRow(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, starts.PolicyNone)
-	r.svc.Batch = r.ecs
+	r := newRig(t, starts.PolicyNone, withBatch)
 	r.ecs.late = true
 	var refs []string
 	for i := range 10 {

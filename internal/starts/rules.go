@@ -29,6 +29,23 @@ type Answer struct {
 
 var yes = Answer{OK: true}
 
+// What the service's actions need, read from the one action table
+// (audit.Action): a new action's permission is its row there.
+var (
+	needStart       = needs(audit.ActionStartInstance)
+	needCheck       = needs(audit.ActionCheck)
+	needDecide      = needs(audit.ActionApprove)  // approving and rejecting alike
+	needWithdrawAny = needs(audit.ActionWithdraw) // someone else's request; one's own needs none
+)
+
+func needs(action string) users.Perm {
+	a, ok := audit.Action(action)
+	if !ok || a.Perm == 0 {
+		panic("starts: the action table gives " + action + " no permission")
+	}
+	return a.Perm
+}
+
 func no(kind apperr.Kind, format string, args ...any) Answer {
 	return Answer{Why: fmt.Sprintf(format, args...), Kind: kind}
 }
@@ -59,7 +76,7 @@ func (s *Service) validRef(region, id string) error {
 	if !ValidID(id) {
 		return apperr.New(apperr.Invalid, "%q is not an ECS instance ID (i- followed by letters and digits).", apperr.Quote(id))
 	}
-	if !s.ECS.HasRegion(region) {
+	if !s.ecs.HasRegion(region) {
 		return apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", apperr.Quote(region))
 	}
 	return nil
@@ -67,7 +84,7 @@ func (s *Service) validRef(region, id string) error {
 
 // mayStartAny is the role a start (or a check) needs.
 func mayStartAny(a Actor) Answer {
-	if !a.Holds(users.PermStart) {
+	if !a.Holds(needStart) {
 		x := no(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Roles())
 		x.ByRole = true
 		return x
@@ -91,10 +108,10 @@ func (s *Service) MayStart(a Actor, inst ecs.Instance, held audit.OpenOp) Answer
 	if x := mayStartAny(a); !x.OK {
 		return x
 	}
-	if x := May(a, users.PermStart, inst); !x.OK {
+	if x := May(a, needStart, inst); !x.OK {
 		return x
 	}
-	if e := ecs.Check(inst, false, s.Families, s.Now()); e != nil {
+	if e := ecs.Check(inst, false, s.families, s.now()); e != nil {
 		return no(apperr.Conflict, "%s", briefly(e, inst))
 	}
 	return yes
@@ -116,7 +133,7 @@ func briefly(e *ecs.Error, inst ecs.Instance) string {
 // StartBlocked says, for a request awaiting approval, why its start would
 // fail if approved now ("" when nothing known stands in its way).
 func (s *Service) StartBlocked(inst ecs.Instance, initLocalDisk bool) string {
-	if e := ecs.Check(inst, initLocalDisk, s.Families, s.Now()); e != nil {
+	if e := ecs.Check(inst, initLocalDisk, s.families, s.now()); e != nil {
 		return e.Summary + " Approving now will fail."
 	}
 	return ""
@@ -129,7 +146,7 @@ func (s *Service) checkReason(reason string) error {
 	if n := utf8.RuneCountInString(reason); n > MaxReason {
 		return apperr.New(apperr.Invalid, "The reason has %d characters; at most %d fit.", n, MaxReason)
 	}
-	if s.Approval == PolicyAll && strings.TrimSpace(reason) == "" {
+	if s.approval == PolicyAll && strings.TrimSpace(reason) == "" {
 		return apperr.New(apperr.Unprocessable, "Give a reason: every start here waits for a second person, who needs to know why.")
 	}
 	return nil
@@ -147,7 +164,7 @@ func checkRejectReason(reason string) error {
 // mayDecide is who may approve or reject a request of requester: an
 // approver or admin, never the requester.
 func mayDecide(a Actor, requester string) Answer {
-	if !a.Holds(users.PermDecide) {
+	if !a.Holds(needDecide) {
 		x := no(apperr.Forbidden, "Your role (%s) may not approve or reject starts.", a.Roles())
 		x.ByRole = true
 		return x
@@ -163,7 +180,7 @@ func mayDecide(a Actor, requester string) Answer {
 // the instance as the shared cache describes it; the decision itself asks
 // again with ECS's description).
 func MayDecideOn(a Actor, requester string, inst ecs.Instance) bool {
-	return mayDecide(a, requester).OK && May(a, users.PermDecide, inst).OK
+	return mayDecide(a, requester).OK && May(a, needDecide, inst).OK
 }
 
 // MayDecide says whether a may approve or reject op now, and if not why;
@@ -175,14 +192,14 @@ func (s *Service) MayDecide(a Actor, op audit.Op, inst ecs.Instance) Answer {
 	if x := mayDecide(a, op.First.User); !x.OK {
 		return x
 	}
-	return May(a, users.PermDecide, inst)
+	return May(a, needDecide, inst)
 }
 
 // Described is the instance of an audit entry as the shared cache knows it,
 // or only its region and id when the cache does not (then only a grant over
 // every instance, or over its region, covers it).
 func (s *Service) Described(region, id string) ecs.Instance {
-	if inst, ok := s.Fleet.Lookup(region, id); ok {
+	if inst, ok := s.fleet.Lookup(region, id); ok {
 		return inst
 	}
 	return ecs.Instance{Region: region, ID: id}
@@ -191,10 +208,10 @@ func (s *Service) Described(region, id string) ecs.Instance {
 // MayWithdraw says whether a may withdraw op now: its requester, or an
 // admin, while it awaits approval.
 func (s *Service) MayWithdraw(a Actor, op audit.Op) Answer {
-	if op.First.Action != audit.ActionStartInstance {
+	if !audit.IsRequest(op) {
 		return no(apperr.NotFound, "There is no request %d.", op.ID())
 	}
-	if a.User != op.First.User && !a.Unscoped(users.PermAdmin) {
+	if a.User != op.First.User && !a.Unscoped(needWithdrawAny) {
 		return no(apperr.Forbidden, "Only %s, who asked, or an admin may withdraw request %d.", op.First.User, op.ID())
 	}
 	if x := s.awaitingNow(op); !x.OK {
@@ -225,7 +242,7 @@ func (s *Service) Expired(op audit.Op) bool {
 
 // PastTime reports whether a request asked at asked, if it still awaits
 // approval, is past its time.
-func (s *Service) PastTime(asked time.Time) bool { return s.Now().Sub(asked) >= s.TTL }
+func (s *Service) PastTime(asked time.Time) bool { return s.now().Sub(asked) >= s.ttl }
 
 // State is op's state as a page shows it: a request past its time is
 // expired, though its expiry may not be recorded yet.
@@ -257,7 +274,7 @@ func OwnWithdrawal(e audit.Event) bool {
 // batchOffered is the rule of a nil Batch: neither batch starts nor checks
 // are offered.
 func (s *Service) batchOffered() error {
-	if s.Batch == nil {
+	if s.batch == nil {
 		return apperr.New(apperr.Unavailable, "Batch starts and checks are not available on this dashboard; start instances one at a time.")
 	}
 	return nil

@@ -154,8 +154,7 @@ func TestReasonLimitsCountCharacters(t *testing.T) {
 // single start uses.
 func TestBatchRefusesShapeAndRegionInTheWordsOfAStart(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, starts.PolicyNone)
-	r.svc.Batch = &fakeBatch{}
+	r := newRig(t, starts.PolicyNone, func(_ *rig, o *starts.Options) { o.Batch = &fakeBatch{} })
 	b, err := r.svc.StartBatch(context.Background(), operator, []string{"cn-hangzhou/i-../x", "mars-1/" + stoppedID, "nonsense"}, "")
 	if err != nil {
 		t.Fatal(err)

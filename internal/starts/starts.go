@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,27 +49,71 @@ type Actor struct {
 	Grants []users.Grant
 }
 
-// Service runs starts.
-type Service struct {
-	ECS       ECS
-	Fleet     Fleet
-	Log       *audit.Log
-	Families  ecs.Families
-	Approval  Policy
-	TTL       time.Duration
-	Now       func() time.Time
-	Logger    *slog.Logger
-	CallLimit time.Duration // deadline for the whole start, retries included
-	// Batch is the batch start's and the dry run's ECS (nil: neither).
-	Batch BatchECS
+// Options are what a Service is made of. New copies them: a Service does
+// not change after it is made, and nothing outside it changes it.
+type Options struct {
+	ECS   ECS
+	Fleet Fleet
+	Log   *audit.Log
+	// Batch is the batch start's and the dry run's ECS (nil: neither is
+	// offered, and both are refused in words).
+	Batch    BatchECS
+	Families ecs.Families // the instance families with local disks
+	Approval Policy
+	TTL      time.Duration    // how long a request waits for approval
+	Now      func() time.Time // nil: time.Now (the database's clock in the product)
+	Logger   *slog.Logger     // nil: slog.Default()
+	// CallLimit is the deadline for a whole start, retries included
+	// (0: 30 seconds).
+	CallLimit time.Duration
 	// Limiter, when set, paces starts to stay under ECS's StartInstance
 	// rate limit (about 500 a minute for an account).
 	Limiter Limiter
+}
+
+// Service runs starts.
+type Service struct {
+	ecs       ECS
+	fleet     Fleet
+	log       *audit.Log
+	batch     BatchECS
+	families  ecs.Families
+	approval  Policy
+	ttl       time.Duration
+	now       func() time.Time
+	logger    *slog.Logger
+	callLimit time.Duration
+	limiter   Limiter
 
 	out outbook // the outcomes kept until written, and the calls held (outcomes.go)
 }
 
-func (s *Service) defaultLimit() time.Duration { return 30 * time.Second }
+// New is a Service made of o.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.CallLimit <= 0 {
+		o.CallLimit = 30 * time.Second
+	}
+	return &Service{ecs: o.ECS, fleet: o.Fleet, log: o.Log, batch: o.Batch, families: slices.Clone(o.Families), approval: o.Approval,
+		ttl: o.TTL, now: o.Now, logger: o.Logger, callLimit: o.CallLimit, limiter: o.Limiter}
+}
+
+// Approval is the approval policy the service applies.
+func (s *Service) Approval() Policy { return s.approval }
+
+// Families are the instance families with local disks.
+func (s *Service) Families() ecs.Families { return s.families }
+
+// TTL is how long a request waits for approval before it expires.
+func (s *Service) TTL() time.Duration { return s.ttl }
+
+// CallLimit is the deadline for a whole start, retries included.
+func (s *Service) CallLimit() time.Duration { return s.callLimit }
 
 // The notification events (Notes says which entry stands for which).
 const (
@@ -144,14 +189,14 @@ func (s *Service) Validate(a Actor, r Request) error {
 	if err := s.validRef(r.Region, r.InstanceID); err != nil {
 		return err
 	}
-	cached, known := s.Fleet.Lookup(r.Region, r.InstanceID)
+	cached, known := s.fleet.Lookup(r.Region, r.InstanceID)
 	if known && !Sees(a, cached) {
 		// Out of every grant as far as the cache knows: refused before
 		// anything is asked (the fresh description is matched again).
 		return May(a, users.PermView, cached).Err()
 	}
 	if r.InitLocalDisk && known {
-		if e := ecs.NoLocalDisk(cached, s.Families); e != nil {
+		if e := ecs.NoLocalDisk(cached, s.families); e != nil {
 			return apperr.Wrap(e, apperr.Unprocessable, "%s %s", e.Summary, e.Action)
 		}
 	}
@@ -182,16 +227,16 @@ func (s *Service) Request(ctx context.Context, a Actor, r Request) (Result, erro
 	if err := s.notOpen(ctx, id); err != nil {
 		return Result{}, err
 	}
-	inst, err := s.fresh(ctx, a, users.PermStart, region, id, initLocalDisk)
+	inst, err := s.fresh(ctx, a, needStart, region, id, initLocalDisk)
 	if err != nil {
 		return Result{}, err
 	}
 	base := audit.Event{Action: audit.ActionStartInstance, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP,
 		UserAgent: a.UserAgent, Region: region, InstanceID: id, InstanceName: inst.Name, InstanceType: inst.Type,
 		InitLocalDisk: initLocalDisk, Reason: strings.TrimSpace(r.Reason), Token: a.Token}
-	if s.Approval.NeedsApproval(initLocalDisk) {
+	if s.approval.NeedsApproval(initLocalDisk) {
 		base.State = audit.StateAwaitingApproval
-		ev, err := s.Log.Append(ctx, base)
+		ev, err := s.log.Append(ctx, base)
 		if oe := (*audit.OpenError)(nil); errors.As(err, &oe) {
 			return Result{}, openWords(oe)
 		}
@@ -208,7 +253,7 @@ func (s *Service) Request(ctx context.Context, a Actor, r Request) (Result, erro
 // expired first and does not hold the instance. The append re-checks in its
 // own transaction.
 func (s *Service) notOpen(ctx context.Context, id string) error {
-	o, err := s.Log.Open(ctx, id)
+	o, err := s.log.Open(ctx, id)
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "The audit log could not be read.")
 	}
@@ -216,7 +261,7 @@ func (s *Service) notOpen(ctx context.Context, id string) error {
 		return nil
 	}
 	if o.State == audit.StateAwaitingApproval {
-		op, err := s.Log.Operation(ctx, o.OpID)
+		op, err := s.log.Operation(ctx, o.OpID)
 		if err == nil && s.Expired(op) {
 			s.expire(ctx, op)
 			return s.notOpen(ctx, id)
@@ -238,7 +283,7 @@ func openWords(o *audit.OpenError) error {
 // drawn takes the right away), and applies StartInstance's preconditions,
 // mapping refusals to kinds.
 func (s *Service) fresh(ctx context.Context, a Actor, p users.Perm, region, id string, initLocalDisk bool) (ecs.Instance, error) {
-	inst, err := s.ECS.Describe(ctx, region, id)
+	inst, err := s.ecs.Describe(ctx, region, id)
 	if err != nil {
 		var e *ecs.Error
 		if errors.As(err, &e) && e.Kind == ecs.KindNotFound {
@@ -255,11 +300,11 @@ func (s *Service) fresh(ctx context.Context, a Actor, p users.Perm, region, id s
 		}
 		return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS.")
 	}
-	s.Fleet.Update(inst)
+	s.fleet.Update(inst)
 	if x := May(a, p, inst); !x.OK {
 		return inst, x.Err()
 	}
-	if e := ecs.Check(inst, initLocalDisk, s.Families, s.Now()); e != nil {
+	if e := ecs.Check(inst, initLocalDisk, s.families, s.now()); e != nil {
 		return inst, apperr.Wrap(e, e.AppKind(), "%s %s", e.Summary, e.Action)
 	}
 	return inst, nil
@@ -268,15 +313,12 @@ func (s *Service) fresh(ctx context.Context, a Actor, p users.Perm, region, id s
 // send calls StartInstance, recording each attempt's intent before it leaves
 // and its outcome after. op carries the operation (OpID 0: a new one).
 func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (Result, error) {
-	limit := s.CallLimit
-	if limit <= 0 {
-		limit = s.defaultLimit()
-	}
+	limit := s.callLimit
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	res := Result{Instance: inst}
-	if s.Limiter != nil {
-		if err := s.Limiter.WaitN(cctx, 1); err != nil {
+	if s.limiter != nil {
+		if err := s.limiter.WaitN(cctx, 1); err != nil {
 			return res, apperr.New(apperr.Unavailable, "Not sent: the dashboard's start rate limit would be exceeded before the request's deadline. Try again in a minute.")
 		}
 	}
@@ -289,9 +331,7 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 		Before: func(n int) error {
 			ev := last
 			stamp(&ev, who)
-			ev.State, ev.Attempt = audit.StateSent, n
-			ev.RequestID, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus, ev.DurationMS = "", "", "", 0, 0
-			written, err := s.intent(ctx, ev)
+			written, err := s.intent(ctx, asIntent(ev, n))
 			if err != nil {
 				return err
 			}
@@ -302,14 +342,11 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 			ev := last
 			stamp(&ev, who)
 			ev.Attempt, ev.RequestID, ev.DurationMS = a.N, a.RequestID, a.Duration.Milliseconds()
-			switch {
-			case a.Err == nil:
-				ev.State, ev.HTTPStatus = audit.StateSucceeded, 200
-			case a.Err.Kind == ecs.KindUnknownOutcome:
-				ev.State, ev.ErrorCode, ev.ErrorMessage = audit.StateUnknown, a.Err.Code, a.Err.Summary+" "+s.statusNote(ctx, inst)
-			default:
-				ev.State, ev.ErrorCode, ev.ErrorMessage, ev.HTTPStatus = audit.StateFailed, a.Err.Code, a.Err.Message, a.Err.HTTPStatus
+			var unknown string
+			if a.Err != nil && a.Err.Kind == ecs.KindUnknownOutcome {
+				unknown = a.Err.Summary + " " + s.statusNote(ctx, inst)
 			}
+			withOutcome(&ev, a.Err, unknown)
 			// Written now, or kept and written as soon as the database
 			// takes it (outcomes.go); never dropped.
 			if written, ok := s.outcome(ctx, ev); ok {
@@ -319,7 +356,7 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 			}
 		},
 	}
-	requestID, err := s.ECS.StartInstance(cctx, inst.Region, inst.ID, op.InitLocalDisk, hooks)
+	requestID, err := s.ecs.StartInstance(cctx, inst.Region, inst.ID, op.InitLocalDisk, hooks)
 	if res.OpID != 0 {
 		s.out.settle(res.OpID)
 	}
@@ -335,13 +372,13 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 		if e.Code == ecs.CodeAuditFailed {
 			return res, apperr.Wrap(err, apperr.Unavailable, "%s %s", e.Summary, e.Action)
 		}
-		res.ECSError, res.RequestID = ecs.Advise(e, inst, s.Families), e.RequestID
+		res.ECSError, res.RequestID = ecs.Advise(e, inst, s.families), e.RequestID
 		return res, nil
 	}
 	// ECS documents that an accepted start moves the instance to Starting:
 	// show that at once; the live status poll and the next refresh confirm it.
 	res.Instance.Status = ecs.StatusStarting
-	s.Fleet.Update(res.Instance)
+	s.fleet.Update(res.Instance)
 	return res, nil
 }
 
@@ -349,11 +386,11 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 // last saw it when ECS cannot be asked (a rejection sends nothing, so it
 // need not wait for ECS).
 func (s *Service) describeNow(ctx context.Context, region, id string) ecs.Instance {
-	inst, err := s.ECS.Describe(ctx, region, id)
+	inst, err := s.ecs.Describe(ctx, region, id)
 	if err != nil {
 		return s.Described(region, id)
 	}
-	s.Fleet.Update(inst)
+	s.fleet.Update(inst)
 	return inst
 }
 
@@ -361,12 +398,12 @@ func (s *Service) describeNow(ctx context.Context, region, id string) ecs.Instan
 func (s *Service) statusNote(ctx context.Context, inst ecs.Instance) string {
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	now, err := s.ECS.Describe(lctx, inst.Region, inst.ID)
+	now, err := s.ecs.Describe(lctx, inst.Region, inst.ID)
 	if err != nil {
 		return "Its status could not be looked up afterwards."
 	}
-	s.Fleet.Update(now)
-	return lookedUp(now.Status, s.Now())
+	s.fleet.Update(now)
+	return lookedUp(now.Status, s.now())
 }
 
 // lookedUp words a status read right after a call whose outcome is
@@ -387,7 +424,7 @@ func Digest(op audit.Event) string {
 }
 
 func (s *Service) awaiting(ctx context.Context, a Actor, opID int64, digest string) (audit.Op, error) {
-	op, err := s.Log.Operation(ctx, opID)
+	op, err := s.log.Operation(ctx, opID)
 	if errors.Is(err, audit.ErrNotFound) {
 		return op, apperr.New(apperr.NotFound, "There is no request %d.", opID)
 	}
@@ -400,7 +437,7 @@ func (s *Service) awaiting(ctx context.Context, a Actor, opID int64, digest stri
 	// As the cache knows the instance: refused before anything else when
 	// outside the approver's grants (Approve and Reject ask again with
 	// ECS's description).
-	if x := May(a, users.PermDecide, s.Described(op.First.Region, op.First.InstanceID)); !x.OK {
+	if x := May(a, needDecide, s.Described(op.First.Region, op.First.InstanceID)); !x.OK {
 		if x.Kind == apperr.NotFound {
 			return op, apperr.New(apperr.NotFound, "There is no request %d that you may decide.", opID)
 		}
@@ -433,7 +470,7 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 	decision := op.Last
 	decision.Action, decision.Approver, decision.SourceIP, decision.UserAgent, decision.AuthMethod = audit.ActionApprove, a.User, a.SourceIP, a.UserAgent, a.AuthMethod
 	decision.Token = a.Token
-	inst, ferr := s.fresh(ctx, a, users.PermDecide, req.Region, req.InstanceID, req.InitLocalDisk)
+	inst, ferr := s.fresh(ctx, a, needDecide, req.Region, req.InstanceID, req.InitLocalDisk)
 	if k := apperr.KindOf(ferr); ferr != nil && (k == apperr.Unavailable || k == apperr.Internal || k == apperr.Forbidden || k == apperr.NotFound && !errors.As(ferr, new(*ecs.Error))) {
 		// ECS could not be asked, or the approver's grants do not cover the
 		// instance as ECS describes it now: nothing is decided; the request
@@ -445,7 +482,7 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 		// Approved, but the instance no longer qualifies: record it as failed
 		// without sending anything.
 		decision.State, decision.ErrorCode, decision.ErrorMessage = audit.StateFailed, "Dashboard.PreconditionFailed", apperr.MessageOf(ferr)
-		_, err := s.Log.AppendIf(ctx, decision, audit.StateAwaitingApproval)
+		_, err := s.log.AppendIf(ctx, decision, audit.StateAwaitingApproval)
 		if errors.Is(err, audit.ErrStateChanged) {
 			return Result{}, apperr.New(apperr.Conflict, "Someone else decided on request %d first.", opID)
 		} else if err != nil {
@@ -455,7 +492,7 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 	}
 	// The claim: only one approver's append passes the state check.
 	decision.State = audit.StateSent
-	claimed, err := s.Log.AppendIf(ctx, decision, audit.StateAwaitingApproval)
+	claimed, err := s.log.AppendIf(ctx, decision, audit.StateAwaitingApproval)
 	if errors.Is(err, audit.ErrStateChanged) {
 		return Result{}, apperr.New(apperr.Conflict, "Someone else decided on request %d first.", opID)
 	}
@@ -471,8 +508,8 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 // Withdraw takes back a request awaiting approval: only its requester, or
 // an admin, may; the instance can then be started again.
 func (s *Service) Withdraw(ctx context.Context, a Actor, opID int64) error {
-	op, err := s.Log.Operation(ctx, opID)
-	if errors.Is(err, audit.ErrNotFound) || (err == nil && op.First.Action != audit.ActionStartInstance) {
+	op, err := s.log.Operation(ctx, opID)
+	if errors.Is(err, audit.ErrNotFound) || (err == nil && !audit.IsRequest(op)) {
 		return apperr.New(apperr.NotFound, "There is no request %d.", opID)
 	}
 	if err != nil {
@@ -491,7 +528,7 @@ func (s *Service) close(ctx context.Context, a Actor, op audit.Op, action, state
 	ev := op.Last
 	ev.Action, ev.State, ev.Approver, ev.Reason = action, state, approver, reason
 	ev.SourceIP, ev.UserAgent, ev.AuthMethod, ev.Token = a.SourceIP, a.UserAgent, a.AuthMethod, a.Token
-	_, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval)
+	_, err := s.log.AppendIf(ctx, ev, audit.StateAwaitingApproval)
 	if errors.Is(err, audit.ErrStateChanged) {
 		return apperr.New(apperr.Conflict, "Someone decided on request %d first.", op.ID())
 	} else if err != nil {
@@ -509,7 +546,7 @@ func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reaso
 	if err != nil {
 		return err
 	}
-	if x := May(a, users.PermDecide, s.describeNow(ctx, op.First.Region, op.First.InstanceID)); !x.OK {
+	if x := May(a, needDecide, s.describeNow(ctx, op.First.Region, op.First.InstanceID)); !x.OK {
 		return x.Err()
 	}
 	return s.close(ctx, a, op, audit.ActionReject, audit.StateRejected, a.User, reason)
@@ -517,15 +554,15 @@ func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reaso
 
 func (s *Service) expire(ctx context.Context, op audit.Op) {
 	ev := op.Last
-	ev.Action, ev.State, ev.Approver, ev.Reason, ev.SourceIP, ev.UserAgent = audit.ActionExpire, audit.StateExpired, "", fmt.Sprintf("not approved within %s", s.TTL), "", ""
-	if _, err := s.Log.AppendIf(ctx, ev, audit.StateAwaitingApproval); err != nil && !errors.Is(err, audit.ErrStateChanged) {
-		s.Logger.Error("could not record expiry", "op", op.ID(), "err", err)
+	ev.Action, ev.State, ev.Approver, ev.Reason, ev.SourceIP, ev.UserAgent = audit.ActionExpire, audit.StateExpired, "", fmt.Sprintf("not approved within %s", s.ttl), "", ""
+	if _, err := s.log.AppendIf(ctx, ev, audit.StateAwaitingApproval); err != nil && !errors.Is(err, audit.ErrStateChanged) {
+		s.logger.Error("could not record expiry", "op", op.ID(), "err", err)
 	}
 }
 
 // ExpireDue records expiry for every request older than the TTL.
 func (s *Service) ExpireDue(ctx context.Context) error {
-	ops, err := s.Log.Awaiting(ctx)
+	ops, err := s.log.Awaiting(ctx)
 	if err != nil {
 		return err
 	}
@@ -549,12 +586,12 @@ func (s *Service) RecoverDangling(ctx context.Context, atStartup bool) (int, err
 	// Alone against intents being written: an intent whose call is ours is
 	// held by the time it is listed (outcomes.go).
 	s.out.gate.Lock()
-	ops, err := s.Log.Dangling(ctx)
+	ops, err := s.log.Dangling(ctx)
 	s.out.gate.Unlock()
 	if err != nil {
 		return 0, err
 	}
-	me, epoch := s.Log.Replica(), s.Log.Epoch()
+	me, epoch := s.log.Replica(), s.log.Epoch()
 	n := 0
 	for _, op := range ops {
 		owner := op.Last.Replica
@@ -570,7 +607,7 @@ func (s *Service) RecoverDangling(ctx context.Context, atStartup bool) (int, err
 				words = "ECS's answer to this call was not recorded by the process that made it (it lost its lease, or its call ended without an answer on record). "
 			}
 		default:
-			ended, err := s.Log.LeaseEnded(ctx, owner)
+			ended, err := s.log.LeaseEnded(ctx, owner)
 			if err != nil {
 				return n, err
 			}
@@ -583,7 +620,7 @@ func (s *Service) RecoverDangling(ctx context.Context, atStartup bool) (int, err
 		ev := op.Last
 		ev.Action, ev.State, ev.ErrorCode = audit.ActionRecover, audit.StateUnknown, "Dashboard.OutcomeLost"
 		ev.ErrorMessage = words + s.statusNote(ctx, ecs.Instance{Region: ev.Region, ID: ev.InstanceID})
-		_, err := s.Log.AppendFenced(ctx, ev, audit.StateSent, fence)
+		_, err := s.log.AppendFenced(ctx, ev, audit.StateSent, fence)
 		if errors.Is(err, audit.ErrStateChanged) || errors.Is(err, audit.ErrFenced) {
 			continue // recorded meanwhile, by its replica or another; or its owner came back
 		}

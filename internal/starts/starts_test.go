@@ -213,13 +213,17 @@ const (
 	runningID = "i-running0001"
 )
 
-func newRig(t *testing.T, policy starts.Policy) *rig {
+func newRig(t *testing.T, policy starts.Policy, with ...func(*rig, *starts.Options)) *rig {
 	t.Helper()
-	return newRigOn(t, policy, filepath.Join(t.TempDir(), "starts.db"))
+	return newRigOn(t, policy, filepath.Join(t.TempDir(), "starts.db"), with...)
 }
 
-// newRigOn is a rig on the store dsn names.
-func newRigOn(t *testing.T, policy starts.Policy, dsn string) *rig {
+// withBatch gives the service the fake ECS's batch calls.
+func withBatch(r *rig, o *starts.Options) { o.Batch = r.ecs }
+
+// newRigOn is a rig on the store dsn names; with changes the service's
+// options.
+func newRigOn(t *testing.T, policy starts.Policy, dsn string, with ...func(*rig, *starts.Options)) *rig {
 	t.Helper()
 	d, err := db.Open(context.Background(), dsn)
 	if err != nil {
@@ -234,8 +238,12 @@ func newRigOn(t *testing.T, policy starts.Policy, dsn string) *rig {
 	}}}
 	clock := func() time.Time { return *r.now }
 	r.log = audit.New(d.Write, d.Read, clock)
-	r.svc = &starts.Service{ECS: r.ecs, Fleet: r.fleet, Log: r.log, Families: ecs.Families{"ecs.d1", "ecs.i1", "ecs.i2"},
+	o := starts.Options{ECS: r.ecs, Fleet: r.fleet, Log: r.log, Families: ecs.Families{"ecs.d1", "ecs.i1", "ecs.i2"},
 		Approval: policy, TTL: time.Hour, Now: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, w := range with {
+		w(r, &o)
+	}
+	r.svc = starts.New(o)
 	return r
 }
 
@@ -414,5 +422,28 @@ func TestAPreStartCheckWithoutAnAnswerSaysNothingWasSent(t *testing.T) {
 	}
 	if r.ecs.starts() != 0 {
 		t.Fatal("a start was sent")
+	}
+}
+
+// A Service is what its options were when it was made: changing the
+// caller's copy of them afterwards (the local-disk families here) changes
+// nothing it answers.
+func TestAServiceDoesNotChangeAfterItIsMade(t *testing.T) {
+	t.Parallel()
+	var fams ecs.Families
+	r := newRig(t, starts.PolicyNone, func(_ *rig, o *starts.Options) { fams = o.Families })
+	r.fleet.Update(r.ecs.instances[localID])
+	wipe := starts.Request{Region: "cn-hangzhou", InstanceID: localID, InitLocalDisk: true, Confirm: localID}
+	if err := r.svc.Validate(operator, wipe); err != nil {
+		t.Fatalf("a local-disk start refused: %v", err)
+	}
+	for i := range fams {
+		fams[i] = "ecs.none"
+	}
+	if err := r.svc.Validate(operator, wipe); err != nil {
+		t.Fatalf("changing the options after New changed the service: %v", err)
+	}
+	if got := r.svc.Families(); !got.Contains("ecs.i2") || r.svc.TTL() != time.Hour || r.svc.Approval() != starts.PolicyNone {
+		t.Fatalf("the service's own options: %v %v %v", got, r.svc.TTL(), r.svc.Approval())
 	}
 }

@@ -1,20 +1,22 @@
 package users
 
+import "ecsdash/internal/perm"
+
 // Perm is one thing a role lets its holder do. A role is a set of them, in
 // one table (rolePerms); every entry point asks Can, never compares role
 // names. The scoped grants to come answer (user, permission, instance) by
 // finding the user's grants that cover the instance and asking Can of each
 // grant's role, so this table stays the one place a role's rights are.
-type Perm uint16
+type Perm = perm.Perm
 
-// The permissions.
+// The permissions (internal/perm's, named here beside the roles).
 const (
-	PermView    Perm = 1 << iota // see the instances and the audit history
-	PermStart                    // start, batch-start and check (dry-run) instances
-	PermDecide                   // approve or reject someone else's request
-	PermExport                   // export the audit log: it holds every user's address and browser
-	PermAdmin                    // administer: users, and withdrawing anyone's request
-	PermRefresh                  // force a fresh listing from ECS (it spends the account's API budget)
+	PermView    = perm.View
+	PermStart   = perm.Start
+	PermDecide  = perm.Decide
+	PermExport  = perm.Export
+	PermAdmin   = perm.Admin
+	PermRefresh = perm.Refresh
 )
 
 // rolePerms is what each role may do (the contract's roles).

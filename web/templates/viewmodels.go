@@ -164,9 +164,10 @@ type AuditPage struct {
 	User, Instance   string
 	State, Action    string
 	From, To         string
-	States, Actions  []string
-	Total            string // how many operations match, in words when only bounded
-	PageNum, Pages   int    // zero when paged by keyset
+	States           []string
+	Actions          []Choice // the action filter's choices, in words
+	Total            string   // how many operations match, in words when only bounded
+	PageNum, Pages   int      // zero when paged by keyset
 	PrevURL, NextURL string
 	ExportCSV        string
 	ExportJSON       string
