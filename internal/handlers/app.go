@@ -47,6 +47,7 @@ type App struct {
 	metrics     *metrics.Metrics
 
 	rows         rowsCache
+	lists        listCache       // the list page around its rows
 	routeNames   map[string]bool // the route templates, the only route labels of metrics
 	appended     *eventCount     // audit events written, for checkpoints
 	metricsToken []byte          // with --metrics-token-file, what /metrics requires
