@@ -39,6 +39,8 @@ type App struct {
 	sessions    *sessions.CookieStore
 	cookies     *decodedCookies // what session cookies decoded to
 	assets      *static.Assets
+	styleURL    string // every page's stylesheet and script, by their hashed names
+	appJSURL    string
 	log         *slog.Logger
 	demoUsers   []templates.DemoUser
 	now         func() time.Time // this host's clock

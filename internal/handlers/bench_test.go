@@ -17,6 +17,7 @@ import (
 func BenchmarkInstancesPage(b *testing.B) {
 	h := newHarness(b, opts{simOpts: ecssim.Options{Instances: 10000}})
 	br := h.loggedIn("op1")
+	br.get("instances?per_page=100") // remembered, as a browser would
 	u, _ := url.Parse(h.srv.URL)
 	cookies := br.c.Jar.Cookies(u)
 	// Warm: every page's rows in the row cache, as on a server that has

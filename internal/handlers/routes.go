@@ -20,7 +20,7 @@ func routes(a *App) *echo.Echo {
 
 	e.Use(assignRequestID)
 	e.Use(a.accessLog)
-	e.Use(a.securityHeaders)
+	e.Use(a.securityHeaders())
 	e.Use(a.recoverPanics)
 	e.Use(middleware.BodyLimit("64K"))
 	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: 60 * time.Second}))
