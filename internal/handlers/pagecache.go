@@ -57,8 +57,9 @@ type listCache struct {
 	m    map[listKey]cachedRows
 }
 
-// maxLists bounds the cached pages (a page is about 10 KiB without its
-// rows): a user walking the pages of every filter empties it, no more.
+// maxLists bounds the cached pages (a page is about 6 KiB without its
+// rows; 1.5 MiB in all): a user walking the pages of every filter empties
+// it, no more.
 const maxLists = 256
 
 func (lc *listCache) get(k listKey) (cachedRows, bool) {
