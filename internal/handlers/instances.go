@@ -74,7 +74,7 @@ func (a *App) instances(c echo.Context) error {
 	slots := &slotValues{csrf: page.CSRF, token: randomToken(), age: age(snap.Fetched, a.now()), rows: rows}
 	k := listKey{snap: snap, q: q, tags: strings.Join(tags, "\x00"), rg: rg, user: page.User, role: page.Role,
 		waiting: page.Waiting, admin: page.Admin, canStart: actor.Holds(users.PermStart), refresh: mayRefresh(currentUser(c).Role),
-		approval: a.starts.Approval().NeedsApproval(false), acctErrs: a.accountWords()}
+		approval: a.starts.Approval().NeedsApproval(false), acctErrs: a.accountWords(), lang: pageLang(c)}
 	// The page around the rows, rendered once per snapshot and key; a view
 	// with flashes is rendered for itself.
 	cacheable := len(page.Flash) == 0
