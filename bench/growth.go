@@ -159,15 +159,26 @@ func bareScan(path string) (time.Duration, error) {
 
 // timedGets fetches each URL in order and returns the p50 and p99.
 func timedGets(c *http.Client, urls []string) (p50, p99 time.Duration, err error) {
+	p50, p99, _, err = timedGetsFor(c, urls, 0)
+	return p50, p99, err
+}
+
+// timedGetsFor is timedGets that stops after budget (0: no bound) once
+// five loads are in, and says how many it made.
+func timedGetsFor(c *http.Client, urls []string, budget time.Duration) (p50, p99 time.Duration, n int, err error) {
+	began := time.Now()
 	var d []time.Duration
 	for _, u := range urls {
+		if budget > 0 && len(d) >= 5 && time.Since(began) > budget {
+			break
+		}
 		t := time.Now()
 		if _, err := fetch(c, u); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		d = append(d, time.Since(t))
 	}
-	return pct(d, 50), pct(d, 99), nil
+	return pct(d, 50), pct(d, 99), len(d), nil
 }
 
 func auditGrowth(bin, dir string, sizes []int) ([]row, error) {
@@ -213,7 +224,7 @@ func auditGrowth(bin, dir string, sizes []int) ([]row, error) {
 				pages = append(pages, child.base+"/audit")
 				filtered = append(filtered, child.base+"/audit?instance=i-"+strconv.Itoa((run*1000+i)%5000))
 			}
-			if _, _, err := timedGets(c, append(pages[:auditWarm:auditWarm], filtered[:auditWarm]...)); err != nil {
+			if _, _, err := timedGets(c, append(pages[:auditWarm:auditWarm], filtered[:3]...)); err != nil {
 				child.stop()
 				return nil, err
 			}
@@ -226,11 +237,15 @@ func auditGrowth(bin, dir string, sizes []int) ([]row, error) {
 			p50, p99 = append(p50, ms(a)), append(p99, ms(b))
 			fmt.Fprintf(os.Stderr, "audit log of %d events, run %d of %d (load average %s): GET /audit p50 %.1f ms, p99 %.1f ms over %d loads\n",
 				n, run+1, growthRuns, loads[run], ms(a), ms(b), auditGets)
-			if a, b, err = timedGets(c, filtered[auditWarm:]); err != nil {
+			// The filtered page scans the log (docs/performance.md): at most
+			// a minute of its loads a run.
+			a, b, nf, err := timedGetsFor(c, filtered[auditWarm:], time.Minute)
+			if err != nil {
 				child.stop()
 				return nil, err
 			}
 			f50, f99 = append(f50, ms(a)), append(f99, ms(b))
+			fmt.Fprintf(os.Stderr, "  GET /audit?instance=… p50 %.1f ms, p99 %.1f ms over %d loads\n", ms(a), ms(b), nf)
 			t := time.Now()
 			resp, err := c.Get(child.base + "/audit/export?format=csv")
 			if err != nil {
@@ -266,7 +281,7 @@ func auditGrowth(bin, dir string, sizes []int) ([]row, error) {
 				label, built.Seconds(), strings.Join(loads, ", "), auditGets, growthRuns),
 				spread(p50, "ms") + " / " + spread(p99, "ms"), fmt.Sprintf("p99 at %dk events, same run: %.1f ms", sizes[0]/1000, firstP99),
 				fmt.Sprintf("%.2f× (target ≤ 2×, p99 < 50 ms)", median(p99)/firstP99)},
-			row{fmt.Sprintf("%s: GET /audit?instance=…, p50 / p99", label), spread(f50, "ms") + " / " + spread(f99, "ms"), "", ""},
+			row{fmt.Sprintf("%s: GET /audit?instance=… (a scan of the log: at most a minute of loads a run), p50 / p99", label), spread(f50, "ms") + " / " + spread(f99, "ms"), "", ""},
 			row{fmt.Sprintf("%s: GET /audit/export?format=csv", label), spread(exp, "k events/s"),
 				"bare scan of every row: " + spread(scan, "s"), ""},
 			row{fmt.Sprintf("%s: web audit verify", label), spread(ver, "s"), "bare scan (above)", fmt.Sprintf("%.1f× the scan", median(ver)/median(scan))})
