@@ -37,7 +37,7 @@ func TestTokenCommandsCreateListAndRevokeAudited(t *testing.T) {
 		}
 		defer d.Close()
 		us := users.NewStore(d.Write, d.Read, nil, 0)
-		if _, u, err := us.AuthenticateToken(t.Context(), text); err != nil || u.Name != "ci" {
+		if _, u, _, err := us.AuthenticateToken(t.Context(), text); err != nil || u.Name != "ci" {
 			t.Fatalf("the printed token: %v", err)
 		}
 		list, err := runCmd(t, "", "token", "list", "--db", dsn)
@@ -50,7 +50,7 @@ func TestTokenCommandsCreateListAndRevokeAudited(t *testing.T) {
 		if out, err := runCmd(t, "", "token", "revoke", "--db", dsn, "--audit-key-file", keyFile, id); err != nil {
 			t.Fatalf("%v %s", err, out)
 		}
-		if _, _, err := us.AuthenticateToken(t.Context(), text); err == nil {
+		if _, _, _, err := us.AuthenticateToken(t.Context(), text); err == nil {
 			t.Fatal("the revoked token still works")
 		}
 		if _, err := runCmd(t, "", "token", "revoke", "--db", dsn, "--audit-key-file", keyFile, id); err == nil {

@@ -145,6 +145,7 @@ type Log struct {
 	prepErr              error
 	headStmt, insertStmt *sql.Stmt
 	stateStmt, openStmt  *sql.Stmt
+	reads                readStmts // the pages' reads, prepared on the reader (readstmts.go)
 	// OnAppend, when set, is told of every event written (for metrics).
 	OnAppend func(Event)
 	keys     *Keys        // when set, new entries are chained with HMAC (keys.go)

@@ -228,7 +228,7 @@ func (f Filter) readsShown() bool {
 func (l *Log) count(ctx context.Context, f Filter) (Count, error) {
 	q, args, capped := f.countQuery()
 	var n int
-	if err := l.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+	if err := l.queryRow(ctx, q, args...).Scan(&n); err != nil {
 		return Count{}, fmt.Errorf("audit: count: %w", err)
 	}
 	if capped && n > countCap {
@@ -317,7 +317,7 @@ func (l *Log) Timelines(ctx context.Context, ops []Op) error {
 		idx[o.ID()] = i
 		ph[i], args[i] = "?", o.ID()
 	}
-	rows, err := l.r.QueryContext(ctx, "SELECT "+columns+" FROM audit_events WHERE op_id IN ("+strings.Join(ph, ",")+") ORDER BY seq", args...)
+	rows, err := l.query(ctx, "SELECT "+columns+" FROM audit_events WHERE op_id IN ("+strings.Join(ph, ",")+") ORDER BY seq", args...)
 	if err != nil {
 		return err
 	}
@@ -334,7 +334,7 @@ func (l *Log) Timelines(ctx context.Context, ops []Op) error {
 }
 
 func (l *Log) queryOps(ctx context.Context, q string, args ...any) ([]Op, error) {
-	rows, err := l.r.QueryContext(ctx, q, args...)
+	rows, err := l.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: operations: %w", err)
 	}

@@ -122,7 +122,7 @@ func (a *App) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="ecs-dashboard"`)
 			return apperr.New(apperr.Unauthorized, "Send an API token: Authorization: Bearer TOKEN (create one on the Tokens page or with web token create).")
 		}
-		t, u, err := a.users.AuthenticateToken(c.Request().Context(), strings.TrimSpace(text))
+		t, u, grants, err := a.users.AuthenticateToken(c.Request().Context(), strings.TrimSpace(text))
 		if errors.Is(err, users.ErrBadToken) {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="ecs-dashboard", error="invalid_token"`)
 			return apperr.New(apperr.Unauthorized, "The API token is not valid: unknown, revoked, expired, or its user is disabled. Create a new one.")
@@ -137,9 +137,7 @@ func (a *App) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxUser, u)
 		c.Set(ctxUserName, u.Name)
 		c.Set(ctxToken, t)
-		if err := a.localGrants(c, u); err != nil { // the user's grants at this request
-			return err
-		}
+		c.Set(ctxGrants, grants) // the user's grants at this request
 		return next(c)
 	}
 }

@@ -39,6 +39,8 @@ type App struct {
 	sessions    *sessions.CookieStore
 	cookies     *decodedCookies // what session cookies decoded to
 	assets      *static.Assets
+	styleURL    string // every page's stylesheet and script, by their hashed names
+	appJSURL    string
 	log         *slog.Logger
 	demoUsers   []templates.DemoUser
 	now         func() time.Time // this host's clock
@@ -47,6 +49,7 @@ type App struct {
 	metrics     *metrics.Metrics
 
 	rows         rowsCache
+	lists        listCache       // the list page around its rows
 	routeNames   map[string]bool // the route templates, the only route labels of metrics
 	appended     *eventCount     // audit events written, for checkpoints
 	metricsToken []byte          // with --metrics-token-file, what /metrics requires

@@ -134,7 +134,7 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if now.Sub(iat) > a.cfg.SessionLifetime || now.Sub(seen) > a.cfg.IdleTimeout {
 			return fail()
 		}
-		u, err := a.users.Current(ctx, uid)
+		u, grants, err := a.users.Current(ctx, uid)
 		if errors.Is(err, users.ErrNotFound) {
 			return fail()
 		}
@@ -144,9 +144,7 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if u.Disabled || u.Epoch != s.num("epoch") {
 			return fail()
 		}
-		if err := a.localGrants(c, u); err != nil {
-			return err
-		}
+		c.Set(ctxGrants, grants)
 		if now.Sub(seen) > time.Minute {
 			s.set("seen", now.Unix())
 		}

@@ -111,6 +111,8 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		assets: assets, log: d.Logger, now: d.Now, dbNow: d.DBNow, clock: clock, metrics: d.Metrics, appended: appended,
 		idem: idempotency.New(d.DB.Write, d.DB.Read, d.Now)}
 	a.cookies = &decodedCookies{store: a.sessions, now: a.now}
+	a.styleURL = a.cfg.BasePath() + "static/" + assets.Path("style.css")
+	a.appJSURL = a.cfg.BasePath() + "static/" + assets.Path("app.js")
 	app = a
 	a.throttle.hashing = make(chan struct{}, max(2, runtime.NumCPU()))
 	if d.DB.Write.Has(db.Shared) {

@@ -71,20 +71,66 @@ func (a *App) instances(c echo.Context) error {
 
 	page := a.page(c, "Instances", "instances")
 	page.SkipToList = true
-	v := templates.InstancesPage{Page: page, Q: q.Search, Region: q.Region, Status: q.Status, Family: q.Family,
-		PerPage: q.PerPage, Regions: a.regions, Statuses: statuses, Matched: found.Total, Total: len(snap.Instances),
-		PageNum: found.Page, Pages: found.Pages, FormToken: randomToken(), CacheAge: age(snap.Fetched, a.now()), Families: snap.Families,
-		CanStart: actor.Holds(users.PermStart), CanRefresh: mayRefresh(currentUser(c).Role), NeedsApproval: a.starts.Approval().NeedsApproval(false), Tags: tags, RG: rg}
-	if q.Visible != "" {
-		v.Total = a.rows.find(snap, ecs.Query{Visible: q.Visible, PerPage: 1}, open.heldGen).Total
+	slots := &slotValues{csrf: page.CSRF, token: randomToken(), age: age(snap.Fetched, a.now()), rows: rows}
+	k := listKey{snap: snap, q: q, tags: strings.Join(tags, "\x00"), rg: rg, user: page.User, role: page.Role,
+		waiting: page.Waiting, admin: page.Admin, canStart: actor.Holds(users.PermStart), refresh: mayRefresh(currentUser(c).Role),
+		approval: a.starts.Approval().NeedsApproval(false), acctErrs: a.accountWords(), lang: pageLang(c)}
+	// The page around the rows, rendered once per snapshot and key; a view
+	// with flashes is rendered for itself.
+	cacheable := len(page.Flash) == 0
+	if cacheable {
+		if p, ok := a.lists.get(k); ok {
+			return render(c, http.StatusOK, p.page(slots))
+		}
 	}
-	v.Account, v.Accounts = q.Account, a.accounts
+	v := a.listView(k, page, found, open)
+	if !cacheable {
+		v.FormToken, v.CacheAge, v.Rows = slots.token, slots.age, rows.with(slots.csrf, slots.token)
+		return render(c, http.StatusOK, templates.Instances(v))
+	}
+	v.CSRF, v.FormToken, v.CacheAge, v.Rows = csrfSlot, tokenSlot, ageSlot, rowsMarker
+	var b strings.Builder
+	if err := templates.Instances(v).Render(context.Background(), &b); err != nil {
+		return apperr.Wrap(err, apperr.Internal, "render")
+	}
+	p := cutPage(b.String())
+	a.lists.put(k, p)
+	return render(c, http.StatusOK, p.page(slots))
+}
+
+// accountWords is the accounts' listing errors in words, one a line, ""
+// when every account listed.
+func (a *App) accountWords() string {
+	var out []string
 	for acct, err := range a.accountErrs() {
 		words := ecs.Words(err)
 		if e := (*ecs.Error)(nil); errors.As(err, &e) && e.Action != "" {
 			words += " " + e.Action
 		}
-		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Account %s could not be listed: %s Its instances are shown as last listed, if ever.", acct, words))
+		out = append(out, fmt.Sprintf("Account %s could not be listed: %s Its instances are shown as last listed, if ever.", acct, words))
+	}
+	slices.Sort(out)
+	return strings.Join(out, "\n")
+}
+
+// listView is the list page's view model from its key: everything but the
+// CSRF and form tokens, the listing's age and the rows.
+func (a *App) listView(k listKey, page templates.Page, found ecs.Found, open *openState) templates.InstancesPage {
+	q, snap, rg := k.q, k.snap, k.rg
+	var tags []string
+	if k.tags != "" {
+		tags = strings.Split(k.tags, "\x00")
+	}
+	v := templates.InstancesPage{Page: page, Q: q.Search, Region: q.Region, Status: q.Status, Family: q.Family,
+		PerPage: q.PerPage, Regions: a.regions, Statuses: statuses, Matched: found.Total, Total: len(snap.Instances),
+		PageNum: found.Page, Pages: found.Pages, Families: snap.Families,
+		CanStart: k.canStart, CanRefresh: k.refresh, NeedsApproval: k.approval, Tags: tags, RG: rg}
+	if q.Visible != "" {
+		v.Total = a.rows.find(snap, ecs.Query{Visible: q.Visible, PerPage: 1}, open.heldGen).Total
+	}
+	v.Account, v.Accounts = q.Account, a.accounts
+	if k.acctErrs != "" {
+		v.CacheErrors = strings.Split(k.acctErrs, "\n")
 	}
 	for r, err := range snap.RegionErr {
 		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Listing %s failed (%s); showing its last good list.", r, ecs.Words(err)))
@@ -131,8 +177,7 @@ func (a *App) instances(c echo.Context) error {
 	if found.Page < found.Pages {
 		v.NextURL = link(found.Page + 1)
 	}
-	v.Rows = rows.with(v.CSRF, v.FormToken)
-	return render(c, http.StatusOK, templates.Instances(v))
+	return v
 }
 
 // listQuery reads and checks the list's filters, its sort and its page

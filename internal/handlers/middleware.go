@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/textproto"
 	"net/url"
 	"path"
 	"runtime/debug"
@@ -86,34 +87,78 @@ func (a *App) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		attrs := []any{"request_id", requestID(c), "method", metrics.Method(c.Request().Method),
-			"path", apperr.Truncate(c.Request().URL.Path, 256), "route", route,
-			"status", status, "bytes", c.Response().Size, "duration_ms", time.Since(began).Milliseconds(),
-			"ip", c.RealIP(), "user", c.Get(ctxUserName)}
-		if id, ok := c.Get(ctxClientRequestID).(string); ok {
-			attrs = append(attrs, "client_request_id", id)
+		ctx := c.Request().Context()
+		if !a.log.Enabled(ctx, level) {
+			return nil
 		}
-		a.log.Log(c.Request().Context(), level, "request", attrs...)
+		// Attrs, not key-value pairs: a page view is logged without boxing
+		// each value.
+		user, _ := c.Get(ctxUserName).(string)
+		attrs := [...]slog.Attr{slog.String("request_id", requestID(c)), slog.String("method", metrics.Method(c.Request().Method)),
+			slog.String("path", apperr.Truncate(c.Request().URL.Path, 256)), slog.String("route", route),
+			slog.Int("status", status), slog.Int64("bytes", c.Response().Size), slog.Int64("duration_ms", time.Since(began).Milliseconds()),
+			slog.String("ip", c.RealIP()), slog.String("user", user), {}}
+		n := len(attrs) - 1
+		if id, ok := c.Get(ctxClientRequestID).(string); ok {
+			attrs[n], n = slog.String("client_request_id", id), n+1
+		}
+		a.log.LogAttrs(ctx, level, "request", attrs[:n]...)
 		return nil
 	}
 }
 
-func (a *App) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+// securityHeaders is the middleware that sets every response's security
+// headers. Echo builds its chain of middleware at every request: what is
+// made once is made here, outside it.
+func (a *App) securityHeaders() echo.MiddlewareFunc {
 	csp := "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 		"form-action 'self'; base-uri 'none'; frame-ancestors " + strings.Join(a.cfg.FrameAncestors, " ")
-	https := a.cfg.BaseURL.Scheme == "https"
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("Content-Security-Policy", csp)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), hid=(), clipboard-read=(), display-capture=()")
-		if https {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+	set := fixedHeaders{
+		"Content-Security-Policy":      csp,
+		"X-Content-Type-Options":       "nosniff",
+		"Referrer-Policy":              "same-origin",
+		"Cross-Origin-Resource-Policy": "same-origin",
+		"Permissions-Policy":           "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), hid=(), clipboard-read=(), display-capture=()",
+	}
+	if a.cfg.BaseURL.Scheme == "https" {
+		set["Strict-Transport-Security"] = "max-age=31536000"
+	}
+	// No X-Frame-Options: it would contradict frame-ancestors for the portal.
+	headers := set.values()
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			headers.setOn(c.Response().Header())
+			return next(c)
 		}
-		// No X-Frame-Options: it would contradict frame-ancestors for the portal.
-		return next(c)
+	}
+}
+
+// fixedHeaders are response headers that never change, by name.
+type fixedHeaders map[string]string
+
+// headerValues are fixed headers made once, canonical names and one-value
+// lists, so that setting them on a response allocates nothing: every
+// response shares the lists, which nothing changes in place (a later Set
+// or Add makes a list of its own).
+type headerValues []struct {
+	name string
+	vals []string
+}
+
+func (f fixedHeaders) values() headerValues {
+	var out headerValues
+	for k, v := range f {
+		out = append(out, struct {
+			name string
+			vals []string
+		}{textproto.CanonicalMIMEHeaderKey(k), []string{v}})
+	}
+	return out
+}
+
+func (hv headerValues) setOn(h http.Header) {
+	for _, x := range hv {
+		h[x.name] = x.vals
 	}
 }
 

@@ -22,6 +22,9 @@ import (
 // buffers recycles render buffers: a list page is about 100 KiB.
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// pageHeaders are every page's own headers: never stored, HTML.
+var pageHeaders = fixedHeaders{"Cache-Control": "no-store", echo.HeaderContentType: echo.MIMETextHTMLCharsetUTF8}.values()
+
 // render writes a component only once it rendered whole, so a failure half
 // way becomes an error page, not half a page.
 func render(c echo.Context, status int, comp templ.Component) error {
@@ -37,7 +40,7 @@ func render(c echo.Context, status int, comp templ.Component) error {
 	if err := comp.Render(context.WithoutCancel(c.Request().Context()), buf); err != nil {
 		return apperr.Wrap(err, apperr.Internal, "render")
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
+	pageHeaders.setOn(c.Response().Header())
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
@@ -49,8 +52,7 @@ func (a *App) page(c echo.Context, title, current string) templates.Page {
 	p := templates.Page{
 		Title: title, Base: a.cfg.BasePath(), Current: current, User: u.Name, Role: u.Role, CSRF: s.csrf(),
 		Demo: a.demo, Flash: s.takeFlashes(),
-		StyleURL: a.cfg.BasePath() + "static/" + a.assets.Path("style.css"),
-		AppJSURL: a.cfg.BasePath() + "static/" + a.assets.Path("app.js"),
+		StyleURL: a.styleURL, AppJSURL: a.appJSURL,
 	}
 	if u.Name != "" {
 		x := a.actor(c)

@@ -15,18 +15,6 @@ import (
 // ctxGrants holds the signed-in user's grants at this request.
 const ctxGrants = "grants"
 
-// localGrants are what a local user holds now: their own role over its
-// scope and their grants, read on every request, so that a grant removed
-// takes effect at once on every replica.
-func (a *App) localGrants(c echo.Context, u users.User) error {
-	extra, err := a.users.GrantsFor(c.Request().Context(), u.Name, nil)
-	if err != nil {
-		return apperr.Wrap(err, apperr.Unavailable, "Your rights could not be looked up: the dashboard's database did not answer. Nothing was done; try again in a moment.")
-	}
-	c.Set(ctxGrants, append([]users.Grant{u.Own()}, extra...))
-	return nil
-}
-
 // currentGrants are the signed-in user's grants (nil before sign-in).
 func currentGrants(c echo.Context) []users.Grant {
 	g, _ := c.Get(ctxGrants).([]users.Grant)

@@ -36,6 +36,8 @@ const (
 	slotNone = iota
 	slotCSRF
 	slotToken
+	slotAge  // the list page's: the listing's age, in words (pagecache.go)
+	slotRows // the list page's: its rows
 )
 
 // cachedRows is rendered rows cut at the placeholders.

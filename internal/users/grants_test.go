@@ -77,7 +77,7 @@ func TestUpgradeKeepsEveryoneUnscopedAndTheLogVerifying(t *testing.T) {
 		// Back to the schema of the version before: no grants, no scope;
 		// then that version's users.
 		for _, q := range []string{"DROP TABLE grants", "ALTER TABLE users DROP COLUMN scope", "DELETE FROM schema_migrations WHERE version BETWEEN 60 AND 69", // the grants migrations
-
+			"DROP TABLE grants_version", "DELETE FROM schema_migrations WHERE version = 120", // and the grants' version
 			"INSERT INTO users (name, source, role, password_hash, created_at, updated_at) VALUES ('ann', 'local', 'operator', '', 'x', 'x'), ('root', 'local', 'admin', '', 'x', 'x')"} {
 			if _, err := d.Write.ExecContext(ctx, q); err != nil {
 				t.Fatalf("%s: %v", q, err)
@@ -110,6 +110,68 @@ func TestUpgradeKeepsEveryoneUnscopedAndTheLogVerifying(t *testing.T) {
 		d.Read.QueryRowContext(ctx, "SELECT target, detail FROM audit_events WHERE action = 'user_role'").Scan(&target, &detail)
 		if target != "ann" || !strings.Contains(detail, "tag:team=web") || !strings.Contains(detail, "was operator over every instance") {
 			t.Fatalf("entry: target %q, detail %q", target, detail)
+		}
+	})
+}
+
+// Two replicas' stores on one database: whatever changes a user's grants
+// (the other replica, or SQL by hand), Current on this one says it at its
+// next call, though it keeps the grants in memory while nothing changes.
+func TestCurrentSeesEveryGrantChangeFromAnywhereAtOnceAndKeepsThemBetween(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		d, err := db.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		a, b := store(t, dsn), users.NewStore(d.Write, d.Read, nil, bcrypt.MinCost)
+		dana, err := a.Create(ctx, "dana", users.RoleViewer, "long-enough")
+		if err != nil {
+			t.Fatal(err)
+		}
+		roles := func() string {
+			t.Helper()
+			u, gs, err := b.Current(ctx, dana.ID)
+			if err != nil || u.Name != "dana" {
+				t.Fatalf("Current: %+v %v", u, err)
+			}
+			var out []string
+			for _, g := range gs {
+				out = append(out, g.Role+" over "+g.Scope.String())
+			}
+			return strings.Join(out, ", ")
+		}
+		want := func(step, roles, expect string) {
+			t.Helper()
+			if roles != expect {
+				t.Fatalf("%s: the other replica says %q, want %q", step, roles, expect)
+			}
+		}
+		want("before", roles(), "viewer over ")
+		_, first, _ := b.Current(ctx, dana.ID)
+		if _, again, _ := b.Current(ctx, dana.ID); &again[0] != &first[0] {
+			t.Fatal("nothing changed, yet the grants were read again")
+		}
+		g, err := a.AddGrant(ctx, users.Grant{User: "dana", Role: users.RoleOperator, Scope: scope.MustParse("tag:team=data")}, "cli")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want("granted", roles(), "viewer over , operator over tag:team=data")
+		if _, err := a.RemoveGrant(ctx, g.ID); err != nil {
+			t.Fatal(err)
+		}
+		want("taken", roles(), "viewer over ")
+		for _, q := range []struct{ sql, expect string }{
+			{"INSERT INTO grants (user_name, role, scope, created_by, created_at) VALUES ('dana', 'approver', 'region=cn-hangzhou', 'sql', 'x')", "viewer over , approver over region=cn-hangzhou"},
+			{"UPDATE grants SET role = 'operator' WHERE user_name = 'dana'", "viewer over , operator over region=cn-hangzhou"},
+			{"DELETE FROM grants WHERE user_name = 'dana'", "viewer over "},
+		} {
+			if _, err := d.Write.ExecContext(ctx, q.sql); err != nil {
+				t.Fatalf("%s: %v", q.sql, err)
+			}
+			want(q.sql, roles(), q.expect)
 		}
 	})
 }

@@ -160,32 +160,32 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	return nil
 }
 
-// AuthenticateToken returns the live token a request presented and its
-// user, read fresh. Every failure is ErrBadToken, but for a database
-// that did not answer.
-func (s *Store) AuthenticateToken(ctx context.Context, text string) (Token, User, error) {
+// AuthenticateToken returns the live token a request presented, its user
+// and the user's grants, as they are now (Current). Every failure is
+// ErrBadToken, but for a database that did not answer.
+func (s *Store) AuthenticateToken(ctx context.Context, text string) (Token, User, []Grant, error) {
 	rest, ok := strings.CutPrefix(text, tokenPrefix)
 	id, secret, ok2 := strings.Cut(rest, "_")
 	if !ok || !ok2 || len(id) != 12 || len(secret) != 43 {
-		return Token{}, User{}, ErrBadToken
+		return Token{}, User{}, nil, ErrBadToken
 	}
 	var want string
 	t, err := scanToken(s.r.QueryRowContext(ctx, "SELECT "+tokenCols+", t.secret_hash FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?", id), &want)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Token{}, User{}, ErrBadToken
+		return Token{}, User{}, nil, ErrBadToken
 	}
 	if err != nil {
-		return Token{}, User{}, err
+		return Token{}, User{}, nil, err
 	}
 	if subtle.ConstantTimeCompare([]byte(hashSecret(text)), []byte(want)) != 1 || !t.Live(s.now()) {
-		return Token{}, User{}, ErrBadToken
+		return Token{}, User{}, nil, ErrBadToken
 	}
-	u, err := s.ByID(ctx, t.UserID)
+	u, grants, err := s.Current(ctx, t.UserID)
 	if errors.Is(err, ErrNotFound) || (err == nil && u.Disabled) {
-		return Token{}, User{}, ErrBadToken
+		return Token{}, User{}, nil, ErrBadToken
 	}
 	if err != nil {
-		return Token{}, User{}, err
+		return Token{}, User{}, nil, err
 	}
-	return t, u, nil
+	return t, u, grants, nil
 }

@@ -42,7 +42,7 @@ func TestTokensStoreOnlyAHashAndFailWhenRevokedExpiredOrTheirUserIsDisabled(t *t
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, u, err := s.AuthenticateToken(ctx, text)
+		got, u, _, err := s.AuthenticateToken(ctx, text)
 		if err != nil || got.ID != tok.ID || u.Name != "ann" || got.Name != "ci" {
 			t.Fatalf("authenticate: %+v %+v %v", got, u, err)
 		}
@@ -59,28 +59,28 @@ func TestTokensStoreOnlyAHashAndFailWhenRevokedExpiredOrTheirUserIsDisabled(t *t
 		}
 		for name, bad := range map[string]string{"empty": "", "other prefix": "xyz_" + text[5:], "one char off": text[:len(text)-1] + map[bool]string{true: "B", false: "A"}[strings.HasSuffix(text, "A")],
 			"unknown id": "ecsd_000000000000_" + secret} {
-			if _, _, err := s.AuthenticateToken(ctx, bad); !errors.Is(err, users.ErrBadToken) {
+			if _, _, _, err := s.AuthenticateToken(ctx, bad); !errors.Is(err, users.ErrBadToken) {
 				t.Fatalf("%s: %v", name, err)
 			}
 		}
 		if err := s.SetDisabled(ctx, "ann", true); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.AuthenticateToken(ctx, text); !errors.Is(err, users.ErrBadToken) {
+		if _, _, _, err := s.AuthenticateToken(ctx, text); !errors.Is(err, users.ErrBadToken) {
 			t.Fatalf("a disabled user's token: %v", err)
 		}
 		if err := s.SetDisabled(ctx, "ann", false); err != nil {
 			t.Fatal(err)
 		}
 		skew.Store(int64(2 * time.Hour))
-		if _, _, err := s.AuthenticateToken(ctx, text); !errors.Is(err, users.ErrBadToken) {
+		if _, _, _, err := s.AuthenticateToken(ctx, text); !errors.Is(err, users.ErrBadToken) {
 			t.Fatalf("an expired token: %v", err)
 		}
 		skew.Store(0)
 		if err := s.RevokeTokenAs(ctx, log, by, tok.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.AuthenticateToken(ctx, text); !errors.Is(err, users.ErrBadToken) {
+		if _, _, _, err := s.AuthenticateToken(ctx, text); !errors.Is(err, users.ErrBadToken) {
 			t.Fatalf("a revoked token: %v", err)
 		}
 		if err := s.RevokeTokenAs(ctx, log, by, tok.ID); !errors.Is(err, users.ErrNotFound) {

@@ -87,12 +87,14 @@ type Store struct {
 	cache     map[int64]cachedUser
 }
 
-// cachedUser is a user's record as read at one epoch. It is keyed by id, so
-// what later joins the record (issue 27's grants) can be kept beside it and
-// must, like every change to the user, bump the epoch.
+// cachedUser is a user's record as read at one epoch, and their grants as
+// read at one version of the grants table (migration 0120: every change to
+// a grant bumps it).
 type cachedUser struct {
-	u       User
-	created string
+	u        User
+	created  string
+	grantsAt int64
+	grants   []Grant // their own role's first
 }
 
 // maxCached bounds the cache of records; past it the cache starts again.
@@ -191,48 +193,71 @@ func (s *Store) ByID(ctx context.Context, id int64) (User, error) {
 }
 
 // Current returns the user with id as the database holds it now, for a
-// signed-in request. It reads the row's epoch and creation time (one narrow
-// query, no cache between them and the database, so a logout, disable or
-// role change on any replica takes effect at the next request here), and
-// the whole record only when that epoch is not the one it cached.
-func (s *Store) Current(ctx context.Context, id int64) (User, error) {
-	const q = "SELECT epoch, created_at FROM users WHERE id = ?"
+// signed-in request, and the grants the user holds now: their own role's
+// first (User.Own), then every grant given to them by name. It reads the
+// row's epoch and creation time and the grants' version (one narrow query,
+// no cache between them and the database, so a logout, disable, role
+// change or grant given or taken on any replica takes effect at the next
+// request here), and the whole record or the grants only when the epoch or
+// the version is not the one it cached. The grants are shared: the caller
+// must not change them.
+func (s *Store) Current(ctx context.Context, id int64) (User, []Grant, error) {
+	const q = "SELECT epoch, created_at, (SELECT n FROM grants_version WHERE id = 1) FROM users WHERE id = ?"
 	s.stampOnce.Do(func() {
 		s.stamp, _ = s.r.PrepareContext(context.WithoutCancel(ctx), q) // on failure, the plain query below
 	})
+	qctx := ctx
+	if s.r.Dialect == db.SQLite {
+		// One row by its key from an embedded database in WAL mode: it
+		// waits on no network and no writer (a locked file still ends at
+		// busy_timeout), and a cancellable context would cost a watcher
+		// and a goroutine of the driver's at every request, a tenth of a
+		// list page view's allocations.
+		qctx = context.WithoutCancel(ctx)
+	}
 	var row *sql.Row
 	if s.stamp != nil {
-		row = s.stamp.QueryRowContext(ctx, id)
+		row = s.stamp.QueryRowContext(qctx, id)
 	} else {
-		row = s.r.QueryRowContext(ctx, q, id)
+		row = s.r.QueryRowContext(qctx, q, id)
 	}
-	var epoch int64
+	var epoch, version int64
 	var created string
-	if err := row.Scan(&epoch, &created); err != nil {
+	if err := row.Scan(&epoch, &created, &version); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return User{}, ErrNotFound
+			return User{}, nil, ErrNotFound
 		}
-		return User{}, err
+		return User{}, nil, err
 	}
 	s.mu.RLock()
 	c, ok := s.cache[id]
 	s.mu.RUnlock()
-	if ok && c.u.Epoch == epoch && c.created == created {
-		return c.u, nil
+	if ok && c.u.Epoch == epoch && c.created == created && c.grantsAt == version {
+		return c.u, c.grants, nil
 	}
-	u, err := s.ByID(ctx, id)
+	u := c.u
+	if !ok || c.u.Epoch != epoch || c.created != created {
+		var err error
+		if u, err = s.ByID(ctx, id); err != nil {
+			return User{}, nil, err
+		}
+	}
+	// Read after the version: what they say is of that version or newer,
+	// and a newer version is never served from this entry.
+	held, err := s.GrantsFor(ctx, u.Name, nil)
 	if err != nil {
-		return User{}, err
+		return User{}, nil, err
 	}
+	grants := append([]Grant{u.Own()}, held...)
 	if u.Epoch == epoch { // not changed again in between: the record of this stamp
 		s.mu.Lock()
 		if s.cache == nil || len(s.cache) >= maxCached {
 			s.cache = map[int64]cachedUser{}
 		}
-		s.cache[id] = cachedUser{u: u, created: created}
+		s.cache[id] = cachedUser{u: u, created: created, grantsAt: version, grants: grants}
 		s.mu.Unlock()
 	}
-	return u, nil
+	return u, grants, nil
 }
 
 // ByName returns the user called name (case-insensitive).
