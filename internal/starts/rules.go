@@ -25,6 +25,18 @@ type Answer struct {
 	// ByRole marks a refusal for the actor's role, which holds for every
 	// instance alike: a page may say it once instead of on every row.
 	ByRole bool
+	// format and args made Why: WhyIn says it in another language.
+	format string
+	args   []any
+}
+
+// WhyIn is Why in a language: translate gives an English format's (or
+// sentence's) translation, the English itself when it has none.
+func (x Answer) WhyIn(translate func(string) string) string {
+	if x.OK {
+		return ""
+	}
+	return apperr.Words(x.Err(), translate, x.Why)
 }
 
 var yes = Answer{OK: true}
@@ -47,7 +59,7 @@ func needs(action string) users.Perm {
 }
 
 func no(kind apperr.Kind, format string, args ...any) Answer {
-	return Answer{Why: fmt.Sprintf(format, args...), Kind: kind}
+	return Answer{Why: fmt.Sprintf(format, args...), Kind: kind, format: format, args: args}
 }
 
 // Err is the refusal as an *apperr.Error (nil when OK).
@@ -55,7 +67,10 @@ func (x Answer) Err() error {
 	if x.OK {
 		return nil
 	}
-	return apperr.New(x.Kind, "%s", x.Why)
+	if x.format == "" {
+		return apperr.New(x.Kind, "%s", x.Why)
+	}
+	return apperr.New(x.Kind, x.format, x.args...)
 }
 
 // MaxReason is the longest reason a start or a rejection may carry, in
@@ -215,7 +230,7 @@ func (s *Service) MayWithdraw(a Actor, op audit.Op) Answer {
 		return no(apperr.Forbidden, "Only %s, who asked, or an admin may withdraw request %d.", op.First.User, op.ID())
 	}
 	if x := s.awaitingNow(op); !x.OK {
-		x.Why = fmt.Sprintf("Request %d is no longer awaiting approval (it is %s); there is nothing to withdraw.", op.ID(), s.State(op))
+		x = no(x.Kind, "Request %d is no longer awaiting approval (it is %s); there is nothing to withdraw.", op.ID(), s.State(op))
 		return x
 	}
 	return yes
