@@ -127,7 +127,7 @@ func (a *App) signedIn(c echo.Context, s *session) (users.User, bool, error) {
 	if uid == 0 {
 		return users.User{}, false, nil
 	}
-	u, err := a.users.Current(c.Request().Context(), uid)
+	u, _, err := a.users.Current(c.Request().Context(), uid)
 	if errors.Is(err, users.ErrNotFound) {
 		return users.User{}, false, nil
 	}

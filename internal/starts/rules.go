@@ -127,22 +127,25 @@ func (s *Service) MayStart(a Actor, inst ecs.Instance, held audit.OpenOp) Answer
 		return x
 	}
 	if e := ecs.Check(inst, false, s.families, s.now()); e != nil {
-		return no(apperr.Conflict, "%s", briefly(e, inst))
+		return briefly(e, inst)
 	}
 	return yes
 }
 
 // briefly says a precondition's refusal in a list row's few words.
-func briefly(e *ecs.Error, inst ecs.Instance) string {
+func briefly(e *ecs.Error, inst ecs.Instance) Answer {
 	switch e.Code {
 	case ecs.CodeSecurityLocked:
-		return "Locked by security control."
+		return no(apperr.Conflict, "Locked by security control.")
 	case ecs.CodeExpired:
-		return inst.ExpiryWords() + " — renew it first."
+		if !inst.ExpiredTime.IsZero() {
+			return no(apperr.Conflict, "Expired on %s — renew it first.", inst.ExpiredTime.Format("2006-01-02"))
+		}
+		return no(apperr.Conflict, "Locked for billing (financial lock) — renew it first.")
 	case ecs.CodeNotStopped:
-		return inst.Status + "."
+		return no(apperr.Conflict, "%s.", inst.Status)
 	}
-	return e.Summary
+	return no(apperr.Conflict, "%s", e.Summary)
 }
 
 // StartBlocked says, for a request awaiting approval, why its start would

@@ -94,13 +94,28 @@ var statusKeys = []string{"Running", "Starting", "Stopping", "Stopped", "Pending
 
 // statusWords is an ECS status in the page's language (the status itself
 // for one the catalogue lacks).
-func statusWords(p Page, status string) string {
+func statusWords(p Page, status string) string { return StatusText(p.Loc, status) }
+
+// StatusText is an ECS status in l's language (the status itself for one
+// the catalogue lacks).
+func StatusText(l *i18n.Localizer, status string) string {
 	for _, s := range statusKeys {
 		if s == status {
-			return p.T("status." + s)
+			return l.T("status." + s)
 		}
 	}
 	return status
+}
+
+// chargeWords is a billing method as the console names it.
+func chargeWords(l *i18n.Localizer, charge string) string {
+	switch strings.ToLower(charge) {
+	case "prepaid":
+		return l.T("list.prepaid")
+	case "postpaid":
+		return l.T("list.postpaid")
+	}
+	return charge
 }
 
 // roleWords is a role in the page's language; a description of grants
