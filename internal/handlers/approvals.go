@@ -11,6 +11,7 @@ import (
 
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/templates"
@@ -192,26 +193,26 @@ func (a *App) noteEnding(e audit.Event) {
 	a.endings.Store(e.User, e.Seq)
 }
 
-// age says how long ago t was, roughly.
-func ago(d time.Duration) string {
+// ago says how long ago t was, roughly.
+func ago(l *i18n.Localizer, d time.Duration) string {
 	switch {
 	case d < time.Minute:
-		return "just now"
+		return l.T("list.age_now")
 	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+		return l.N("ago.minutes", int(d.Minutes()))
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h %d min ago", int(d.Hours()), int(d.Minutes())%60)
+		return l.N("ago.hours", int(d.Hours()), "Minutes", int(d.Minutes())%60)
 	}
-	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	return l.N("ago.days", int(d.Hours()/24))
 }
 
 // within says how long until t, roughly.
-func within(d time.Duration) string {
+func within(l *i18n.Localizer, d time.Duration) string {
 	switch {
 	case d <= 0:
-		return "now"
+		return l.T("within.now")
 	case d < time.Hour:
-		return fmt.Sprintf("in %d min", int(d.Minutes())+1)
+		return l.N("within.minutes", int(d.Minutes())+1)
 	}
-	return fmt.Sprintf("in %d h %d min", int(d.Hours()), int(d.Minutes())%60)
+	return l.N("within.hours", int(d.Hours()), "Minutes", int(d.Minutes())%60)
 }

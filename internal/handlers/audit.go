@@ -113,10 +113,11 @@ func (a *App) auditPage(c echo.Context) error {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
 	actor := a.actor(c)
-	v := templates.AuditPage{Page: a.page(c, "Audit", "audit"), User: f.User, Instance: f.Instance, State: f.State, Action: f.Action,
+	l := a.loc(c)
+	v := templates.AuditPage{Page: a.page(c, l.T("audit.title"), "audit"), User: f.User, Instance: f.Instance, State: f.State, Action: f.Action,
 		From: c.QueryParam("from"), To: c.QueryParam("to"), States: audit.States, Actions: actionChoices(), Total: strconv.Itoa(pg.Total.N)}
 	if pg.Total.AtLeast {
-		v.Total = "more than " + v.Total
+		v.Total = l.T("audit.more_than", "N", v.Total)
 	}
 	if f.Before == 0 && f.After == 0 && !pg.Total.AtLeast {
 		v.PageNum, v.Pages = max(f.Page, 1), max(1, int(math.Ceil(float64(pg.Total.N)/50)))
@@ -153,7 +154,7 @@ func (a *App) auditPage(c echo.Context) error {
 		// own); anyone else, the requests on instances they see.
 		shown := starts.Sees(actor, inst) && (!decides || op.First.User == actor.User || starts.MayDecideOn(actor, op.First.User, inst))
 		if shown && !a.starts.Expired(op) {
-			r := a.auditRow(op, actor)
+			r := a.auditRow(v.Page, op, actor)
 			v.Awaiting = append(v.Awaiting, r)
 			if r.CanDecide && r.BatchID != "" {
 				byBatch[r.BatchID] = append(byBatch[r.BatchID], fmt.Sprintf("%d:%s", r.ID, r.Digest))
@@ -168,22 +169,18 @@ func (a *App) auditPage(c echo.Context) error {
 	slices.SortFunc(v.Batches, func(x, y templates.BatchGroup) int { return strings.Compare(x.ID, y.ID) })
 	v.Batch = f.BatchID
 	for _, op := range history {
-		v.History = append(v.History, a.auditRow(op, actor))
+		v.History = append(v.History, a.auditRow(v.Page, op, actor))
 	}
 	return render(c, http.StatusOK, templates.Audit(v))
 }
 
-// stateWords says each state in plain words.
-var stateWords = map[string]string{
-	audit.StateAwaitingApproval: "Awaiting approval", audit.StateRejected: "Rejected", audit.StateExpired: "Expired",
-	audit.StateWithdrawn: "Withdrawn", audit.StateSent: "Sent, no answer yet", audit.StateSucceeded: "Succeeded",
-	audit.StateFailed: "Failed", audit.StateUnknown: "Outcome unknown",
-}
-
-func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
+// auditRow is an operation as the page p shows it: in its language, with
+// times in its zone.
+func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templates.AuditRow {
 	f, l := op.First, op.Last
+	loc := p.Loc
 	id := strconv.FormatInt(op.ID(), 10)
-	r := templates.AuditRow{ID: op.ID(), State: l.State, Time: f.Time.Format("2006-01-02 15:04:05"), Action: f.Action,
+	r := templates.AuditRow{ID: op.ID(), State: l.State, Time: p.Time(f.Time), Action: f.Action,
 		Requester: f.User, Approver: l.Approver, Region: f.Region, InstanceID: f.InstanceID, InstanceName: f.InstanceName,
 		RequestID: l.RequestID, ErrorCode: l.ErrorCode, ErrorMessage: l.ErrorMessage, Reason: l.Reason, Digest: starts.Digest(f),
 		ApproveURL:  a.decisionURL(id, audit.ActionApprove),
@@ -212,41 +209,38 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 	if r.State == audit.StateAwaitingApproval {
 		now := a.now()
 		r.Wipe = f.InitLocalDisk
-		r.Age, r.Expires = ago(now.Sub(f.Time)), within(f.Time.Add(a.starts.TTL()).Sub(now))
+		r.Age, r.Expires = ago(loc, now.Sub(f.Time)), within(loc, f.Time.Add(a.starts.TTL()).Sub(now))
 		r.CanWithdraw = a.starts.MayWithdraw(actor, op).OK
 		if in, ok := a.fleet.Lookup(f.Region, f.InstanceID); ok {
 			r.Family, r.Status = in.Family, in.Status
-			r.NotStopped = a.starts.StartBlocked(in, f.InitLocalDisk)
+			r.NotStopped = loc.Sentence(a.starts.StartBlocked(in, f.InitLocalDisk))
 		} else {
-			r.Status = "not in the list"
-			r.NotStopped = "The instance is not in the fleet list now (removed, or its region is failing)."
+			r.Status = loc.T("audit.not_listed")
+			r.NotStopped = loc.T("audit.not_listed_why")
 		}
 	}
 	decide := a.starts.MayDecide(actor, op, a.starts.Described(f.Region, f.InstanceID))
-	r.CanDecide, r.WhyNotDecide = decide.OK, decide.Why
-	r.StateWords = stateWords[r.State]
-	if r.StateWords == "" {
-		r.StateWords = r.State
-	}
+	r.CanDecide, r.WhyNotDecide = decide.OK, decide.WhyIn(loc.Sentence)
+	r.StateWords = templates.StateText(loc, r.State)
 	for _, e := range op.Events {
 		detail := e.ErrorCode
 		if e.RequestID != "" {
 			detail = strings.TrimSpace(detail + " RequestId " + e.RequestID)
 		}
 		if e.Attempt > 0 {
-			detail = strings.TrimSpace(fmt.Sprintf("attempt %d %s", e.Attempt, detail))
+			detail = strings.TrimSpace(loc.T("audit.attempt", "N", e.Attempt) + " " + detail)
 		}
 		if e.Detail != "" { // an account change: whose, and what
 			detail = strings.TrimSpace(e.Target + ": " + e.Detail + " " + detail)
 		}
 		if e.Token != "" {
-			detail = strings.TrimSpace(detail + " (API token " + e.Token + ")")
+			detail = strings.TrimSpace(detail + " " + loc.T("audit.by_token", "Token", e.Token))
 		}
 		who := e.User
 		if e.Approver != "" && !audit.Is(e, func(a audit.ActionInfo) bool { return a.Holds }) {
 			who = e.Approver // a decision's, not the request's carried on
 		}
-		r.Timeline = append(r.Timeline, templates.TimelineRow{Seq: e.Seq, Time: e.Time.Format("15:04:05.000"), Action: e.Action,
+		r.Timeline = append(r.Timeline, templates.TimelineRow{Seq: e.Seq, Time: templates.In(e.Time, p.Zone).Format("15:04:05.000"), Action: e.Action,
 			User: who, State: e.State, Detail: detail})
 	}
 	return r
@@ -303,14 +297,15 @@ func (a *App) confirmApprove(c echo.Context) error {
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
-	row := a.auditRow(op, a.actor(c))
+	p := a.page(c, a.loc(c).T("init.confirm_title"), "audit")
+	row := a.auditRow(p, op, a.actor(c))
 	if op.Last.State != audit.StateAwaitingApproval || row.State != audit.StateAwaitingApproval {
 		return apperr.New(apperr.Conflict, "Request %d is no longer awaiting approval (it is %s).", id, row.StateWords)
 	}
 	if !row.CanDecide {
 		return apperr.New(apperr.Forbidden, "%s", row.WhyNotDecide)
 	}
-	return render(c, http.StatusOK, templates.ConfirmApprove(templates.ConfirmApprovePage{Page: a.page(c, "Confirm", "audit"), Row: row}))
+	return render(c, http.StatusOK, templates.ConfirmApprove(templates.ConfirmApprovePage{Page: p, Row: row}))
 }
 
 var batchIDRe = regexp.MustCompile(`^b-[0-9a-f]{12}$`)
