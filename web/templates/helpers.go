@@ -165,3 +165,19 @@ func actionLabel(p Page, c Choice) string {
 	}
 	return c.Label
 }
+
+// sourceKey is where an account comes from, as the catalogue names it.
+func sourceKey(source string) string {
+	if source == "sso" {
+		return "sso"
+	}
+	return "local"
+}
+
+// scopeIn says a scope expression in the page's language.
+func scopeIn(p Page, s string) string {
+	if s == "" {
+		return p.T("admin.every_instance")
+	}
+	return s
+}

@@ -302,10 +302,3 @@ func restOf(list []string) []string {
 	return list[1:]
 }
 
-// scopeWords says a scope expression for a person.
-func scopeWords(s string) string {
-	if s == "" {
-		return "every instance"
-	}
-	return s
-}
