@@ -301,4 +301,3 @@ func restOf(list []string) []string {
 	}
 	return list[1:]
 }
-
