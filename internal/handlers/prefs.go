@@ -36,18 +36,18 @@ func (a *App) loc(c echo.Context) *i18n.Localizer {
 	return l
 }
 
-// zone is where the request's pages show times (nil: UTC) and whether the
-// browser told it.
-func (a *App) zone(c echo.Context) (zone *time.Location, told bool) {
+// zone is where the request's pages show times: the zone the page script
+// told (remembered per user), nil (UTC) until it did.
+func (a *App) zone(c echo.Context) *time.Location {
 	name, _ := sess(c).s.Values["zone"].(string)
 	if name == "" {
-		return nil, false
+		return nil
 	}
 	loc, err := i18n.Zone(name)
 	if err != nil { // a name this binary no longer knows
-		return nil, false
+		return nil
 	}
-	return loc, true
+	return loc
 }
 
 // rememberPrefs copies a user's stored choices into a new session (a

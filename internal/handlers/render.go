@@ -56,7 +56,7 @@ func (a *App) page(c echo.Context, title, current string) templates.Page {
 		StyleURL: a.styleURL, AppJSURL: a.appJSURL,
 	}
 	p.Loc = a.loc(c)
-	p.Zone, p.ZoneKnown = a.zone(c)
+	p.Zone = a.zone(c)
 	p.Here = a.cfg.BasePath() + "instances"
 	if r := c.Request(); r.Method == http.MethodGet {
 		p.Here = r.URL.RequestURI()

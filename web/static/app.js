@@ -2,6 +2,36 @@
 (function () {
   "use strict";
 
+  // The page's words, in its language, from the server (the <html>
+  // element's data-i18n); {id}, {name}, {status}, {n} are filled in here.
+  var root = document.documentElement;
+  var texts = {};
+  try { texts = JSON.parse(root.getAttribute("data-i18n") || "{}"); } catch (e) { texts = {}; }
+  function t(key, vars) {
+    var s = texts[key] || key;
+    Object.keys(vars || {}).forEach(function (k) { s = s.split("{" + k + "}").join(vars[k]); });
+    return s;
+  }
+
+  // Times are shown in the browser's zone: tell the server once (it
+  // remembers it per user); a page that shows times reloads in it.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var csrf = root.getAttribute("data-csrf");
+    // Once per zone and tab: a browser that keeps no cookie must not reload forever.
+    var told = false;
+    try { told = sessionStorage.getItem("ecsdash-zone") === zone; sessionStorage.setItem("ecsdash-zone", zone); } catch (e) { told = true; }
+    if (zone && csrf && root.getAttribute("data-zone") !== zone && !told) {
+      var body = new URLSearchParams();
+      body.set("zone", zone);
+      body.set("_csrf", csrf);
+      fetch(root.getAttribute("data-zone-url"), { method: "POST", body: body, credentials: "same-origin",
+        headers: { "Accept": "application/json" } })
+        .then(function (r) { if (r.ok && document.querySelector("[data-times]")) location.reload(); })
+        .catch(function () {});
+    }
+  } catch (e) { /* no Intl: times stay in UTC, named as such */ }
+
   // The InitLocalDisk confirmation as a native dialog.
   var dialog = document.getElementById("init-dialog");
   if (dialog && typeof dialog.showModal === "function") {
@@ -20,7 +50,7 @@
       var v = input.value.trim();
       submit.disabled = v !== current.id;
       err.textContent = (v.length >= current.id.length && v !== current.id)
-        ? "That is not the instance ID. Type " + current.id + " exactly, or cancel." : "";
+        ? t("not_the_id", { id: current.id }) : "";
     });
 
     document.querySelectorAll("[data-init-disk]").forEach(function (box) {
@@ -41,7 +71,7 @@
         reasonWrap.hidden = !needs || !rowReason;
         reasonInput.value = rowReason ? rowReason.value : "";
         reasonInput.required = !!(rowReason && rowReason.required);
-        submit.textContent = needs ? "Request approval to wipe and start" : "Wipe local disks and start";
+        submit.textContent = needs ? t("request_wipe") : t("wipe_start");
         submit.disabled = true;
         input.value = "";
         err.textContent = "";
@@ -64,7 +94,7 @@
       ev.preventDefault();
       if (!current) return;
       if (input.value.trim() !== current.id) {
-        err.textContent = "That is not the instance ID. Type " + current.id + " exactly, or cancel.";
+        err.textContent = t("not_the_id", { id: current.id });
         input.focus();
         return;
       }
@@ -121,7 +151,7 @@
       b.type = "button";
       b.className = "secondary";
       b.setAttribute("data-dismiss", "");
-      b.textContent = "Dismiss";
+      b.textContent = t("dismiss");
       b.addEventListener("click", function () {
         f.remove();
         if (!toasts.querySelector("[data-testid=flash]")) {
@@ -139,7 +169,7 @@
   document.querySelectorAll("form.start-form").forEach(function (f) {
     f.addEventListener("submit", function (ev) {
       var b = ev.submitter || f.querySelector("button[type=submit]");
-      if (b && !b.hasAttribute("formaction")) { b.disabled = true; b.textContent = "Starting…"; }
+      if (b && !b.hasAttribute("formaction")) { b.disabled = true; b.textContent = t("starting"); }
     });
   });
 
@@ -153,7 +183,7 @@
     var count = function () {
       var n = 0;
       picks.forEach(function (p) { if (p.checked) n++; });
-      batchSubmit.textContent = "Start selected (" + n + ")";
+      batchSubmit.textContent = t("start_selected", { n: n });
       batchSubmit.disabled = n === 0;
     };
     batch.querySelectorAll(".js-only").forEach(function (e) { e.hidden = false; });
@@ -176,16 +206,17 @@
           if (s) {
             row.setAttribute("data-status", s.status);
             var badge = row.querySelector("[data-status-badge]");
-            if (badge) { badge.textContent = s.status; badge.className = "badge " + s.status.toLowerCase(); }
+            var words = s.words || t("status." + s.status);
+            if (badge) { badge.textContent = words; badge.className = "badge " + s.status.toLowerCase(); }
             if (s.settled) {
               row.removeAttribute("data-live");
               // The whole row follows: the action cell says the new state,
               // and a screen reader hears it once, politely.
               var why = row.querySelector("[data-testid=why-not]");
-              if (why) why.textContent = s.status === "Stopped" ? "Stopped: reload the list to start it." : s.status + ".";
+              if (why) why.textContent = s.status === "Stopped" ? t("stopped_reload") : t("now_status", { status: words });
               var name = row.querySelector("strong");
               var announce = document.getElementById("live-announce");
-              if (announce) announce.textContent = (name ? name.textContent : s.id) + " is " + s.status + ".";
+              if (announce) announce.textContent = t("announce", { name: name ? name.textContent : s.id, status: words });
               return;
             }
           }

@@ -33,10 +33,9 @@ type Page struct {
 	SkipToList bool
 	// Loc gives the texts of the page's language (nil: English).
 	Loc *i18n.Localizer
-	// Zone is where the page's times are shown (nil: UTC); ZoneKnown says
-	// the browser's zone was told, so the script need not tell it.
-	Zone      *time.Location
-	ZoneKnown bool
+	// Zone is where the page's times are shown (nil: UTC, until the
+	// page script tells the browser's).
+	Zone *time.Location
 	// Here is where the language control brings the user back to.
 	Here string
 }
