@@ -417,13 +417,13 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 			heading = l.T("start.unknown_heading", "Name", name)
 		}
 		failure := &templates.ECSFailure{InstanceID: res.Instance.ID, InstanceName: res.Instance.Name, Region: res.Instance.Region,
-			Code: e.Code, Message: e.Message, ECSRequestID: e.RequestID, Summary: e.Summary, Action: e.Action,
+			Code: e.Code, Message: e.Message, ECSRequestID: e.RequestID, Summary: e.SummaryIn(l.Sentence), Action: e.ActionIn(l.Sentence),
 			AuditURL: a.cfg.BasePath() + "audit?instance=" + url.QueryEscape(res.Instance.ID)}
 		if req, ok := c.Get(ctxRetry).(starts.Request); ok {
 			failure.RetryURL = a.cfg.BasePath() + "instances/" + req.InstanceID + "/start"
 		}
 		return render(c, status, templates.Error(templates.ErrorPage{Page: a.page(c, heading, "instances"), Status: status, Heading: heading,
-			Message: l.Sentence(e.Summary), RequestID: requestID(c), BackURL: back, ECS: failure}))
+			Message: e.SummaryIn(l.Sentence), RequestID: requestID(c), BackURL: back, ECS: failure}))
 	default:
 		a.metrics.Start("succeeded")
 		s.flash(templates.Flash{Text: l.T("flash.started", "Name", name, "ID", res.Instance.ID, "Region", res.Instance.Region, "RequestID", res.RequestID)})
@@ -515,7 +515,8 @@ func (a *App) check(c echo.Context) error {
 	v := templates.CheckPage{Page: a.page(c, a.loc(c).T("check.title"), "instances"), ID: req.InstanceID, Name: res.Instance.Name, Region: req.Region,
 		Would: res.Would, RequestID: res.RequestID, Back: a.cfg.BasePath() + "instances"}
 	if res.ECSError != nil {
-		v.Summary, v.Action, v.Code = res.ECSError.Summary, res.ECSError.Action, res.ECSError.Code
+		l := a.loc(c)
+		v.Summary, v.Action, v.Code = res.ECSError.SummaryIn(l.Sentence), res.ECSError.ActionIn(l.Sentence), res.ECSError.Code
 	}
 	return render(c, http.StatusOK, templates.CheckResult(v))
 }

@@ -265,7 +265,7 @@ func TestEveryKeyIsUsedAndEveryKeyUsedExists(t *testing.T) {
 // error table) pages show translated; every such sentence must have its
 // translation.
 var sentenceFiles = []string{
-	"internal/ecs/errors.go", "internal/ecs/instance.go",
+	"internal/ecs/errors.go", "internal/ecs/instance.go", "internal/ecs/client.go",
 	"internal/starts/rules.go", "internal/starts/starts.go", "internal/starts/batch.go",
 }
 

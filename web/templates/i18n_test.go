@@ -58,7 +58,7 @@ func everyPage(t *testing.T, l *i18n.Localizer) map[string]templ.Component {
 			Rows: []templates.BatchRow{{ID: "i-1", Name: "a", Outcome: "started", Live: true, Status: "Starting", OpID: 4},
 				{ID: "i-2", Name: "b", Outcome: "failed", Code: "LackResource", Words: "ECS lacks the resources to start this instance right now.", RequestID: "RID"}}}),
 		"check-would":     templates.CheckResult(templates.CheckPage{Page: p, ID: "i-1", Name: "a", Would: true, RequestID: "RID", Back: "/"}),
-		"check-would-not": templates.CheckResult(templates.CheckPage{Page: p, ID: "i-1", Name: "a", Code: "LackResource", Summary: "ECS lacks the resources to start this instance right now.", Action: "Try again later, or change the instance type or zone.", RequestID: "RID", Back: "/"}),
+		"check-would-not": templates.CheckResult(templates.CheckPage{Page: p, ID: "i-1", Name: "a", Code: "LackResource", Summary: l.Sentence("ECS lacks the resources to start this instance right now."), Action: l.Sentence("Try again later, or change the instance type or zone."), RequestID: "RID", Back: "/"}),
 		"audit": templates.Audit(templates.AuditPage{Page: p, Awaiting: []templates.AuditRow{awaiting, other}, History: []templates.AuditRow{history},
 			States: []string{"failed"}, Actions: []string{"StartInstance", "login"}, Total: "1", PageNum: 1, Pages: 2, PrevURL: "/p", NextURL: "/n",
 			ExportCSV: "/e", ExportJSON: "/j", Batches: []templates.BatchGroup{{ID: "b1", Count: 2, ApproveURL: "/b"}}}),
@@ -75,8 +75,8 @@ func everyPage(t *testing.T, l *i18n.Localizer) map[string]templ.Component {
 		"error":       templates.Error(templates.ErrorPage{Page: p, Status: 404, Heading: "x", Message: "x", RequestID: "r", BackURL: "/"}),
 		"ecs-error": templates.Error(templates.ErrorPage{Page: p, Status: 409, Heading: "x", RequestID: "r", BackURL: "/", ECS: &templates.ECSFailure{
 			InstanceID: "i-1", Region: "cn-hangzhou", Code: "IncorrectInstanceStatus", ECSRequestID: "RID-1", Message: "The current status of the resource does not support this operation.",
-			Summary: "ECS refused: the instance is not in a state that allows starting (it must be Stopped).",
-			Action:  "Refresh the list to see its current status; start it again once it shows Stopped.", RetryURL: "/r", AuditURL: "/a"}}),
+			Summary: l.Sentence("ECS refused: the instance is not in a state that allows starting (it must be Stopped)."),
+			Action:  l.Sentence("Refresh the list to see its current status; start it again once it shows Stopped."), RetryURL: "/r", AuditURL: "/a"}}),
 	}
 }
 
