@@ -70,7 +70,7 @@ func everyPage(t *testing.T, l *i18n.Localizer) map[string]templ.Component {
 		"admin-group": templates.AdminUsers(templates.AdminUsersPage{Page: p, GroupGrants: []templates.AdminGrant{{ID: 2, For: "x", Role: "viewer", Scope: "region=cn-hangzhou"}}}),
 		"tokens": templates.Tokens(templates.TokensPage{Page: p, Created: "tok", NewID: "t1", NewName: "ci", Error: "x",
 			Lifetime: []templates.Choice{{Value: "720h", Label: "tokens.life.30d"}, {Value: "never", Label: "tokens.life.never"}},
-			Tokens: []templates.TokenRow{{ID: "t1", Name: "ci", State: "live", ReadOnly: true}, {ID: "t2", Name: "old", State: "revoked"}, {ID: "t3", State: "expired"}}}),
+			Tokens:   []templates.TokenRow{{ID: "t1", Name: "ci", State: "live", ReadOnly: true}, {ID: "t2", Name: "old", State: "revoked"}, {ID: "t3", State: "expired"}}}),
 		"tokens-none": templates.Tokens(templates.TokensPage{Page: p}),
 		"error":       templates.Error(templates.ErrorPage{Page: p, Status: 404, Heading: "x", Message: "x", RequestID: "r", BackURL: "/"}),
 		"ecs-error": templates.Error(templates.ErrorPage{Page: p, Status: 409, Heading: "x", RequestID: "r", BackURL: "/", ECS: &templates.ECSFailure{
