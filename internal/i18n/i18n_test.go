@@ -18,6 +18,7 @@ import (
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/i18n"
+	"ecsdash/internal/notify"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 )
@@ -205,6 +206,7 @@ func families() map[string][]string {
 		"error.h":        {"400", "401", "403", "404", "405", "409", "413", "422", "429", "500", "502", "503", "504"},
 		"admin.source.":  {users.SourceLocal, users.SourceSSO},
 		"tokens.state.":  {"live", "revoked", "expired"},
+		"notify.event.":  notify.Events,
 	}
 }
 
