@@ -2,7 +2,7 @@ package handlers
 
 import (
 	"context"
-	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,24 +150,27 @@ func (a *App) outcomes(c echo.Context, s *session, u users.User) []templates.Fla
 	}
 	s.set("told", head)
 	var out []templates.Flash
+	l := a.loc(c)
 	for _, e := range events {
 		if starts.OwnWithdrawal(e) {
 			continue // their own doing
 		}
-		what := fmt.Sprintf("Your request %d to start %s (%s, %s)", e.OpID, e.InstanceName, e.InstanceID, e.Region)
+		what := l.T("outcome.what", "Op", e.OpID, "Name", e.InstanceName, "ID", e.InstanceID, "Region", e.Region)
+		data := []any{"What", what, "Approver", e.Approver, "RequestID", e.RequestID, "Reason", e.Reason,
+			"Error", strings.TrimSpace(e.ErrorCode + " " + l.Sentence(e.ErrorMessage))}
 		switch e.State {
 		case audit.StateSucceeded:
-			out = append(out, templates.Flash{Text: fmt.Sprintf("%s was approved by %s and started: ECS RequestId %s.", what, e.Approver, e.RequestID)})
+			out = append(out, templates.Flash{Text: l.T("outcome.succeeded", data...)})
 		case audit.StateRejected:
-			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s was rejected by %s: %s", what, e.Approver, e.Reason)})
+			out = append(out, templates.Flash{Error: true, Text: l.T("outcome.rejected", data...)})
 		case audit.StateExpired:
-			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s expired without a decision; ask again if it is still needed.", what)})
+			out = append(out, templates.Flash{Error: true, Text: l.T("outcome.expired", data...)})
 		case audit.StateWithdrawn:
-			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s was %s.", what, e.Reason)})
+			out = append(out, templates.Flash{Error: true, Text: l.T("outcome.withdrawn", data...)})
 		case audit.StateUnknown:
-			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s was approved, but ECS's answer was lost: whether it started is unknown. Check the instance.", what)})
+			out = append(out, templates.Flash{Error: true, Text: l.T("outcome.unknown", data...)})
 		default:
-			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s was approved by %s but failed: %s %s", what, e.Approver, e.ErrorCode, e.ErrorMessage)})
+			out = append(out, templates.Flash{Error: true, Text: l.T("outcome.failed", data...)})
 		}
 	}
 	return out

@@ -334,12 +334,13 @@ func (a *App) approveBatch(c echo.Context) error {
 		return apperr.New(apperr.Conflict, "Nothing of batch %s awaits approval.", batch)
 	}
 	actor := a.actor(c)
+	l := a.loc(c)
 	outcome := make([]string, len(ops)) // "" started, else why not
 	approve := func(i int) error {
 		id := ops[i].ID()
 		digest, ok := shown[id]
 		if !ok {
-			outcome[i] = fmt.Sprintf("request %d: it was not on the page you approved from; reload the audit page", id)
+			outcome[i] = l.T("flash.batch_not_shown", "ID", id)
 			return nil
 		}
 		res, err := a.starts.Approve(ctx, actor, id, digest)
@@ -347,9 +348,9 @@ func (a *App) approveBatch(c echo.Context) error {
 		case apperr.KindOf(err) == apperr.Forbidden:
 			return err // the role or one's own batch: nothing of it is decided
 		case err != nil:
-			outcome[i] = fmt.Sprintf("request %d: %s", id, apperr.MessageOf(err))
+			outcome[i] = l.T("flash.batch_refused", "ID", id, "Why", apperr.Words(err, l.Sentence, l.T("error.internal")))
 		case res.ECSError != nil:
-			outcome[i] = fmt.Sprintf("request %d: %s", id, res.ECSError.Summary)
+			outcome[i] = l.T("flash.batch_refused", "ID", id, "Why", res.ECSError.SummaryIn(l.Sentence))
 		}
 		return nil
 	}
@@ -375,9 +376,9 @@ func (a *App) approveBatch(c echo.Context) error {
 		}
 	}
 	s := sess(c)
-	s.flash(templates.Flash{Text: fmt.Sprintf("Batch %s: %d of %d started.", batch, started, len(ops))})
+	s.flash(templates.Flash{Text: l.N("flash.batch_started", len(ops), "Batch", batch, "Started", started)})
 	if len(refused) > 0 {
-		s.flash(templates.Flash{Error: true, Text: apperr.Truncate("Not started: "+strings.Join(refused, "; "), 380)})
+		s.flash(templates.Flash{Error: true, Text: apperr.Truncate(l.T("flash.not_started", "Why", strings.Join(refused, l.T("flash.list_sep"))), 380)})
 	}
 	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit?batch="+batch)
 }
@@ -414,7 +415,7 @@ func (a *App) withdraw(c echo.Context) error {
 	if err := a.starts.Withdraw(c.Request().Context(), a.actor(c), id); err != nil {
 		return err
 	}
-	sess(c).flash(templates.Flash{Text: fmt.Sprintf("Request %d is withdrawn; nothing was sent to ECS. The instance can be started again.", id)})
+	sess(c).flash(templates.Flash{Text: a.loc(c).T("flash.withdrawn", "ID", id)})
 	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit")
 }
 
@@ -426,7 +427,7 @@ func (a *App) reject(c echo.Context) error {
 	if err := a.starts.Reject(c.Request().Context(), a.actor(c), id, c.FormValue("digest"), strings.TrimSpace(c.FormValue("reason"))); err != nil {
 		return err
 	}
-	sess(c).flash(templates.Flash{Text: fmt.Sprintf("Request %d is rejected; nothing was sent to ECS.", id)})
+	sess(c).flash(templates.Flash{Text: a.loc(c).T("flash.rejected", "ID", id)})
 	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit")
 }
 
