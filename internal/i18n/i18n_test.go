@@ -269,6 +269,10 @@ func TestEveryKeyIsUsedAndEveryKeyUsedExists(t *testing.T) {
 var sentenceFiles = []string{
 	"internal/ecs/errors.go", "internal/ecs/instance.go", "internal/ecs/client.go",
 	"internal/starts/rules.go", "internal/starts/starts.go", "internal/starts/batch.go",
+	"internal/handlers/admin.go", "internal/handlers/audit.go", "internal/handlers/auth.go", "internal/handlers/instances.go",
+	"internal/handlers/middleware.go", "internal/handlers/prefs.go", "internal/handlers/refresh.go", "internal/handlers/rights.go",
+	"internal/handlers/sso.go", "internal/handlers/throttle.go", "internal/handlers/tokens.go", "internal/handlers/approvals.go",
+	"internal/handlers/render.go", "internal/handlers/session.go", "internal/handlers/formtokens.go",
 }
 
 // looksLikeSentence is a literal shown to a person: a capital, a space,
