@@ -66,7 +66,7 @@ func (a *App) page(c echo.Context, title, current string) templates.Page {
 		p.Waiting = a.open(c.Request().Context()).waitingFor(x, a.fleet.Snapshot())
 		p.Admin = x.Unscoped(users.PermAdmin)
 		if len(x.Grants) > 1 || (len(x.Grants) == 1 && !x.Grants[0].Scope.IsAll()) {
-			p.Role = grantsWords(x.Grants)
+			p.Role = grantsWords(p.Loc, x.Grants)
 		}
 		p.Flash = append(p.Flash, a.outcomes(c, s, u)...)
 	}

@@ -9,6 +9,7 @@ import (
 	"ecsdash/internal/audit"
 	"ecsdash/internal/scope"
 	"ecsdash/internal/starts"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/users"
 )
 
@@ -98,10 +99,10 @@ func listMatch(c echo.Context) (tags []string, rg, match string, err error) {
 
 // grantsWords says a user's grants in a few words, for the page header:
 // "operator over tag:team=payments; viewer over every instance".
-func grantsWords(gs []users.Grant) string {
+func grantsWords(l *i18n.Localizer, gs []users.Grant) string {
 	parts := make([]string, 0, len(gs))
 	for _, g := range gs {
-		parts = append(parts, g.Words())
+		parts = append(parts, l.T("admin.grant_words", "Role", l.T("role."+g.Role), "Scope", scopeWords(l, g.Scope)))
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, l.T("flash.list_sep"))
 }
