@@ -7,9 +7,9 @@ import (
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/scope"
 	"ecsdash/internal/starts"
-	"ecsdash/internal/i18n"
 	"ecsdash/internal/users"
 )
 
