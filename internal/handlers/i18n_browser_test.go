@@ -1,6 +1,8 @@
 package handlers_test
 
 import (
+	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -28,6 +30,12 @@ const overflowJS = `(() => {
 // above minor, and at 200% zoom no text overflows its box.
 func TestBrowserChineseJourneysAreAccessibleAndFitAtDoubleZoom(t *testing.T) {
 	axe := axeSource(t)
+	if out, err := exec.Command("fc-list", ":lang=zh").Output(); err != nil || len(out) == 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no Chinese font: CI must install fonts-noto-cjk (.ci/run does)")
+		}
+		t.Skip("!!! SKIPPING CHINESE BROWSER TEST: no Chinese font (apt-get install fonts-noto-cjk); its widths would be a fallback's !!!")
+	}
 	h := newHarness(t, opts{})
 	requestInitOf(t, h, "op1", "kafka-broker-01")
 	ctx := laptopChrome(t, "light")
