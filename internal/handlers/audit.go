@@ -200,6 +200,9 @@ func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templa
 			r.Params += " DryRun=true"
 		}
 	}
+	if id, ok := audit.KeyedReasonKey(r.Reason); ok && f.Action == audit.ActionChainKeyed {
+		r.Reason = loc.T("audit.chain_keyed", "Key", id)
+	}
 	if f.Detail != "" { // an account change: whose, and what
 		r.Params = f.Target + ": " + f.Detail
 	}

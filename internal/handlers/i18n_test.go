@@ -170,3 +170,15 @@ func TestTheBrowsersZoneIsValidatedRememberedAndShown(t *testing.T) {
 		t.Fatalf("the export is not in UTC: %.300s", csv.body)
 	}
 }
+
+func TestTheKeyedChainsReasonIsSaidInThePagesLanguage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	b := h.browser()
+	b.hdr.Set("Accept-Language", "zh-CN")
+	p := b.login("adm").get("audit?action=audit_key")
+	got := p.doc.Find("[data-times] [data-testid=reason]").Text()
+	if !strings.Contains(got, "自此条记录起，审计链使用密钥签名") || strings.Contains(got, "From this entry") {
+		t.Fatalf("the keyed chain's reason in Chinese: %q", got)
+	}
+}
