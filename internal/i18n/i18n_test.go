@@ -200,7 +200,7 @@ func families() map[string][]string {
 		"role.":          users.Roles,
 		"status.":        {ecs.StatusRunning, ecs.StatusStarting, ecs.StatusStopping, ecs.StatusStopped, ecs.StatusPending},
 		"state.":         audit.States,
-		"action.":        append(slices.Clone(audit.OpActions), audit.ActionApprove, audit.ActionReject, audit.ActionExpire, audit.ActionWithdraw, audit.ActionRecover, audit.ActionReconcile),
+		"action.":        audit.Actions,
 		"batch.outcome.": outcomes,
 		"batch.count.":   outcomes,
 		"error.h":        {"400", "401", "403", "404", "405", "409", "413", "422", "429", "500", "502", "503", "504"},

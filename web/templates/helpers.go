@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"ecsdash/internal/audit"
 	"ecsdash/internal/i18n"
 )
 
@@ -129,21 +130,13 @@ func roleWords(p Page, role string) string {
 	return role
 }
 
-// The audit log's states and actions, as the catalogue names them.
-var (
-	stateKeys  = []string{"awaiting_approval", "rejected", "expired", "withdrawn", "sent", "succeeded", "failed", "unknown"}
-	actionKeys = []string{"StartInstance", "approve", "reject", "expire", "withdraw", "check", "recover", "login", "logout",
-		"token_create", "token_revoke", "user_add", "user_disable", "user_enable", "user_role", "user_password",
-		"grant_add", "grant_remove", "audit_key", "reconcile"}
-)
-
 // stateText is an audit state in the page's language.
 func stateText(p Page, state string) string { return StateText(p.Loc, state) }
 
 // StateText is an audit state in l's language (the state itself for one
 // the catalogue lacks).
 func StateText(l *i18n.Localizer, state string) string {
-	if slices.Contains(stateKeys, state) {
+	if slices.Contains(audit.States, state) {
 		return l.T("state." + state)
 	}
 	return state
@@ -151,7 +144,7 @@ func StateText(l *i18n.Localizer, state string) string {
 
 // actionText is an audit action in the page's language.
 func actionText(p Page, action string) string {
-	if slices.Contains(actionKeys, action) {
+	if slices.Contains(audit.Actions, action) {
 		return p.T("action." + action)
 	}
 	return action
@@ -160,7 +153,7 @@ func actionText(p Page, action string) string {
 // actionLabel is an action filter's choice in the page's language (its
 // English label for an action the catalogue lacks).
 func actionLabel(p Page, c Choice) string {
-	if slices.Contains(actionKeys, c.Value) {
+	if slices.Contains(audit.Actions, c.Value) {
 		return p.T("action." + c.Value)
 	}
 	return c.Label

@@ -60,7 +60,7 @@ func everyPage(t *testing.T, l *i18n.Localizer) map[string]templ.Component {
 		"check-would":     templates.CheckResult(templates.CheckPage{Page: p, ID: "i-1", Name: "a", Would: true, RequestID: "RID", Back: "/"}),
 		"check-would-not": templates.CheckResult(templates.CheckPage{Page: p, ID: "i-1", Name: "a", Code: "LackResource", Summary: l.Sentence("ECS lacks the resources to start this instance right now."), Action: l.Sentence("Try again later, or change the instance type or zone."), RequestID: "RID", Back: "/"}),
 		"audit": templates.Audit(templates.AuditPage{Page: p, Awaiting: []templates.AuditRow{awaiting, other}, History: []templates.AuditRow{history},
-			States: []string{"failed"}, Actions: []string{"StartInstance", "login"}, Total: "1", PageNum: 1, Pages: 2, PrevURL: "/p", NextURL: "/n",
+			States: []string{"failed"}, Actions: []templates.Choice{{Value: "StartInstance", Label: "Start instance"}, {Value: "login", Label: "Sign in"}, {Value: "some_new_action", Label: "x"}}, Total: "1", PageNum: 1, Pages: 2, PrevURL: "/p", NextURL: "/n",
 			ExportCSV: "/e", ExportJSON: "/j", Batches: []templates.BatchGroup{{ID: "b1", Count: 2, ApproveURL: "/b"}}}),
 		"audit-empty":     templates.Audit(templates.AuditPage{Page: p}),
 		"confirm-approve": templates.ConfirmApprove(templates.ConfirmApprovePage{Page: p, Row: awaiting}),
