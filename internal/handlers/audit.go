@@ -23,8 +23,14 @@ import (
 	"ecsdash/web/templates"
 )
 
-// auditFilter reads the audit page's filters, refusing malformed ones.
-func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
+// auditFilter reads the audit page's filters, refusing malformed ones. The
+// from and to dates are days in zone (the user's, nil for UTC), as the
+// page shows its times; the export of the same filters covers the same
+// period.
+func auditFilter(c echo.Context, zone *time.Location) (audit.Filter, url.Values, error) {
+	if zone == nil {
+		zone = time.UTC
+	}
 	f := audit.Filter{User: strings.TrimSpace(c.QueryParam("user")), Instance: strings.TrimSpace(c.QueryParam("instance")),
 		State: c.QueryParam("state"), Action: c.QueryParam("action"), BatchID: c.QueryParam("batch")}
 	if f.BatchID != "" && !batchIDRe.MatchString(f.BatchID) {
@@ -44,7 +50,7 @@ func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
 	}
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
 		if v := c.QueryParam(name); v != "" {
-			t, err := time.Parse("2006-01-02", v)
+			t, err := time.ParseInLocation("2006-01-02", v, zone)
 			if err != nil {
 				return f, nil, apperr.New(apperr.Invalid, "%q is not a date (YYYY-MM-DD).", apperr.Quote(v))
 			}
@@ -68,7 +74,7 @@ func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
 }
 
 func (a *App) auditPage(c echo.Context) error {
-	f, keep, err := auditFilter(c)
+	f, keep, err := auditFilter(c, a.zone(c))
 	if err != nil {
 		return err
 	}
@@ -446,7 +452,7 @@ func (a *App) auditExport(c echo.Context) error {
 	if format != "csv" && format != "json" {
 		return apperr.New(apperr.Invalid, "format must be csv or json.")
 	}
-	f, _, err := auditFilter(c)
+	f, _, err := auditFilter(c, a.zone(c))
 	if err != nil {
 		return err
 	}

@@ -182,3 +182,43 @@ func TestTheKeyedChainsReasonIsSaidInThePagesLanguage(t *testing.T) {
 		t.Fatalf("the keyed chain's reason in Chinese: %q", got)
 	}
 }
+
+func TestTheAuditFiltersDaysAreTheUsersDays(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	// At 20:00 UTC it is already the next day in Shanghai (04:00).
+	now := time.Now().UTC()
+	at := time.Date(now.Year(), now.Month(), now.Day(), 20, 0, 0, 0, time.UTC)
+	if !at.After(now) {
+		at = at.AddDate(0, 0, 1)
+	}
+	h.advance(at.Sub(now))
+	b := h.loggedIn("op1")
+	req, _ := http.NewRequest(http.MethodPost, h.url("prefs"), strings.NewReader(url.Values{"zone": {"Asia/Shanghai"}, "_csrf": {b.token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if p := b.do(req); p.status != http.StatusSeeOther {
+		t.Fatalf("telling the zone: %d", p.status)
+	}
+	in := h.instance("ci-runner-01")
+	b.post("instances/"+in.ID+"/check", url.Values{"region": {in.Region}})
+	var op int64
+	var when time.Time
+	for _, o := range h.ops() {
+		if o.First.Action == audit.ActionCheck {
+			op, when = o.ID(), o.First.Time
+		}
+	}
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	if when.UTC().Format("2006-01-02") == when.In(sh).Format("2006-01-02") {
+		t.Fatalf("fixture: the check at %s is on the same day in UTC and Shanghai", when)
+	}
+	listed := func(day string) bool {
+		return b.get("audit?from="+day+"&to="+day).doc.Find(`[data-audit-id="`+itoa64(op)+`"]`).Length() > 0
+	}
+	if !listed(when.In(sh).Format("2006-01-02")) {
+		t.Error("the check is not listed on its day in Shanghai")
+	}
+	if listed(when.UTC().Format("2006-01-02")) {
+		t.Error("the check is listed on its UTC day, which in Shanghai it is not")
+	}
+}
