@@ -273,7 +273,7 @@ func age(l *i18n.Localizer, t, now time.Time) string {
 }
 
 // durationWords is a time ago in whole units, the largest two, with the
-// language's plural forms ("1 minute 5 seconds", "1 分钟 5 秒").
+// language's plural forms ("1m5s", "1 分钟 5 秒").
 func durationWords(l *i18n.Localizer, d time.Duration) string {
 	h, m, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
 	switch {

@@ -47,11 +47,14 @@ func TestNegotiateFollowsAcceptLanguageUnlessTheUserChose(t *testing.T) {
 
 func TestPluralsAndNumbersComeFromTheLanguagesRules(t *testing.T) {
 	en, zh := i18n.For(i18n.English), i18n.For(i18n.Chinese)
-	if got := en.N("duration.minutes", 1); got != "1 minute" {
-		t.Errorf("en 1 minute = %q", got)
+	if got := en.N("batch.count.failed", 1); got != "1 failed" {
+		t.Errorf("en 1 failed = %q", got)
 	}
-	if got := en.N("duration.minutes", 5); got != "5 minutes" {
-		t.Errorf("en 5 minutes = %q", got)
+	if got := en.N("ago.days", 1); got != "1 day ago" {
+		t.Errorf("en 1 day = %q", got)
+	}
+	if got := en.N("ago.days", 5); got != "5 days ago" {
+		t.Errorf("en 5 days = %q", got)
 	}
 	if got := zh.N("duration.minutes", 1); got != "1 分钟" {
 		t.Errorf("zh 1 minute = %q", got)
