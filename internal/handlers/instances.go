@@ -221,8 +221,6 @@ func (a *App) row(in ecs.Instance, actor starts.Actor, held audit.OpenOp) templa
 	r := templates.InstanceRow{ID: in.ID, Name: in.Name, Region: in.Region, Account: in.Account, Zone: in.Zone, Type: in.Type, Family: in.Family,
 		Status: in.Status, Locks: in.LockReasons, Charge: in.ChargeType, LocalDisk: a.starts.Families().Contains(in.Family),
 		NeedsApproval: a.starts.Approval().NeedsApproval(false), NeedsApprovalInit: a.starts.Approval().NeedsApproval(true),
-		Live:       !in.Settled(),
-		StatusURL:  base + "instances/" + in.ID + "/status?region=" + url.QueryEscape(in.Region),
 		StartURL:   base + "instances/" + in.ID + "/start",
 		CheckURL:   base + "instances/" + in.ID + "/check",
 		HistoryURL: base + "audit?instance=" + url.QueryEscape(in.ID),
@@ -247,12 +245,14 @@ func (a *App) row(in ecs.Instance, actor starts.Actor, held audit.OpenOp) templa
 	// the top, and each row to a screen reader only (the contract: a row
 	// says why, in words).
 	r.CanStart, r.WhyNot, r.QuietWhy = x.OK, x.Why, x.ByRole
+	r.Selectable = actor.Holds(users.PermStart)
 	if held.OpID != 0 && held.State == audit.StateAwaitingApproval {
 		r.HeldBy, r.HeldURL = held.OpID, base+"audit#request-"+strconv.FormatInt(held.OpID, 10)
 	}
 	if !r.CanStart {
 		r.LocalDisk = false
 	}
+	r.Version = rowVersion(r)
 	return r
 }
 

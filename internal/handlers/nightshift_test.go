@@ -2,11 +2,17 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"ecsdash/internal/ecs/ecssim"
 )
 
 // Browser tests of issue 30: the pages as a person at 3 a.m. uses them.
@@ -188,4 +194,88 @@ func mainText(t *testing.T, ctx context.Context, u string) string {
 		t.Fatal(err)
 	}
 	return text
+}
+
+// Every open list follows the fleet, not only the page of the one who
+// clicked: a viewer sees another person's start reach Running without a
+// reload, is told once and politely, watches the list's age tick, and can
+// pause the updates (and resume them).
+func TestBrowserEveryViewersListFollowsTheFleet(t *testing.T) {
+	h := newHarness(t, opts{simOpts: ecssim.Options{StartDelay: time.Second}})
+	ctx := newChrome(t)
+	browserLogin(t, ctx, h, "view")
+	a, b := h.instance("ci-runner-01"), h.instance("ci-runner-02")
+	if err := chromedp.Do(ctx, chromedp.Navigate(h.url("instances?region=cn-hangzhou&per_page=100")),
+		chromedp.WaitVisible(chromedp.CSS("[data-live-pause]"))); err != nil {
+		t.Fatalf("no pause control: %v", err)
+	}
+	age, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("[data-testid=cache-age]")))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('[data-testid=cache-age]').textContent !== `+jsString(age),
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the list's age stays %q", age)
+	}
+	op := h.loggedIn("op1")
+	startByForm := func(id, region string) {
+		t.Helper()
+		token := row(op.get("instances?region=cn-hangzhou&per_page=100"), id).Find("input[name=form_token]").AttrOr("value", "")
+		if p := op.post("instances/"+id+"/start", url.Values{"region": {region}, "form_token": {token}}); p.status != http.StatusSeeOther {
+			t.Fatalf("start: %d", p.status)
+		}
+	}
+	startByForm(a.ID, a.Region)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](rowAttr(a.ID, "data-status")+` === 'Running'`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the viewer's row never turned Running without a reload: %v", err)
+	}
+	said, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('live-announce').textContent`))
+	if !strings.Contains(said, "ci-runner-01 is Running") {
+		t.Fatalf("announced %q", said)
+	}
+	badge, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr[data-instance-id="`+a.ID+`"] [data-status-badge]`)))
+	if badge != "Running" {
+		t.Fatalf("the badge says %q", badge)
+	}
+
+	// Paused, the page asks nothing: b runs on the server, the page's own
+	// clock ticks past two polls' time, and the row still shows Stopped.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("[data-live-pause]"))); err != nil {
+		t.Fatal(err)
+	}
+	pressed, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-live-pause]').getAttribute('aria-pressed')`))
+	if pressed != "true" {
+		t.Fatalf("the pause control says aria-pressed=%q", pressed)
+	}
+	polls, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('fleet-rows').getAttribute('data-polls') || '0'`))
+	startByForm(b.ID, b.Region)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if in, _ := h.fleet.Lookup(b.Region, b.ID); in.Status == "Running" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the fleet never saw the second instance Running")
+		}
+		<-time.After(100 * time.Millisecond) // polling the server's fleet, bounded by the deadline
+	}
+	ticks, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid=cache-age]').textContent`))
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { window.__seen = window.__seen || new Set(); window.__seen.add(document.querySelector('[data-testid=cache-age]').textContent); return window.__seen.size > 9; })()`,
+		chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(200*time.Millisecond))); err != nil {
+		t.Fatalf("the age stopped ticking at %q while paused", ticks)
+	}
+	still, _ := chromedp.Run(ctx, chromedp.Evaluate[string](rowAttr(b.ID, "data-status")))
+	after, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('fleet-rows').getAttribute('data-polls') || '0'`))
+	if still != "Stopped" || after != polls {
+		t.Fatalf("paused, the page polled (%s then %s) and shows %s", polls, after, still)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("[data-live-pause]"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](rowAttr(b.ID, "data-status")+` === 'Running'`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("resumed, the row never turned Running: %v", err)
+	}
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
