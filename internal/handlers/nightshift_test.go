@@ -279,3 +279,35 @@ func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// The batch box names its instance and sits in a column of its own, far
+// from a local-disk row's "Initialize local disks", at a laptop's widths.
+func TestBrowserBatchBoxIsLabelledAndApartFromTheWipe(t *testing.T) {
+	h := newHarness(t, opts{})
+	ctx := newChrome(t)
+	browserLogin(t, ctx, h, "op1")
+	in := h.instance("hadoop-data-01")
+	for _, w := range []int64{1440, 1024} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, 800),
+			chromedp.Navigate(h.url("instances?region=cn-hangzhou&per_page=100")),
+			chromedp.WaitVisible(chromedp.CSS(`tr[data-instance-id="`+in.ID+`"] input[name=init_local_disk]`))); err != nil {
+			t.Fatal(err)
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const tr = document.querySelector('tr[data-instance-id="`+in.ID+`"]');
+			const pick = tr.querySelector('input[data-pick]'), wipe = tr.querySelector('input[name=init_local_disk]');
+			const name = pick.getAttribute('aria-label') || (pick.labels[0] && pick.labels[0].textContent) || '';
+			if (!name.includes(`+jsString(in.Name)+`) || !name.includes(`+jsString(in.ID)+`)) return 'the batch box is named ' + JSON.stringify(name);
+			if (pick.closest('td') === wipe.closest('td')) return 'the batch box shares a cell with the wipe';
+			const p = pick.getBoundingClientRect(), q = wipe.getBoundingClientRect();
+			const gap = Math.max(q.left - p.right, p.left - q.right, q.top - p.bottom, p.top - q.bottom);
+			if (gap < 100) return 'the boxes are ' + Math.round(gap) + ' px apart';
+			const head = document.querySelector('table.fleet thead th');
+			if (!head || head.textContent.trim() === '' || head.getBoundingClientRect().width === 0) return 'the column of batch boxes has no visible heading';
+			return '';
+		})()`))
+		if err != nil || got != "" {
+			t.Fatalf("at %d px: %s (%v)", w, got, err)
+		}
+	}
+}
