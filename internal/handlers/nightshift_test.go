@@ -311,3 +311,91 @@ func TestBrowserBatchBoxIsLabelledAndApartFromTheWipe(t *testing.T) {
 		}
 	}
 }
+
+// tabWalk presses Tab from the top of the page until focus leaves the
+// page or comes back around (at most limit presses), and says what is
+// wrong with the stops: one out of document order, one not visible where
+// it is (hidden, clipped or covered), or a trap.
+func tabWalk(t *testing.T, ctx context.Context, limit int) (stops int, fault string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { document.activeElement && document.activeElement.blur(); window.__stops = []; return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < limit; i++ {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("\t")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const el = document.activeElement;
+			if (!el || el === document.body) return 'out';
+			if (window.__stops.includes(el)) return window.__stops[0] === el ? 'out' : 'again: ' + el.outerHTML.slice(0, 120);
+			const prev = window.__stops[window.__stops.length - 1];
+			window.__stops.push(el);
+			if (prev && !(prev.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING)) return 'out of order: ' + el.outerHTML.slice(0, 120);
+			const r = el.getBoundingClientRect();
+			const what = el.outerHTML.slice(0, 120);
+			if (r.width < 2 || r.height < 2) return 'invisible stop: ' + what;
+			const x = Math.min(Math.max(r.left + r.width / 2, 0), innerWidth - 1), y = Math.min(Math.max(r.top + Math.min(r.height / 2, 8), 0), innerHeight - 1);
+			const at = document.elementFromPoint(x, y);
+			if (!at || !(el === at || el.contains(at) || at.contains(el) || (el.labels && [...el.labels].some(l => l.contains(at))))) return 'hidden or covered stop (' + (at ? at.tagName + '.' + at.className : 'nothing') + ' on top): ' + what;
+			return '';
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case got == "out":
+			return i, ""
+		case got != "":
+			return i, got
+		}
+	}
+	return limit, "focus never left the page: a trap"
+}
+
+// Keyboard only: every Tab stop in document order and visible where it is,
+// at a laptop's width and a phone's, with no trap; the skip link lands on
+// the first Start; "/" jumps to the search, except while typing, and the
+// page says so.
+func TestBrowserKeyboardWalksTheListInOrderWithASearchShortcut(t *testing.T) {
+	h := newHarness(t, opts{})
+	ctx := newChrome(t)
+	browserLogin(t, ctx, h, "op1")
+	for _, size := range [][2]int64{{1440, 900}, {390, 844}} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1]),
+			chromedp.Navigate(h.url("instances?region=cn-hangzhou")), chromedp.WaitVisible(chromedp.CSS("tr[data-instance-id]"))); err != nil {
+			t.Fatal(err)
+		}
+		if n, fault := tabWalk(t, ctx, 600); fault != "" {
+			t.Fatalf("at %d px, after %d Tabs: %s", size[0], n, fault)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 900),
+		chromedp.Navigate(h.url("instances?region=cn-hangzhou")), chromedp.WaitVisible(chromedp.CSS("[data-testid=search-hint]")),
+		chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	on, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const e = document.activeElement; return e.closest('form.start-form') && e.type === 'submit' ? 'start' : e.outerHTML.slice(0, 80); })()`))
+	if on != "start" {
+		t.Fatalf("Tab, Enter from the top lands on %s, not the first Start", on)
+	}
+	hint, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("[data-testid=search-hint]")))
+	if !strings.Contains(hint, "/") {
+		t.Fatalf("the page does not say how to jump to the search: %q", hint)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("/")); err != nil {
+		t.Fatal(err)
+	}
+	name, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.name`))
+	if name != "q" {
+		t.Fatalf("/ focused %q, not the search", name)
+	}
+	// Typing a slash in a field is a slash.
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#batch-form input[name=reason]"), "a/b")); err != nil {
+		t.Fatal(err)
+	}
+	typed, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.name + '=' + document.activeElement.value`))
+	if typed != "reason=a/b" {
+		t.Fatalf("typing a/b in the reason gave %q", typed)
+	}
+}
