@@ -128,6 +128,7 @@ func (a *App) listView(k listKey, page templates.Page, found ecs.Found, open *op
 	if q.Visible != "" {
 		v.Total = a.rows.find(snap, ecs.Query{Visible: q.Visible, PerPage: 1}, open.heldGen).Total
 	}
+	v.NoLocks = !slices.ContainsFunc(found.Instances, func(in *ecs.Instance) bool { return len(in.LockReasons) > 0 })
 	v.Account, v.Accounts = q.Account, a.accounts
 	if k.acctErrs != "" {
 		v.CacheErrors = strings.Split(k.acctErrs, "\n")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/labstack/echo/v4"
 
 	"ecsdash/internal/ecs/ecssim"
 )
@@ -397,5 +398,98 @@ func TestBrowserKeyboardWalksTheListInOrderWithASearchShortcut(t *testing.T) {
 	typed, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.name + '=' + document.activeElement.value`))
 	if typed != "reason=a/b" {
 		t.Fatalf("typing a/b in the reason gave %q", typed)
+	}
+}
+
+// roomCheck says what does not fit the window: the page itself scrolling
+// sideways, or anything visible reaching past its edges outside a box that
+// scrolls on its own (a table's).
+const roomCheck = `(() => {
+	const W = document.documentElement.clientWidth;
+	if (document.documentElement.scrollWidth > W + 1) return 'the page scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + W;
+	for (const el of document.querySelectorAll('body *')) {
+		if (el.closest('.table-wrap, dialog:not([open]), .visually-hidden, [hidden], head, script, style')) continue;
+		const r = el.getBoundingClientRect();
+		if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+		if (el.matches('.skip-link')) continue;
+		if (r.right > W + 1 || r.left < -1) return 'clipped at ' + Math.round(r.left) + '..' + Math.round(r.right) + ' of ' + W + ': ' + el.outerHTML.slice(0, 100);
+	}
+	for (const w of document.querySelectorAll('.table-wrap')) {
+		const r = w.getBoundingClientRect();
+		if (r.right > W + 1) return 'a table box reaches past the window: ' + Math.round(r.right);
+		if (w.scrollWidth > w.clientWidth + 1 && getComputedStyle(w).overflowX !== 'auto') return 'a table is cut off, not scrolled';
+	}
+	return '';
+})()`
+
+// firstRowCheck says whether the list's first row starts in the upper part
+// of the first screen (banner, header, filters and batch bar leave room).
+const firstRowCheck = `(() => {
+	const r = document.querySelector('tr[data-instance-id]').getBoundingClientRect();
+	return r.top < innerHeight * 0.6 ? '' : 'the first row starts at ' + Math.round(r.top) + ' of ' + innerHeight;
+})()`
+
+// Room at 200% zoom of a laptop, on a phone and in a portal's frame: the
+// list and the audit page never scroll sideways as a whole, tables scroll
+// in their own box, nothing reaches past the window, and the first rows
+// show on the first screen; under 1100 px the IPs stay, and a Locks column
+// with nothing in it goes.
+func TestBrowserPagesFitAt200PercentOnAPhoneAndInAFrame(t *testing.T) {
+	h := newHarness(t, opts{beforeUp: func(e *echo.Echo) {
+		e.GET("/portal", func(c echo.Context) error {
+			// The portal is a page of its own, which embeds the dashboard.
+			c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; frame-src 'self'")
+			return c.HTML(http.StatusOK, `<!doctype html><title>Portal</title><h1>Portal</h1><iframe id="ecs" title="ECS" src="/instances?region=cn-hangzhou" width="800" height="500"></iframe>`)
+		})
+	}})
+	requestInit(t, h, "op1")
+	for _, who := range []string{"op1", "appr"} {
+		ctx := newChrome(t)
+		browserLogin(t, ctx, h, who)
+		for _, size := range []struct {
+			name string
+			w, h int64
+			zoom float64
+		}{{"200% of 1440×900", 720, 450, 2}, {"a phone", 390, 844, 3}, {"1024×768", 1024, 768, 1}} {
+			for _, p := range []string{"instances", "instances?region=cn-hangzhou&per_page=100", "audit"} {
+				if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.w, size.h, chromedp.EmulateScale(size.zoom)),
+					chromedp.Navigate(h.url(p)), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](roomCheck)); err != nil || got != "" {
+					t.Fatalf("%s at %s, /%s: %s (%v)", who, size.name, p, got, err)
+				}
+				if strings.HasPrefix(p, "instances") && size.zoom > 1 {
+					if got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](firstRowCheck)); got != "" {
+						t.Fatalf("%s at %s, /%s: %s", who, size.name, p, got)
+					}
+				}
+			}
+		}
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1024, 768), chromedp.Navigate(h.url("instances?region=cn-hangzhou")),
+			chromedp.WaitVisible(chromedp.CSS("tr[data-instance-id]"))); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const shown = (s) => { const e = document.querySelector('table.fleet ' + s); return e && getComputedStyle(e).display !== 'none'; };
+			if (!shown('th.ip')) return 'the IP column is gone';
+			if (document.querySelector('table.fleet.no-locks') && shown('th.locks')) return 'an empty Locks column stays';
+			if (!document.querySelector('table.fleet.no-locks') && document.querySelectorAll('td[data-cell=locks] .badge').length === 0) return 'no lock on the page, yet the Locks column is kept';
+			return '';
+		})()`))
+		if got != "" {
+			t.Fatalf("%s at 1024 px: %s", who, got)
+		}
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(h.url("portal"))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const d = document.getElementById('ecs').contentDocument; return !!(d && d.readyState === 'complete' && d.querySelector('tr[data-instance-id]')); })()`)); err != nil {
+			t.Fatalf("the portal's frame: %v", err)
+		}
+		for _, check := range []string{roomCheck, firstRowCheck} {
+			if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`((w) => ((document, innerWidth, innerHeight, getComputedStyle) => `+check+`)(w.document, w.innerWidth, w.innerHeight, w.getComputedStyle.bind(w)))(document.getElementById('ecs').contentWindow)`)); err != nil || got != "" {
+				t.Fatalf("%s in the portal's 800×500 frame: %s (%v)", who, got, err)
+			}
+		}
 	}
 }

@@ -316,6 +316,15 @@
     poll();
   }
 
+  // On a small screen the filters fold away (their summary names those
+  // set, and opens them); back on a large one they are open again.
+  var filtersBox = document.querySelector("details[data-collapse-narrow]");
+  if (filtersBox && window.matchMedia) {
+    var narrow = window.matchMedia("(max-width: 1100px), (max-height: 600px)");
+    if (narrow.matches) filtersBox.open = false;
+    narrow.addEventListener("change", function () { if (!narrow.matches) filtersBox.open = true; });
+  }
+
   // "/" jumps to the search, unless one is typing somewhere.
   var search = document.querySelector("input[aria-keyshortcuts='/']");
   if (search) {
@@ -325,6 +334,8 @@
       if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
       if (document.querySelector("dialog[open]")) return;
       ev.preventDefault();
+      var box = search.closest("details");
+      if (box) box.open = true;
       search.focus();
       search.select();
     });

@@ -74,6 +74,7 @@ type InstancesPage struct {
 	PageNum, Pages              int
 	PrevURL, NextURL            string
 	CacheAge                    string
+	NoLocks                     bool // no row of the page has a lock: a small screen leaves the column out
 	CacheErrors                 []string
 	FormToken                   string
 	CanStart                    bool              // the user may start: the batch form shows
