@@ -25,7 +25,7 @@ func requestInitOf(t *testing.T, h *harness, who, name string) (int64, *browser)
 	in := h.instance(name)
 	b := h.loggedIn(who)
 	before := h.sim.Calls("StartInstance")
-	p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "init_local_disk": {"true"}, "confirm": {in.ID}})
+	p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "init_local_disk": {"true"}, "confirm": {in.ID}, "reason": {"wipe the scratch disks"}})
 	if p.status != http.StatusSeeOther || p.resp.Header.Get("Location") != h.cfg.BasePath()+"audit" {
 		t.Fatalf("request: %d %q", p.status, p.resp.Header.Get("Location"))
 	}

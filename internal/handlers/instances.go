@@ -325,6 +325,9 @@ func (a *App) start(c echo.Context) error {
 			a.tokens.release(context.WithoutCancel(c.Request().Context()), key) // refused before anything was sent: the form may be sent again
 		}
 		a.metrics.Start("refused")
+		if errors.Is(err, starts.ErrWipeReason) {
+			return a.confirmInit(c, req, apperr.MessageOf(err))
+		}
 		return err
 	}
 	if res.ECSError != nil && !req.InitLocalDisk && (res.ECSError.Retryable() || res.ECSError.Code == "InstanceNotReady") {
@@ -341,11 +344,20 @@ const ctxRetry = "retry_start"
 // when there is none or it is another page or site.
 func (a *App) listBack(c echo.Context) string {
 	list := a.cfg.BasePath() + "instances"
+	// Try again on an error page sends the list it came from (the
+	// Referer is then the error page): a path of ours, never a site.
+	if b, err := url.Parse(c.FormValue("back")); err == nil && b.Path == list && b.Scheme == "" && b.Host == "" {
+		return keepFilters(list, b.Query())
+	}
 	ref, err := url.Parse(c.Request().Referer())
 	if err != nil || ref.Path != list || (ref.Host != "" && ref.Host != c.Request().Host && ref.Host != a.cfg.BaseURL.Host) {
 		return list
 	}
-	q := ref.Query()
+	return keepFilters(list, ref.Query())
+}
+
+// keepFilters is the list with q's filters and page, and nothing else.
+func keepFilters(list string, q url.Values) string {
 	keep := url.Values{}
 	for _, k := range []string{"q", "region", "status", "family", "page", "per_page"} {
 		if v := q.Get(k); v != "" && len(v) <= 128 {

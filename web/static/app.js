@@ -44,7 +44,7 @@
         var rowReason = current.form.querySelector("input[name=reason]");
         reasonWrap.hidden = !needs || !rowReason;
         reasonInput.value = rowReason ? rowReason.value : "";
-        reasonInput.required = !!(rowReason && rowReason.required);
+        reasonInput.required = needs || !!(rowReason && rowReason.required);
         submit.textContent = needs ? "Request approval to wipe and start" : "Wipe local disks and start";
         submit.disabled = true;
         input.value = "";
