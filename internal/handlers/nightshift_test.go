@@ -376,9 +376,24 @@ func TestBrowserKeyboardWalksTheListInOrderWithASearchShortcut(t *testing.T) {
 		chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r")); err != nil {
 		t.Fatal(err)
 	}
-	on, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const e = document.activeElement; return e.closest('form.start-form') && e.type === 'submit' ? 'start' : e.outerHTML.slice(0, 80); })()`))
-	if on != "start" {
-		t.Fatalf("Tab, Enter from the top lands on %s, not the first Start", on)
+	on, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => { const e = document.activeElement, f = document.querySelector('#fleet-rows form.start-form');
+		return e.matches('tr[data-instance-id]') && e === f.closest('tr') ? 'row' : e.outerHTML.slice(0, 80); })()`))
+	if on != "row" {
+		t.Fatalf("Tab, Enter from the top lands on %s, not the first row one can start", on)
+	}
+	if n := h.sim.Calls("StartInstance"); n != 0 {
+		t.Fatalf("the Enter that followed the skip link started %d instances", n)
+	}
+	for tabs := 1; ; tabs++ {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent("	")); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.closest('form.start-form') && document.activeElement.type === 'submit' ? 'start' : ''`)); got == "start" {
+			break
+		}
+		if tabs == 2 {
+			t.Fatal("two Tabs from the first row one can start do not reach its Start")
+		}
 	}
 	hint, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("[data-testid=search-hint]")))
 	if !strings.Contains(hint, "/") {

@@ -341,14 +341,18 @@
     });
   }
 
-  // The skip link lands on the first instance one can start, when there is one.
+  // The skip link lands on the first row one can start, when there is one:
+  // on the row, not its Start, so the Enter that followed the link cannot
+  // also press Start.
   var skip = document.querySelector("[data-skip-start]");
   if (skip) {
     skip.addEventListener("click", function (ev) {
-      var first = document.querySelector("#fleet-rows form.start-form button[type=submit]");
-      if (!first) return;
+      var form = document.querySelector("#fleet-rows form.start-form");
+      var row = form && form.closest("tr");
+      if (!row) return;
       ev.preventDefault();
-      first.focus();
+      if (!row.hasAttribute("tabindex")) row.tabIndex = -1;
+      row.focus();
     });
   }
 })();
