@@ -58,7 +58,7 @@ func (a *App) liveRows(c echo.Context) error {
 	}
 	actor := a.actor(c)
 	rowOf := func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, actor, open.byInstance[in.ID]) }
-	csrf, token := sess(c).csrf(), randomToken()
+	csrf, token, role := sess(c).csrf(), randomToken(), rightsKey(actor)
 	for _, ref := range refs {
 		key, version, _ := strings.Cut(ref, ":")
 		region, id, _ := strings.Cut(key, "/")
@@ -69,10 +69,14 @@ func (a *App) liveRows(c echo.Context) error {
 		if !ok || !starts.Sees(actor, in) {
 			continue // gone, or out of sight: the row stays as it was last shown
 		}
-		if rowOf(&in).Version == version {
+		v, cached := a.rows.version(&in, role, now, open)
+		if !cached {
+			v = rowOf(&in).Version
+		}
+		if v == version {
 			continue
 		}
-		rows, err := a.rows.render([]*ecs.Instance{&in}, rightsKey(actor), len(snap.Instances), now, open, rowOf)
+		rows, err := a.rows.render([]*ecs.Instance{&in}, role, len(snap.Instances), now, open, rowOf)
 		if err != nil {
 			return apperr.Wrap(err, apperr.Internal, "render a live row")
 		}
