@@ -214,7 +214,7 @@
   var pause = document.querySelector("[data-live-pause]");
   if (rowsBody && rowsBody.hasAttribute("data-live-url") && window.fetch) {
     var version = "";
-    var age = Number(ageEl ? ageEl.getAttribute("data-live-age") : -1);
+    var age = -1; // until the first poll (at once) says it: the page itself is cached
     var ageAt = Date.now();
     var paused = false;
     var timer = null;
