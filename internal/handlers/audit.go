@@ -429,6 +429,10 @@ func (a *App) reject(c echo.Context) error {
 		return err
 	}
 	if err := a.starts.Reject(c.Request().Context(), a.actor(c), id, c.FormValue("digest"), strings.TrimSpace(c.FormValue("reason"))); err != nil {
+		if errors.Is(err, starts.ErrRejectReason) { // back to the request, told what to mend
+			sess(c).flash(templates.Flash{Error: true, Text: fmt.Sprintf("Request %d is not rejected: %s", id, apperr.MessageOf(err))})
+			return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit#request-"+strconv.FormatInt(id, 10))
+		}
 		return err
 	}
 	sess(c).flash(templates.Flash{Text: fmt.Sprintf("Request %d is rejected; nothing was sent to ECS.", id)})
