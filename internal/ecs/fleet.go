@@ -30,6 +30,7 @@ type Snapshot struct {
 	search    *lazySearch      // the search text of Instances, built on the first search
 	Fetched   time.Time        // when the oldest region's list was fetched; zero before the first success
 	RegionErr map[string]error // regions whose last refresh failed (their list is the last good one)
+	Seq       uint64           // this snapshot's number, one more than the one it replaced: open pages poll for a change of it
 }
 
 // Instance finds one instance by region and id.
@@ -70,6 +71,7 @@ type Fleet struct {
 	moving  map[string]time.Time // region/id -> since when it is followed
 	backoff map[string]backoff   // per region, after failed status calls
 	updated map[string]time.Time // region/id -> when Update or the tracker last changed it
+	seq     uint64               // the last snapshot's Seq
 }
 
 // regionState is how a region's last listing went; its instances are in
@@ -236,7 +238,7 @@ func (f *Fleet) refresh(ctx context.Context) error {
 	for _, in := range s.Instances {
 		f.follow(in)
 	}
-	f.snap.Store(s)
+	f.store(s)
 	f.log.Info("fleet refreshed", "instances", len(s.Instances), "calls", calls,
 		"duration_ms", f.now().Sub(began).Milliseconds(), "failed_regions", len(errs))
 	return errors.Join(errs...)
@@ -320,10 +322,17 @@ func (f *Fleet) replace(fresh map[string]Instance) {
 		}
 	}
 	if !inPlace || familiesChanged(prev, fresh) {
-		f.snap.Store(f.build(next.Instances))
+		f.store(f.build(next.Instances))
 		return
 	}
-	f.snap.Store(&next)
+	f.store(&next)
+}
+
+// store numbers s and makes it the current snapshot; f.mu is held.
+func (f *Fleet) store(s *Snapshot) {
+	f.seq++
+	s.Seq = f.seq
+	f.snap.Store(s)
 }
 
 // sameSearch reports whether fresh leaves every instance's searched fields

@@ -25,7 +25,7 @@ func requestInitOf(t *testing.T, h *harness, who, name string) (int64, *browser)
 	in := h.instance(name)
 	b := h.loggedIn(who)
 	before := h.sim.Calls("StartInstance")
-	p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "init_local_disk": {"true"}, "confirm": {in.ID}})
+	p := b.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "init_local_disk": {"true"}, "confirm": {in.ID}, "reason": {"wipe the scratch disks"}})
 	if p.status != http.StatusSeeOther || p.resp.Header.Get("Location") != h.cfg.BasePath()+"audit" {
 		t.Fatalf("request: %d %q", p.status, p.resp.Header.Get("Location"))
 	}
@@ -117,8 +117,12 @@ func TestRejectionNeedsAReasonAndNeverReachesECS(t *testing.T) {
 	h := newHarness(t, opts{})
 	id, _ := requestInit(t, h, "op1")
 	appr := h.loggedIn("appr")
-	if p := decide(t, appr, id, "reject", url.Values{"reason": {""}}); p.status != http.StatusBadRequest {
-		t.Fatalf("reject without reason: %d", p.status)
+	// Refused, back at the request with the words (issue 30).
+	if p := decide(t, appr, id, "reject", url.Values{"reason": {""}}); p.status != http.StatusSeeOther || !strings.HasSuffix(p.resp.Header.Get("Location"), "#request-"+strconv.FormatInt(id, 10)) {
+		t.Fatalf("reject without reason: %d %q", p.status, p.resp.Header.Get("Location"))
+	}
+	if op, _ := h.audit.Operation(t.Context(), id); op.Last.State != audit.StateAwaitingApproval {
+		t.Fatalf("a rejection without a reason left the request %s", op.Last.State)
 	}
 	if p := decide(t, appr, id, "reject", url.Values{"reason": {"data still needed"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("reject: %d", p.status)

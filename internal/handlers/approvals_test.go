@@ -160,7 +160,7 @@ func TestTheRequesterIsToldEachOutcome(t *testing.T) {
 	}
 	// A rejection comes with its reason.
 	in := h.instance("kafka-broker-01")
-	op1.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "init_local_disk": {"true"}, "confirm": {in.ID}})
+	op1.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "init_local_disk": {"true"}, "confirm": {in.ID}, "reason": {"broker disks corrupt"}})
 	id2 := h.ops()[0].ID()
 	decide(t, appr, id2, "reject", url.Values{"reason": {"use the replica instead"}})
 	if f := op1.get("audit").doc.Find("[data-testid=flash]").Text(); !strings.Contains(f, "rejected by appr: use the replica instead") {

@@ -434,6 +434,11 @@ func (a *App) reject(c echo.Context) error {
 		return err
 	}
 	if err := a.starts.Reject(c.Request().Context(), a.actor(c), id, c.FormValue("digest"), strings.TrimSpace(c.FormValue("reason"))); err != nil {
+		if errors.Is(err, starts.ErrRejectReason) { // back to the request, told what to mend
+			l := a.loc(c)
+			sess(c).flash(templates.Flash{Error: true, Text: l.T("flash.not_rejected", "ID", id, "Why", apperr.Words(err, l.Sentence, l.T("error.internal")))})
+			return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit#request-"+strconv.FormatInt(id, 10))
+		}
 		return err
 	}
 	sess(c).flash(templates.Flash{Text: a.loc(c).T("flash.rejected", "ID", id)})

@@ -146,7 +146,7 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 			return fail()
 		}
 		c.Set(ctxGrants, grants)
-		if now.Sub(seen) > time.Minute {
+		if now.Sub(seen) > time.Minute && !backgroundPoll(c) {
 			s.set("seen", now.Unix())
 		}
 		c.Set(ctxUser, u)

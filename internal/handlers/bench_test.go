@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs/ecssim"
@@ -149,5 +152,60 @@ func BenchmarkAuditPage(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatalf("status %d", rec.Code)
 		}
+	}
+}
+
+// BenchmarkLivePoll is an open list's poll of its 100 rows from a cache of
+// 10,000 instances: "unchanged" when the fleet's version is the page's (the
+// usual poll), "compare" when it is not and every row is compared (none
+// changed), beside "page", the list page itself, as the reference.
+func BenchmarkLivePoll(b *testing.B) {
+	h := newHarness(b, opts{simOpts: ecssim.Options{Instances: 10000}})
+	br := h.loggedIn("op1")
+	u, _ := url.Parse(h.srv.URL)
+	cookies := br.c.Jar.Cookies(u)
+	list := br.get("instances?per_page=100")
+	refs := url.Values{}
+	list.doc.Find("tr[data-instance-id]").Each(func(_ int, s *goquery.Selection) {
+		refs.Add("r", s.AttrOr("data-region", "")+"/"+s.AttrOr("data-instance-id", "")+":"+s.AttrOr("data-row-v", ""))
+	})
+	if len(refs["r"]) != 100 {
+		b.Fatalf("%d rows", len(refs["r"]))
+	}
+	get := func(b *testing.B, target string, accept string) {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Header.Set("Accept", accept)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		rec := httptest.NewRecorder()
+		h.echo.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+	var first struct{ V string }
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/instances/live?"+refs.Encode(), nil)
+	req.Header.Set("Accept", "application/json")
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	h.echo.ServeHTTP(rec, req)
+	if err := json.Unmarshal(rec.Body.Bytes(), &first); err != nil || first.V == "" {
+		b.Fatalf("%v %q", err, rec.Body.String())
+	}
+	unchanged := url.Values{"v": {first.V}, "r": refs["r"]}
+	for _, c := range []struct{ name, target, accept string }{
+		{"unchanged", "/instances/live?" + unchanged.Encode(), "application/json"},
+		{"compare", "/instances/live?" + refs.Encode(), "application/json"},
+		{"page", "/instances?per_page=100", "text/html"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				get(b, c.target, c.accept)
+			}
+		})
 	}
 }

@@ -130,6 +130,7 @@ func (a *App) listView(k listKey, page templates.Page, found ecs.Found, open *op
 	if q.Visible != "" {
 		v.Total = a.rows.find(snap, ecs.Query{Visible: q.Visible, PerPage: 1}, open.heldGen).Total
 	}
+	v.NoLocks = !slices.ContainsFunc(found.Instances, func(in *ecs.Instance) bool { return len(in.LockReasons) > 0 })
 	v.Account, v.Accounts = q.Account, a.accounts
 	if k.acctErrs != "" {
 		v.CacheErrors = strings.Split(k.acctErrs, "\n")
@@ -223,8 +224,6 @@ func (a *App) row(l *i18n.Localizer, in ecs.Instance, actor starts.Actor, held a
 	r := templates.InstanceRow{ID: in.ID, Name: in.Name, Region: in.Region, Account: in.Account, Zone: in.Zone, Type: in.Type, Family: in.Family,
 		Status: in.Status, Locks: in.LockReasons, Charge: in.ChargeType, LocalDisk: a.starts.Families().Contains(in.Family),
 		NeedsApproval: a.starts.Approval().NeedsApproval(false), NeedsApprovalInit: a.starts.Approval().NeedsApproval(true),
-		Live:       !in.Settled(),
-		StatusURL:  base + "instances/" + in.ID + "/status?region=" + url.QueryEscape(in.Region),
 		StartURL:   base + "instances/" + in.ID + "/start",
 		CheckURL:   base + "instances/" + in.ID + "/check",
 		HistoryURL: base + "audit?instance=" + url.QueryEscape(in.ID),
@@ -252,12 +251,14 @@ func (a *App) row(l *i18n.Localizer, in ecs.Instance, actor starts.Actor, held a
 	if x.Why == in.Status+"." { // not stopped: the status, in words
 		r.WhyNot = l.T("list.why_status", "Status", templates.StatusText(l, in.Status))
 	}
+	r.Selectable = actor.Holds(users.PermStart)
 	if held.OpID != 0 && held.State == audit.StateAwaitingApproval {
 		r.HeldBy, r.HeldURL = held.OpID, base+"audit#request-"+strconv.FormatInt(held.OpID, 10)
 	}
 	if !r.CanStart {
 		r.LocalDisk = false
 	}
+	r.Version = rowVersion(r)
 	return r
 }
 
@@ -344,6 +345,9 @@ func (a *App) start(c echo.Context) error {
 			a.tokens.release(context.WithoutCancel(c.Request().Context()), key) // refused before anything was sent: the form may be sent again
 		}
 		a.metrics.Start("refused")
+		if errors.Is(err, starts.ErrWipeReason) {
+			return a.confirmInit(c, req, apperr.MessageOf(err))
+		}
 		return err
 	}
 	if res.ECSError != nil && !req.InitLocalDisk && (res.ECSError.Retryable() || res.ECSError.Code == "InstanceNotReady") {
@@ -360,11 +364,20 @@ const ctxRetry = "retry_start"
 // when there is none or it is another page or site.
 func (a *App) listBack(c echo.Context) string {
 	list := a.cfg.BasePath() + "instances"
+	// Try again on an error page sends the list it came from (the
+	// Referer is then the error page): a path of ours, never a site.
+	if b, err := url.Parse(c.FormValue("back")); err == nil && b.Path == list && b.Scheme == "" && b.Host == "" {
+		return keepFilters(list, b.Query())
+	}
 	ref, err := url.Parse(c.Request().Referer())
 	if err != nil || ref.Path != list || (ref.Host != "" && ref.Host != c.Request().Host && ref.Host != a.cfg.BaseURL.Host) {
 		return list
 	}
-	q := ref.Query()
+	return keepFilters(list, ref.Query())
+}
+
+// keepFilters is the list with q's filters and page, and nothing else.
+func keepFilters(list string, q url.Values) string {
 	keep := url.Values{}
 	for _, k := range []string{"q", "region", "status", "family", "page", "per_page"} {
 		if v := q.Get(k); v != "" && len(v) <= 128 {

@@ -43,7 +43,7 @@ func TestListKeyCoversEveryFieldOfThePage(t *testing.T) {
 		"Page": "(embedded)", "Rows": slot, "FormToken": slot, "CacheAge": slot,
 		"Q": "q", "Region": "q", "Status": "q", "Family": "q", "Account": "q", "PerPage": "q", "Sort": "q", "Desc": "q",
 		"Tags": "tags", "RG": "rg", "Accounts": app, "Regions": app, "Statuses": app,
-		"Families": "snap", "Matched": "snap", "Total": "snap", "PageNum": "snap", "Pages": "snap",
+		"Families": "snap", "NoLocks": "snap", "Matched": "snap", "Total": "snap", "PageNum": "snap", "Pages": "snap",
 		"PrevURL": "q", "NextURL": "q", "SortLinks": "q", "JumpParams": "q",
 		"CacheErrors": "acctErrs", "CanStart": "canStart", "CanRefresh": "refresh", "NeedsApproval": "approval",
 	}

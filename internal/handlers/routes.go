@@ -53,6 +53,7 @@ func routes(a *App) *echo.Echo {
 	// group's at every request (three allocations a view).
 	e.GET(base+"/instances", a.loadSession(a.checkCSRF(a.requireUser(a.instances))))
 	in.POST("/instances/refresh", a.refresh)
+	in.GET("/instances/live", a.liveRows)
 	in.GET("/instances/:id/status", a.instanceStatus)
 	in.POST("/instances/:id/start", a.start)
 	in.POST("/instances/:id/check", a.check)

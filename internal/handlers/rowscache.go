@@ -136,6 +136,7 @@ type cachedRow struct {
 	inst    ecs.Instance // as rendered
 	expired bool         // whether it was past its expiry then
 	held    int64        // the request awaiting approval for it then, 0 for none
+	version string       // the row's view model's digest (InstanceRow.Version)
 	html    cachedRows
 }
 
@@ -207,7 +208,8 @@ func (rc *rowsCache) render(list []*ecs.Instance, role string, l *i18n.Localizer
 		if r == nil || !r.inst.Equal(in) || r.expired != expired || r.held != held {
 			rb := rowBuffers.Get().(*bytes.Buffer)
 			rb.Reset()
-			err := templates.InstanceRows(l, []templates.InstanceRow{row(in)}, csrfSlot, tokenSlot).Render(context.Background(), rb)
+			vm := row(in)
+			err := templates.InstanceRows(l, []templates.InstanceRow{vm}, csrfSlot, tokenSlot).Render(context.Background(), rb)
 			// An exact-size copy: 10,000 rows are kept, and a builder's
 			// spare capacity would be a quarter more.
 			html := rb.String()
@@ -215,7 +217,7 @@ func (rc *rowsCache) render(list []*ecs.Instance, role string, l *i18n.Localizer
 			if err != nil {
 				return nil, err
 			}
-			r = &cachedRow{inst: *in, expired: expired, held: held, html: cutSlots(html)}
+			r = &cachedRow{inst: *in, expired: expired, held: held, version: vm.Version, html: cutSlots(html)}
 			rc.mu.Lock()
 			if rc.rows == nil || len(rc.rows) >= 2*fleet+extraRows {
 				rc.rows = map[rowKey]*cachedRow{}
@@ -226,6 +228,18 @@ func (rc *rowsCache) render(list []*ecs.Instance, role string, l *i18n.Localizer
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// version is how in's row looks now for role in l's language, from the cache when it
+// holds the row as it looks now ("" and false when it does not).
+func (rc *rowsCache) version(in *ecs.Instance, role string, l *i18n.Localizer, now time.Time, open *openState) (string, bool) {
+	rc.mu.Lock()
+	r := rc.rows[rowKey{in.Region, in.ID, role, l.Lang()}]
+	rc.mu.Unlock()
+	if r == nil || !r.inst.Equal(in) || r.expired != in.Expired(now) || r.held != heldBy(open, in.ID) {
+		return "", false
+	}
+	return r.version, true
 }
 
 // rowBuffers recycles the buffers rows are rendered into.

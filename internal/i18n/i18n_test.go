@@ -282,7 +282,7 @@ var sentenceFiles = []string{
 	"internal/handlers/admin.go", "internal/handlers/audit.go", "internal/handlers/auth.go", "internal/handlers/instances.go",
 	"internal/handlers/middleware.go", "internal/handlers/prefs.go", "internal/handlers/refresh.go", "internal/handlers/rights.go",
 	"internal/handlers/sso.go", "internal/handlers/throttle.go", "internal/handlers/tokens.go", "internal/handlers/approvals.go",
-	"internal/handlers/render.go", "internal/handlers/session.go", "internal/handlers/formtokens.go",
+	"internal/handlers/render.go", "internal/handlers/session.go", "internal/handlers/formtokens.go", "internal/handlers/live.go",
 }
 
 // looksLikeSentence is a literal shown to a person: a capital, a space,

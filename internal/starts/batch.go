@@ -87,7 +87,7 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 	if len(raw) == 0 {
 		return Batch{}, apperr.New(apperr.Invalid, "Select at least one instance to start.")
 	}
-	if err := s.checkReason(reason); err != nil {
+	if err := s.checkReason(reason, false); err != nil {
 		return Batch{}, err
 	}
 	b := Batch{ID: newBatchID()}

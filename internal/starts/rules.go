@@ -158,11 +158,14 @@ func (s *Service) StartBlocked(inst ecs.Instance, initLocalDisk bool) string {
 }
 
 // checkReason is the rule for a start's reason: at most MaxReason
-// characters, and given when every start waits for an approver (a check,
-// which needs no approval, takes none).
-func (s *Service) checkReason(reason string) error {
+// characters, and given when the start waits for an approver (every start,
+// or a wipe of local disks); a check, which needs no approval, takes none.
+func (s *Service) checkReason(reason string, initLocalDisk bool) error {
 	if n := utf8.RuneCountInString(reason); n > MaxReason {
 		return apperr.New(apperr.Invalid, "The reason has %d characters; at most %d fit.", n, MaxReason)
+	}
+	if initLocalDisk && s.approval.NeedsApproval(true) && strings.TrimSpace(reason) == "" {
+		return apperr.Wrap(ErrWipeReason, apperr.Unprocessable, "Give a reason for the wipe: a second person approves it and needs to know why. Nothing was started.")
 	}
 	if s.approval == PolicyAll && strings.TrimSpace(reason) == "" {
 		return apperr.New(apperr.Unprocessable, "Give a reason: every start here waits for a second person, who needs to know why.")
@@ -174,7 +177,7 @@ func (s *Service) checkReason(reason string) error {
 // MinRejectReason and MaxReason characters.
 func checkRejectReason(reason string) error {
 	if n := utf8.RuneCountInString(reason); n < MinRejectReason || n > MaxReason {
-		return apperr.New(apperr.Invalid, "A rejection needs a reason (%d to %d characters).", MinRejectReason, MaxReason)
+		return apperr.Wrap(ErrRejectReason, apperr.Invalid, "The reason has %d characters; a rejection needs %d to %d, so the requester learns why.", n, MinRejectReason, MaxReason)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package starts_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +200,18 @@ func (fakeBatch) StartInstances(context.Context, string, []string, ecs.BatchHook
 
 func (fakeBatch) DryRun(context.Context, string, string, bool) (string, error) {
 	return "", &ecs.Error{Kind: ecs.KindNotFound, Code: "InvalidInstanceId.NotFound"}
+}
+
+// A wipe that waits for an approver needs a reason; a wipe without
+// approval, and a plain start, do not.
+func TestAWipeForApprovalNeedsAReason(t *testing.T) {
+	r := newRig(t, starts.PolicyInitLocalDisk)
+	ctx := context.Background()
+	_, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: localID, InitLocalDisk: true, Confirm: localID, Reason: " "})
+	if !errors.Is(err, starts.ErrWipeReason) || apperr.KindOf(err) != apperr.Unprocessable {
+		t.Fatalf("a wipe for approval without a reason: %v", err)
+	}
+	if _, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID}); err != nil {
+		t.Fatalf("a plain start without a reason: %v", err)
+	}
 }

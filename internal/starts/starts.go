@@ -180,6 +180,14 @@ type Request struct {
 // operator is to be asked again.
 var ErrConfirm = errors.New("starts: the confirmation does not match the instance ID")
 
+// ErrRejectReason means a rejection's reason is too short or too long:
+// the approver is to be asked again, nothing decided.
+var ErrRejectReason = errors.New("starts: the rejection's reason does not fit")
+
+// ErrWipeReason means an InitLocalDisk start that waits for an approver
+// has no reason: the operator is to be asked again, for the reason.
+var ErrWipeReason = errors.New("starts: a wipe for approval needs a reason")
+
 // Validate is the one place for the rules a start must pass before anything
 // is asked of ECS: the id's shape, a managed region, a local-disk family for
 // InitLocalDisk (as far as the cache knows it), the role, and the typed
@@ -220,7 +228,7 @@ func (s *Service) Request(ctx context.Context, a Actor, r Request) (Result, erro
 	if err := s.Validate(a, r); err != nil {
 		return Result{}, err
 	}
-	if err := s.checkReason(r.Reason); err != nil {
+	if err := s.checkReason(r.Reason, r.InitLocalDisk); err != nil {
 		return Result{}, err
 	}
 	region, id, initLocalDisk := r.Region, r.InstanceID, r.InitLocalDisk

@@ -303,7 +303,7 @@ func TestApproveStartsOnceAndRecordsTheApprover(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, starts.PolicyInitLocalDisk)
 	ctx := context.Background()
-	res, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: localID, InitLocalDisk: true, Confirm: localID})
+	res, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: localID, InitLocalDisk: true, Confirm: localID, Reason: "scratch disks"})
 	if err != nil || !res.Awaiting || r.ecs.starts() != 0 {
 		t.Fatalf("request: %+v %v, %d starts", res, err, r.ecs.starts())
 	}

@@ -32,6 +32,10 @@
     }
   } catch (e) { /* no Intl: times stay in UTC, named as such */ }
 
+  // wireInit gives a row's "Initialize local disks" box its dialog (rows
+  // that a live update brings in get it too).
+  var wireInit = function () {};
+
   // The InitLocalDisk confirmation as a native dialog.
   var dialog = document.getElementById("init-dialog");
   if (dialog && typeof dialog.showModal === "function") {
@@ -53,7 +57,7 @@
         ? t("not_the_id", { id: current.id }) : "";
     });
 
-    document.querySelectorAll("[data-init-disk]").forEach(function (box) {
+    wireInit = function (box) {
       var details = box.querySelector("[data-init-details]");
       if (details) details.classList.add("js-hidden");
       var check = box.querySelector("input[name=init_local_disk]");
@@ -70,7 +74,7 @@
         var rowReason = current.form.querySelector("input[name=reason]");
         reasonWrap.hidden = !needs || !rowReason;
         reasonInput.value = rowReason ? rowReason.value : "";
-        reasonInput.required = !!(rowReason && rowReason.required);
+        reasonInput.required = needs || !!(rowReason && rowReason.required);
         submit.textContent = needs ? t("request_wipe") : t("wipe_start");
         submit.disabled = true;
         input.value = "";
@@ -78,7 +82,8 @@
         dialog.showModal();
         input.focus();
       });
-    });
+    };
+    document.querySelectorAll("[data-init-disk]").forEach(wireInit);
 
     dialog.addEventListener("close", function () {
       if (!current) return;
@@ -166,35 +171,39 @@
   }
 
   // One click, one start: disable a start button once its form is sent.
-  document.querySelectorAll("form.start-form").forEach(function (f) {
-    f.addEventListener("submit", function (ev) {
-      var b = ev.submitter || f.querySelector("button[type=submit]");
-      if (b && !b.hasAttribute("formaction")) { b.disabled = true; b.textContent = t("starting"); }
-    });
+  document.addEventListener("submit", function (ev) {
+    var f = ev.target;
+    if (!f.matches || !f.matches("form.start-form")) return;
+    var b = ev.submitter || f.querySelector("button[type=submit]");
+    if (b && !b.hasAttribute("formaction")) { b.disabled = true; b.textContent = t("starting"); }
   });
 
-  // Live status: poll rows that are on their way somewhere, with backoff.
   // Batch start: "Select all on this page" and the count on the button.
+  // (Rows come and go with live updates: the boxes are looked up each time.)
+  var count = function () {};
   var batch = document.getElementById("batch-form");
   if (batch) {
-    var picks = document.querySelectorAll("input[data-pick]");
     var all = batch.querySelector("[data-select-all]");
     var batchSubmit = batch.querySelector("[data-batch-submit]");
-    var count = function () {
+    var picks = function () { return document.querySelectorAll("input[data-pick]"); };
+    count = function () {
       var n = 0;
-      picks.forEach(function (p) { if (p.checked) n++; });
+      picks().forEach(function (p) { if (p.checked) n++; });
       batchSubmit.textContent = t("start_selected", { n: n });
       batchSubmit.disabled = n === 0;
     };
-    batch.querySelectorAll(".js-only").forEach(function (e) { e.hidden = false; });
     all.addEventListener("change", function () {
-      picks.forEach(function (p) { p.checked = all.checked; });
+      picks().forEach(function (p) { p.checked = all.checked; });
       count();
     });
-    picks.forEach(function (p) { p.addEventListener("change", count); });
+    document.addEventListener("change", function (ev) {
+      if (ev.target.matches && ev.target.matches("input[data-pick]")) count();
+    });
     count();
   }
+  document.querySelectorAll(".js-only").forEach(function (e) { e.hidden = false; });
 
+  // A batch's started rows: poll each until it settles, with backoff.
   var live = document.querySelectorAll("tr[data-live]");
   live.forEach(function (row) {
     var url = row.getAttribute("data-status-url");
@@ -227,4 +236,156 @@
     }
     setTimeout(poll, delay);
   });
+
+  // The list follows the fleet for every viewer: a poll of the fleet's
+  // version every few seconds (the server answers rows that changed, as
+  // HTML), a ticking age, a pause, and one polite announcement per poll.
+  var rowsBody = document.getElementById("fleet-rows");
+  var ageEl = document.querySelector("[data-live-age]");
+  var pause = document.querySelector("[data-live-pause]");
+  if (rowsBody && rowsBody.hasAttribute("data-live-url") && window.fetch) {
+    var version = "";
+    var age = -1; // until the first poll (at once) says it: the page itself is cached
+    var ageAt = Date.now();
+    var paused = false;
+    var timer = null;
+    var failures = 0;
+    var fmt = function (s) {
+      var h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = s % 60;
+      var hu = t("unit_h"), mu = t("unit_m"), su = t("unit_s");
+      return h > 0 ? h + hu + m + mu + sec + su : m > 0 ? m + mu + sec + su : sec + su;
+    };
+    var tick = function () {
+      if (!ageEl || age < 0) return;
+      var s = age + Math.floor((Date.now() - ageAt) / 1000);
+      ageEl.textContent = s < 2 ? ageEl.getAttribute("data-just-now") : ageEl.getAttribute("data-ago").replace("{age}", fmt(s));
+    };
+    setInterval(tick, 1000);
+    var moving = function () { return !!rowsBody.querySelector('tr[data-status=Starting], tr[data-status=Stopping], tr[data-status=Pending]'); };
+    // A row someone is working in (focus, typed text, a ticked wipe) is
+    // left alone until they leave it; its batch box keeps its tick.
+    var busy = function (tr) {
+      if (tr.contains(document.activeElement)) return true;
+      return !!Array.prototype.find.call(tr.querySelectorAll("input"), function (i) {
+        return (i.type === "checkbox" && i.name === "init_local_disk" && i.checked) || ((i.type === "text" || !i.type || i.type === "search") && i.value !== "");
+      });
+    };
+    var say = function (changed) {
+      var announce = document.getElementById("live-announce");
+      if (!announce || changed.length === 0) return;
+      var words = function (c) { return texts["status." + c.status] || c.status; };
+      var one = function (c) { return rowsBody.getAttribute("data-said").replace("{name}", c.name).replace("{status}", words(c)); };
+      if (changed.length === 1) { announce.textContent = one(changed[0]); return; }
+      var list = changed.slice(0, 3).map(function (c) { return c.name + " " + words(c); });
+      if (changed.length > 3) list.push("…");
+      announce.textContent = rowsBody.getAttribute("data-said-many").replace("{n}", changed.length).replace("{list}", list.join(t("list_sep")));
+    };
+    var apply = function (rows) {
+      var deferred = false, changed = [];
+      var holder = document.createElement("tbody");
+      rows.forEach(function (r) {
+        var tr = document.getElementById("row-" + r.id);
+        if (!tr || tr.parentNode !== rowsBody) return;
+        if (busy(tr)) { deferred = true; return; }
+        holder.innerHTML = r.html;
+        var fresh = holder.querySelector("tr");
+        if (!fresh) return;
+        var pick = tr.querySelector("input[data-pick]");
+        var was = tr.getAttribute("data-status");
+        // The row element stays (a :target or a focus on it holds): its
+        // attributes and cells are the fresh ones.
+        Array.prototype.slice.call(tr.attributes).forEach(function (a) { if (!fresh.hasAttribute(a.name)) tr.removeAttribute(a.name); });
+        Array.prototype.forEach.call(fresh.attributes, function (a) { tr.setAttribute(a.name, a.value); });
+        tr.replaceChildren.apply(tr, Array.prototype.slice.call(fresh.childNodes));
+        var newPick = tr.querySelector("input[data-pick]");
+        if (pick && newPick) newPick.checked = pick.checked;
+        tr.querySelectorAll("[data-init-disk]").forEach(wireInit);
+        if (was !== r.status) changed.push(r);
+      });
+      count();
+      say(changed);
+      return deferred;
+    };
+    var schedule = function () {
+      clearTimeout(timer);
+      if (paused || document.hidden) return;
+      var delay = failures > 0 ? Math.min(60000, 3000 * Math.pow(2, failures)) : moving() ? 2000 : 4000;
+      timer = setTimeout(poll, delay);
+    };
+    var poll = function () {
+      var q = new URLSearchParams();
+      q.set("v", version);
+      rowsBody.querySelectorAll("tr[data-instance-id]").forEach(function (tr) {
+        q.append("r", tr.getAttribute("data-region") + "/" + tr.getAttribute("data-instance-id") + ":" + (tr.getAttribute("data-row-v") || ""));
+      });
+      fetch(rowsBody.getAttribute("data-live-url") + "?" + q.toString(), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) {
+          if (r.status === 401) { paused = true; return null; } // signed out: stop; the next click signs in again
+          if (!r.ok) throw new Error("status " + r.status);
+          return r.json();
+        })
+        .then(function (ans) {
+          if (!ans) return;
+          failures = 0;
+          age = ans.age; ageAt = Date.now(); tick();
+          // A row left alone is asked about again next time.
+          version = apply(ans.rows || []) ? "" : ans.v;
+          rowsBody.setAttribute("data-polls", String(Number(rowsBody.getAttribute("data-polls") || 0) + 1));
+          if (paused) return;
+          schedule();
+        })
+        .catch(function () { failures++; schedule(); });
+    };
+    if (pause) {
+      pause.addEventListener("click", function () {
+        paused = !paused;
+        pause.setAttribute("aria-pressed", paused ? "true" : "false");
+        if (paused) clearTimeout(timer); else poll();
+      });
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && !paused) poll();
+    });
+    poll();
+  }
+
+  // On a small screen the filters fold away (their summary names those
+  // set, and opens them); back on a large one they are open again.
+  var filtersBox = document.querySelector("details[data-collapse-narrow]");
+  if (filtersBox && window.matchMedia) {
+    var narrow = window.matchMedia("(max-width: 1100px), (max-height: 600px)");
+    if (narrow.matches) filtersBox.open = false;
+    narrow.addEventListener("change", function () { if (!narrow.matches) filtersBox.open = true; });
+  }
+
+  // "/" jumps to the search, unless one is typing somewhere.
+  var search = document.querySelector("input[aria-keyshortcuts='/']");
+  if (search) {
+    document.addEventListener("keydown", function (ev) {
+      if (ev.key !== "/" || ev.ctrlKey || ev.metaKey || ev.altKey || ev.defaultPrevented) return;
+      var t = ev.target;
+      if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+      if (document.querySelector("dialog[open]")) return;
+      ev.preventDefault();
+      var box = search.closest("details");
+      if (box) box.open = true;
+      search.focus();
+      search.select();
+    });
+  }
+
+  // The skip link lands on the first row one can start, when there is one:
+  // on the row, not its Start, so the Enter that followed the link cannot
+  // also press Start.
+  var skip = document.querySelector("[data-skip-start]");
+  if (skip) {
+    skip.addEventListener("click", function (ev) {
+      var form = document.querySelector("#fleet-rows form.start-form");
+      var row = form && form.closest("tr");
+      if (!row) return;
+      ev.preventDefault();
+      if (!row.hasAttribute("tabindex")) row.tabIndex = -1;
+      row.focus();
+    });
+  }
 })();

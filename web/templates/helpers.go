@@ -76,6 +76,7 @@ func langName(lang string) string {
 var jsKeys = []string{
 	"js.not_the_id", "js.request_wipe", "js.wipe_start", "js.dismiss", "js.starting",
 	"js.start_selected", "js.stopped_reload", "js.now_status", "js.announce",
+	"js.unit_h", "js.unit_m", "js.unit_s", "js.list_sep",
 }
 
 // jsTextsJSON is the page script's texts as JSON.

@@ -109,6 +109,7 @@ type InstancesPage struct {
 	PageNum, Pages              int
 	PrevURL, NextURL            string
 	CacheAge                    string
+	NoLocks                     bool // no row of the page has a lock: a small screen leaves the column out
 	CacheErrors                 []string
 	FormToken                   string
 	CanStart                    bool              // the user may start: the batch form shows
@@ -132,14 +133,15 @@ type InstanceRow struct {
 	LockNotes                                    []string // ECS's LockMsg for each lock that has one
 	PrivateIP, PublicIP                          string
 	CanStart                                     bool
+	Selectable                                   bool // the user may start instances: the row has a cell for the batch box
 	WhyNot                                       string
 	LocalDisk                                    bool
 	NeedsApproval, NeedsApprovalInit             bool
-	Live                                         bool   // Starting/Stopping/Pending: the script polls it
 	HeldBy                                       int64  // the request awaiting approval for it, 0 for none
 	HeldURL                                      string // that request on the audit page
-	StatusURL, StartURL, HistoryURL              string
+	StartURL, HistoryURL                         string
 	CheckURL                                     string
+	Version                                      string // how the row looks: the list's poll sends it back (handlers.rowVersion)
 	QuietWhy                                     bool   // WhyNot for screen readers only (the page says it once)
 	Economical                                   string // what economical mode means for its start; "" when not stopped so
 }

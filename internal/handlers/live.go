@@ -1,0 +1,107 @@
+package handlers
+
+import (
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"ecsdash/internal/apperr"
+	"ecsdash/internal/ecs"
+	"ecsdash/internal/starts"
+	"ecsdash/web/templates"
+)
+
+// liveMax is the most rows one poll asks about: a list page's most.
+const liveMax = 100
+
+// liveAnswer is what an open list's poll gets back.
+type liveAnswer struct {
+	V    string    `json:"v"`   // the fleet's and the open requests' version, to send back next time
+	Age  int64     `json:"age"` // seconds since the list was fetched from ECS; -1 before the first listing
+	Rows []liveRow `json:"rows"`
+}
+
+// liveRow is one row of the page that no longer looks as the page shows it.
+type liveRow struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	HTML   string `json:"html"`
+}
+
+// liveRows answers an open list's poll, so every viewer's list follows the
+// fleet without a reload. Most polls find the fleet and the open requests
+// as the page last saw them (two numbers compared) and get nothing; else
+// each row the page holds (r=REGION/ID:VERSION) is compared with how it
+// looks now, and those that differ come back as HTML from the rows' cache.
+// It never calls ECS: the shared cache follows moving instances itself.
+func (a *App) liveRows(c echo.Context) error {
+	refs := c.QueryParams()["r"]
+	if len(refs) > liveMax {
+		return apperr.New(apperr.Invalid, "At most %d rows can be followed at once.", liveMax)
+	}
+	snap := a.fleet.Snapshot()
+	open := a.open(c.Request().Context())
+	now := a.now()
+	ans := liveAnswer{V: strconv.FormatUint(snap.Seq, 10) + "." + strconv.FormatInt(open.heldGen, 10), Age: -1, Rows: []liveRow{}}
+	if !snap.Fetched.IsZero() {
+		ans.Age = int64(now.Sub(snap.Fetched) / time.Second)
+	}
+	if c.QueryParam("v") == ans.V {
+		return c.JSON(http.StatusOK, ans)
+	}
+	actor := a.actor(c)
+	l := a.loc(c)
+	rowOf := func(in *ecs.Instance) templates.InstanceRow { return a.row(l, *in, actor, open.byInstance[in.ID]) }
+	csrf, token, role := sess(c).csrf(), randomToken(), rightsKey(actor)
+	for _, ref := range refs {
+		key, version, _ := strings.Cut(ref, ":")
+		region, id, _ := strings.Cut(key, "/")
+		if !starts.ValidID(id) || !slices.Contains(a.regions, region) {
+			return apperr.New(apperr.Invalid, "%q is not an instance of this dashboard.", apperr.Quote(key))
+		}
+		in, ok := snap.Instance(region, id)
+		if !ok || !starts.Sees(actor, in) {
+			continue // gone, or out of sight: the row stays as it was last shown
+		}
+		v, cached := a.rows.version(&in, role, l, now, open)
+		if !cached {
+			v = rowOf(&in).Version
+		}
+		if v == version {
+			continue
+		}
+		rows, err := a.rows.render([]*ecs.Instance{&in}, role, l, len(snap.Instances), now, open, rowOf)
+		if err != nil {
+			return apperr.Wrap(err, apperr.Internal, "render a live row")
+		}
+		var b strings.Builder
+		if err := rows.with(csrf, token).Render(c.Request().Context(), &b); err != nil {
+			return apperr.Wrap(err, apperr.Internal, "write a live row")
+		}
+		ans.Rows = append(ans.Rows, liveRow{ID: in.ID, Name: in.Name, Status: in.Status, HTML: b.String()})
+	}
+	return c.JSON(http.StatusOK, ans)
+}
+
+// rowVersion names how a row looks: the page sends it back, so a poll
+// answers only the rows that changed.
+func rowVersion(r templates.InstanceRow) string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%#v", r)
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// backgroundPoll reports whether a request is a page's own poll, which
+// must not count as the user being there (an open tab would keep its
+// session from ever going idle).
+func backgroundPoll(c echo.Context) bool {
+	p := c.Path()
+	return strings.HasSuffix(p, "/instances/live") || strings.HasSuffix(p, "/instances/:id/status")
+}

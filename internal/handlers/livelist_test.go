@@ -1,0 +1,99 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"ecsdash/internal/ecs/ecssim"
+)
+
+type liveAnswer struct {
+	V    string `json:"v"`
+	Age  int64  `json:"age"`
+	Rows []struct {
+		ID, Name, Status, HTML string
+	} `json:"rows"`
+}
+
+func (b *browser) live(t *testing.T, v string, refs []string) liveAnswer {
+	t.Helper()
+	q := url.Values{"v": {v}, "r": refs}
+	req, _ := http.NewRequest(http.MethodGet, b.h.url("instances/live?"+q.Encode()), nil)
+	req.Header.Set("Accept", "application/json")
+	p := b.do(req)
+	if p.status != http.StatusOK {
+		t.Fatalf("live poll: %d %s", p.status, p.body)
+	}
+	var ans liveAnswer
+	if err := json.Unmarshal([]byte(p.body), &ans); err != nil {
+		t.Fatalf("live poll: %v in %q", err, p.body)
+	}
+	return ans
+}
+
+// An open list's poll costs two numbers when nothing changed, and answers
+// only the rows that look different when something did: here a start by
+// someone else, seen by a viewer.
+func TestLivePollAnswersOnlyTheRowsThatChanged(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{simOpts: ecssim.Options{StartDelay: 5 * time.Second}})
+	viewer := h.loggedIn("view")
+	list := viewer.get("instances?region=cn-hangzhou&per_page=100")
+	var refs []string
+	list.doc.Find("tr[data-instance-id]").Each(func(_ int, s *goquery.Selection) {
+		refs = append(refs, s.AttrOr("data-region", "")+"/"+s.AttrOr("data-instance-id", "")+":"+s.AttrOr("data-row-v", ""))
+	})
+	if len(refs) < 2 || strings.HasSuffix(refs[0], ":") {
+		t.Fatalf("the rows carry no version: %v", refs)
+	}
+	first := viewer.live(t, "", refs)
+	if len(first.Rows) != 0 || first.V == "" || first.Age < 0 {
+		t.Fatalf("a poll of an unchanged page answers %+v", first)
+	}
+	if again := viewer.live(t, first.V, refs); len(again.Rows) != 0 || again.V != first.V {
+		t.Fatalf("the same version answers %+v", again)
+	}
+
+	in := h.instance("ci-runner-01")
+	op := h.loggedIn("op1")
+	token := row(op.get("instances?region=cn-hangzhou&per_page=100"), in.ID).Find("input[name=form_token]").AttrOr("value", "")
+	if p := op.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "form_token": {token}}); p.status != http.StatusSeeOther {
+		t.Fatalf("start: %d %s", p.status, p.body)
+	}
+	after := viewer.live(t, first.V, refs)
+	if after.V == first.V || len(after.Rows) != 1 {
+		t.Fatalf("after a start the poll answers %d rows at version %q (was %q)", len(after.Rows), after.V, first.V)
+	}
+	r := after.Rows[0]
+	if r.ID != in.ID || r.Status == "Stopped" || !strings.Contains(r.HTML, `data-instance-id="`+in.ID+`"`) || strings.Contains(r.HTML, "start-form") {
+		t.Fatalf("the changed row: %+v", r)
+	}
+	if p := viewer.get("instances/live?r=cn-hangzhou/not-an-id:x"); p.status != http.StatusBadRequest {
+		t.Fatalf("a malformed row answers %d", p.status)
+	}
+}
+
+// A page's own polling is not its user being there: a tab left open does
+// not keep its session from going idle.
+func TestPollsDoNotKeepAnIdleSessionAlive(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{args: []string{"--idle-timeout", "30m"}})
+	b := h.loggedIn("view")
+	in := h.instance("ci-runner-01")
+	h.advance(20 * time.Minute)
+	req, _ := http.NewRequest(http.MethodGet, h.url("instances/"+in.ID+"/status?region="+in.Region), nil)
+	req.Header.Set("Accept", "application/json")
+	if p := b.do(req); p.status != http.StatusOK {
+		t.Fatalf("poll: %d", p.status)
+	}
+	h.advance(15 * time.Minute) // 35 minutes since the last page the user asked for
+	if p := b.get("instances"); p.status != http.StatusSeeOther || !strings.Contains(p.resp.Header.Get("Location"), "login") {
+		t.Fatalf("35 idle minutes (with polls) later the list answers %d %s", p.status, p.resp.Header.Get("Location"))
+	}
+}
