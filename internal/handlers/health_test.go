@@ -75,7 +75,10 @@ func TestReadyzStays200WhileECSFails(t *testing.T) {
 	if !failed {
 		t.Fatal("every refresh during the outage succeeded")
 	}
-	if p := h.browser().get("readyz"); p.status != http.StatusOK {
+	// readyz's only 503 is the database's write check, which a loaded
+	// machine can keep past its 2 s: asked until 200 (bounded), a 200 during
+	// the outage shows ECS's trouble does not reach it.
+	if p := readyAgain(h); p.status != http.StatusOK {
 		t.Fatalf("readyz while ECS fails: %d %q", p.status, p.body)
 	}
 	m := h.browser().get("metrics")
