@@ -137,7 +137,7 @@ func (a *App) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxUser, u)
 		c.Set(ctxUserName, u.Name)
 		c.Set(ctxToken, t)
-		c.Set(ctxGrants, grants) // the user's grants at this request
+		c.Set(ctxRights, a.users.Compiled(u.ID, grants)) // the user's grants at this request
 		return next(c)
 	}
 }

@@ -144,7 +144,7 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if u.Disabled || u.Epoch != s.num("epoch") {
 			return fail()
 		}
-		c.Set(ctxGrants, grants)
+		c.Set(ctxRights, a.users.Compiled(u.ID, grants))
 		if now.Sub(seen) > time.Minute && !backgroundPoll(c) {
 			s.set("seen", now.Unix())
 		}

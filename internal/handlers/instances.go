@@ -61,7 +61,7 @@ func (a *App) instances(c echo.Context) error {
 
 	snap := a.fleet.Snapshot()
 	actor := a.actor(c)
-	q.Visible = actor.Scopes(users.PermView).Key()
+	q.Visible = actor.Key(users.PermView)
 	open := a.open(c.Request().Context())
 	found, rows, err := a.rows.page(snap, q, rightsKey(actor), a.now(), open,
 		func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, actor, open.byInstance[in.ID]) })
