@@ -180,6 +180,41 @@ func TestABatchAcrossAccountsStartsEachInItsOwn(t *testing.T) {
 	}
 }
 
+// A batch's intent entry, written before its StartInstances is sent, names
+// the account, session and key the call is made with, as its outcome does:
+// an auditor finds the call in ActionTrail from either entry.
+func TestABatchsIntentEntriesNameTheAccountSessionAndKeyOfTheirCall(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{cloud: true, args: []string{"--approval", "none"}})
+	a, b := h.stoppedIn("prod", 0), h.stoppedIn("staging", 0)
+	if p := h.loggedIn("op1").post("instances/start", url.Values{"instance": {a.Region + "/" + a.ID, b.Region + "/" + b.ID}}); p.status != http.StatusOK {
+		t.Fatalf("batch: %d %s", p.status, p.body)
+	}
+	want := map[string]string{a.ID: "prod", b.ID: "staging"}
+	for _, op := range h.ops() {
+		acct, ok := want[op.First.InstanceID]
+		if !ok {
+			continue
+		}
+		delete(want, op.First.InstanceID)
+		first, last := op.First, op.Last
+		if first.State != audit.StateSent || first.Attempt != 1 || last.State != audit.StateSucceeded {
+			t.Fatalf("%s: entries %s (attempt %d) … %s", first.InstanceID, first.State, first.Attempt, last.State)
+		}
+		if first.Account != acct || first.AccessKeyID == "" || first.Account != last.Account || first.AccountID != last.AccountID ||
+			first.SessionName != last.SessionName || first.AccessKeyID != last.AccessKeyID {
+			t.Errorf("%s in %s: the intent says %q %q %q %q, the outcome %q %q %q %q", first.InstanceID, acct,
+				first.Account, first.AccountID, first.SessionName, first.AccessKeyID, last.Account, last.AccountID, last.SessionName, last.AccessKeyID)
+		}
+		if acct == "prod" && (first.SessionName != "op1" || first.AccountID == "") {
+			t.Errorf("the prod intent: session %q, account id %q", first.SessionName, first.AccountID)
+		}
+	}
+	if len(want) != 0 {
+		t.Fatalf("no operation for %v", want)
+	}
+}
+
 func TestARefusedRoleIsNamedOnThePageWhileTheOtherAccountLists(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, opts{cloud: true, refuse: true})
