@@ -14,6 +14,8 @@ import (
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/ecs/ecssim"
 	"ecsdash/internal/metrics"
+	"ecsdash/internal/scope"
+	"ecsdash/internal/users"
 )
 
 // cloudClient is a client over two simulated accounts: prod reached by a
@@ -261,5 +263,99 @@ func TestNoSecretOrTokenInTheExportOrTheLogs(t *testing.T) {
 				t.Errorf("the %s holds a secret or token (%.8s…)", what, secret)
 			}
 		}
+	}
+}
+
+// A grant scoped by account=: its holder sees and starts that account's
+// instances only — on the page, by a start, through the API and in a batch
+// — and anything else is refused in words, with nothing sent to ECS.
+func TestAGrantScopedToOneAccountSeesAndStartsOnlyThatAccountsInstances(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{cloud: true, args: []string{"--approval", "none"}})
+	h.scoped("sally", users.RoleOperator, "account=staging")
+	// vic sees every instance but may start only staging's.
+	h.scoped("vic", users.RoleViewer, "")
+	if _, err := h.users.AddGrant(context.Background(), users.Grant{User: "vic", Role: users.RoleOperator, Scope: scope.MustParse("account=staging")}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	st := []ecs.Instance{h.stoppedIn("staging", 0), h.stoppedIn("staging", 1), h.stoppedIn("staging", 2)}
+	pr := []ecs.Instance{h.stoppedIn("prod", 0), h.stoppedIn("prod", 1)}
+	sally := h.loggedIn("sally")
+	startsIn := func(acct string) int {
+		n := 0
+		for _, s := range h.cloud.Signed() {
+			if s.Account == acct {
+				n++
+			}
+		}
+		return n
+	}
+
+	// The page.
+	p := sally.get("instances?per_page=100")
+	if all, mine := p.doc.Find(`tr[data-instance-id]`).Length(), p.doc.Find(`tr[data-account="staging"]`).Length(); all != 6 || mine != 6 {
+		t.Fatalf("sally's list: %d rows, %d of staging; want staging's 6 only", all, mine)
+	}
+	if p := sally.get("instances?per_page=100&account=prod"); p.status != http.StatusOK || p.doc.Find(`tr[data-instance-id]`).Length() != 0 {
+		t.Fatalf("?account=prod for sally: %d, %d rows", p.status, p.doc.Find(`tr[data-instance-id]`).Length())
+	}
+
+	// A start.
+	if p := sally.post("instances/"+st[0].ID+"/start", url.Values{"region": {st[0].Region}}); p.status != http.StatusSeeOther {
+		t.Fatalf("start in staging: %d %s", p.status, p.body)
+	}
+	p = sally.post("instances/"+pr[0].ID+"/start", url.Values{"region": {pr[0].Region}})
+	if p.status != http.StatusNotFound || !strings.Contains(p.doc.Find("main").Text(), "that you may see") {
+		t.Fatalf("sally's start in prod: %d %s", p.status, p.doc.Find("main").Text())
+	}
+	vic := h.loggedIn("vic")
+	if n := vic.get("instances?per_page=100").doc.Find(`tr[data-account="prod"]`).Length(); n != 6 {
+		t.Fatalf("vic sees %d prod rows, want 6", n)
+	}
+	p = vic.post("instances/"+pr[0].ID+"/start", url.Values{"region": {pr[0].Region}})
+	if words := p.doc.Find("main").Text(); p.status != http.StatusForbidden || !strings.Contains(words, "outside the scope you may start: account=staging") {
+		t.Fatalf("vic's start in prod: %d %s", p.status, words)
+	}
+
+	// The API.
+	c := h.apiAs("sally")
+	r := c.do("GET", "instances?per_page=100", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("API list: %d %s", r.status, r.raw)
+	}
+	for _, x := range r.body["instances"].([]any) {
+		if m := x.(map[string]any); m["account"] != "staging" {
+			t.Fatalf("the API lists %v for sally", m)
+		}
+	}
+	if r := c.do("POST", "instances/"+st[1].ID+"/start", map[string]any{"region": st[1].Region}); r.status != http.StatusOK || r.str("state") != audit.StateSucceeded {
+		t.Fatalf("API start in staging: %d %s", r.status, r.raw)
+	}
+	wantError(t, c.do("POST", "instances/"+pr[0].ID+"/start", map[string]any{"region": pr[0].Region}), http.StatusNotFound, "not_found")
+	wantError(t, h.apiAs("vic").do("POST", "instances/"+pr[0].ID+"/start", map[string]any{"region": pr[0].Region}), http.StatusForbidden, "forbidden")
+	wantError(t, c.do("POST", "instances/"+pr[0].ID+"/check", map[string]any{"region": pr[0].Region}), http.StatusNotFound, "not_found")
+	r = c.do("POST", "instances/start", map[string]any{"instances": []string{pr[1].Region + "/" + pr[1].ID}})
+	if res := r.body["results"].([]any); r.status != http.StatusOK || len(res) != 1 || res[0].(map[string]any)["outcome"] != "refused" || res[0].(map[string]any)["message"] == "" {
+		t.Fatalf("API batch of a prod instance: %d %s", r.status, r.raw)
+	}
+
+	// A batch across both accounts.
+	p = sally.post("instances/start", url.Values{"instance": {st[2].Region + "/" + st[2].ID, pr[1].Region + "/" + pr[1].ID}})
+	if p.status != http.StatusOK {
+		t.Fatalf("batch: %d %s", p.status, p.body)
+	}
+	if o := p.doc.Find(`tr[data-instance-id="`+st[2].ID+`"]`).AttrOr("data-outcome", ""); o != "started" {
+		t.Errorf("staging in the batch: %q", o)
+	}
+	refused := p.doc.Find(`tr[data-instance-id="` + pr[1].ID + `"]`)
+	if refused.AttrOr("data-outcome", "") != "refused" || !strings.Contains(refused.Text(), "Nothing was sent") {
+		t.Errorf("prod in the batch: %q %q", refused.AttrOr("data-outcome", ""), refused.Text())
+	}
+
+	if n := startsIn("prod"); n != 0 {
+		t.Fatalf("%d starts reached prod", n)
+	}
+	if n := startsIn("staging"); n != 3 {
+		t.Fatalf("%d starts reached staging, want 3", n)
 	}
 }
