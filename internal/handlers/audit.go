@@ -210,7 +210,7 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 	// next decision, never by a page view.
 	r.State = a.starts.State(op)
 	if r.State == audit.StateAwaitingApproval {
-		now := a.now()
+		now := a.dbNow() // the request's time and expiry are the database's
 		r.Wipe = f.InitLocalDisk
 		r.Age, r.Expires = ago(now.Sub(f.Time)), within(f.Time.Add(a.starts.TTL()).Sub(now))
 		r.CanWithdraw = a.starts.MayWithdraw(actor, op).OK

@@ -309,7 +309,7 @@ func (a *App) start(c echo.Context) error {
 			return apperr.New(apperr.Invalid, "The form's token is not one this dashboard issued. Reload the list and start again.")
 		}
 		key = token + "|" + req.Region + "/" + req.InstanceID
-		fresh, err := a.tokens.use(c.Request().Context(), key, a.now())
+		fresh, err := a.tokens.use(c.Request().Context(), key, a.dbNow()) // its hour spans replicas
 		if err != nil {
 			a.metrics.Start("refused")
 			return apperr.Wrap(err, apperr.Unavailable, "The start was not sent: the dashboard could not record its form as used (the database did not answer). Try again in a moment.")
