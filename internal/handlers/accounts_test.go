@@ -359,3 +359,27 @@ func TestAGrantScopedToOneAccountSeesAndStartsOnlyThatAccountsInstances(t *testi
 		t.Fatalf("%d starts reached staging, want 3", n)
 	}
 }
+
+// The audit page's ActionTrail link is --actiontrail-url's template with
+// the call filled in (the console's path is not documented, so it can be
+// set), and none with "".
+func TestTheActionTrailLinkFollowsTheConfiguredTemplate(t *testing.T) {
+	t.Parallel()
+	for template, want := range map[string]func(ecs.Instance, string) string{
+		"https://trail.example.com/e?acct={account_id}&r={region}&id={request_id}&i={instance_id}": func(in ecs.Instance, rid string) string {
+			return "https://trail.example.com/e?acct=1234567890123456&r=" + in.Region + "&id=" + url.QueryEscape(rid) + "&i=" + in.ID
+		},
+		"": func(ecs.Instance, string) string { return "" },
+	} {
+		h := newHarness(t, opts{cloud: true, args: []string{"--approval", "none", "--actiontrail-url", template}})
+		in := h.stoppedIn("prod", 0)
+		if p := h.loggedIn("op1").post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}}); p.status != http.StatusSeeOther {
+			t.Fatalf("start: %d %s", p.status, p.body)
+		}
+		rid := h.ops()[0].Last.RequestID
+		link := h.loggedIn("adm").get("audit").doc.Find(`a[data-testid="actiontrail"]`).First().AttrOr("href", "")
+		if w := want(in, rid); link != w {
+			t.Errorf("template %q: link %q, want %q", template, link, w)
+		}
+	}
+}
