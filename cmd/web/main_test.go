@@ -351,6 +351,41 @@ func TestDemoModeComesUpWithoutCredentials(t *testing.T) {
 	}
 }
 
+// The demo spans two simulated accounts (prod through a role, staging with
+// its own keys), so the account column, its filter and the audit's
+// ActionTrail links show in demo mode.
+func TestDemoModeListsTwoAccounts(t *testing.T) {
+	c := startChild(t, []string{"HOME=" + t.TempDir(), "ALIBABA_CLOUD_ACCESS_KEY_ID=", "ALIBABA_CLOUD_ACCESS_KEY_SECRET="},
+		"--db", filepath.Join(t.TempDir(), "d.db"))
+	base := "http://" + c.addr
+	client, _ := login(t, base, "vera", "demo-viewer-pw")
+	get := func(path string) string {
+		t.Helper()
+		resp, err := client.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		return string(b)
+	}
+	all := get("/instances?per_page=100")
+	prod, staging := strings.Count(all, `data-account="prod"`), strings.Count(all, `data-account="staging"`)
+	if prod == 0 || staging == 0 {
+		t.Fatalf("the demo list shows %d prod and %d staging rows; want both accounts", prod, staging)
+	}
+	if !strings.Contains(all, `name="account"`) {
+		t.Fatal("the demo list has no account filter")
+	}
+	only := get("/instances?per_page=100&account=staging")
+	if n, m := strings.Count(only, `data-account="staging"`), strings.Count(only, `data-account="prod"`); n != staging || m != 0 {
+		t.Fatalf("?account=staging shows %d staging and %d prod rows", n, m)
+	}
+}
+
 func TestWithCredentialsAndNoRegionsEveryRegionOfTheAccountIsListed(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "d.db")

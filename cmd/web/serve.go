@@ -141,17 +141,7 @@ func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) str
 		demo = errors.Is(credErr, ecs.ErrNoCredentials) && cfg.ECSEndpoint == "" && len(cfg.Accounts) == 0
 	}
 	if demo {
-		sim := ecssim.New(ecssim.Options{Regions: cfg.Regions, Instances: cfg.DemoScale, Seed: 1})
-		url, _, err := ecssim.Serve(ctx, sim, "127.0.0.1:0")
-		if err != nil {
-			return nil, false, fmt.Errorf("start the ECS simulator: %w", err)
-		}
-		cred, err := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
-		if err != nil {
-			return nil, false, err
-		}
-		logger.Info("demo mode: ECS simulator running", "endpoint", url)
-		c, err := ecs.New(ecs.Options{Regions: sim.Regions(), Endpoint: url, Credential: cred, Timeout: cfg.ECSTimeout, Observe: observe})
+		c, err := demoECS(ctx, cfg, logger, observe)
 		return c, true, err
 	}
 	if credErr != nil && len(cfg.Accounts) > 0 && !needsBase(cfg.Accounts) {
@@ -181,4 +171,43 @@ func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) str
 	}
 	c, err := ecs.New(opts)
 	return c, false, err
+}
+
+// The demo's two simulated accounts, as a Resource Directory would have
+// them: prod (the demo fleet) reached by assuming its ecs-dashboard role
+// with the demo key, so its starts carry the user's session name, and
+// staging (a few instances in the first region) with keys of its own.
+const (
+	demoProdUID    = "1234567890123456"
+	demoStagingUID = "6543210987654321"
+)
+
+// demoECS serves the simulated accounts and STS on a loopback port and
+// returns a client over both.
+func demoECS(ctx context.Context, cfg *config.Config, logger *slog.Logger, observe func(action, code string, attempt int, d time.Duration)) (*ecs.Client, error) {
+	cloud := ecssim.NewCloud(nil)
+	prod := cloud.AddAccount("prod", demoProdUID, "", "", ecssim.Options{Regions: cfg.Regions, Instances: cfg.DemoScale, Seed: 1})
+	first := prod.Sim.Regions()[:1]
+	staging := cloud.AddAccount("staging", demoStagingUID, "", "", ecssim.Options{Regions: first, Staging: true, Seed: 2})
+	url, _, err := ecssim.Serve(ctx, cloud, "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start the ECS simulator: %w", err)
+	}
+	base, err := ecs.StaticCredential(ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := ecs.StaticCredential(staging.KeyID, staging.KeySecret)
+	if err != nil {
+		return nil, err
+	}
+	sts, err := ecs.NewSTS(ecs.STSOptions{Endpoint: url, Credential: base, Timeout: cfg.ECSTimeout})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("demo mode: ECS simulator running", "endpoint", url, "accounts", "prod (role), staging (keys)")
+	return ecs.New(ecs.Options{Endpoint: url, Timeout: cfg.ECSTimeout, Observe: observe, STS: sts, Accounts: []ecs.Options{
+		{Account: "prod", AccountID: demoProdUID, RoleARN: prod.RoleARN("ecs-dashboard"), Regions: prod.Sim.Regions()},
+		{Account: "staging", AccountID: demoStagingUID, Credential: keys, Regions: first},
+	}})
 }

@@ -52,7 +52,11 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer store.Close()
-	us := users.NewStore(store.Write, store.Read, nil, 0)
+	// A token's life is on the database's clock, as the servers check it
+	// (read once; the host's if the database cannot tell).
+	clock := db.NewClock(store.Read)
+	_ = clock.Sync(ctx)
+	us := users.NewStore(store.Write, store.Read, clock.Now, 0)
 	switch sub {
 	case "create":
 		if user == "" || len(rest) != 0 {

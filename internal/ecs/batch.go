@@ -108,6 +108,27 @@ type BatchHooks struct {
 	After  func(n int, requestID string, outcomes []InstanceOutcome, err *Error)
 }
 
+// Identify finds whose credentials a StartInstances of ids in region would
+// sign with — their account, and in a role account the session of ctx (As)
+// — and gives it to the caller of As, without calling ECS: a batch's intent
+// entries, written before the call, then name them as its outcomes do. The
+// assumed role is the one the call reuses (cached per session).
+func (c *Client) Identify(ctx context.Context, region string, ids []string) error {
+	if c.multi != nil {
+		a, err := c.multi.ownerOfAll(ctx, region, ids)
+		if err != nil {
+			return err
+		}
+		return a.Identify(ctx, region, ids)
+	}
+	_, release, _, e := c.sdkAs(ctx, region)
+	if e != nil {
+		return e
+	}
+	release()
+	return nil
+}
+
 // StartInstances starts up to MaxBatch instances of one region with one
 // call, each on its own (BatchOptimization=SuccessFirst). It retries as
 // StartInstance does (never a call whose fate is unknown) and returns ECS's

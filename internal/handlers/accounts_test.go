@@ -14,6 +14,8 @@ import (
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/ecs/ecssim"
 	"ecsdash/internal/metrics"
+	"ecsdash/internal/scope"
+	"ecsdash/internal/users"
 )
 
 // cloudClient is a client over two simulated accounts: prod reached by a
@@ -180,6 +182,41 @@ func TestABatchAcrossAccountsStartsEachInItsOwn(t *testing.T) {
 	}
 }
 
+// A batch's intent entry, written before its StartInstances is sent, names
+// the account, session and key the call is made with, as its outcome does:
+// an auditor finds the call in ActionTrail from either entry.
+func TestABatchsIntentEntriesNameTheAccountSessionAndKeyOfTheirCall(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{cloud: true, args: []string{"--approval", "none"}})
+	a, b := h.stoppedIn("prod", 0), h.stoppedIn("staging", 0)
+	if p := h.loggedIn("op1").post("instances/start", url.Values{"instance": {a.Region + "/" + a.ID, b.Region + "/" + b.ID}}); p.status != http.StatusOK {
+		t.Fatalf("batch: %d %s", p.status, p.body)
+	}
+	want := map[string]string{a.ID: "prod", b.ID: "staging"}
+	for _, op := range h.ops() {
+		acct, ok := want[op.First.InstanceID]
+		if !ok {
+			continue
+		}
+		delete(want, op.First.InstanceID)
+		first, last := op.First, op.Last
+		if first.State != audit.StateSent || first.Attempt != 1 || last.State != audit.StateSucceeded {
+			t.Fatalf("%s: entries %s (attempt %d) … %s", first.InstanceID, first.State, first.Attempt, last.State)
+		}
+		if first.Account != acct || first.AccessKeyID == "" || first.Account != last.Account || first.AccountID != last.AccountID ||
+			first.SessionName != last.SessionName || first.AccessKeyID != last.AccessKeyID {
+			t.Errorf("%s in %s: the intent says %q %q %q %q, the outcome %q %q %q %q", first.InstanceID, acct,
+				first.Account, first.AccountID, first.SessionName, first.AccessKeyID, last.Account, last.AccountID, last.SessionName, last.AccessKeyID)
+		}
+		if acct == "prod" && (first.SessionName != "op1" || first.AccountID == "") {
+			t.Errorf("the prod intent: session %q, account id %q", first.SessionName, first.AccountID)
+		}
+	}
+	if len(want) != 0 {
+		t.Fatalf("no operation for %v", want)
+	}
+}
+
 func TestARefusedRoleIsNamedOnThePageWhileTheOtherAccountLists(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, opts{cloud: true, refuse: true})
@@ -225,6 +262,124 @@ func TestNoSecretOrTokenInTheExportOrTheLogs(t *testing.T) {
 			if strings.Contains(text, secret) {
 				t.Errorf("the %s holds a secret or token (%.8s…)", what, secret)
 			}
+		}
+	}
+}
+
+// A grant scoped by account=: its holder sees and starts that account's
+// instances only — on the page, by a start, through the API and in a batch
+// — and anything else is refused in words, with nothing sent to ECS.
+func TestAGrantScopedToOneAccountSeesAndStartsOnlyThatAccountsInstances(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{cloud: true, args: []string{"--approval", "none"}})
+	h.scoped("sally", users.RoleOperator, "account=staging")
+	// vic sees every instance but may start only staging's.
+	h.scoped("vic", users.RoleViewer, "")
+	if _, err := h.users.AddGrant(context.Background(), users.Grant{User: "vic", Role: users.RoleOperator, Scope: scope.MustParse("account=staging")}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	st := []ecs.Instance{h.stoppedIn("staging", 0), h.stoppedIn("staging", 1), h.stoppedIn("staging", 2)}
+	pr := []ecs.Instance{h.stoppedIn("prod", 0), h.stoppedIn("prod", 1)}
+	sally := h.loggedIn("sally")
+	startsIn := func(acct string) int {
+		n := 0
+		for _, s := range h.cloud.Signed() {
+			if s.Account == acct {
+				n++
+			}
+		}
+		return n
+	}
+
+	// The page.
+	p := sally.get("instances?per_page=100")
+	if all, mine := p.doc.Find(`tr[data-instance-id]`).Length(), p.doc.Find(`tr[data-account="staging"]`).Length(); all != 6 || mine != 6 {
+		t.Fatalf("sally's list: %d rows, %d of staging; want staging's 6 only", all, mine)
+	}
+	if p := sally.get("instances?per_page=100&account=prod"); p.status != http.StatusOK || p.doc.Find(`tr[data-instance-id]`).Length() != 0 {
+		t.Fatalf("?account=prod for sally: %d, %d rows", p.status, p.doc.Find(`tr[data-instance-id]`).Length())
+	}
+
+	// A start.
+	if p := sally.post("instances/"+st[0].ID+"/start", url.Values{"region": {st[0].Region}}); p.status != http.StatusSeeOther {
+		t.Fatalf("start in staging: %d %s", p.status, p.body)
+	}
+	p = sally.post("instances/"+pr[0].ID+"/start", url.Values{"region": {pr[0].Region}})
+	if p.status != http.StatusNotFound || !strings.Contains(p.doc.Find("main").Text(), "that you may see") {
+		t.Fatalf("sally's start in prod: %d %s", p.status, p.doc.Find("main").Text())
+	}
+	vic := h.loggedIn("vic")
+	if n := vic.get("instances?per_page=100").doc.Find(`tr[data-account="prod"]`).Length(); n != 6 {
+		t.Fatalf("vic sees %d prod rows, want 6", n)
+	}
+	p = vic.post("instances/"+pr[0].ID+"/start", url.Values{"region": {pr[0].Region}})
+	if words := p.doc.Find("main").Text(); p.status != http.StatusForbidden || !strings.Contains(words, "outside the scope you may start: account=staging") {
+		t.Fatalf("vic's start in prod: %d %s", p.status, words)
+	}
+
+	// The API.
+	c := h.apiAs("sally")
+	r := c.do("GET", "instances?per_page=100", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("API list: %d %s", r.status, r.raw)
+	}
+	for _, x := range r.body["instances"].([]any) {
+		if m := x.(map[string]any); m["account"] != "staging" {
+			t.Fatalf("the API lists %v for sally", m)
+		}
+	}
+	if r := c.do("POST", "instances/"+st[1].ID+"/start", map[string]any{"region": st[1].Region}); r.status != http.StatusOK || r.str("state") != audit.StateSucceeded {
+		t.Fatalf("API start in staging: %d %s", r.status, r.raw)
+	}
+	wantError(t, c.do("POST", "instances/"+pr[0].ID+"/start", map[string]any{"region": pr[0].Region}), http.StatusNotFound, "not_found")
+	wantError(t, h.apiAs("vic").do("POST", "instances/"+pr[0].ID+"/start", map[string]any{"region": pr[0].Region}), http.StatusForbidden, "forbidden")
+	wantError(t, c.do("POST", "instances/"+pr[0].ID+"/check", map[string]any{"region": pr[0].Region}), http.StatusNotFound, "not_found")
+	r = c.do("POST", "instances/start", map[string]any{"instances": []string{pr[1].Region + "/" + pr[1].ID}})
+	if res := r.body["results"].([]any); r.status != http.StatusOK || len(res) != 1 || res[0].(map[string]any)["outcome"] != "refused" || res[0].(map[string]any)["message"] == "" {
+		t.Fatalf("API batch of a prod instance: %d %s", r.status, r.raw)
+	}
+
+	// A batch across both accounts.
+	p = sally.post("instances/start", url.Values{"instance": {st[2].Region + "/" + st[2].ID, pr[1].Region + "/" + pr[1].ID}})
+	if p.status != http.StatusOK {
+		t.Fatalf("batch: %d %s", p.status, p.body)
+	}
+	if o := p.doc.Find(`tr[data-instance-id="`+st[2].ID+`"]`).AttrOr("data-outcome", ""); o != "started" {
+		t.Errorf("staging in the batch: %q", o)
+	}
+	refused := p.doc.Find(`tr[data-instance-id="` + pr[1].ID + `"]`)
+	if refused.AttrOr("data-outcome", "") != "refused" || !strings.Contains(refused.Text(), "Nothing was sent") {
+		t.Errorf("prod in the batch: %q %q", refused.AttrOr("data-outcome", ""), refused.Text())
+	}
+
+	if n := startsIn("prod"); n != 0 {
+		t.Fatalf("%d starts reached prod", n)
+	}
+	if n := startsIn("staging"); n != 3 {
+		t.Fatalf("%d starts reached staging, want 3", n)
+	}
+}
+
+// The audit page's ActionTrail link is --actiontrail-url's template with
+// the call filled in (the console's path is not documented, so it can be
+// set), and none with "".
+func TestTheActionTrailLinkFollowsTheConfiguredTemplate(t *testing.T) {
+	t.Parallel()
+	for template, want := range map[string]func(ecs.Instance, string) string{
+		"https://trail.example.com/e?acct={account_id}&r={region}&id={request_id}&i={instance_id}": func(in ecs.Instance, rid string) string {
+			return "https://trail.example.com/e?acct=1234567890123456&r=" + in.Region + "&id=" + url.QueryEscape(rid) + "&i=" + in.ID
+		},
+		"": func(ecs.Instance, string) string { return "" },
+	} {
+		h := newHarness(t, opts{cloud: true, args: []string{"--approval", "none", "--actiontrail-url", template}})
+		in := h.stoppedIn("prod", 0)
+		if p := h.loggedIn("op1").post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}}); p.status != http.StatusSeeOther {
+			t.Fatalf("start: %d %s", p.status, p.body)
+		}
+		rid := h.ops()[0].Last.RequestID
+		link := h.loggedIn("adm").get("audit").doc.Find(`a[data-testid="actiontrail"]`).First().AttrOr("href", "")
+		if w := want(in, rid); link != w {
+			t.Errorf("template %q: link %q, want %q", template, link, w)
 		}
 	}
 }

@@ -137,18 +137,20 @@ func (a *App) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxUser, u)
 		c.Set(ctxUserName, u.Name)
 		c.Set(ctxToken, t)
-		c.Set(ctxGrants, grants) // the user's grants at this request
+		c.Set(ctxRights, a.users.Compiled(u.ID, grants)) // the user's grants at this request
 		return next(c)
 	}
 }
 
 // apiActor is who acts through the API: the token's user, with the user's
-// role as it is now, and the token's id for the audit log.
+// role and grants as they are now (requireToken loads them: without them
+// the actor would hold its role over every instance), and the token's id
+// for the audit log.
 func (a *App) apiActor(c echo.Context) starts.Actor {
 	u := currentUser(c)
 	t, _ := c.Get(ctxToken).(users.Token)
 	return starts.Actor{User: u.Name, Role: u.Role, AuthMethod: "token", Token: t.ID, SourceIP: c.RealIP(),
-		UserAgent: apperr.Truncate(c.Request().UserAgent(), 256)}
+		UserAgent: apperr.Truncate(c.Request().UserAgent(), 256), Rights: currentRights(c)}
 }
 
 // mayAct refuses what a read-only token may not do; the user's own rights

@@ -46,7 +46,7 @@ func (a *App) apiInstances(c echo.Context) error {
 	}
 	q.Match = match
 	actor := a.actor(c)
-	q.Visible = actor.Scopes(users.PermView).Key() // only what some grant covers
+	q.Visible = actor.Key(users.PermView) // only what some grant covers
 	out := apiInstanceList{Instances: []apiInstance{}}
 	snap := a.fleet.Snapshot()
 	found := snap.Find(q)

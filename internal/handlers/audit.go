@@ -197,7 +197,7 @@ func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templa
 		r.RequestReason, r.BatchID = f.Reason, f.BatchID
 	}
 	if act.OnInstance {
-		r.Account, r.SessionName, r.TrailURL = l.Account, l.SessionName, ActionTrailURL(f.Region, l.RequestID)
+		r.Account, r.SessionName, r.TrailURL = l.Account, l.SessionName, ActionTrailURL(a.cfg.ActionTrailURL, f.Region, l.RequestID, f.InstanceID, l.AccountID)
 		r.Params = fmt.Sprintf("InitLocalDisk=%t", f.InitLocalDisk)
 		if f.BatchID != "" {
 			r.Params += " batch " + f.BatchID
@@ -216,7 +216,7 @@ func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templa
 	// next decision, never by a page view.
 	r.State = a.starts.State(op)
 	if r.State == audit.StateAwaitingApproval {
-		now := a.now()
+		now := a.dbNow() // the request's time and expiry are the database's
 		r.Wipe = f.InitLocalDisk
 		r.Age, r.Expires = ago(loc, now.Sub(f.Time)), within(loc, f.Time.Add(a.starts.TTL()).Sub(now))
 		r.CanWithdraw = a.starts.MayWithdraw(actor, op).OK
@@ -482,15 +482,15 @@ func (a *App) auditExport(c echo.Context) error {
 
 var trailRegion = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 
-// ActionTrailURL is ActionTrail's event lookup of one ECS call, by its
-// RequestId (ActionTrail's event id) in its region; "" without one. The
-// console shows the account it is signed in to: the audit row names the
-// account to sign in to.
-func ActionTrailURL(region, requestID string) string {
-	if requestID == "" || !trailRegion.MatchString(region) {
+// ActionTrailURL is the link to one ECS call in ActionTrail: the template
+// (--actiontrail-url) with the call's region, RequestId (ActionTrail's event
+// id), instance and account id filled in, each escaped for a query; ""
+// without a template, a RequestId or a valid region. The console shows the
+// account it is signed in to: the audit row names the account to sign in to.
+func ActionTrailURL(template, region, requestID, instanceID, accountID string) string {
+	if template == "" || requestID == "" || !trailRegion.MatchString(region) {
 		return ""
 	}
-	u := url.URL{Scheme: "https", Host: "actiontrail.console.aliyun.com", Path: "/" + region + "/event-list",
-		RawQuery: url.Values{"eventId": {requestID}}.Encode()}
-	return u.String()
+	return strings.NewReplacer("{region}", url.QueryEscape(region), "{request_id}", url.QueryEscape(requestID),
+		"{instance_id}", url.QueryEscape(instanceID), "{account_id}", url.QueryEscape(accountID)).Replace(template)
 }

@@ -35,7 +35,7 @@ func (a *App) login(c echo.Context) error {
 	password := c.FormValue("password")
 	next := c.FormValue("next")
 	ip := c.RealIP()
-	now := a.now()
+	now := a.dbNow() // the throttle's window spans replicas: the database's clock
 	ev := audit.Event{Action: audit.ActionLogin, User: apperr.Truncate(name, 64), AuthMethod: "password"}
 	if name == "" || password == "" || len(name) > 64 || len(password) > 200 {
 		return a.renderLogin(c, http.StatusBadRequest, next, apperr.Truncate(name, 64), a.loc(c).T("login.missing"))
@@ -145,7 +145,7 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if u.Disabled || u.Epoch != s.num("epoch") {
 			return fail()
 		}
-		c.Set(ctxGrants, grants)
+		c.Set(ctxRights, a.users.Compiled(u.ID, grants))
 		if now.Sub(seen) > time.Minute && !backgroundPoll(c) {
 			s.set("seen", now.Unix())
 		}

@@ -106,10 +106,10 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		so.Limiter = rate.NewLimiter(rate.Limit(float64(d.Cfg.StartRate)/60), ecs.MaxBatch)
 	}
 	svc := starts.New(so)
-	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.Now, d.BcryptCost),
+	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.DBNow, d.BcryptCost),
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), accounts: d.ECS.Accounts(), accountErrs: d.ECS.AccountErrors, sessions: NewCookieStore(d.Cfg, keys),
 		assets: assets, log: d.Logger, now: d.Now, dbNow: d.DBNow, clock: clock, metrics: d.Metrics, appended: appended,
-		idem: idempotency.New(d.DB.Write, d.DB.Read, d.Now)}
+		idem: idempotency.New(d.DB.Write, d.DB.Read, d.DBNow)}
 	a.cookies = &decodedCookies{store: a.sessions, now: a.now}
 	a.styleURL = a.cfg.BasePath() + "static/" + assets.Path("style.css")
 	a.appJSURL = a.cfg.BasePath() + "static/" + assets.Path("app.js")

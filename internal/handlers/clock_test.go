@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"ecsdash/internal/audit"
 	"ecsdash/internal/db/dbtest"
+	"ecsdash/internal/users"
 )
 
 // Two dashboards on one database, the second on a host whose wall clock is
@@ -73,4 +75,82 @@ func TestAHostClockFarBehindKeepsNoDeadSessionOrRequest(t *testing.T) {
 			t.Fatalf("an expired request was started (%d calls)", n)
 		}
 	})
+}
+
+// An API token's life is measured on the database's clock: a host hours
+// ahead does not end a live token early, and one hours behind does not keep
+// an expired one alive.
+func TestAPITokensLiveTheirTimeOnTheDatabasesClockWhateverTheHostsClock(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		a, ahead := skewedPair(t, dsn, 3*time.Hour)
+		_, text := a.tokenFor("op1", users.TokenOptions{Name: "ci", ExpiresIn: time.Hour})
+		if r := ahead.api(text).do("GET", "instances", nil); r.status != http.StatusOK {
+			t.Fatalf("a token made a moment ago to live an hour, on the host 3 h ahead: %d %s", r.status, r.raw)
+		}
+	})
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		a, behind := skewedPair(t, dsn, -2*time.Hour)
+		_, text := a.tokenFor("op1", users.TokenOptions{Name: "ci", ExpiresIn: time.Hour})
+		behind.advance(2 * time.Hour) // two hours pass; the host behind reads the token's first hour still
+		if r := behind.api(text).do("GET", "instances", nil); r.status != http.StatusUnauthorized {
+			t.Fatalf("a token an hour past its life, on the host 2 h behind: %d", r.status)
+		}
+	})
+}
+
+// An Idempotency-Key holds for its 24 hours on the database's clock: a
+// replica whose host is a day ahead replays the first answer rather than
+// start again.
+func TestAnIdempotencyKeyHoldsOnAReplicaWhoseHostIsADayAhead(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		a, ahead := skewedPair(t, dsn, 25*time.Hour, "--approval", "none")
+		in := a.stopped(1)[0]
+		_, text := a.tokenFor("op1", users.TokenOptions{Name: "ci"})
+		body := map[string]any{"region": in.Region, "reason": "ci"}
+		first := a.api(text).do("POST", "instances/"+in.ID+"/start", body, "Idempotency-Key", "run-7")
+		if first.status != http.StatusOK {
+			t.Fatalf("first: %d %s", first.status, first.raw)
+		}
+		again := ahead.api(text).do("POST", "instances/"+in.ID+"/start", body, "Idempotency-Key", "run-7")
+		if again.raw != first.raw || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("the same key a moment later on the host a day ahead: %d %s (replayed %q)", again.status, again.raw, again.header.Get("Idempotent-Replayed"))
+		}
+		if n, _ := ahead.sim.Starts(in.ID); n != 0 {
+			t.Fatalf("the replica a day ahead started again (%d)", n)
+		}
+	})
+}
+
+// The one-time form token's hour and the sign-in throttle's window, which
+// replicas share in the database, are on the database's clock: a replica
+// whose host is hours ahead neither sends a form again nor forgets failures.
+func TestAReplicaWhoseHostIsAheadSendsNoFormAgainAndCountsTheOthersFailures(t *testing.T) {
+	t.Parallel()
+	a, ahead := skewedPair(t, dbtest.Postgres(t), 2*time.Hour, "--approval", "none")
+	in := a.stopped(1)[0]
+	onA := a.loggedIn("op1")
+	token := onA.get("instances?q="+in.Name+"&region="+in.Region).doc.Find(`tr[data-instance-id="`+in.ID+`"] input[name=form_token]`).AttrOr("value", "")
+	if token == "" {
+		t.Fatal("no form token on the row")
+	}
+	if p := onA.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "form_token": {token}}); p.status != http.StatusSeeOther {
+		t.Fatalf("start on the first replica: %d", p.status)
+	}
+	onAhead := onA.on(ahead)
+	onAhead.post("instances/"+in.ID+"/start", url.Values{"region": {in.Region}, "form_token": {token}})
+	if n, _ := ahead.sim.Starts(in.ID); n != 0 {
+		t.Fatalf("the replica 2 h ahead sent a form sent a moment ago (%d starts)", n)
+	}
+
+	guess := a.browser()
+	for range 5 {
+		if p := guess.post("login", url.Values{"username": {"op2"}, "password": {"wrong-password"}}); p.status != http.StatusUnauthorized {
+			t.Fatalf("a wrong password: %d", p.status)
+		}
+	}
+	if p := guess.on(ahead).post("login", url.Values{"username": {"op2"}, "password": {password}}); p.status != http.StatusTooManyRequests {
+		t.Fatalf("after 5 failures a moment ago, the replica 2 h ahead answered %d", p.status)
+	}
 }

@@ -61,7 +61,7 @@ func (a *App) instances(c echo.Context) error {
 
 	snap := a.fleet.Snapshot()
 	actor := a.actor(c)
-	q.Visible = actor.Scopes(users.PermView).Key()
+	q.Visible = actor.Key(users.PermView)
 	open := a.open(c.Request().Context())
 	l := a.loc(c)
 	found, rows, err := a.rows.page(snap, q, rightsKey(actor), l, a.now(), open,
@@ -329,7 +329,7 @@ func (a *App) start(c echo.Context) error {
 			return apperr.New(apperr.Invalid, "The form's token is not one this dashboard issued. Reload the list and start again.")
 		}
 		key = token + "|" + req.Region + "/" + req.InstanceID
-		fresh, err := a.tokens.use(c.Request().Context(), key, a.now())
+		fresh, err := a.tokens.use(c.Request().Context(), key, a.dbNow()) // its hour spans replicas
 		if err != nil {
 			a.metrics.Start("refused")
 			return apperr.Wrap(err, apperr.Unavailable, "The start was not sent: the dashboard could not record its form as used (the database did not answer). Try again in a moment.")

@@ -15,6 +15,7 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/db"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/templates"
@@ -65,8 +66,11 @@ func (a *App) page(c echo.Context, title, current string) templates.Page {
 		x := a.actor(c)
 		p.Waiting = a.open(c.Request().Context()).waitingFor(x, a.fleet.Snapshot())
 		p.Admin = x.Unscoped(users.PermAdmin)
-		if len(x.Grants) > 1 || (len(x.Grants) == 1 && !x.Grants[0].Scope.IsAll()) {
-			p.Role = grantsWords(p.Loc, x.Grants)
+		if r := x.Rights; r != nil && (len(r.Grants()) > 1 || r.Scoped()) {
+			p.Role = r.Words() // computed once per grants version, in English
+			if p.Loc.Lang() != i18n.English {
+				p.Role = grantsWords(p.Loc, r.Grants())
+			}
 		}
 		p.Flash = append(p.Flash, a.outcomes(c, s, u)...)
 	}
@@ -81,7 +85,7 @@ func (a *App) actor(c echo.Context) starts.Actor {
 		method = "sso"
 	}
 	return starts.Actor{User: u.Name, Role: u.Role, AuthMethod: method, SourceIP: c.RealIP(), UserAgent: apperr.Truncate(c.Request().UserAgent(), 256),
-		Grants: currentGrants(c)}
+		Rights: currentRights(c)}
 }
 
 // record appends an audit event for a request; a failure is logged loudly,

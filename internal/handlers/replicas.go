@@ -55,7 +55,7 @@ func (a *App) replicaLoop(ctx context.Context) error {
 		case <-follow.C:
 			cursor = a.follow(ctx, cursor)
 		case <-sweep.C:
-			if err := a.shared.sweep(ctx, a.now()); err != nil && ctx.Err() == nil {
+			if err := a.shared.sweep(ctx, a.dbNow()); err != nil && ctx.Err() == nil { // what others wrote on the same clock
 				a.log.Warn("sweep failed", "err", err)
 			}
 		}

@@ -13,13 +13,15 @@ import (
 	"ecsdash/internal/users"
 )
 
-// ctxGrants holds the signed-in user's grants at this request.
-const ctxGrants = "grants"
+// ctxRights holds the signed-in user's rights at this request: their
+// grants as read with them (a local user's kept by epoch and grants'
+// version, users.Store.Current), compiled once (users.Rights).
+const ctxRights = "rights"
 
-// currentGrants are the signed-in user's grants (nil before sign-in).
-func currentGrants(c echo.Context) []users.Grant {
-	g, _ := c.Get(ctxGrants).([]users.Grant)
-	return g
+// currentRights are the signed-in user's rights (nil before sign-in).
+func currentRights(c echo.Context) *users.Rights {
+	r, _ := c.Get(ctxRights).(*users.Rights)
+	return r
 }
 
 // ssoGroups are the groups the trusted proxy's groups header names.
@@ -69,7 +71,7 @@ func (a *App) scopeHistory(c echo.Context, f *audit.Filter) {
 // the scopes they may start over. Rows are cached per key, so two users of
 // the same rights share them.
 func rightsKey(a starts.Actor) string {
-	return a.Roles() + "|" + a.Scopes(users.PermStart).Key()
+	return a.Roles() + "|" + a.Key(users.PermStart)
 }
 
 // listMatch reads the list's tag= (repeatable: all must hold) and rg=

@@ -36,26 +36,19 @@ func (a *App) ssoUser(c echo.Context, s *session) (users.User, bool, error) {
 	if !users.ValidName(name) {
 		return users.User{}, false, apperr.New(apperr.Forbidden, "The single sign-on user name is not acceptable here.")
 	}
-	role := a.ssoRole(c)
-	// The database's grants for the user and their groups, read now: a
-	// grant removed takes effect on the next request, on every replica.
-	held, err := a.users.GrantsFor(c.Request().Context(), name, a.ssoGroups(c))
+	// The database's grants for the user and their groups as of the grants'
+	// version read now: a grant removed takes effect on the next request,
+	// on every replica.
+	r, err := a.users.SSORights(c.Request().Context(), name, a.ssoRole(c), a.ssoGroups(c), len(a.cfg.GroupRoles) > 0)
 	if err != nil {
 		return users.User{}, false, apperr.Wrap(err, apperr.Unavailable, "Your rights could not be looked up: the dashboard's database did not answer. Nothing was done; try again in a moment.")
 	}
-	byGroup := false
-	for _, g := range held {
-		byGroup = byGroup || g.Group != ""
-	}
-	if len(a.cfg.GroupRoles) == 0 && byGroup {
-		role = "" // group grants give the rights; no unscoped viewer beside them
-	}
-	if role == "" && len(held) == 0 {
+	if len(r.Grants()) == 0 {
 		return users.User{}, false, apperr.New(apperr.Forbidden, "Your single sign-on groups grant no role on this dashboard.")
 	}
-	stored := role
+	stored := r.Base()
 	if stored == "" {
-		stored = users.RoleViewer // the row needs a role; the rights are the grants below
+		stored = users.RoleViewer // the row needs a role; the rights are the grants
 	}
 	u, err := a.users.EnsureSSO(c.Request().Context(), name, stored)
 	if errors.Is(err, users.ErrNameClash) {
@@ -80,11 +73,7 @@ func (a *App) ssoUser(c echo.Context, s *session) (users.User, bool, error) {
 	if u.Disabled {
 		return users.User{}, false, apperr.New(apperr.Forbidden, "Your account is disabled on this dashboard.")
 	}
-	var grants []users.Grant
-	if role != "" {
-		grants = append(grants, users.Grant{User: u.Name, Role: role}) // --group-roles: unscoped
-	}
-	c.Set(ctxGrants, append(grants, held...))
+	c.Set(ctxRights, r)
 	return u, true, nil
 }
 

@@ -31,7 +31,7 @@ func (a *App) renderTokens(c echo.Context, status int, v templates.TokensPage) e
 	}
 	v.Page = a.page(c, a.loc(c).T("nav.tokens"), "tokens")
 	v.APIURL, v.Lifetime = a.cfg.BaseURL.JoinPath("api/v1").String(), tokenLifetimes
-	now := a.now()
+	now := a.dbNow() // the tokens' expiry is on the database's clock
 	for _, t := range list {
 		row := templates.TokenRow{ID: t.ID, Name: t.Name, Created: templates.In(t.CreatedAt, v.Zone).Format("2006-01-02 15:04"), Expires: v.T("tokens.never"),
 			State: "live", ReadOnly: t.ReadOnly, RevokeURL: a.cfg.BasePath() + "tokens/" + t.ID + "/revoke"}

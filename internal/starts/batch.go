@@ -23,6 +23,12 @@ type BatchECS interface {
 	DryRun(ctx context.Context, region, id string, initLocalDisk bool) (string, error)
 }
 
+// identifier is a BatchECS that can say, before a StartInstances, whom it
+// will be made as (ecs.Client.Identify).
+type identifier interface {
+	Identify(ctx context.Context, region string, ids []string) error
+}
+
 // Limiter paces starts to stay under ECS's rate limit; Wait blocks until n
 // more may go, or ctx ends.
 type Limiter interface {
@@ -224,6 +230,15 @@ func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string
 	cctx, cancel := context.WithTimeout(ctx, s.callLimit)
 	defer cancel()
 	ictx, who := ecs.As(cctx, base.User)
+	// Whom the call will be made as, for the intents (it fails only as the
+	// call itself would, which then says so).
+	if id, ok := s.batch.(identifier); ok {
+		ids := make([]string, len(ready))
+		for i, row := range ready {
+			ids[i] = row.Ref.ID
+		}
+		_ = id.Identify(ictx, region, ids)
+	}
 	c := &batchCall{s: s, base: base, region: region, who: who, ops: map[string]audit.Event{}}
 	// The first attempt's intents are recorded now, right before the call
 	// (an instance another request holds meanwhile is refused here); a
@@ -275,9 +290,7 @@ func (c *batchCall) intent(ctx context.Context, row *BatchRow, n int) error {
 		ev = c.base
 		ev.Region, ev.InstanceID, ev.InstanceName = c.region, row.Ref.ID, row.Name
 	}
-	if n > 1 {
-		stamp(&ev, c.who) // known once the first attempt was made
-	}
+	stamp(&ev, c.who) // known before the first attempt (Identify)
 	written, err := c.s.intent(ctx, asIntent(ev, n))
 	if err != nil {
 		return err

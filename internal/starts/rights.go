@@ -26,6 +26,9 @@ import (
 // them, else the actor's role over every instance (what a user without
 // grants holds, as before grants existed).
 func (a Actor) grants() []users.Grant {
+	if a.Rights != nil {
+		return a.Rights.Grants()
+	}
 	if a.Grants != nil {
 		return a.Grants
 	}
@@ -35,6 +38,9 @@ func (a Actor) grants() []users.Grant {
 // Scopes are the scopes over which a holds p: the set to match instances
 // against (scope.Set.Covers), and whose Key names the right for caches.
 func (a Actor) Scopes(p users.Perm) scope.Set {
+	if a.Rights != nil {
+		return a.Rights.Scopes(p)
+	}
 	var s scope.Set
 	for _, g := range a.grants() {
 		if users.Can(g.Role, p) {
@@ -42,6 +48,14 @@ func (a Actor) Scopes(p users.Perm) scope.Set {
 		}
 	}
 	return s
+}
+
+// Key is Scopes(p).Key(), computed once per grants when compiled.
+func (a Actor) Key(p users.Perm) string {
+	if a.Rights != nil {
+		return a.Rights.Key(p)
+	}
+	return a.Scopes(p).Key()
 }
 
 // Holds reports whether a holds p over some instance (or, for PermAdmin,
@@ -57,6 +71,9 @@ func (a Actor) Holds(p users.Perm) bool {
 
 // Unscoped reports whether a holds p over every instance.
 func (a Actor) Unscoped(p users.Perm) bool {
+	if a.Rights != nil {
+		return a.Rights.Unscoped(p)
+	}
 	for _, g := range a.grants() {
 		if users.Can(g.Role, p) && g.Scope.IsAll() {
 			return true
@@ -67,6 +84,9 @@ func (a Actor) Unscoped(p users.Perm) bool {
 
 // Roles names a's roles, for words ("operator", "viewer and operator").
 func (a Actor) Roles() string {
+	if a.Rights != nil {
+		return a.Rights.Roles()
+	}
 	var names []string
 	for _, g := range a.grants() {
 		if !contains(names, g.Role) {

@@ -47,6 +47,9 @@ type Actor struct {
 	// over its scope, the user's grants and their SSO groups' (loaded on
 	// every request). nil: Role over every instance.
 	Grants []users.Grant
+	// Rights, when set, are the grants compiled (users.Store.Rights): the
+	// rights check asks them instead of Grants.
+	Rights *users.Rights
 }
 
 // Options are what a Service is made of. New copies them: a Service does

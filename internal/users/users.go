@@ -85,6 +85,12 @@ type Store struct {
 	stamp     *sql.Stmt
 	mu        sync.RWMutex
 	cache     map[int64]cachedUser
+	// versionOnce prepares the grants' version read of single sign-on
+	// requests (rights.go); rights are their compiled rights at the newest
+	// version seen.
+	versionOnce sync.Once
+	version     *sql.Stmt
+	rights      rightsCache
 }
 
 // cachedUser is a user's record as read at one epoch, and their grants as
@@ -95,6 +101,7 @@ type cachedUser struct {
 	created  string
 	grantsAt int64
 	grants   []Grant // their own role's first
+	rights   *Rights // grants compiled, once asked (Compiled)
 }
 
 // maxCached bounds the cache of records; past it the cache starts again.

@@ -28,6 +28,25 @@ var demoSpecs = []spec{
 	{"es-hot", "ecs.i2g.2xlarge", "Stopped", 1},
 }
 
+// stagingSpecs is a staging account's fleet in each region: few, mostly
+// stopped, named so that no name is also the demo fleet's.
+var stagingSpecs = []spec{
+	{"staging-api", "ecs.g6.large", "Stopped", 2},
+	{"staging-worker", "ecs.c7.large", "Stopped", 2},
+	{"staging-db", "ecs.r7.large", "Running", 1},
+	{"staging-etl", "ecs.c7.large", "Stopped", 1},
+}
+
+func (s *Server) seedStaging() {
+	for _, region := range s.regions {
+		for _, sp := range stagingSpecs {
+			for n := 1; n <= sp.count; n++ {
+				s.add(region, fmt.Sprintf("%s-%02d", sp.name, n), sp.typ, sp.status)
+			}
+		}
+	}
+}
+
 func (s *Server) seedDemo() {
 	for _, region := range s.regions {
 		for _, sp := range demoSpecs {

@@ -47,6 +47,10 @@ type Options struct {
 	RandomFaults map[string]float64
 	Seed         uint64
 	Now          func() time.Time
+	// Staging seeds, instead of the demo fleet, a staging account's few
+	// instances (staging-…, env=staging) in each region: the demo's second
+	// account.
+	Staging bool
 }
 
 // Server is the simulator; it is an http.Handler.
@@ -134,9 +138,12 @@ func New(opts Options) *Server {
 		faults:      map[string]*fault{},
 		rng:         mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 	}
-	if opts.Instances > 0 {
+	switch {
+	case opts.Instances > 0:
 		s.seedScale(opts.Instances)
-	} else {
+	case opts.Staging:
+		s.seedStaging()
+	default:
 		s.seedDemo()
 	}
 	return s
