@@ -39,6 +39,10 @@ type Error struct {
 	Kind    Kind
 	Message string
 	Err     error
+	// Format and Args are what Message was made of: a page in another
+	// language shows the format's translation with the same arguments.
+	Format string
+	Args   []any
 }
 
 func (e *Error) Error() string {
@@ -52,12 +56,12 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // New returns an error of kind with a message for the operator.
 func New(kind Kind, format string, args ...any) *Error {
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 // Wrap attaches an operator-facing message and kind to an underlying error.
 func Wrap(err error, kind Kind, format string, args ...any) *Error {
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), Err: err}
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), Err: err, Format: format, Args: args}
 }
 
 // KindOf returns the kind of err: an *Error's, else a Kinded error's,
@@ -82,6 +86,26 @@ func MessageOf(err error) string {
 		return e.Message
 	}
 	return "Internal error. The details are in the server log under this request's id."
+}
+
+// Words is MessageOf in a language: translate gives a format's
+// translation (the format itself when it has none), and the error's
+// arguments are put in it. internal is the words for an internal error.
+func Words(err error, translate func(format string) string, internal string) string {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind == Internal {
+		return internal
+	}
+	if e.Format == "" {
+		return translate(e.Message)
+	}
+	if len(e.Args) == 0 {
+		return translate(e.Format)
+	}
+	if s, ok := e.Args[0].(string); ok && e.Format == "%s" && len(e.Args) == 1 {
+		return translate(s) // a sentence made elsewhere, passed on whole
+	}
+	return fmt.Sprintf(translate(e.Format), e.Args...)
 }
 
 // Truncate cuts s to at most n bytes without splitting a character: for

@@ -141,8 +141,22 @@ func (l *Log) EnsureKeyed(ctx context.Context) error {
 		}
 	}
 	_, err = l.Append(ctx, Event{Action: ActionChainKeyed, User: "system", State: StateSucceeded,
-		Reason: fmt.Sprintf("From this entry on, the chain is keyed: HMAC-SHA256 under audit key %s.", l.keys.SigningID())})
+		Reason: fmt.Sprintf(keyedReason, l.keys.SigningID())})
 	return err
+}
+
+// keyedReason is the reason of the entry that starts a keyed chain.
+const keyedReason = "From this entry on, the chain is keyed: HMAC-SHA256 under audit key %s."
+
+// KeyedReasonKey is the audit key a keyed chain's first entry names in its
+// reason, for a page that says the reason in another language.
+func KeyedReasonKey(reason string) (id string, ok bool) {
+	before, after, _ := strings.Cut(keyedReason, "%s")
+	id, ok = strings.CutPrefix(reason, before)
+	if id, ok2 := strings.CutSuffix(id, after); ok && ok2 && id != "" && !strings.ContainsAny(id, " ") {
+		return id, true
+	}
+	return "", false
 }
 
 // Checkpoint is a signed statement of the chain's head, for the logs: a

@@ -22,6 +22,7 @@ import (
 
 	"ecsdash/internal/db"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 )
@@ -45,8 +46,10 @@ type Config struct {
 	SessionKeyFile    string
 	AuditKeyFile      string
 	MetricsTokenFile  string
-	NotifyURLs        []string // webhooks for approval events
-	NotifyFormat      string   // json, slack or dingtalk
+	NotifyURLs        []string          // webhooks for approval events
+	NotifyFormat      string            // json, slack or dingtalk
+	NotifyLang        string            // the chat texts' language: en or zh-CN
+	NotifyLangs       map[string]string // a receiver's own language, by its URL (URL#lang=)
 	NotifySecretFile  string
 	StartRate         int // starts a minute, all users together; 0: no limit
 	APIRate           int // API requests a minute per token; 0: no limit
@@ -285,14 +288,35 @@ var serveFlags = []flagSpec{
 	{name: "metrics-token-file", usage: "a file holding a bearer token that /metrics then requires (default: /metrics is open; restrict it at the proxy)", set: func(p *parser, v string) {
 		p.c.MetricsTokenFile = v
 	}},
-	{name: "notify-url", kind: kindList, usage: "a webhook that receives each approval event; repeatable or comma-separated", set: func(p *parser, v string) {
+	{name: "notify-url", kind: kindList, usage: "a webhook that receives each approval event; repeatable or comma-separated; URL#lang=zh-CN sets its chat texts' language", set: func(p *parser, v string) {
 		for _, u := range splitList(v) {
 			pu, err := url.Parse(u)
 			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 				p.bad("%q is not an http(s) URL", u)
 				continue
 			}
+			// The fragment is the receiver's settings, never sent: the URL
+			// without it is the receiver (its cursor, its deliveries).
+			if frag := pu.Fragment; frag != "" {
+				lang, ok := strings.CutPrefix(frag, "lang=")
+				if !ok || i18n.Valid(lang) == "" {
+					p.bad("%q: the fragment of a webhook's URL sets its language, as #lang=en or #lang=zh-CN", u)
+					continue
+				}
+				pu.Fragment, pu.RawFragment = "", ""
+				u = pu.String()
+				if p.c.NotifyLangs == nil {
+					p.c.NotifyLangs = map[string]string{}
+				}
+				p.c.NotifyLangs[u] = i18n.Valid(lang)
+			}
 			p.c.NotifyURLs = append(p.c.NotifyURLs, u)
+		}
+	}},
+	{name: "notify-lang", value: "en", usage: "the language of the slack and dingtalk texts: en or zh-CN (a URL's #lang= sets its own)", set: func(p *parser, v string) {
+		p.c.NotifyLang = i18n.Valid(v)
+		if p.c.NotifyLang == "" {
+			p.bad("%q is not en or zh-CN", v)
 		}
 	}},
 	{name: "notify-format", value: "json", usage: "json, slack or dingtalk", set: func(p *parser, v string) {

@@ -180,3 +180,24 @@ func TestPostgresKeyFilesAndTheReplicaName(t *testing.T) {
 		t.Fatal("a SQLite store names a replica")
 	}
 }
+
+func TestAWebhooksLanguageIsItsURLsFragment(t *testing.T) {
+	t.Parallel()
+	c, err := parse([]string{"--notify-url", "https://oapi.dingtalk.com/robot/send?access_token=x#lang=zh-CN,https://hooks.example/b",
+		"--notify-format", "dingtalk", "--notify-lang", "en"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt := "https://oapi.dingtalk.com/robot/send?access_token=x"
+	if strings.Join(c.NotifyURLs, " ") != dt+" https://hooks.example/b" {
+		t.Fatalf("the receivers are %q: the fragment is a setting, not part of the URL", c.NotifyURLs)
+	}
+	if c.NotifyLangs[dt] != "zh-CN" || c.NotifyLang != "en" || c.NotifyLangs["https://hooks.example/b"] != "" {
+		t.Fatalf("languages %v, default %q", c.NotifyLangs, c.NotifyLang)
+	}
+	for _, bad := range [][]string{{"--notify-url", "https://hooks.example/a#lang=fr"}, {"--notify-url", "https://hooks.example/a#x=1"}, {"--notify-lang", "de"}} {
+		if _, err := parse(bad, nil); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

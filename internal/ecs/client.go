@@ -283,6 +283,7 @@ func (c *Client) pooled(region string) (*ecsapi.Client, func(), *Error) {
 	pool, ok := c.byID[region]
 	if !ok {
 		return nil, nil, &Error{Kind: KindInvalid, Code: CodeUnknownRegion, Summary: fmt.Sprintf("The region %q is not one this dashboard manages.", region),
+			SummaryFormat: "The region %q is not one this dashboard manages.", SummaryArgs: []any{region},
 			Action: "Pick an instance from the list."}
 	}
 	sdk, _ := pool.Get().(*ecsapi.Client)
@@ -421,7 +422,9 @@ func Advise(e *Error, inst Instance, localDisk Families) *Error {
 	if localDisk.Contains(inst.Family) {
 		adv.Action = "If a local disk failed, start again with 'Initialize local disks', which wipes ALL data on this instance's local disks; otherwise check its disks in the console (attaching, detaching or failed)."
 	} else {
-		adv.Action = fmt.Sprintf("Check the instance's cloud disks in the console (attaching, detaching or failed) and wait until they settle; %s has no local disks, so initializing them does not apply. If the disks look normal, contact Alibaba Cloud support with the RequestId.", inst.Family)
+		adv.ActionFormat = "Check the instance's cloud disks in the console (attaching, detaching or failed) and wait until they settle; %s has no local disks, so initializing them does not apply. If the disks look normal, contact Alibaba Cloud support with the RequestId."
+		adv.ActionArgs = []any{inst.Family}
+		adv.Action = fmt.Sprintf(adv.ActionFormat, adv.ActionArgs...)
 	}
 	return &adv
 }
@@ -457,8 +460,9 @@ func Check(inst Instance, initLocalDisk bool, localDisk Families, now time.Time)
 			Action:  "Renew the subscription or settle the account's overdue payment, then start it again."}
 	case inst.Status != StatusStopped:
 		return &Error{Kind: KindPrecondition, Code: CodeNotStopped,
-			Summary: fmt.Sprintf("The instance is %s, not Stopped, so it cannot be started now.", inst.Status),
-			Action:  "Wait until it shows Stopped, then start it."}
+			Summary:       fmt.Sprintf("The instance is %s, not Stopped, so it cannot be started now.", inst.Status),
+			SummaryFormat: "The instance is %s, not Stopped, so it cannot be started now.", SummaryArgs: []any{inst.Status},
+			Action: "Wait until it shows Stopped, then start it."}
 	case initLocalDisk:
 		return NoLocalDisk(inst, localDisk)
 	}
@@ -472,8 +476,9 @@ func NoLocalDisk(inst Instance, localDisk Families) *Error {
 		return nil
 	}
 	return &Error{Kind: KindInvalid, Code: CodeNoLocalDisk,
-		Summary: fmt.Sprintf("Initializing local disks applies only to the local-disk families (%s); this instance is %s.", strings.Join(localDisk, ", "), inst.Family),
-		Action:  "Start it without initializing local disks."}
+		Summary:       fmt.Sprintf("Initializing local disks applies only to the local-disk families (%s); this instance is %s.", strings.Join(localDisk, ", "), inst.Family),
+		SummaryFormat: "Initializing local disks applies only to the local-disk families (%s); this instance is %s.", SummaryArgs: []any{strings.Join(localDisk, ", "), inst.Family},
+		Action: "Start it without initializing local disks."}
 }
 
 // Attempt is one StartInstance request and what came of it.

@@ -38,6 +38,28 @@ type Error struct {
 	Summary    string // what happened, in words
 	Action     string // what the operator can do
 	Err        error  // the transport error behind an unknown outcome
+	// The formats and arguments that made Summary and Action when they
+	// name something of the instance: a page in another language
+	// translates the format.
+	SummaryFormat, ActionFormat string
+	SummaryArgs, ActionArgs     []any
+}
+
+// SummaryIn is Summary in a language, as ActionIn is Action.
+func (e *Error) SummaryIn(translate func(string) string) string {
+	if e.SummaryFormat != "" {
+		return fmt.Sprintf(translate(e.SummaryFormat), e.SummaryArgs...)
+	}
+	return translate(e.Summary)
+}
+
+// ActionIn is Action in a language: translate gives an English sentence's
+// (or format's) translation, the English itself when it has none.
+func (e *Error) ActionIn(translate func(string) string) string {
+	if e.ActionFormat != "" {
+		return fmt.Sprintf(translate(e.ActionFormat), e.ActionArgs...)
+	}
+	return translate(e.Action)
 }
 
 func (e *Error) Error() string {

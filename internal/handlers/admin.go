@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"ecsdash/internal/apperr"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/scope"
 	"ecsdash/internal/users"
 	"ecsdash/web/templates"
@@ -41,11 +42,12 @@ func (a *App) renderAdmin(c echo.Context, status int, refusal string) error {
 		return apperr.Wrap(err, apperr.Unavailable, "The grants could not be read: the dashboard's database did not answer. Try again in a moment.")
 	}
 	me := currentUser(c).Name
-	v := templates.AdminUsersPage{Page: a.page(c, "Users and grants", "admin"), Roles: users.Roles, Error: refusal}
+	l := a.loc(c)
+	v := templates.AdminUsersPage{Page: a.page(c, l.T("admin.heading"), "admin"), Roles: users.Roles, Error: refusal}
 	byUser := map[string][]templates.AdminGrant{}
 	for _, g := range grants {
-		ag := templates.AdminGrant{ID: g.ID, For: g.Who(), Role: g.Role, Scope: g.Scope.String(),
-			Made: "by " + g.CreatedBy + ", " + g.CreatedAt.Format("2006-01-02")}
+		ag := templates.AdminGrant{ID: g.ID, For: grantWho(l, g), Role: g.Role, Scope: g.Scope.String(),
+			Made: l.T("admin.made", "By", g.CreatedBy, "Date", templates.In(g.CreatedAt, v.Zone).Format("2006-01-02"))}
 		if g.Group != "" {
 			v.GroupGrants = append(v.GroupGrants, ag)
 		} else {
@@ -66,11 +68,12 @@ func (a *App) done(c echo.Context, err error, words string) error {
 		if apperr.KindOf(err) == apperr.Unavailable || errors.Is(err, users.ErrNotFound) || errors.Is(err, users.ErrNoGrant) {
 			return err
 		}
-		msg := strings.TrimPrefix(err.Error(), "users: ")
+		l := a.loc(c)
+		msg := l.Sentence(strings.TrimPrefix(err.Error(), "users: "))
 		if errors.Is(err, users.ErrExists) {
-			msg = "A user of that name exists."
+			msg = l.T("admin.exists")
 		}
-		return a.renderAdmin(c, http.StatusUnprocessableEntity, msg+" Nothing was changed.")
+		return a.renderAdmin(c, http.StatusUnprocessableEntity, msg+l.T("admin.nothing_changed"))
 	}
 	sess(c).flash(templates.Flash{Text: words})
 	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"admin/users")
@@ -86,7 +89,8 @@ func (a *App) adminAddUser(c echo.Context) error {
 		return a.done(c, err, "")
 	}
 	u, err := a.admin().AddUser(c.Request().Context(), a.by(c), strings.TrimSpace(c.FormValue("name")), c.FormValue("role"), sc, c.FormValue("password"))
-	return a.done(c, err, "Added "+u.Name+" ("+u.Role+" over "+u.Scope.Words()+").")
+	l := a.loc(c)
+	return a.done(c, err, l.T("admin.added", "Name", u.Name, "Role", l.T("role."+u.Role), "Scope", scopeWords(l, u.Scope)))
 }
 
 func (a *App) adminSetRole(c echo.Context) error {
@@ -96,34 +100,35 @@ func (a *App) adminSetRole(c echo.Context) error {
 	}
 	name, role := c.Param("name"), c.FormValue("role")
 	if strings.EqualFold(name, currentUser(c).Name) && role != users.RoleAdmin {
-		return a.done(c, adminRefusal("You cannot take the admin role from yourself here; ask another admin, or use web user set-role."), "")
+		return a.done(c, adminRefusal(a.loc(c).T("admin.not_self_admin")), "")
 	}
 	err = a.admin().SetRole(c.Request().Context(), a.by(c), name, role, sc)
-	return a.done(c, err, name+" is now "+role+" over "+sc.Words()+".")
+	l := a.loc(c)
+	return a.done(c, err, l.T("admin.role_set", "Name", name, "Role", l.T("role."+role), "Scope", scopeWords(l, sc)))
 }
 
 func (a *App) adminDisable(c echo.Context, disabled bool) error {
 	name := c.Param("name")
 	if disabled && strings.EqualFold(name, currentUser(c).Name) {
-		return a.done(c, adminRefusal("You cannot disable yourself."), "")
+		return a.done(c, adminRefusal(a.loc(c).T("admin.not_self_disable")), "")
 	}
 	err := a.admin().SetDisabled(c.Request().Context(), a.by(c), name, disabled)
 	if disabled {
-		return a.done(c, err, name+" is disabled; their sessions ended.")
+		return a.done(c, err, a.loc(c).T("admin.disabled_done", "Name", name))
 	}
-	return a.done(c, err, name+" is enabled.")
+	return a.done(c, err, a.loc(c).T("admin.enabled_done", "Name", name))
 }
 
 func (a *App) adminPassword(c echo.Context) error {
 	name := c.Param("name")
 	u, err := a.users.ByName(c.Request().Context(), name)
 	if err == nil && u.Source != users.SourceLocal {
-		return a.done(c, adminRefusal(name+" signs in through single sign-on and has no password here."), "")
+		return a.done(c, adminRefusal(a.loc(c).T("admin.sso_no_password", "Name", name)), "")
 	}
 	if err == nil {
 		err = a.admin().SetPassword(c.Request().Context(), a.by(c), name, c.FormValue("password"))
 	}
-	return a.done(c, err, "The password of "+name+" is set; their sessions ended.")
+	return a.done(c, err, a.loc(c).T("admin.password_set", "Name", name))
 }
 
 func (a *App) adminAddGrant(c echo.Context) error {
@@ -142,7 +147,8 @@ func (a *App) adminAddGrant(c echo.Context) error {
 		return apperr.New(apperr.Invalid, "A grant is for a user or a group.")
 	}
 	g, err = a.admin().AddGrant(c.Request().Context(), a.by(c), g)
-	return a.done(c, err, "Grant "+strconv.FormatInt(g.ID, 10)+": "+g.Words()+" for "+g.Who()+".")
+	l := a.loc(c)
+	return a.done(c, err, l.T("admin.grant_added", "ID", g.ID, "Role", l.T("role."+g.Role), "Scope", scopeWords(l, g.Scope), "Who", grantWho(l, g)))
 }
 
 func (a *App) adminRemoveGrant(c echo.Context) error {
@@ -154,10 +160,27 @@ func (a *App) adminRemoveGrant(c echo.Context) error {
 	if errors.Is(err, users.ErrNoGrant) {
 		return apperr.New(apperr.NotFound, "There is no grant %d (removed already?).", id)
 	}
-	return a.done(c, err, "Grant "+strconv.FormatInt(id, 10)+" ("+g.Words()+" for "+g.Who()+") is removed.")
+	l := a.loc(c)
+	return a.done(c, err, l.T("admin.grant_removed", "ID", id, "Role", l.T("role."+g.Role), "Scope", scopeWords(l, g.Scope), "Who", grantWho(l, g)))
 }
 
 // adminRefusal is a change the page refuses, in words for the admin.
 type adminRefusal string
 
 func (r adminRefusal) Error() string { return string(r) }
+
+// grantWho says whom a grant is for, in the page's language.
+func grantWho(l *i18n.Localizer, g users.Grant) string {
+	if g.Group != "" {
+		return l.T("admin.who_group", "Name", g.Group)
+	}
+	return l.T("admin.who_user", "Name", g.User)
+}
+
+// scopeWords says a scope for a person, in the page's language.
+func scopeWords(l *i18n.Localizer, sc scope.Scope) string {
+	if sc.IsAll() {
+		return l.T("admin.every_instance")
+	}
+	return sc.String()
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/users"
 )
 
@@ -55,7 +56,7 @@ func (a *App) apiInstances(c echo.Context) error {
 	open := a.open(c.Request().Context())
 	readOnly := mayAct(c) != nil
 	for _, in := range found.Instances {
-		r := a.row(*in, actor, open.byInstance[in.ID])
+		r := a.row(i18n.For(i18n.English), *in, actor, open.byInstance[in.ID]) // the API's words stay English
 		v := apiInstance{ID: in.ID, Name: in.Name, Region: in.Region, Zone: in.Zone, Status: in.Status, Type: in.Type, Family: in.Family,
 			Tags: map[string]string{}, Account: in.Account, MayStart: r.CanStart, WhyNot: r.WhyNot}
 		for k, val := range in.Tags {

@@ -2,7 +2,7 @@ package handlers
 
 import (
 	"context"
-	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,6 +11,7 @@ import (
 
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/templates"
@@ -149,24 +150,27 @@ func (a *App) outcomes(c echo.Context, s *session, u users.User) []templates.Fla
 	}
 	s.set("told", head)
 	var out []templates.Flash
+	l := a.loc(c)
 	for _, e := range events {
 		if starts.OwnWithdrawal(e) {
 			continue // their own doing
 		}
-		what := fmt.Sprintf("Your request %d to start %s (%s, %s)", e.OpID, e.InstanceName, e.InstanceID, e.Region)
+		what := l.T("outcome.what", "Op", e.OpID, "Name", e.InstanceName, "ID", e.InstanceID, "Region", e.Region)
+		data := []any{"What", what, "Approver", e.Approver, "RequestID", e.RequestID, "Reason", e.Reason,
+			"Error", strings.TrimSpace(e.ErrorCode + " " + l.Sentence(e.ErrorMessage))}
 		switch e.State {
 		case audit.StateSucceeded:
-			out = append(out, templates.Flash{Text: fmt.Sprintf("%s was approved by %s and started: ECS RequestId %s.", what, e.Approver, e.RequestID)})
+			out = append(out, templates.Flash{Text: l.T("outcome.succeeded", data...)})
 		case audit.StateRejected:
-			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s was rejected by %s: %s", what, e.Approver, e.Reason)})
+			out = append(out, templates.Flash{Error: true, Text: l.T("outcome.rejected", data...)})
 		case audit.StateExpired:
-			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s expired without a decision; ask again if it is still needed.", what)})
+			out = append(out, templates.Flash{Error: true, Text: l.T("outcome.expired", data...)})
 		case audit.StateWithdrawn:
-			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s was %s.", what, e.Reason)})
+			out = append(out, templates.Flash{Error: true, Text: l.T("outcome.withdrawn", data...)})
 		case audit.StateUnknown:
-			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s was approved, but ECS's answer was lost: whether it started is unknown. Check the instance.", what)})
+			out = append(out, templates.Flash{Error: true, Text: l.T("outcome.unknown", data...)})
 		default:
-			out = append(out, templates.Flash{Error: true, Text: fmt.Sprintf("%s was approved by %s but failed: %s %s", what, e.Approver, e.ErrorCode, e.ErrorMessage)})
+			out = append(out, templates.Flash{Error: true, Text: l.T("outcome.failed", data...)})
 		}
 	}
 	return out
@@ -192,26 +196,26 @@ func (a *App) noteEnding(e audit.Event) {
 	a.endings.Store(e.User, e.Seq)
 }
 
-// age says how long ago t was, roughly.
-func ago(d time.Duration) string {
+// ago says how long ago t was, roughly.
+func ago(l *i18n.Localizer, d time.Duration) string {
 	switch {
 	case d < time.Minute:
-		return "just now"
+		return l.T("list.age_now")
 	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+		return l.N("ago.minutes", int(d.Minutes()))
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h %d min ago", int(d.Hours()), int(d.Minutes())%60)
+		return l.N("ago.hours", int(d.Hours()), "Minutes", int(d.Minutes())%60)
 	}
-	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	return l.N("ago.days", int(d.Hours()/24))
 }
 
 // within says how long until t, roughly.
-func within(d time.Duration) string {
+func within(l *i18n.Localizer, d time.Duration) string {
 	switch {
 	case d <= 0:
-		return "now"
+		return l.T("within.now")
 	case d < time.Hour:
-		return fmt.Sprintf("in %d min", int(d.Minutes())+1)
+		return l.N("within.minutes", int(d.Minutes())+1)
 	}
-	return fmt.Sprintf("in %d h %d min", int(d.Hours()), int(d.Minutes())%60)
+	return l.N("within.hours", int(d.Hours()), "Minutes", int(d.Minutes())%60)
 }

@@ -23,8 +23,14 @@ import (
 	"ecsdash/web/templates"
 )
 
-// auditFilter reads the audit page's filters, refusing malformed ones.
-func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
+// auditFilter reads the audit page's filters, refusing malformed ones. The
+// from and to dates are days in zone (the user's, nil for UTC), as the
+// page shows its times; the export of the same filters covers the same
+// period.
+func auditFilter(c echo.Context, zone *time.Location) (audit.Filter, url.Values, error) {
+	if zone == nil {
+		zone = time.UTC
+	}
 	f := audit.Filter{User: strings.TrimSpace(c.QueryParam("user")), Instance: strings.TrimSpace(c.QueryParam("instance")),
 		State: c.QueryParam("state"), Action: c.QueryParam("action"), BatchID: c.QueryParam("batch")}
 	if f.BatchID != "" && !batchIDRe.MatchString(f.BatchID) {
@@ -44,7 +50,7 @@ func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
 	}
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
 		if v := c.QueryParam(name); v != "" {
-			t, err := time.Parse("2006-01-02", v)
+			t, err := time.ParseInLocation("2006-01-02", v, zone)
 			if err != nil {
 				return f, nil, apperr.New(apperr.Invalid, "%q is not a date (YYYY-MM-DD).", apperr.Quote(v))
 			}
@@ -68,7 +74,7 @@ func auditFilter(c echo.Context) (audit.Filter, url.Values, error) {
 }
 
 func (a *App) auditPage(c echo.Context) error {
-	f, keep, err := auditFilter(c)
+	f, keep, err := auditFilter(c, a.zone(c))
 	if err != nil {
 		return err
 	}
@@ -113,10 +119,11 @@ func (a *App) auditPage(c echo.Context) error {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
 	actor := a.actor(c)
-	v := templates.AuditPage{Page: a.page(c, "Audit", "audit"), User: f.User, Instance: f.Instance, State: f.State, Action: f.Action,
+	l := a.loc(c)
+	v := templates.AuditPage{Page: a.page(c, l.T("audit.title"), "audit"), User: f.User, Instance: f.Instance, State: f.State, Action: f.Action,
 		From: c.QueryParam("from"), To: c.QueryParam("to"), States: audit.States, Actions: actionChoices(), Total: strconv.Itoa(pg.Total.N)}
 	if pg.Total.AtLeast {
-		v.Total = "more than " + v.Total
+		v.Total = l.T("audit.more_than", "N", v.Total)
 	}
 	if f.Before == 0 && f.After == 0 && !pg.Total.AtLeast {
 		v.PageNum, v.Pages = max(f.Page, 1), max(1, int(math.Ceil(float64(pg.Total.N)/50)))
@@ -153,7 +160,7 @@ func (a *App) auditPage(c echo.Context) error {
 		// own); anyone else, the requests on instances they see.
 		shown := starts.Sees(actor, inst) && (!decides || op.First.User == actor.User || starts.MayDecideOn(actor, op.First.User, inst))
 		if shown && !a.starts.Expired(op) {
-			r := a.auditRow(op, actor)
+			r := a.auditRow(v.Page, op, actor)
 			v.Awaiting = append(v.Awaiting, r)
 			if r.CanDecide && r.BatchID != "" {
 				byBatch[r.BatchID] = append(byBatch[r.BatchID], fmt.Sprintf("%d:%s", r.ID, r.Digest))
@@ -168,22 +175,18 @@ func (a *App) auditPage(c echo.Context) error {
 	slices.SortFunc(v.Batches, func(x, y templates.BatchGroup) int { return strings.Compare(x.ID, y.ID) })
 	v.Batch = f.BatchID
 	for _, op := range history {
-		v.History = append(v.History, a.auditRow(op, actor))
+		v.History = append(v.History, a.auditRow(v.Page, op, actor))
 	}
 	return render(c, http.StatusOK, templates.Audit(v))
 }
 
-// stateWords says each state in plain words.
-var stateWords = map[string]string{
-	audit.StateAwaitingApproval: "Awaiting approval", audit.StateRejected: "Rejected", audit.StateExpired: "Expired",
-	audit.StateWithdrawn: "Withdrawn", audit.StateSent: "Sent, no answer yet", audit.StateSucceeded: "Succeeded",
-	audit.StateFailed: "Failed", audit.StateUnknown: "Outcome unknown",
-}
-
-func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
+// auditRow is an operation as the page p shows it: in its language, with
+// times in its zone.
+func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templates.AuditRow {
 	f, l := op.First, op.Last
+	loc := p.Loc
 	id := strconv.FormatInt(op.ID(), 10)
-	r := templates.AuditRow{ID: op.ID(), State: l.State, Time: f.Time.Format("2006-01-02 15:04:05"), Action: f.Action,
+	r := templates.AuditRow{ID: op.ID(), State: l.State, Time: p.Time(f.Time), Action: f.Action,
 		Requester: f.User, Approver: l.Approver, Region: f.Region, InstanceID: f.InstanceID, InstanceName: f.InstanceName,
 		RequestID: l.RequestID, ErrorCode: l.ErrorCode, ErrorMessage: l.ErrorMessage, Reason: l.Reason, Digest: starts.Digest(f),
 		ApproveURL:  a.decisionURL(id, audit.ActionApprove),
@@ -203,6 +206,9 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 			r.Params += " DryRun=true"
 		}
 	}
+	if id, ok := audit.KeyedReasonKey(r.Reason); ok && f.Action == audit.ActionChainKeyed {
+		r.Reason = loc.T("audit.chain_keyed", "Key", id)
+	}
 	if f.Detail != "" { // an account change: whose, and what
 		r.Params = f.Target + ": " + f.Detail
 	}
@@ -212,41 +218,38 @@ func (a *App) auditRow(op audit.Op, actor starts.Actor) templates.AuditRow {
 	if r.State == audit.StateAwaitingApproval {
 		now := a.dbNow() // the request's time and expiry are the database's
 		r.Wipe = f.InitLocalDisk
-		r.Age, r.Expires = ago(now.Sub(f.Time)), within(f.Time.Add(a.starts.TTL()).Sub(now))
+		r.Age, r.Expires = ago(loc, now.Sub(f.Time)), within(loc, f.Time.Add(a.starts.TTL()).Sub(now))
 		r.CanWithdraw = a.starts.MayWithdraw(actor, op).OK
 		if in, ok := a.fleet.Lookup(f.Region, f.InstanceID); ok {
 			r.Family, r.Status = in.Family, in.Status
-			r.NotStopped = a.starts.StartBlocked(in, f.InitLocalDisk)
+			r.NotStopped = loc.Sentence(a.starts.StartBlocked(in, f.InitLocalDisk))
 		} else {
-			r.Status = "not in the list"
-			r.NotStopped = "The instance is not in the fleet list now (removed, or its region is failing)."
+			r.Status = loc.T("audit.not_listed")
+			r.NotStopped = loc.T("audit.not_listed_why")
 		}
 	}
 	decide := a.starts.MayDecide(actor, op, a.starts.Described(f.Region, f.InstanceID))
-	r.CanDecide, r.WhyNotDecide = decide.OK, decide.Why
-	r.StateWords = stateWords[r.State]
-	if r.StateWords == "" {
-		r.StateWords = r.State
-	}
+	r.CanDecide, r.WhyNotDecide = decide.OK, decide.WhyIn(loc.Sentence)
+	r.StateWords = templates.StateText(loc, r.State)
 	for _, e := range op.Events {
 		detail := e.ErrorCode
 		if e.RequestID != "" {
 			detail = strings.TrimSpace(detail + " RequestId " + e.RequestID)
 		}
 		if e.Attempt > 0 {
-			detail = strings.TrimSpace(fmt.Sprintf("attempt %d %s", e.Attempt, detail))
+			detail = strings.TrimSpace(loc.T("audit.attempt", "N", e.Attempt) + " " + detail)
 		}
 		if e.Detail != "" { // an account change: whose, and what
 			detail = strings.TrimSpace(e.Target + ": " + e.Detail + " " + detail)
 		}
 		if e.Token != "" {
-			detail = strings.TrimSpace(detail + " (API token " + e.Token + ")")
+			detail = strings.TrimSpace(detail + " " + loc.T("audit.by_token", "Token", e.Token))
 		}
 		who := e.User
 		if e.Approver != "" && !audit.Is(e, func(a audit.ActionInfo) bool { return a.Holds }) {
 			who = e.Approver // a decision's, not the request's carried on
 		}
-		r.Timeline = append(r.Timeline, templates.TimelineRow{Seq: e.Seq, Time: e.Time.Format("15:04:05.000"), Action: e.Action,
+		r.Timeline = append(r.Timeline, templates.TimelineRow{Seq: e.Seq, Time: templates.In(e.Time, p.Zone).Format("15:04:05.000"), Action: e.Action,
 			User: who, State: e.State, Detail: detail})
 	}
 	return r
@@ -303,14 +306,15 @@ func (a *App) confirmApprove(c echo.Context) error {
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
-	row := a.auditRow(op, a.actor(c))
+	p := a.page(c, a.loc(c).T("init.confirm_title"), "audit")
+	row := a.auditRow(p, op, a.actor(c))
 	if op.Last.State != audit.StateAwaitingApproval || row.State != audit.StateAwaitingApproval {
 		return apperr.New(apperr.Conflict, "Request %d is no longer awaiting approval (it is %s).", id, row.StateWords)
 	}
 	if !row.CanDecide {
 		return apperr.New(apperr.Forbidden, "%s", row.WhyNotDecide)
 	}
-	return render(c, http.StatusOK, templates.ConfirmApprove(templates.ConfirmApprovePage{Page: a.page(c, "Confirm", "audit"), Row: row}))
+	return render(c, http.StatusOK, templates.ConfirmApprove(templates.ConfirmApprovePage{Page: p, Row: row}))
 }
 
 var batchIDRe = regexp.MustCompile(`^b-[0-9a-f]{12}$`)
@@ -339,12 +343,13 @@ func (a *App) approveBatch(c echo.Context) error {
 		return apperr.New(apperr.Conflict, "Nothing of batch %s awaits approval.", batch)
 	}
 	actor := a.actor(c)
+	l := a.loc(c)
 	outcome := make([]string, len(ops)) // "" started, else why not
 	approve := func(i int) error {
 		id := ops[i].ID()
 		digest, ok := shown[id]
 		if !ok {
-			outcome[i] = fmt.Sprintf("request %d: it was not on the page you approved from; reload the audit page", id)
+			outcome[i] = l.T("flash.batch_not_shown", "ID", id)
 			return nil
 		}
 		res, err := a.starts.Approve(ctx, actor, id, digest)
@@ -352,9 +357,9 @@ func (a *App) approveBatch(c echo.Context) error {
 		case apperr.KindOf(err) == apperr.Forbidden:
 			return err // the role or one's own batch: nothing of it is decided
 		case err != nil:
-			outcome[i] = fmt.Sprintf("request %d: %s", id, apperr.MessageOf(err))
+			outcome[i] = l.T("flash.batch_refused", "ID", id, "Why", apperr.Words(err, l.Sentence, l.T("error.internal")))
 		case res.ECSError != nil:
-			outcome[i] = fmt.Sprintf("request %d: %s", id, res.ECSError.Summary)
+			outcome[i] = l.T("flash.batch_refused", "ID", id, "Why", res.ECSError.SummaryIn(l.Sentence))
 		}
 		return nil
 	}
@@ -380,9 +385,9 @@ func (a *App) approveBatch(c echo.Context) error {
 		}
 	}
 	s := sess(c)
-	s.flash(templates.Flash{Text: fmt.Sprintf("Batch %s: %d of %d started.", batch, started, len(ops))})
+	s.flash(templates.Flash{Text: l.N("flash.batch_started", len(ops), "Batch", batch, "Started", started)})
 	if len(refused) > 0 {
-		s.flash(templates.Flash{Error: true, Text: apperr.Truncate("Not started: "+strings.Join(refused, "; "), 380)})
+		s.flash(templates.Flash{Error: true, Text: apperr.Truncate(l.T("flash.not_started", "Why", strings.Join(refused, l.T("flash.list_sep"))), 380)})
 	}
 	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit?batch="+batch)
 }
@@ -419,7 +424,7 @@ func (a *App) withdraw(c echo.Context) error {
 	if err := a.starts.Withdraw(c.Request().Context(), a.actor(c), id); err != nil {
 		return err
 	}
-	sess(c).flash(templates.Flash{Text: fmt.Sprintf("Request %d is withdrawn; nothing was sent to ECS. The instance can be started again.", id)})
+	sess(c).flash(templates.Flash{Text: a.loc(c).T("flash.withdrawn", "ID", id)})
 	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit")
 }
 
@@ -430,12 +435,13 @@ func (a *App) reject(c echo.Context) error {
 	}
 	if err := a.starts.Reject(c.Request().Context(), a.actor(c), id, c.FormValue("digest"), strings.TrimSpace(c.FormValue("reason"))); err != nil {
 		if errors.Is(err, starts.ErrRejectReason) { // back to the request, told what to mend
-			sess(c).flash(templates.Flash{Error: true, Text: fmt.Sprintf("Request %d is not rejected: %s", id, apperr.MessageOf(err))})
+			l := a.loc(c)
+			sess(c).flash(templates.Flash{Error: true, Text: l.T("flash.not_rejected", "ID", id, "Why", apperr.Words(err, l.Sentence, l.T("error.internal")))})
 			return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit#request-"+strconv.FormatInt(id, 10))
 		}
 		return err
 	}
-	sess(c).flash(templates.Flash{Text: fmt.Sprintf("Request %d is rejected; nothing was sent to ECS.", id)})
+	sess(c).flash(templates.Flash{Text: a.loc(c).T("flash.rejected", "ID", id)})
 	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit")
 }
 
@@ -451,7 +457,7 @@ func (a *App) auditExport(c echo.Context) error {
 	if format != "csv" && format != "json" {
 		return apperr.New(apperr.Invalid, "format must be csv or json.")
 	}
-	f, _, err := auditFilter(c)
+	f, _, err := auditFilter(c, a.zone(c))
 	if err != nil {
 		return err
 	}

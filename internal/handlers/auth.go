@@ -21,7 +21,7 @@ func (a *App) loginForm(c echo.Context) error {
 }
 
 func (a *App) renderLogin(c echo.Context, status int, next, username, msg string) error {
-	v := templates.LoginPage{Page: a.page(c, "Sign in", "login"), Next: a.safeNext(next), Username: username, Error: msg}
+	v := templates.LoginPage{Page: a.page(c, a.loc(c).T("login.title"), "login"), Next: a.safeNext(next), Username: username, Error: msg}
 	if a.demo {
 		v.DemoUsers = a.demoUsers
 	}
@@ -38,7 +38,7 @@ func (a *App) login(c echo.Context) error {
 	now := a.dbNow() // the throttle's window spans replicas: the database's clock
 	ev := audit.Event{Action: audit.ActionLogin, User: apperr.Truncate(name, 64), AuthMethod: "password"}
 	if name == "" || password == "" || len(name) > 64 || len(password) > 200 {
-		return a.renderLogin(c, http.StatusBadRequest, next, apperr.Truncate(name, 64), "Enter a user name and a password.")
+		return a.renderLogin(c, http.StatusBadRequest, next, apperr.Truncate(name, 64), a.loc(c).T("login.missing"))
 	}
 	ctx := c.Request().Context()
 	r, err := a.throttle.begin(ctx, strings.ToLower(name), ip, now)
@@ -55,7 +55,7 @@ func (a *App) login(c echo.Context) error {
 			a.record(c, ev)
 		}
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(r.retry.Seconds())))
-		return a.renderLogin(c, http.StatusTooManyRequests, next, name, r.words)
+		return a.renderLogin(c, http.StatusTooManyRequests, next, name, a.loc(c).Sentence(r.words))
 	}
 	var u users.User
 	if herr := a.throttle.hash(ctx, func() { u, err = a.users.Authenticate(ctx, name, password) }); herr != nil {
@@ -65,7 +65,7 @@ func (a *App) login(c echo.Context) error {
 		// Counted already: begin reserved the attempt as a failure.
 		ev.State, ev.ErrorCode = audit.StateFailed, "BadCredentials"
 		a.record(c, ev)
-		return a.renderLogin(c, http.StatusUnauthorized, next, name, "Wrong user name or password.")
+		return a.renderLogin(c, http.StatusUnauthorized, next, name, a.loc(c).T("login.wrong"))
 	}
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "login")
@@ -85,6 +85,7 @@ func (a *App) login(c echo.Context) error {
 	s.set("iat", at.Unix())
 	s.set("seen", at.Unix())
 	s.set("told", a.lastSeq.Load()) // outcomes are told from here on
+	a.rememberPrefs(c, s, u.ID)
 	return c.Redirect(http.StatusSeeOther, a.safeNext(next))
 }
 
@@ -98,7 +99,7 @@ func (a *App) logout(c echo.Context) error {
 	}
 	s := sess(c)
 	s.reset()
-	s.flash(templates.Flash{Text: "You are signed out."})
+	s.flash(templates.Flash{Text: a.loc(c).T("login.signed_out")})
 	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"login")
 }
 

@@ -152,7 +152,7 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		if !d.DB.Write.Has(db.Shared) {
 			holder = "" // one process: the outbox's own name for it
 		}
-		n := notify.New(notify.Options{URLs: d.Cfg.NotifyURLs, Format: d.Cfg.NotifyFormat, Secret: secret,
+		n := notify.New(notify.Options{URLs: d.Cfg.NotifyURLs, Format: d.Cfg.NotifyFormat, Lang: d.Cfg.NotifyLang, Langs: d.Cfg.NotifyLangs, Secret: secret,
 			Logger: d.Logger, Outcome: d.Metrics.Notification, Now: d.Now})
 		a.outbox = notify.NewOutbox(n, notify.OutboxOptions{Store: d.DB.Write, Read: d.DB.Read, Log: log, Messages: a.messages,
 			Holder: holder, Wake: appended.notes})

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/templates"
@@ -63,18 +63,19 @@ func (a *App) instances(c echo.Context) error {
 	actor := a.actor(c)
 	q.Visible = actor.Key(users.PermView)
 	open := a.open(c.Request().Context())
-	found, rows, err := a.rows.page(snap, q, rightsKey(actor), a.now(), open,
-		func(in *ecs.Instance) templates.InstanceRow { return a.row(*in, actor, open.byInstance[in.ID]) })
+	l := a.loc(c)
+	found, rows, err := a.rows.page(snap, q, rightsKey(actor), l, a.now(), open,
+		func(in *ecs.Instance) templates.InstanceRow { return a.row(l, *in, actor, open.byInstance[in.ID]) })
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "render rows")
 	}
 
-	page := a.page(c, "Instances", "instances")
+	page := a.page(c, l.T("list.heading"), "instances")
 	page.SkipToList = true
-	slots := &slotValues{csrf: page.CSRF, token: randomToken(), age: age(snap.Fetched, a.now()), rows: rows}
+	slots := &slotValues{csrf: page.CSRF, token: randomToken(), age: age(l, snap.Fetched, a.now()), rows: rows}
 	k := listKey{snap: snap, q: q, tags: strings.Join(tags, "\x00"), rg: rg, user: page.User, role: page.Role,
 		waiting: page.Waiting, admin: page.Admin, canStart: actor.Holds(users.PermStart), refresh: mayRefresh(currentUser(c).Role),
-		approval: a.starts.Approval().NeedsApproval(false), acctErrs: a.accountWords(), lang: pageLang(c)}
+		approval: a.starts.Approval().NeedsApproval(false), acctErrs: a.accountWords(l), lang: l.Lang(), zone: page.ZoneName(), here: page.Here}
 	// The page around the rows, rendered once per snapshot and key; a view
 	// with flashes is rendered for itself.
 	cacheable := len(page.Flash) == 0
@@ -100,14 +101,14 @@ func (a *App) instances(c echo.Context) error {
 
 // accountWords is the accounts' listing errors in words, one a line, ""
 // when every account listed.
-func (a *App) accountWords() string {
+func (a *App) accountWords(l *i18n.Localizer) string {
 	var out []string
 	for acct, err := range a.accountErrs() {
-		words := ecs.Words(err)
+		words := l.Sentence(ecs.Words(err))
 		if e := (*ecs.Error)(nil); errors.As(err, &e) && e.Action != "" {
-			words += " " + e.Action
+			words += " " + l.Sentence(e.Action)
 		}
-		out = append(out, fmt.Sprintf("Account %s could not be listed: %s Its instances are shown as last listed, if ever.", acct, words))
+		out = append(out, l.T("list.account_failed", "Account", acct, "Words", words))
 	}
 	slices.Sort(out)
 	return strings.Join(out, "\n")
@@ -116,6 +117,7 @@ func (a *App) accountWords() string {
 // listView is the list page's view model from its key: everything but the
 // CSRF and form tokens, the listing's age and the rows.
 func (a *App) listView(k listKey, page templates.Page, found ecs.Found, open *openState) templates.InstancesPage {
+	l := page.Loc
 	q, snap, rg := k.q, k.snap, k.rg
 	var tags []string
 	if k.tags != "" {
@@ -134,7 +136,7 @@ func (a *App) listView(k listKey, page templates.Page, found ecs.Found, open *op
 		v.CacheErrors = strings.Split(k.acctErrs, "\n")
 	}
 	for r, err := range snap.RegionErr {
-		v.CacheErrors = append(v.CacheErrors, fmt.Sprintf("Listing %s failed (%s); showing its last good list.", r, ecs.Words(err)))
+		v.CacheErrors = append(v.CacheErrors, l.T("list.region_failed", "Region", r, "Words", l.Sentence(ecs.Words(err))))
 	}
 	slices.Sort(v.CacheErrors)
 	sortParam := q.Sort
@@ -217,7 +219,7 @@ func (a *App) listQuery(c echo.Context) (ecs.Query, error) {
 
 // row decides, for one instance and one user, whether the Start form shows,
 // and says why not in words.
-func (a *App) row(in ecs.Instance, actor starts.Actor, held audit.OpenOp) templates.InstanceRow {
+func (a *App) row(l *i18n.Localizer, in ecs.Instance, actor starts.Actor, held audit.OpenOp) templates.InstanceRow {
 	base := a.cfg.BasePath()
 	r := templates.InstanceRow{ID: in.ID, Name: in.Name, Region: in.Region, Account: in.Account, Zone: in.Zone, Type: in.Type, Family: in.Family,
 		Status: in.Status, Locks: in.LockReasons, Charge: in.ChargeType, LocalDisk: a.starts.Families().Contains(in.Family),
@@ -245,7 +247,10 @@ func (a *App) row(in ecs.Instance, actor starts.Actor, held audit.OpenOp) templa
 	// A refusal for the role holds for every row: the page says it once at
 	// the top, and each row to a screen reader only (the contract: a row
 	// says why, in words).
-	r.CanStart, r.WhyNot, r.QuietWhy = x.OK, x.Why, x.ByRole
+	r.CanStart, r.WhyNot, r.QuietWhy = x.OK, x.WhyIn(l.Sentence), x.ByRole
+	if x.Why == in.Status+"." { // not stopped: the status, in words
+		r.WhyNot = l.T("list.why_status", "Status", templates.StatusText(l, in.Status))
+	}
 	r.Selectable = actor.Holds(users.PermStart)
 	if held.OpID != 0 && held.State == audit.StateAwaitingApproval {
 		r.HeldBy, r.HeldURL = held.OpID, base+"audit#request-"+strconv.FormatInt(held.OpID, 10)
@@ -257,15 +262,28 @@ func (a *App) row(in ecs.Instance, actor starts.Actor, held audit.OpenOp) templa
 	return r
 }
 
-func age(t, now time.Time) string {
+func age(l *i18n.Localizer, t, now time.Time) string {
 	if t.IsZero() {
-		return "never (ECS has not answered yet)"
+		return l.T("list.age_never")
 	}
 	d := now.Sub(t).Round(time.Second)
 	if d < 2*time.Second {
-		return "just now"
+		return l.T("list.age_now")
 	}
-	return d.String() + " ago"
+	return l.T("list.age_ago", "Age", durationWords(l, d))
+}
+
+// durationWords is a time ago in whole units, the largest two, with the
+// language's plural forms ("1m5s", "1 分钟 5 秒").
+func durationWords(l *i18n.Localizer, d time.Duration) string {
+	h, m, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	switch {
+	case h > 0:
+		return l.N("duration.hours", h) + l.T("duration.sep") + l.N("duration.minutes", m)
+	case m > 0:
+		return l.N("duration.minutes", m) + l.T("duration.sep") + l.N("duration.seconds", sec)
+	}
+	return l.N("duration.seconds", sec)
 }
 
 // instanceStatus answers the live-status script from the shared cache, which
@@ -279,7 +297,9 @@ func (a *App) instanceStatus(c echo.Context) error {
 	if !ok || !starts.Sees(a.actor(c), in) {
 		return apperr.New(apperr.NotFound, "No instance %s in %s.", id, region)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"id": in.ID, "status": in.Status, "settled": in.Settled()})
+	// words is the status in the page's language, for the script to show.
+	return c.JSON(http.StatusOK, map[string]any{"id": in.ID, "status": in.Status, "settled": in.Settled(),
+		"words": templates.StatusText(a.loc(c), in.Status)})
 }
 
 // start parses the form and checks its one-time token; the start service
@@ -298,7 +318,7 @@ func (a *App) start(c echo.Context) error {
 	if err := a.starts.Validate(actor, req); err != nil {
 		a.metrics.Start("refused")
 		if errors.Is(err, starts.ErrConfirm) {
-			return a.confirmInit(c, req, apperr.MessageOf(err))
+			return a.confirmInit(c, req, apperr.Words(err, a.loc(c).Sentence, ""))
 		}
 		return err
 	}
@@ -315,7 +335,7 @@ func (a *App) start(c echo.Context) error {
 			return apperr.Wrap(err, apperr.Unavailable, "The start was not sent: the dashboard could not record its form as used (the database did not answer). Try again in a moment.")
 		}
 		if !fresh {
-			sess(c).flash(templates.Flash{Text: fmt.Sprintf("That form for %s was already sent; it was not sent again. Its outcome is in the audit log.", req.InstanceID)})
+			sess(c).flash(templates.Flash{Text: a.loc(c).T("flash.form_used", "ID", req.InstanceID)})
 			return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"instances")
 		}
 	}
@@ -376,10 +396,10 @@ func (a *App) confirmInit(c echo.Context, req starts.Request, msg string) error 
 	row := templates.InstanceRow{ID: req.InstanceID, Name: req.InstanceID, Region: req.Region,
 		StartURL: a.cfg.BasePath() + "instances/" + req.InstanceID + "/start"}
 	if in, known := a.fleet.Lookup(req.Region, req.InstanceID); known {
-		row = a.row(in, a.actor(c), audit.OpenOp{})
+		row = a.row(a.loc(c), in, a.actor(c), audit.OpenOp{})
 	}
 	return render(c, http.StatusUnprocessableEntity, templates.ConfirmInit(templates.ConfirmInitPage{
-		Page: a.page(c, "Confirm", "instances"), Row: row, Error: msg, FormToken: randomToken(),
+		Page: a.page(c, a.loc(c).T("init.confirm_title"), "instances"), Row: row, Error: msg, FormToken: randomToken(),
 		NeedsApproval: a.starts.Approval().NeedsApproval(true)}))
 }
 
@@ -387,6 +407,7 @@ func (a *App) confirmInit(c echo.Context, req starts.Request, msg string) error 
 // a flash; an ECS error is explained on its own page.
 func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 	s := sess(c)
+	l := a.loc(c)
 	name := res.Instance.Name
 	if name == "" {
 		name = res.Instance.ID
@@ -394,7 +415,7 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 	switch {
 	case res.Awaiting:
 		a.metrics.Start("awaiting_approval")
-		s.flash(templates.Flash{Text: fmt.Sprintf("Start of %s (%s) is recorded as request %d and waits for a second person's approval.", name, res.Instance.ID, res.OpID)})
+		s.flash(templates.Flash{Text: l.T("flash.awaiting", "Name", name, "ID", res.Instance.ID, "Op", res.OpID)})
 		return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit")
 	case res.ECSError != nil:
 		e := res.ECSError
@@ -404,21 +425,21 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 		}
 		a.metrics.Start(outcome)
 		status := statusOf[e.AppKind()]
-		heading := "ECS did not start " + name
+		heading := l.T("start.failed_heading", "Name", name)
 		if outcome == "unknown" {
-			heading = "The outcome of starting " + name + " is unknown"
+			heading = l.T("start.unknown_heading", "Name", name)
 		}
 		failure := &templates.ECSFailure{InstanceID: res.Instance.ID, InstanceName: res.Instance.Name, Region: res.Instance.Region,
-			Code: e.Code, Message: e.Message, ECSRequestID: e.RequestID, Summary: e.Summary, Action: e.Action,
+			Code: e.Code, Message: e.Message, ECSRequestID: e.RequestID, Summary: e.SummaryIn(l.Sentence), Action: e.ActionIn(l.Sentence),
 			AuditURL: a.cfg.BasePath() + "audit?instance=" + url.QueryEscape(res.Instance.ID)}
 		if req, ok := c.Get(ctxRetry).(starts.Request); ok {
 			failure.RetryURL = a.cfg.BasePath() + "instances/" + req.InstanceID + "/start"
 		}
 		return render(c, status, templates.Error(templates.ErrorPage{Page: a.page(c, heading, "instances"), Status: status, Heading: heading,
-			Message: e.Summary, RequestID: requestID(c), BackURL: back, ECS: failure}))
+			Message: e.SummaryIn(l.Sentence), RequestID: requestID(c), BackURL: back, ECS: failure}))
 	default:
 		a.metrics.Start("succeeded")
-		s.flash(templates.Flash{Text: fmt.Sprintf("ECS accepted the start of %s (%s, %s). RequestId %s.", name, res.Instance.ID, res.Instance.Region, res.RequestID)})
+		s.flash(templates.Flash{Text: l.T("flash.started", "Name", name, "ID", res.Instance.ID, "Region", res.Instance.Region, "RequestID", res.RequestID)})
 		if strings.HasPrefix(back, a.cfg.BasePath()+"instances") {
 			back += "#row-" + res.Instance.ID // the started row, highlighted and scrolled into view
 		}
@@ -446,12 +467,11 @@ func (a *App) startBatch(c echo.Context) error {
 		return err
 	}
 	base := a.cfg.BasePath()
-	v := templates.BatchPage{Page: a.page(c, "Batch start", "instances"), BatchID: b.ID, Back: base + "instances"}
-	words := map[string]string{starts.OutcomeStarted: "Started", starts.OutcomeAwaiting: "Awaiting approval",
-		starts.OutcomeRefused: "Refused", starts.OutcomeFailed: "Failed", starts.OutcomeUnknown: "Unknown"}
+	l := a.loc(c)
+	v := templates.BatchPage{Page: a.page(c, l.T("batch.title"), "instances"), BatchID: b.ID, Back: base + "instances"}
 	for _, r := range b.Rows {
 		a.metrics.Start(r.Outcome)
-		row := templates.BatchRow{ID: r.Ref.ID, Name: r.Name, Region: r.Ref.Region, Outcome: r.Outcome, OutcomeWords: words[r.Outcome],
+		row := templates.BatchRow{ID: r.Ref.ID, Name: r.Name, Region: r.Ref.Region, Outcome: r.Outcome, OutcomeWords: l.T("batch.outcome." + r.Outcome),
 			Words: r.Words, Code: r.Code, RequestID: r.RequestID, OpID: r.OpID}
 		if row.ID == "" {
 			row.ID = r.Raw
@@ -484,7 +504,7 @@ func (a *App) startBatch(c echo.Context) error {
 			}
 		}
 		if n > 0 {
-			v.Counts = append(v.Counts, templates.OutcomeCount{Outcome: o, Words: strings.ToLower(words[o]), N: n})
+			v.Counts = append(v.Counts, templates.OutcomeCount{Outcome: o, Words: l.N("batch.count."+o, n), N: n})
 		}
 	}
 	return render(c, http.StatusOK, templates.BatchResults(v))
@@ -505,10 +525,11 @@ func (a *App) check(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := templates.CheckPage{Page: a.page(c, "Check", "instances"), ID: req.InstanceID, Name: res.Instance.Name, Region: req.Region,
+	v := templates.CheckPage{Page: a.page(c, a.loc(c).T("check.title"), "instances"), ID: req.InstanceID, Name: res.Instance.Name, Region: req.Region,
 		Would: res.Would, RequestID: res.RequestID, Back: a.cfg.BasePath() + "instances"}
 	if res.ECSError != nil {
-		v.Summary, v.Action, v.Code = res.ECSError.Summary, res.ECSError.Action, res.ECSError.Code
+		l := a.loc(c)
+		v.Summary, v.Action, v.Code = res.ECSError.SummaryIn(l.Sentence), res.ECSError.ActionIn(l.Sentence), res.ECSError.Code
 	}
 	return render(c, http.StatusOK, templates.CheckResult(v))
 }

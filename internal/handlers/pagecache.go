@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/a-h/templ"
-	"github.com/labstack/echo/v4"
 
 	"ecsdash/internal/ecs"
 )
@@ -44,17 +43,10 @@ type listKey struct {
 	refresh  bool
 	approval bool   // every start needs approval: the batch reason is required
 	acctErrs string // the accounts' listing errors, in words
-	// lang is the page's language: "" until the templates are translated
-	// (issue 31; pageLang); a translated page must set it, or two languages would
-	// share one cached page.
-	lang string
+	lang     string // the page's language (the Page's Loc)
+	zone     string // the zone the page tells its script (the Page's Zone)
+	here     string // where the language control brings the user back (the Page's Here)
 }
-
-// pageLang is the language the page is rendered in, for listKey: "" while
-// the templates speak English only. Issue 31's translation answers it from
-// the request (its chosen language), so that pages in two languages are
-// never one cached page.
-func pageLang(echo.Context) string { return "" }
 
 // listCache keeps rendered list pages cut at their slots, for the current
 // fleet snapshot.

@@ -38,6 +38,7 @@ func TestListKeyCoversEveryFieldOfThePage(t *testing.T) {
 		// templates.Page
 		"Title": app, "Base": app, "Current": app, "Demo": app, "StyleURL": app, "AppJSURL": app, "SkipToList": app,
 		"User": "user", "Role": "role", "Waiting": "waiting", "Admin": "admin", "CSRF": slot, "Flash": noCache,
+		"Loc": "lang", "Zone": "zone", "Here": "here",
 		// templates.InstancesPage
 		"Page": "(embedded)", "Rows": slot, "FormToken": slot, "CacheAge": slot,
 		"Q": "q", "Region": "q", "Status": "q", "Family": "q", "Account": "q", "PerPage": "q", "Sort": "q", "Desc": "q",

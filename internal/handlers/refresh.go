@@ -87,15 +87,16 @@ func (a *App) refresh(c echo.Context) error {
 	}
 	back := a.cfg.BasePath() + "instances"
 	now := a.now()
+	l := a.loc(c)
 	fetched := a.refreshes.fetched(a.fleet.Snapshot().Fetched)
 	switch {
 	case !fetched.IsZero() && now.Sub(fetched) < refreshFresh:
-		sess(c).flash(templates.Flash{Text: "The list was fetched from ECS " + age(fetched, now) + "; it is shown as it is."})
+		sess(c).flash(templates.Flash{Text: l.T("flash.fresh", "Age", age(l, fetched, now))})
 	case !a.refreshes.allow(u.Name, now):
-		sess(c).flash(templates.Flash{Text: "Refreshes are limited (each one asks ECS about every instance): the list shown was fetched " + age(fetched, now) + ". Try again in half a minute."})
+		sess(c).flash(templates.Flash{Text: l.T("flash.refresh_limited", "Age", age(l, fetched, now))})
 	default:
 		if err := a.fleet.Refresh(c.Request().Context()); err != nil {
-			sess(c).flash(templates.Flash{Error: true, Text: "Refresh failed for some regions: " + ecs.Words(err) + " The last good list is shown."})
+			sess(c).flash(templates.Flash{Error: true, Text: l.T("flash.refresh_failed", "Words", l.Sentence(ecs.Words(err)))})
 		} else {
 			a.refreshes.ran(a.now())
 		}

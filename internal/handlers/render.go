@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -14,6 +15,7 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/db"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/templates"
@@ -54,12 +56,21 @@ func (a *App) page(c echo.Context, title, current string) templates.Page {
 		Demo: a.demo, Flash: s.takeFlashes(),
 		StyleURL: a.styleURL, AppJSURL: a.appJSURL,
 	}
+	p.Loc = a.loc(c)
+	p.Zone = a.zone(c)
+	p.Here = a.cfg.BasePath() + "instances"
+	if r := c.Request(); r.Method == http.MethodGet {
+		p.Here = r.URL.RequestURI()
+	}
 	if u.Name != "" {
 		x := a.actor(c)
 		p.Waiting = a.open(c.Request().Context()).waitingFor(x, a.fleet.Snapshot())
 		p.Admin = x.Unscoped(users.PermAdmin)
 		if r := x.Rights; r != nil && (len(r.Grants()) > 1 || r.Scoped()) {
-			p.Role = r.Words()
+			p.Role = r.Words() // computed once per grants version, in English
+			if p.Loc.Lang() != i18n.English {
+				p.Role = grantsWords(p.Loc, r.Grants())
+			}
 		}
 		p.Flash = append(p.Flash, a.outcomes(c, s, u)...)
 	}
@@ -108,12 +119,10 @@ var statusOf = map[apperr.Kind]int{
 	apperr.Internal:      http.StatusInternalServerError,
 }
 
-var headings = map[int]string{
-	400: "That request is not valid", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
-	405: "Not allowed", 409: "Not possible right now", 413: "Too large", 422: "Please confirm",
-	429: "Too many attempts", 500: "Something went wrong", 502: "Cloud access refused", 503: "Temporarily unavailable",
-	504: "No answer",
-}
+// headings are the statuses whose error page has a heading of its own in
+// the catalogue (error.hNNN); others show the status's text.
+var headings = map[int]bool{400: true, 401: true, 403: true, 404: true, 405: true, 409: true, 413: true, 422: true,
+	429: true, 500: true, 502: true, 503: true, 504: true}
 
 // handleError is the one HTTP error handler: it maps the error's kind to a
 // status, logs 5xx as errors and 4xx as warnings with the request id, and
@@ -131,8 +140,8 @@ func (a *App) handleError(err error, c echo.Context) {
 		_ = c.JSON(status, map[string]string{"error": msg, "request_id": requestID(c)})
 		return
 	}
-	heading := headings[status]
-	if heading == "" {
+	heading := a.loc(c).T("error.h" + strconv.Itoa(status))
+	if !headings[status] {
 		heading = http.StatusText(status)
 	}
 	p := a.page(c, heading, "")
@@ -148,29 +157,30 @@ func (a *App) handleError(err error, c echo.Context) {
 // warnings. The pages and the API both answer with it.
 func (a *App) errorStatus(c echo.Context, err error) (int, string) {
 	status := http.StatusInternalServerError
-	msg := apperr.MessageOf(err)
+	l := a.loc(c)
+	msg := apperr.Words(err, l.Sentence, l.T("error.internal"))
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		status = he.Code
 		switch status {
 		case http.StatusNotFound:
-			msg = "There is no such page."
+			msg = l.T("error.no_page")
 		case http.StatusMethodNotAllowed:
-			msg = "That method is not allowed here."
+			msg = l.T("error.no_method")
 		case http.StatusRequestEntityTooLarge:
-			msg = "The request is too large."
+			msg = l.T("error.too_large")
 		case http.StatusServiceUnavailable:
-			msg = "The request took too long. Try again."
+			msg = l.T("error.too_long")
 		default:
 			if status < 500 {
-				msg = http.StatusText(status) + "."
+				msg = l.T("error.refused_status", "Status", http.StatusText(status))
 			}
 		}
 	} else {
 		status = statusOf[apperr.KindOf(err)]
 		if status == http.StatusInternalServerError && db.Unavailable(err) {
 			status = http.StatusServiceUnavailable
-			msg = "The dashboard's database is out of connections or not reachable right now: nothing was changed. Try again in a moment."
+			msg = l.T("error.db_unavailable")
 		}
 	}
 	if status == 0 {

@@ -7,6 +7,7 @@ import (
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/scope"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
@@ -96,4 +97,14 @@ func listMatch(c echo.Context) (tags []string, rg, match string, err error) {
 		return nil, "", "", apperr.New(apperr.Invalid, "%s", strings.TrimPrefix(perr.Error(), "scope "))
 	}
 	return tags, rg, sc.String(), nil
+}
+
+// grantsWords says a user's grants in a few words, for the page header:
+// "operator over tag:team=payments; viewer over every instance".
+func grantsWords(l *i18n.Localizer, gs []users.Grant) string {
+	parts := make([]string, 0, len(gs))
+	for _, g := range gs {
+		parts = append(parts, l.T("admin.grant_words", "Role", l.T("role."+g.Role), "Scope", scopeWords(l, g.Scope)))
+	}
+	return strings.Join(parts, l.T("flash.list_sep"))
 }

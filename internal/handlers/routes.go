@@ -44,6 +44,7 @@ func routes(a *App) *echo.Echo {
 	pages.GET("/", a.home)
 	pages.GET("/login", a.loginForm)
 	pages.POST("/login", a.login)
+	pages.POST("/prefs", a.setPrefs)
 
 	in := pages.Group("", a.requireUser)
 	in.POST("/logout", a.logout)

@@ -12,6 +12,7 @@ import (
 
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/i18n"
 	"ecsdash/web/templates"
 )
 
@@ -122,11 +123,13 @@ type rowsCache struct {
 type pageKey struct {
 	q    ecs.Query
 	role string
+	lang string
 }
 
 type rowKey struct {
 	region, id string
 	role       string
+	lang       string
 }
 
 type cachedRow struct {
@@ -170,16 +173,16 @@ func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query, gen int64) ecs.Found 
 
 // page gives the rows of a query's page, assembled once per snapshot from
 // the rows' cached HTML.
-func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, role string, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, pageRows, error) {
+func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, role string, l *i18n.Localizer, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, pageRows, error) {
 	found := rc.find(snap, q, open.heldGen)
-	k := pageKey{q, role}
+	k := pageKey{q, role, l.Lang()}
 	rc.mu.Lock()
 	rows, ok := rc.pages[k]
 	rc.mu.Unlock()
 	if ok {
 		return found, rows, nil
 	}
-	rows, err := rc.render(found.Instances, role, len(snap.Instances), now, open, row)
+	rows, err := rc.render(found.Instances, role, l, len(snap.Instances), now, open, row)
 	if err != nil {
 		return found, nil, err
 	}
@@ -194,10 +197,10 @@ func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, role string, now time
 // render gives the rows' HTML with slots for the tokens, rendering only the
 // rows not cached as they look now (an instance whose subscription lapsed
 // since looks different). fleet is the number of instances.
-func (rc *rowsCache) render(list []*ecs.Instance, role string, fleet int, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (pageRows, error) {
+func (rc *rowsCache) render(list []*ecs.Instance, role string, l *i18n.Localizer, fleet int, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (pageRows, error) {
 	out := make(pageRows, 0, len(list))
 	for _, in := range list {
-		k := rowKey{in.Region, in.ID, role}
+		k := rowKey{in.Region, in.ID, role, l.Lang()}
 		rc.mu.Lock()
 		r := rc.rows[k]
 		rc.mu.Unlock()
@@ -206,7 +209,7 @@ func (rc *rowsCache) render(list []*ecs.Instance, role string, fleet int, now ti
 			rb := rowBuffers.Get().(*bytes.Buffer)
 			rb.Reset()
 			vm := row(in)
-			err := templates.InstanceRows([]templates.InstanceRow{vm}, csrfSlot, tokenSlot).Render(context.Background(), rb)
+			err := templates.InstanceRows(l, []templates.InstanceRow{vm}, csrfSlot, tokenSlot).Render(context.Background(), rb)
 			// An exact-size copy: 10,000 rows are kept, and a builder's
 			// spare capacity would be a quarter more.
 			html := rb.String()
@@ -227,11 +230,11 @@ func (rc *rowsCache) render(list []*ecs.Instance, role string, fleet int, now ti
 	return out, nil
 }
 
-// version is how in's row looks now for role, from the cache when it
+// version is how in's row looks now for role in l's language, from the cache when it
 // holds the row as it looks now ("" and false when it does not).
-func (rc *rowsCache) version(in *ecs.Instance, role string, now time.Time, open *openState) (string, bool) {
+func (rc *rowsCache) version(in *ecs.Instance, role string, l *i18n.Localizer, now time.Time, open *openState) (string, bool) {
 	rc.mu.Lock()
-	r := rc.rows[rowKey{in.Region, in.ID, role}]
+	r := rc.rows[rowKey{in.Region, in.ID, role, l.Lang()}]
 	rc.mu.Unlock()
 	if r == nil || !r.inst.Equal(in) || r.expired != in.Expired(now) || r.held != heldBy(open, in.ID) {
 		return "", false

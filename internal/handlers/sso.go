@@ -67,6 +67,7 @@ func (a *App) ssoUser(c echo.Context, s *session) (users.User, bool, error) {
 	if prev, _ := s.s.Values["sso"].(string); prev != name {
 		s.reset()
 		s.set("sso", name)
+		a.rememberPrefs(c, s, u.ID)
 		a.record(c, audit.Event{Action: audit.ActionLogin, User: u.Name, AuthMethod: "sso", State: audit.StateSucceeded})
 	}
 	if u.Disabled {

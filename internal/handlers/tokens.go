@@ -14,8 +14,9 @@ import (
 )
 
 // tokenLifetimes are the lifetimes the Tokens page offers.
-var tokenLifetimes = []templates.Choice{{Value: "720h", Label: "30 days"}, {Value: "2160h", Label: "90 days"},
-	{Value: "168h", Label: "7 days"}, {Value: "8760h", Label: "1 year"}, {Value: "never", Label: "Never"}}
+// (Label is the catalogue's key.)
+var tokenLifetimes = []templates.Choice{{Value: "720h", Label: "tokens.life.30d"}, {Value: "2160h", Label: "tokens.life.90d"},
+	{Value: "168h", Label: "tokens.life.7d"}, {Value: "8760h", Label: "tokens.life.1y"}, {Value: "never", Label: "tokens.life.never"}}
 
 // tokensPage lists the user's own API tokens, with a form for a new one.
 func (a *App) tokensPage(c echo.Context) error {
@@ -28,14 +29,14 @@ func (a *App) renderTokens(c echo.Context, status int, v templates.TokensPage) e
 	if err != nil {
 		return apperr.Wrap(err, apperr.Unavailable, "Your tokens could not be read: the database did not answer. Try again in a moment.")
 	}
-	v.Page = a.page(c, "API tokens", "tokens")
+	v.Page = a.page(c, a.loc(c).T("nav.tokens"), "tokens")
 	v.APIURL, v.Lifetime = a.cfg.BaseURL.JoinPath("api/v1").String(), tokenLifetimes
 	now := a.dbNow() // the tokens' expiry is on the database's clock
 	for _, t := range list {
-		row := templates.TokenRow{ID: t.ID, Name: t.Name, Created: t.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), Expires: "never",
+		row := templates.TokenRow{ID: t.ID, Name: t.Name, Created: templates.In(t.CreatedAt, v.Zone).Format("2006-01-02 15:04"), Expires: v.T("tokens.never"),
 			State: "live", ReadOnly: t.ReadOnly, RevokeURL: a.cfg.BasePath() + "tokens/" + t.ID + "/revoke"}
 		if !t.ExpiresAt.IsZero() {
-			row.Expires = t.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+			row.Expires = templates.In(t.ExpiresAt, v.Zone).Format("2006-01-02 15:04")
 		}
 		switch {
 		case !t.RevokedAt.IsZero():
@@ -63,12 +64,12 @@ func (a *App) createToken(c echo.Context) error {
 	default:
 		d, err := time.ParseDuration(life)
 		if err != nil || d <= 0 || d > 366*24*time.Hour {
-			return a.renderTokens(c, http.StatusBadRequest, templates.TokensPage{Error: "Choose how long the token lives."})
+			return a.renderTokens(c, http.StatusBadRequest, templates.TokensPage{Error: a.loc(c).T("tokens.choose_life")})
 		}
 		o.ExpiresIn = d
 	}
 	if len([]rune(o.Name)) > users.MaxTokenName {
-		return a.renderTokens(c, http.StatusBadRequest, templates.TokensPage{Error: "A token's name is at most 64 characters."})
+		return a.renderTokens(c, http.StatusBadRequest, templates.TokensPage{Error: a.loc(c).T("tokens.name_too_long")})
 	}
 	t, text, err := a.users.IssueToken(c.Request().Context(), a.auditLog, a.tokenActor(c), currentUser(c).Name, o)
 	if err != nil {
@@ -94,6 +95,6 @@ func (a *App) revokeToken(c echo.Context) error {
 	if err != nil {
 		return apperr.Wrap(err, apperr.Unavailable, "The token was not revoked: the database did not answer. Try again in a moment.")
 	}
-	sess(c).flash(templates.Flash{Text: "Token " + id + " is revoked: it fails from the next request on."})
+	sess(c).flash(templates.Flash{Text: a.loc(c).T("tokens.revoked", "ID", id)})
 	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"tokens")
 }

@@ -67,16 +67,16 @@ func oneLine(s string, max int) string {
 // slackEscape escapes the three characters Slack reads as markup.
 var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// SlackText is the message as a Slack-compatible webhook's text.
-func SlackText(m Message) string { return slackEscape.Replace(Text(m)) }
+// SlackText is the message as a Slack-compatible webhook's text, in lang.
+func SlackText(m Message, lang string) string { return slackEscape.Replace(TextIn(m, lang)) }
 
-// DingTalkText is the message as a DingTalk robot's text content.
-func DingTalkText(m Message) string { return Text(m) }
+// DingTalkText is the message as a DingTalk robot's text content, in lang.
+func DingTalkText(m Message, lang string) string { return TextIn(m, lang) }
 
 // chatBody is the JSON body of a chat format's delivery.
-func chatBody(format string, m Message) ([]byte, error) {
+func chatBody(format string, m Message, lang string) ([]byte, error) {
 	if format == FormatSlack {
-		return json.Marshal(map[string]any{"text": SlackText(m), "mrkdwn": false})
+		return json.Marshal(map[string]any{"text": SlackText(m, lang), "mrkdwn": false})
 	}
-	return json.Marshal(map[string]any{"msgtype": "text", "text": map[string]string{"content": DingTalkText(m)}})
+	return json.Marshal(map[string]any{"msgtype": "text", "text": map[string]string{"content": DingTalkText(m, lang)}})
 }

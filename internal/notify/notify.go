@@ -21,10 +21,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"ecsdash/internal/i18n"
 )
 
 // Message is one event, with the contract's fields (the json format sends
@@ -61,6 +64,10 @@ const (
 type Options struct {
 	URLs   []string
 	Format string // json (default), slack or dingtalk
+	// Lang is the chat formats' language (English when ""); Langs, a
+	// receiver's own, by its URL.
+	Lang  string
+	Langs map[string]string
 	// Secret signs each delivery: json carries X-ECS-Dashboard-Signature
 	// (sha256=hex HMAC of the body); dingtalk signs the URL as DingTalk
 	// documents (timestamp and sign parameters). Slack has no signing.
@@ -231,11 +238,15 @@ func (n *Notifier) post(ctx context.Context, j job) (int, error) {
 // render makes the request body, URL and headers of one delivery.
 func (n *Notifier) render(j job) (body []byte, target string, header map[string]string, err error) {
 	target, header = j.url, map[string]string{}
+	lang := n.o.Lang
+	if l, ok := n.o.Langs[j.url]; ok {
+		lang = l
+	}
 	switch n.o.Format {
 	case FormatSlack:
-		body, err = chatBody(n.o.Format, j.msg)
+		body, err = chatBody(n.o.Format, j.msg, lang)
 	case FormatDingTalk:
-		body, err = chatBody(n.o.Format, j.msg)
+		body, err = chatBody(n.o.Format, j.msg, lang)
 		if len(n.o.Secret) > 0 {
 			target = dingTalkSigned(j.url, n.o.Secret, n.o.Now())
 		}
@@ -300,39 +311,33 @@ func dingTalkSigned(raw string, secret []byte, now time.Time) string {
 
 // Text is the message in words, for chat formats: one line, its fields
 // cleaned and capped (see cleaned); each format escapes it for its markup.
-func Text(m Message) string {
+func Text(m Message) string { return TextIn(m, i18n.English) }
+
+// Events are the events a chat text says in words of its own.
+var Events = []string{"awaiting_approval", "approved", "rejected", "withdrawn", "expired", "succeeded", "failed", "unknown"}
+
+// TextIn is Text in a language (a receiver's, --notify-url URL#lang=zh-CN).
+func TextIn(m Message, lang string) string {
+	l := i18n.For(lang)
 	m = cleaned(m)
 	inst := m.InstanceID
 	if m.InstanceName != "" {
-		inst = m.InstanceName + " (" + m.InstanceID + ", " + m.Region + ")"
+		inst = l.T("notify.instance", "Name", m.InstanceName, "ID", m.InstanceID, "Region", m.Region)
 	}
-	what := "Start of " + inst
+	what := l.T("notify.start_of", "Instance", inst)
 	if m.InitLocalDisk {
-		what += ", wiping all data on its local disks,"
+		what = l.T("notify.start_of_wipe", "Instance", inst)
 	}
+	data := []any{"What", what, "Requester", m.Requester, "Approver", m.Approver, "Op", m.OperationID, "RequestID", m.RequestID,
+		"Error", strings.TrimSpace(m.ErrorCode + " " + m.RequestID), "Event", m.Event}
 	var s string
-	switch m.Event {
-	case "awaiting_approval":
-		s = fmt.Sprintf("%s requested by %s awaits approval (request %d).", what, m.Requester, m.OperationID)
-	case "approved":
-		s = fmt.Sprintf("%s approved by %s (request %d of %s).", what, m.Approver, m.OperationID, m.Requester)
-	case "rejected":
-		s = fmt.Sprintf("%s rejected by %s (request %d of %s).", what, m.Approver, m.OperationID, m.Requester)
-	case "withdrawn":
-		s = fmt.Sprintf("%s withdrawn (request %d of %s).", what, m.OperationID, m.Requester)
-	case "expired":
-		s = fmt.Sprintf("%s expired without a decision (request %d of %s).", what, m.OperationID, m.Requester)
-	case "succeeded":
-		s = fmt.Sprintf("%s: ECS accepted it, RequestId %s (request %d).", what, m.RequestID, m.OperationID)
-	case "failed":
-		s = fmt.Sprintf("%s failed: %s (request %d).", what, strings.TrimSpace(m.ErrorCode+" "+m.RequestID), m.OperationID)
-	case "unknown":
-		s = fmt.Sprintf("%s: no answer from ECS, outcome unknown (request %d).", what, m.OperationID)
-	default:
-		s = fmt.Sprintf("%s: %s (request %d).", what, m.Event, m.OperationID)
+	if slices.Contains(Events, m.Event) {
+		s = l.T("notify.event."+m.Event, data...)
+	} else {
+		s = l.T("notify.event_other", data...)
 	}
 	if m.Reason != "" {
-		s += " Reason: " + m.Reason
+		s += l.T("notify.reason", "Reason", m.Reason)
 	}
 	if m.URL != "" {
 		s += " " + m.URL

@@ -313,3 +313,33 @@ func TestChatMessagesCannotBeForgedThroughWhatAUserWrote(t *testing.T) {
 		}
 	}
 }
+
+func TestEachReceiverGetsTheChatTextInItsLanguage(t *testing.T) {
+	t.Parallel()
+	en, enURL := newReceiver(t, func(int32) int { return 200 })
+	zh, zhURL := newReceiver(t, func(int32) int { return 200 })
+	n := run(t, notify.Options{URLs: []string{enURL, zhURL}, Format: notify.FormatDingTalk, Lang: "en", Langs: map[string]string{zhURL: "zh-CN"}})
+	n.Send(msg)
+	en.wait(t, 1)
+	zh.wait(t, 1)
+	text := func(rc *receiver) string {
+		var body struct{ Text struct{ Content string } }
+		json.Unmarshal(rc.bodies[0], &body)
+		return body.Text.Content
+	}
+	if got := text(en); !strings.Contains(got, "awaits approval") {
+		t.Errorf("the English receiver got %q", got)
+	}
+	got := text(zh)
+	for _, want := range []string{"olivia 申请启动 hadoop-data-01（i-bp1abc，cn-hangzhou）", "初始化本地盘", "等待审批（申请 7）", "原因：disk failed", "https://portal.example/ecs/audit#request-7"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the Chinese receiver's text %q lacks %q", got, want)
+		}
+	}
+	// Slack's escaping holds in Chinese too: what a user wrote stays data.
+	m := msg
+	m.Reason = "<!channel> 快"
+	if s := notify.SlackText(m, "zh-CN"); !strings.Contains(s, "&lt;!channel&gt;") || !strings.Contains(s, "原因") {
+		t.Errorf("slack in Chinese: %q", s)
+	}
+}

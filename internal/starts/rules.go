@@ -25,6 +25,18 @@ type Answer struct {
 	// ByRole marks a refusal for the actor's role, which holds for every
 	// instance alike: a page may say it once instead of on every row.
 	ByRole bool
+	// format and args made Why: WhyIn says it in another language.
+	format string
+	args   []any
+}
+
+// WhyIn is Why in a language: translate gives an English format's (or
+// sentence's) translation, the English itself when it has none.
+func (x Answer) WhyIn(translate func(string) string) string {
+	if x.OK {
+		return ""
+	}
+	return apperr.Words(x.Err(), translate, x.Why)
 }
 
 var yes = Answer{OK: true}
@@ -47,7 +59,7 @@ func needs(action string) users.Perm {
 }
 
 func no(kind apperr.Kind, format string, args ...any) Answer {
-	return Answer{Why: fmt.Sprintf(format, args...), Kind: kind}
+	return Answer{Why: fmt.Sprintf(format, args...), Kind: kind, format: format, args: args}
 }
 
 // Err is the refusal as an *apperr.Error (nil when OK).
@@ -55,7 +67,10 @@ func (x Answer) Err() error {
 	if x.OK {
 		return nil
 	}
-	return apperr.New(x.Kind, "%s", x.Why)
+	if x.format == "" {
+		return apperr.New(x.Kind, "%s", x.Why)
+	}
+	return apperr.New(x.Kind, x.format, x.args...)
 }
 
 // MaxReason is the longest reason a start or a rejection may carry, in
@@ -112,22 +127,25 @@ func (s *Service) MayStart(a Actor, inst ecs.Instance, held audit.OpenOp) Answer
 		return x
 	}
 	if e := ecs.Check(inst, false, s.families, s.now()); e != nil {
-		return no(apperr.Conflict, "%s", briefly(e, inst))
+		return briefly(e, inst)
 	}
 	return yes
 }
 
 // briefly says a precondition's refusal in a list row's few words.
-func briefly(e *ecs.Error, inst ecs.Instance) string {
+func briefly(e *ecs.Error, inst ecs.Instance) Answer {
 	switch e.Code {
 	case ecs.CodeSecurityLocked:
-		return "Locked by security control."
+		return no(apperr.Conflict, "Locked by security control.")
 	case ecs.CodeExpired:
-		return inst.ExpiryWords() + " — renew it first."
+		if !inst.ExpiredTime.IsZero() {
+			return no(apperr.Conflict, "Expired on %s — renew it first.", inst.ExpiredTime.Format("2006-01-02"))
+		}
+		return no(apperr.Conflict, "Locked for billing (financial lock) — renew it first.")
 	case ecs.CodeNotStopped:
-		return inst.Status + "."
+		return no(apperr.Conflict, "%s.", inst.Status)
 	}
-	return e.Summary
+	return no(apperr.Conflict, "%s", e.Summary)
 }
 
 // StartBlocked says, for a request awaiting approval, why its start would
@@ -218,7 +236,7 @@ func (s *Service) MayWithdraw(a Actor, op audit.Op) Answer {
 		return no(apperr.Forbidden, "Only %s, who asked, or an admin may withdraw request %d.", op.First.User, op.ID())
 	}
 	if x := s.awaitingNow(op); !x.OK {
-		x.Why = fmt.Sprintf("Request %d is no longer awaiting approval (it is %s); there is nothing to withdraw.", op.ID(), s.State(op))
+		x = no(x.Kind, "Request %d is no longer awaiting approval (it is %s); there is nothing to withdraw.", op.ID(), s.State(op))
 		return x
 	}
 	return yes

@@ -2,6 +2,36 @@
 (function () {
   "use strict";
 
+  // The page's words, in its language, from the server (the <html>
+  // element's data-i18n); {id}, {name}, {status}, {n} are filled in here.
+  var root = document.documentElement;
+  var texts = {};
+  try { texts = JSON.parse(root.getAttribute("data-i18n") || "{}"); } catch (e) { texts = {}; }
+  function t(key, vars) {
+    var s = texts[key] || key;
+    Object.keys(vars || {}).forEach(function (k) { s = s.split("{" + k + "}").join(vars[k]); });
+    return s;
+  }
+
+  // Times are shown in the browser's zone: tell the server once (it
+  // remembers it per user); a page that shows times reloads in it.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var csrf = root.getAttribute("data-csrf");
+    // Once per zone and tab: a browser that keeps no cookie must not reload forever.
+    var told = false;
+    try { told = sessionStorage.getItem("ecsdash-zone") === zone; sessionStorage.setItem("ecsdash-zone", zone); } catch (e) { told = true; }
+    if (zone && csrf && root.getAttribute("data-zone") !== zone && !told) {
+      var body = new URLSearchParams();
+      body.set("zone", zone);
+      body.set("_csrf", csrf);
+      fetch(root.getAttribute("data-zone-url"), { method: "POST", body: body, credentials: "same-origin",
+        headers: { "Accept": "application/json" } })
+        .then(function (r) { if (r.ok && document.querySelector("[data-times]")) location.reload(); })
+        .catch(function () {});
+    }
+  } catch (e) { /* no Intl: times stay in UTC, named as such */ }
+
   // wireInit gives a row's "Initialize local disks" box its dialog (rows
   // that a live update brings in get it too).
   var wireInit = function () {};
@@ -24,7 +54,7 @@
       var v = input.value.trim();
       submit.disabled = v !== current.id;
       err.textContent = (v.length >= current.id.length && v !== current.id)
-        ? "That is not the instance ID. Type " + current.id + " exactly, or cancel." : "";
+        ? t("not_the_id", { id: current.id }) : "";
     });
 
     wireInit = function (box) {
@@ -45,7 +75,7 @@
         reasonWrap.hidden = !needs || !rowReason;
         reasonInput.value = rowReason ? rowReason.value : "";
         reasonInput.required = needs || !!(rowReason && rowReason.required);
-        submit.textContent = needs ? "Request approval to wipe and start" : "Wipe local disks and start";
+        submit.textContent = needs ? t("request_wipe") : t("wipe_start");
         submit.disabled = true;
         input.value = "";
         err.textContent = "";
@@ -69,7 +99,7 @@
       ev.preventDefault();
       if (!current) return;
       if (input.value.trim() !== current.id) {
-        err.textContent = "That is not the instance ID. Type " + current.id + " exactly, or cancel.";
+        err.textContent = t("not_the_id", { id: current.id });
         input.focus();
         return;
       }
@@ -126,7 +156,7 @@
       b.type = "button";
       b.className = "secondary";
       b.setAttribute("data-dismiss", "");
-      b.textContent = "Dismiss";
+      b.textContent = t("dismiss");
       b.addEventListener("click", function () {
         f.remove();
         if (!toasts.querySelector("[data-testid=flash]")) {
@@ -145,7 +175,7 @@
     var f = ev.target;
     if (!f.matches || !f.matches("form.start-form")) return;
     var b = ev.submitter || f.querySelector("button[type=submit]");
-    if (b && !b.hasAttribute("formaction")) { b.disabled = true; b.textContent = "Starting…"; }
+    if (b && !b.hasAttribute("formaction")) { b.disabled = true; b.textContent = t("starting"); }
   });
 
   // Batch start: "Select all on this page" and the count on the button.
@@ -159,7 +189,7 @@
     count = function () {
       var n = 0;
       picks().forEach(function (p) { if (p.checked) n++; });
-      batchSubmit.textContent = "Start selected (" + n + ")";
+      batchSubmit.textContent = t("start_selected", { n: n });
       batchSubmit.disabled = n === 0;
     };
     all.addEventListener("change", function () {
@@ -185,16 +215,17 @@
           if (s) {
             row.setAttribute("data-status", s.status);
             var badge = row.querySelector("[data-status-badge]");
-            if (badge) { badge.textContent = s.status; badge.className = "badge " + s.status.toLowerCase(); }
+            var words = s.words || t("status." + s.status);
+            if (badge) { badge.textContent = words; badge.className = "badge " + s.status.toLowerCase(); }
             if (s.settled) {
               row.removeAttribute("data-live");
               // The whole row follows: the action cell says the new state,
               // and a screen reader hears it once, politely.
               var why = row.querySelector("[data-testid=why-not]");
-              if (why) why.textContent = s.status === "Stopped" ? "Stopped: reload the list to start it." : s.status + ".";
+              if (why) why.textContent = s.status === "Stopped" ? t("stopped_reload") : t("now_status", { status: words });
               var name = row.querySelector("strong");
               var announce = document.getElementById("live-announce");
-              if (announce) announce.textContent = (name ? name.textContent : s.id) + " is " + s.status + ".";
+              if (announce) announce.textContent = t("announce", { name: name ? name.textContent : s.id, status: words });
               return;
             }
           }
@@ -221,7 +252,8 @@
     var failures = 0;
     var fmt = function (s) {
       var h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = s % 60;
-      return h > 0 ? h + "h" + m + "m" + sec + "s" : m > 0 ? m + "m" + sec + "s" : sec + "s";
+      var hu = t("unit_h"), mu = t("unit_m"), su = t("unit_s");
+      return h > 0 ? h + hu + m + mu + sec + su : m > 0 ? m + mu + sec + su : sec + su;
     };
     var tick = function () {
       if (!ageEl || age < 0) return;
@@ -241,11 +273,12 @@
     var say = function (changed) {
       var announce = document.getElementById("live-announce");
       if (!announce || changed.length === 0) return;
-      var one = function (c) { return rowsBody.getAttribute("data-said").replace("{name}", c.name).replace("{status}", c.status); };
+      var words = function (c) { return texts["status." + c.status] || c.status; };
+      var one = function (c) { return rowsBody.getAttribute("data-said").replace("{name}", c.name).replace("{status}", words(c)); };
       if (changed.length === 1) { announce.textContent = one(changed[0]); return; }
-      var list = changed.slice(0, 3).map(function (c) { return c.name + " " + c.status; });
+      var list = changed.slice(0, 3).map(function (c) { return c.name + " " + words(c); });
       if (changed.length > 3) list.push("…");
-      announce.textContent = rowsBody.getAttribute("data-said-many").replace("{n}", changed.length).replace("{list}", list.join(", "));
+      announce.textContent = rowsBody.getAttribute("data-said-many").replace("{n}", changed.length).replace("{list}", list.join(t("list_sep")));
     };
     var apply = function (rows) {
       var deferred = false, changed = [];

@@ -28,7 +28,7 @@ func renderDoc(t *testing.T, c templ.Component) (*goquery.Document, string) {
 func rowsHTML(t *testing.T, rows []templates.InstanceRow) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := templates.InstanceRows(rows, "tok", "form-token").Render(context.Background(), &buf); err != nil {
+	if err := templates.InstanceRows(nil, rows, "tok", "form-token").Render(context.Background(), &buf); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()

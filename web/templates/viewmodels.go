@@ -6,9 +6,11 @@ package templates
 import (
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/a-h/templ"
 
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/starts"
 )
 
@@ -29,6 +31,39 @@ type Page struct {
 	// SkipToList adds "Skip to the instance list" (the list page only:
 	// a skip link's target must be on its page).
 	SkipToList bool
+	// Loc gives the texts of the page's language (nil: English).
+	Loc *i18n.Localizer
+	// Zone is where the page's times are shown (nil: UTC, until the
+	// page script tells the browser's).
+	Zone *time.Location
+	// Here is where the language control brings the user back to.
+	Here string
+}
+
+// T is the text of key in the page's language (see i18n.Localizer.T).
+func (p Page) T(key string, kv ...any) string { return p.Loc.T(key, kv...) }
+
+// N is the text of key for a count, in the language's plural form.
+func (p Page) N(key string, n int, kv ...any) string { return p.Loc.N(key, n, kv...) }
+
+// S is a service's English sentence in the page's language.
+func (p Page) S(english string) string { return p.Loc.Sentence(english) }
+
+// Lang is the page's language, as <html lang> names it.
+func (p Page) Lang() string { return p.Loc.Lang() }
+
+// ZoneName names the zone of the page's times ("UTC" without one).
+func (p Page) ZoneName() string { return i18n.ZoneName(p.Zone) }
+
+// Time is t as a page shows it: in the page's zone, to the second.
+func (p Page) Time(t time.Time) string { return In(t, p.Zone).Format("2006-01-02 15:04:05") }
+
+// In is t in loc (UTC without one).
+func In(t time.Time, loc *time.Location) time.Time {
+	if loc == nil {
+		return t.UTC()
+	}
+	return t.In(loc)
 }
 
 // Flash is a one-time message carried across a redirect.
@@ -266,12 +301,4 @@ func restOf(list []string) []string {
 		return nil
 	}
 	return list[1:]
-}
-
-// scopeWords says a scope expression for a person.
-func scopeWords(s string) string {
-	if s == "" {
-		return "every instance"
-	}
-	return s
 }

@@ -1,0 +1,225 @@
+// Package i18n holds the dashboard's message catalogues (one TOML file per
+// language, embedded), chooses a language for a request, and formats times
+// in a user's zone.
+//
+// Two kinds of message live in a catalogue. Page texts have short keys
+// ("nav.instances") and are in every language's file. Sentences that
+// services return in English (apperr messages, the ECS error table) are
+// their own key, gettext-style, under [sentences] in each other language's
+// file: the English is the code's, so it is never written twice.
+package i18n
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // zone names work on a machine without a zoneinfo database
+
+	"github.com/BurntSushi/toml"
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+)
+
+// The languages, by the name <html lang> and the settings use.
+const (
+	English = "en"
+	Chinese = "zh-CN"
+)
+
+// Languages lists every language offered, the default first.
+var Languages = []string{English, Chinese}
+
+var tags = []language.Tag{language.English, language.MustParse(Chinese)}
+
+var matcher = language.NewMatcher(tags)
+
+// sentencePrefix is the table of a catalogue that translates English
+// sentences returned by services.
+const sentencePrefix = "sentences."
+
+//go:embed locales/*.toml
+var files embed.FS
+
+var (
+	loadOnce sync.Once
+	bundle   *goi18n.Bundle
+	loadErr  error
+	locs     map[string]*Localizer
+)
+
+// load reads the embedded catalogues once. They are part of the binary, so
+// a failure is a bug that the package's tests catch.
+func load() {
+	bundle = goi18n.NewBundle(language.English)
+	bundle.RegisterUnmarshalFunc("toml", toml.Unmarshal)
+	names, err := fs.Glob(files, "locales/*.toml")
+	if err != nil {
+		loadErr = err
+		return
+	}
+	for _, n := range names {
+		b, err := files.ReadFile(n)
+		if err != nil {
+			loadErr = err
+			return
+		}
+		if _, err := bundle.ParseMessageFileBytes(b, n); err != nil {
+			loadErr = fmt.Errorf("%s: %w", path.Base(n), err)
+			return
+		}
+	}
+	locs = map[string]*Localizer{}
+	for _, l := range Languages {
+		locs[l] = &Localizer{lang: l, l: goi18n.NewLocalizer(bundle, l)}
+	}
+}
+
+// Load reports whether the catalogues load (for a start-up check and tests).
+func Load() error {
+	loadOnce.Do(load)
+	return loadErr
+}
+
+// For is the localizer of lang (English for a language not offered).
+func For(lang string) *Localizer {
+	loadOnce.Do(load)
+	if loadErr != nil {
+		panic("i18n: catalogues do not load: " + loadErr.Error()) // embedded: a test fails first
+	}
+	if l, ok := locs[lang]; ok {
+		return l
+	}
+	return locs[English]
+}
+
+// Valid is lang when it is a language offered, else "".
+func Valid(lang string) string {
+	for _, l := range Languages {
+		if strings.EqualFold(l, lang) {
+			return l
+		}
+	}
+	return ""
+}
+
+// Negotiate is the language of a request: the user's choice when it names
+// a language offered, else the best match of Accept-Language, else English.
+func Negotiate(choice, acceptLanguage string) string {
+	if l := Valid(choice); l != "" {
+		return l
+	}
+	wanted, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil || len(wanted) == 0 {
+		return English
+	}
+	_, i, conf := matcher.Match(wanted...)
+	if conf == language.No {
+		return English
+	}
+	return Languages[i]
+}
+
+// Localizer gives a language's texts.
+type Localizer struct {
+	lang string
+	l    *goi18n.Localizer
+}
+
+// Lang is the language's tag, as <html lang> takes it.
+func (l *Localizer) Lang() string {
+	if l == nil {
+		return English
+	}
+	return l.lang
+}
+
+// T is the text of key, with data given as name, value pairs for the
+// message's {{.Name}} fields. A key missing from the catalogue shows as the
+// key itself, which the catalogue's tests look for in every page.
+func (l *Localizer) T(key string, kv ...any) string {
+	return l.localize(&goi18n.LocalizeConfig{MessageID: key, TemplateData: pairs(kv)}, key)
+}
+
+// N is the text of key for count n, in the language's plural form; the
+// message reads the number as {{.Count}}.
+func (l *Localizer) N(key string, n int, kv ...any) string {
+	data := pairs(kv)
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["Count"] = n
+	return l.localize(&goi18n.LocalizeConfig{MessageID: key, PluralCount: n, TemplateData: data}, key)
+}
+
+func (l *Localizer) localize(c *goi18n.LocalizeConfig, key string) string {
+	if l == nil {
+		l = For(English)
+	}
+	// An error is a message missing in this language (go-i18n then falls
+	// back to English): the key shows, so that tests see it.
+	s, err := l.l.Localize(c)
+	if err != nil || s == "" {
+		return key
+	}
+	return s
+}
+
+// Sentence is an English sentence of a service in the language: its
+// translation when the catalogue has one, else the English itself.
+func (l *Localizer) Sentence(english string) string {
+	if l == nil || l.lang == English || english == "" {
+		return english
+	}
+	s, err := l.l.Localize(&goi18n.LocalizeConfig{MessageID: sentencePrefix + english})
+	if err != nil || s == "" {
+		return english
+	}
+	return s
+}
+
+// Sentencef is Sentence of a format, then the arguments put in: the
+// translation keeps the English's verbs in its own order of words.
+func (l *Localizer) Sentencef(format string, args ...any) string {
+	if len(args) == 0 {
+		return l.Sentence(format)
+	}
+	return fmt.Sprintf(l.Sentence(format), args...)
+}
+
+func pairs(kv []any) map[string]any {
+	if len(kv) == 0 {
+		return nil
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		k, _ := kv[i].(string)
+		m[k] = kv[i+1]
+	}
+	return m
+}
+
+// Zone is the location a user's zone name names. The name comes from a
+// browser or a form: it must be an IANA name this binary knows ("Local"
+// and "" are the server's, never a user's).
+func Zone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" || len(name) > 64 || strings.ContainsAny(name, " \\") || strings.Contains(name, "..") {
+		return nil, fmt.Errorf("i18n: %q is not a time zone name", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("i18n: %q is not a time zone name: %w", name, err)
+	}
+	return loc, nil
+}
+
+// ZoneName is how a page names loc: its IANA name, "UTC" for UTC.
+func ZoneName(loc *time.Location) string {
+	if loc == nil || loc == time.UTC || loc.String() == "UTC" || loc.String() == "Etc/UTC" {
+		return "UTC"
+	}
+	return loc.String()
+}
