@@ -97,9 +97,18 @@ func TestTheAuditPageReadsThroughAnIndexInItsOrder(t *testing.T) {
 			"a user":           {Actions: Shown, User: "u3", Before: 20000},
 			"every operation":  {},
 			"a page by number": {Actions: Shown, Page: 3},
+			"an instance":      {Actions: Shown, InstanceID: "i-7"},
 		} {
 			q, args := f.pageQuery(d.Dialect, 50)
 			p := plan(t, d, q, args)
+			if name == "an instance" {
+				// One instance's history (the list's History link): its
+				// own operations through audit_ops_instance, sorted.
+				if !strings.Contains(p, "audit_ops_instance") {
+					t.Errorf("%s: not read through audit_ops_instance:\n%s", name, p)
+				}
+				continue
+			}
 			if name == "a follow-up" {
 				// The operations holding an approval: found through an
 				// index of follow-up entries (and sorted, as many as

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"ecsdash/internal/audit"
 )
 
@@ -334,5 +336,39 @@ func TestApprovalWhileECSIsDownDecidesNothing(t *testing.T) {
 	}
 	if n, _ := h.sim.Starts(in.ID); n != 0 {
 		t.Fatal("started")
+	}
+}
+
+// The list's History link asks for one instance's operations by its exact
+// id (instance_id, read through the log's instance index), not by the
+// typed-text filter that must read every operation; a malformed id is
+// refused in words.
+func TestTheHistoryLinkFiltersByTheExactInstanceID(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	b := h.loggedIn("op1")
+	a, c := h.instance("ci-runner-01"), h.instance("ci-runner-02")
+	b.post("instances/"+a.ID+"/start", url.Values{"region": {a.Region}})
+	b.post("instances/"+c.ID+"/start", url.Values{"region": {c.Region}})
+	link := b.get("instances?q=ci-runner-01").doc.Find(`tr[data-instance-id="` + a.ID + `"] a`).FilterFunction(func(_ int, s *goquery.Selection) bool {
+		return strings.Contains(s.AttrOr("href", ""), "audit?")
+	})
+	want := h.cfg.BasePath() + "audit?instance_id=" + a.ID
+	if link.Length() != 1 || link.AttrOr("href", "") != want {
+		t.Fatalf("the History link is %q (%d), want %q", link.AttrOr("href", ""), link.Length(), want)
+	}
+	p := b.get("audit?instance_id=" + a.ID)
+	rows := p.doc.Find("section tr[data-audit-id]")
+	if p.status != http.StatusOK || rows.Length() != 1 || !strings.Contains(rows.Text(), a.ID) {
+		t.Fatalf("audit?instance_id: %d, %d rows", p.status, rows.Length())
+	}
+	if v := p.doc.Find(`input[name=instance]`).AttrOr("value", ""); v != a.ID {
+		t.Fatalf("the instance box shows %q, not the id asked for", v)
+	}
+	if p := b.get("audit/export?format=json&instance_id=" + c.ID); p.status != http.StatusForbidden && (!strings.Contains(p.body, c.ID) || strings.Contains(p.body, a.ID)) {
+		t.Fatalf("the export of instance_id: %d %.300s", p.status, p.body)
+	}
+	if p := b.get("audit?instance_id=" + url.QueryEscape(a.ID[2:]+"%")); p.status != http.StatusBadRequest || !strings.Contains(p.body, "instance id") {
+		t.Fatalf("a malformed instance_id: %d %.300s", p.status, p.body)
 	}
 }

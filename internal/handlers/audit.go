@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,15 @@ func auditFilter(c echo.Context, zone *time.Location) (audit.Filter, url.Values,
 	if f.BatchID != "" && !batchIDRe.MatchString(f.BatchID) {
 		return f, nil, apperr.New(apperr.Invalid, "%q is not a batch id.", apperr.Quote(f.BatchID))
 	}
+	// instance_id is one instance's history by its exact id (the list's
+	// History link), read through the log's instance index; instance is
+	// the typed text, part of an id or a name, which reads every operation.
+	if id := c.QueryParam("instance_id"); id != "" {
+		if !starts.ValidID(id) {
+			return f, nil, apperr.New(apperr.Invalid, "%q is not an instance id.", apperr.Quote(id))
+		}
+		f.InstanceID = id
+	}
 	if len(f.User) > 64 || len(f.Instance) > 64 {
 		return f, nil, apperr.New(apperr.Invalid, "The user and instance filters take at most 64 characters.")
 	}
@@ -65,7 +75,7 @@ func auditFilter(c echo.Context, zone *time.Location) (audit.Filter, url.Values,
 		f.To = f.To.AddDate(0, 0, 1) // the "to" day is included
 	}
 	keep := url.Values{}
-	for _, k := range []string{"user", "instance", "state", "action", "from", "to", "batch"} {
+	for _, k := range []string{"user", "instance", "instance_id", "state", "action", "from", "to", "batch"} {
 		if v := c.QueryParam(k); v != "" {
 			keep.Set(k, v)
 		}
@@ -120,7 +130,7 @@ func (a *App) auditPage(c echo.Context) error {
 	}
 	actor := a.actor(c)
 	l := a.loc(c)
-	v := templates.AuditPage{Page: a.page(c, l.T("audit.title"), "audit"), User: f.User, Instance: f.Instance, State: f.State, Action: f.Action,
+	v := templates.AuditPage{Page: a.page(c, l.T("audit.title"), "audit"), User: f.User, Instance: cmp.Or(f.Instance, f.InstanceID), State: f.State, Action: f.Action,
 		From: c.QueryParam("from"), To: c.QueryParam("to"), States: audit.States, Actions: actionChoices(), Total: strconv.Itoa(pg.Total.N)}
 	if pg.Total.AtLeast {
 		v.Total = l.T("audit.more_than", "N", v.Total)

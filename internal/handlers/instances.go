@@ -226,7 +226,7 @@ func (a *App) row(l *i18n.Localizer, in ecs.Instance, actor starts.Actor, held a
 		NeedsApproval: a.starts.Approval().NeedsApproval(false), NeedsApprovalInit: a.starts.Approval().NeedsApproval(true),
 		StartURL:   base + "instances/" + in.ID + "/start",
 		CheckURL:   base + "instances/" + in.ID + "/check",
-		HistoryURL: base + "audit?instance=" + url.QueryEscape(in.ID),
+		HistoryURL: base + "audit?instance_id=" + url.QueryEscape(in.ID),
 	}
 	if len(in.PrivateIPs) > 0 {
 		r.PrivateIP = in.PrivateIPs[0]
