@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -220,5 +221,34 @@ func TestTheAuditFiltersDaysAreTheUsersDays(t *testing.T) {
 	}
 	if listed(when.UTC().Format("2006-01-02")) {
 		t.Error("the check is listed on its UTC day, which in Shanghai it is not")
+	}
+}
+
+// The administration page's refusals of the users' and scopes' rules (a bad
+// name, a short password, a bad scope, a scoped admin) are in the page's
+// language, the typed text put back in, and nothing changes.
+func TestTheAdminPagesRefusalsAreInChinese(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	adm := h.loggedIn("adm")
+	adm.hdr.Set("Accept-Language", "zh-CN")
+	for _, c := range []struct {
+		path string
+		form url.Values
+		want string
+	}{
+		{"admin/users", url.Values{"name": {"bad name!"}, "role": {"operator"}, "password": {"secret-pass-1"}}, `"bad name!" 不是有效的用户名`},
+		{"admin/users", url.Values{"name": {"newbie"}, "role": {"operator"}, "password": {"short"}}, "密码至少需要 8 个字符"},
+		{"admin/users", url.Values{"name": {"newbie"}, "role": {"operator"}, "scope": {"colour=blue"}, "password": {"secret-pass-1"}}, `范围条件 "colour=blue"：`},
+		{"admin/grants", url.Values{"for": {"user"}, "name": {"op1"}, "role": {"admin"}, "scope": {"tag:team=data"}}, "管理员（admin）始终不限范围"},
+	} {
+		p := adm.post(c.path, c.form)
+		msg := p.doc.Find("[data-testid=admin-error]").Text()
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(msg, c.want) {
+			t.Errorf("%s %v: %d %q, want %q", c.path, c.form, p.status, msg, c.want)
+		}
+	}
+	if _, err := h.users.ByName(context.Background(), "newbie"); err == nil {
+		t.Fatal("a refused change made the user")
 	}
 }

@@ -5,7 +5,7 @@
 package scope
 
 import (
-	"fmt"
+	"ecsdash/internal/apperr"
 	"regexp"
 	"slices"
 	"strings"
@@ -72,7 +72,7 @@ func Parse(expr string) (Scope, error) {
 	for _, part := range strings.Split(expr, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
-			return Scope{}, fmt.Errorf("scope %q has an empty condition (two commas, or a comma at an end)", expr)
+			return Scope{}, apperr.New(apperr.Invalid, "Scope %q has an empty condition (two commas, or a comma at an end).", expr)
 		}
 		c, err := parseCond(part)
 		if err != nil {
@@ -87,11 +87,11 @@ func Parse(expr string) (Scope, error) {
 		if a.Kind == b.Kind && a.Key == b.Key {
 			// Two values for one field can never both hold: say so, rather than
 			// store a grant that covers nothing.
-			return Scope{}, fmt.Errorf("scope %q asks for both %s and %s, which no instance can be at once", expr, a, b)
+			return Scope{}, apperr.New(apperr.Invalid, "Scope %q asks for both %s and %s, which no instance can be at once.", expr, a, b)
 		}
 	}
 	if len(s.conds) > MaxConds {
-		return Scope{}, fmt.Errorf("scope %q has %d conditions; at most %d are allowed", expr, len(s.conds), MaxConds)
+		return Scope{}, apperr.New(apperr.Invalid, "Scope %q has %d conditions; at most %d are allowed.", expr, len(s.conds), MaxConds)
 	}
 	return s, nil
 }
@@ -99,35 +99,35 @@ func Parse(expr string) (Scope, error) {
 func parseCond(part string) (Cond, error) {
 	k, v, ok := strings.Cut(part, "=")
 	if !ok {
-		return Cond{}, fmt.Errorf("scope condition %q has no '=': write region=REGION, tag:KEY=VALUE, resource-group=rg-… or account=NAME", part)
+		return Cond{}, apperr.New(apperr.Invalid, "Scope condition %q has no '=': write region=REGION, tag:KEY=VALUE, resource-group=rg-… or account=NAME.", part)
 	}
 	k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 	if key, isTag := strings.CutPrefix(k, "tag:"); isTag {
 		// ECS: a tag key has 1 to 128 characters, a value up to 128; neither
 		// may start with aliyun or acs: (those are ECS's own).
 		if key == "" || len(key) > 128 || len(v) > 128 {
-			return Cond{}, fmt.Errorf("scope condition %q: a tag key has 1 to 128 characters and a value at most 128", part)
+			return Cond{}, apperr.New(apperr.Invalid, "Scope condition %q: a tag key has 1 to 128 characters and a value at most 128.", part)
 		}
 		if strings.ContainsAny(key+v, ",\n\r\t") {
-			return Cond{}, fmt.Errorf("scope condition %q: a tag key or value here may not hold commas or control characters", part)
+			return Cond{}, apperr.New(apperr.Invalid, "Scope condition %q: a tag key or value here may not hold commas or control characters.", part)
 		}
 		return Cond{Kind: KindTag, Key: key, Value: v}, nil
 	}
 	switch k {
 	case KindRegion:
 		if !regionRe.MatchString(v) {
-			return Cond{}, fmt.Errorf("scope condition %q: %q is not a region id (such as cn-hangzhou)", part, v)
+			return Cond{}, apperr.New(apperr.Invalid, "Scope condition %q: %q is not a region id (such as cn-hangzhou).", part, v)
 		}
 	case KindResourceGroup:
 		if !groupRe.MatchString(v) {
-			return Cond{}, fmt.Errorf("scope condition %q: %q is not a resource group id (rg- followed by letters and digits)", part, v)
+			return Cond{}, apperr.New(apperr.Invalid, "Scope condition %q: %q is not a resource group id (rg- followed by letters and digits).", part, v)
 		}
 	case KindAccount:
 		if !nameRe.MatchString(v) {
-			return Cond{}, fmt.Errorf("scope condition %q: %q is not an account name (letters, digits, . _ -)", part, v)
+			return Cond{}, apperr.New(apperr.Invalid, "Scope condition %q: %q is not an account name (letters, digits, . _ -).", part, v)
 		}
 	default:
-		return Cond{}, fmt.Errorf("scope condition %q: %q is not a condition; use region=, tag:KEY=, resource-group= or account=", part, k)
+		return Cond{}, apperr.New(apperr.Invalid, "Scope condition %q: %q is not a condition; use region=, tag:KEY=, resource-group= or account=.", part, k)
 	}
 	return Cond{Kind: k, Value: v}, nil
 }

@@ -3,6 +3,7 @@ package users
 import (
 	"context"
 	"database/sql"
+	"ecsdash/internal/apperr"
 	"errors"
 	"fmt"
 	"regexp"
@@ -43,7 +44,7 @@ func (u User) Own() Grant { return Grant{User: u.Name, Role: u.Role, Scope: u.Sc
 
 // ErrScopedAdmin refuses a scoped admin: admin administers users and
 // grants, which no scope can bound, so it is always unscoped.
-var ErrScopedAdmin = errors.New("users: admin is always unscoped: it administers users and grants, which a scope cannot bound; give a scoped operator or approver instead")
+var ErrScopedAdmin = apperr.New(apperr.Invalid, "An admin is always unscoped: it administers users and grants, which a scope cannot bound. Give a scoped operator or approver instead.")
 
 // ErrNoGrant means no grant has that id.
 var ErrNoGrant = errors.New("users: no such grant")
@@ -52,7 +53,7 @@ var ErrNoGrant = errors.New("users: no such grant")
 // over every instance.
 func CheckGrant(role string, sc scope.Scope) error {
 	if !ValidRole(role) {
-		return fmt.Errorf("users: %q is not a role (viewer, operator, approver, admin)", role)
+		return apperr.New(apperr.Invalid, "%q is not a role (viewer, operator, approver, admin).", role)
 	}
 	if role == RoleAdmin && !sc.IsAll() {
 		return ErrScopedAdmin
@@ -90,7 +91,7 @@ func (s *Store) AddGrant(ctx context.Context, g Grant, by string) (Grant, error)
 	}
 	switch {
 	case (g.User == "") == (g.Group == ""):
-		return Grant{}, errors.New("users: a grant is for a user or for a group (one of them)")
+		return Grant{}, apperr.New(apperr.Invalid, "A grant is for a user or for a group (one of them).")
 	case g.User != "":
 		u, err := s.ByName(ctx, g.User)
 		if err != nil {
@@ -98,7 +99,7 @@ func (s *Store) AddGrant(ctx context.Context, g Grant, by string) (Grant, error)
 		}
 		g.User = u.Name
 	case !ValidGroup(g.Group):
-		return Grant{}, fmt.Errorf("users: %q is not a group name (1 to 128 characters, no commas)", g.Group)
+		return Grant{}, apperr.New(apperr.Invalid, "%q is not a group name (1 to 128 characters, no commas).", g.Group)
 	}
 	at := s.now().UTC().Format(time.RFC3339)
 	err := s.w.QueryRowContext(ctx, "INSERT INTO grants (user_name, group_name, role, scope, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",

@@ -6,10 +6,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
+	"ecsdash/internal/apperr"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -83,10 +83,10 @@ func (s *Store) CreateToken(ctx context.Context, name string, o TokenOptions) (T
 	}
 	o.Name = strings.TrimSpace(o.Name)
 	if n := utf8.RuneCountInString(o.Name); n > MaxTokenName || strings.ContainsFunc(o.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return Token{}, "", fmt.Errorf("users: a token's name is at most %d characters of text", MaxTokenName)
+		return Token{}, "", apperr.New(apperr.Invalid, "A token's name is at most %d characters of text.", MaxTokenName)
 	}
 	if o.ExpiresIn < 0 {
-		return Token{}, "", errors.New("users: a token's lifetime must be positive")
+		return Token{}, "", apperr.New(apperr.Invalid, "A token's lifetime must be positive.")
 	}
 	idb, secret := make([]byte, 6), make([]byte, 32)
 	if _, err := rand.Read(idb); err != nil {

@@ -5,8 +5,8 @@ package users
 import (
 	"context"
 	"database/sql"
+	"ecsdash/internal/apperr"
 	"errors"
-	"fmt"
 	"regexp"
 	"sync"
 	"time"
@@ -145,7 +145,7 @@ func (s *Store) Create(ctx context.Context, name, role, password string) (User, 
 // CreateScoped adds a local user with a password whose role holds over sc.
 func (s *Store) CreateScoped(ctx context.Context, name, role string, sc scope.Scope, password string) (User, error) {
 	if !ValidName(name) {
-		return User{}, fmt.Errorf("users: %q is not a valid name (letters, digits, . _ @ -; at most 64)", name)
+		return User{}, apperr.New(apperr.Invalid, "%q is not a valid name (letters, digits, . _ @ -; at most 64).", name)
 	}
 	if err := CheckGrant(role, sc); err != nil {
 		return User{}, err
@@ -165,10 +165,10 @@ const maxPassword = 72
 
 func checkPassword(p string) error {
 	if len(p) < 8 {
-		return errors.New("users: the password needs at least 8 characters")
+		return apperr.New(apperr.Invalid, "The password needs at least 8 characters.")
 	}
 	if len(p) > maxPassword {
-		return fmt.Errorf("users: the password has %d bytes; at most %d are allowed (bcrypt would silently ignore the rest)", len(p), maxPassword)
+		return apperr.New(apperr.Invalid, "The password has %d bytes; at most %d are allowed (bcrypt would silently ignore the rest).", len(p), maxPassword)
 	}
 	return nil
 }
@@ -360,7 +360,7 @@ func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) err
 // SetRole changes a user's role; its sessions end.
 func (s *Store) SetRole(ctx context.Context, name, role string) error {
 	if !ValidRole(role) {
-		return fmt.Errorf("users: %q is not a role (viewer, operator, approver, admin)", role)
+		return apperr.New(apperr.Invalid, "%q is not a role (viewer, operator, approver, admin).", role)
 	}
 	return s.update(ctx, name, "role = ?", role)
 }
