@@ -127,6 +127,10 @@ func (a *App) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="ecs-dashboard", error="invalid_token"`)
 			return apperr.New(apperr.Unauthorized, "The API token is not valid: unknown, revoked, expired, or its user is disabled. Create a new one.")
 		}
+		if errors.Is(err, users.ErrSSOToken) {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="ecs-dashboard", error="invalid_token"`)
+			return apperr.New(apperr.Unauthorized, "This API token's user signs in through single sign-on, whose rights come from the sign-in proxy's groups and cannot be known for an API request: such tokens no longer work. Use the dashboard's pages, or a token of a local account.")
+		}
 		if err != nil {
 			return apperr.Wrap(err, apperr.Unavailable, "The API token could not be checked: the dashboard's database did not answer. Nothing was done; try again in a moment.")
 		}
