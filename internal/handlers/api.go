@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"ecsdash/internal/apperr"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 )
@@ -96,8 +97,13 @@ type apiErrorBody struct {
 
 // apiErrors answers every error of an /api request as JSON, with the status
 // of the one table (errorStatus), and logs it as the pages' errors are.
+// The API speaks English whatever Accept-Language or the language cookie
+// say (the contract localizes pages only): a script reads the same words
+// on every call, and an idempotent replay repeats the first answer in the
+// only language it could have had.
 func (a *App) apiErrors(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		c.Set(ctxLoc, i18n.For(i18n.English))
 		err := next(c)
 		if err == nil || c.Response().Committed {
 			return err
