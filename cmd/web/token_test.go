@@ -84,3 +84,21 @@ func TestTokenCommandsCreateListAndRevokeAudited(t *testing.T) {
 		}
 	})
 }
+
+// A single sign-on user's rights come from the proxy's groups, which a
+// token request lacks: the command refuses them a token, in words.
+func TestTokenCreateRefusesASingleSignOnUserInWords(t *testing.T) {
+	dsn := filepath.Join(t.TempDir(), "d.db")
+	d, err := db.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.NewStore(d.Write, d.Read, nil, 0).EnsureSSO(t.Context(), "sam", users.RoleViewer); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	out, err := runCmd(t, "", "token", "create", "--db", dsn, "--audit-key-file", filepath.Join(t.TempDir(), "audit-key"), "--user", "sam")
+	if err == nil || strings.Contains(out, "ecsd_") || !strings.Contains(err.Error(), "single sign-on") {
+		t.Fatalf("create for an SSO user: %v\n%s", err, out)
+	}
+}

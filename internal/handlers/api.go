@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"ecsdash/internal/apperr"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 )
@@ -96,8 +97,13 @@ type apiErrorBody struct {
 
 // apiErrors answers every error of an /api request as JSON, with the status
 // of the one table (errorStatus), and logs it as the pages' errors are.
+// The API speaks English whatever Accept-Language or the language cookie
+// say (the contract localizes pages only): a script reads the same words
+// on every call, and an idempotent replay repeats the first answer in the
+// only language it could have had.
 func (a *App) apiErrors(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		c.Set(ctxLoc, i18n.For(i18n.English))
 		err := next(c)
 		if err == nil || c.Response().Committed {
 			return err
@@ -126,6 +132,10 @@ func (a *App) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		if errors.Is(err, users.ErrBadToken) {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="ecs-dashboard", error="invalid_token"`)
 			return apperr.New(apperr.Unauthorized, "The API token is not valid: unknown, revoked, expired, or its user is disabled. Create a new one.")
+		}
+		if errors.Is(err, users.ErrSSOToken) {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="ecs-dashboard", error="invalid_token"`)
+			return apperr.New(apperr.Unauthorized, "This API token's user signs in through single sign-on, whose rights come from the sign-in proxy's groups and cannot be known for an API request: such tokens no longer work. Use the dashboard's pages, or a token of a local account.")
 		}
 		if err != nil {
 			return apperr.Wrap(err, apperr.Unavailable, "The API token could not be checked: the dashboard's database did not answer. Nothing was done; try again in a moment.")

@@ -20,7 +20,11 @@ var tokenLifetimes = []templates.Choice{{Value: "720h", Label: "tokens.life.30d"
 
 // tokensPage lists the user's own API tokens, with a form for a new one.
 func (a *App) tokensPage(c echo.Context) error {
-	return a.renderTokens(c, http.StatusOK, templates.TokensPage{})
+	v := templates.TokensPage{}
+	if currentUser(c).Source != users.SourceLocal {
+		v.Error = a.loc(c).T("tokens.sso")
+	}
+	return a.renderTokens(c, http.StatusOK, v)
 }
 
 func (a *App) renderTokens(c echo.Context, status int, v templates.TokensPage) error {
@@ -58,6 +62,9 @@ func (a *App) tokenActor(c echo.Context) audit.Event {
 // createToken makes a token for the signed-in user and shows it this once,
 // in the answer itself (never in the session or a redirect).
 func (a *App) createToken(c echo.Context) error {
+	if currentUser(c).Source != users.SourceLocal {
+		return a.renderTokens(c, http.StatusForbidden, templates.TokensPage{Error: a.loc(c).T("tokens.sso")})
+	}
 	o := users.TokenOptions{Name: c.FormValue("name"), ReadOnly: c.FormValue("read_only") == "true", CreatedBy: currentUser(c).Name}
 	switch life := c.FormValue("expires"); life {
 	case "never":
@@ -72,6 +79,9 @@ func (a *App) createToken(c echo.Context) error {
 		return a.renderTokens(c, http.StatusBadRequest, templates.TokensPage{Error: a.loc(c).T("tokens.name_too_long")})
 	}
 	t, text, err := a.users.IssueToken(c.Request().Context(), a.auditLog, a.tokenActor(c), currentUser(c).Name, o)
+	if errors.Is(err, users.ErrSSOToken) {
+		return a.renderTokens(c, http.StatusForbidden, templates.TokensPage{Error: a.loc(c).T("tokens.sso")})
+	}
 	if err != nil {
 		return apperr.Wrap(err, apperr.Unavailable, "The token was not created: it could not be stored or recorded. Try again in a moment.")
 	}

@@ -202,10 +202,19 @@ func pairs(kv []any) map[string]any {
 	return m
 }
 
+// zones holds the locations Zone has loaded, by name: only names that
+// loaded, so it holds at most the zone database's few hundred, whatever
+// names browsers send. A page view then reads no zone file.
+var zones sync.Map // string -> *time.Location
+
 // Zone is the location a user's zone name names. The name comes from a
 // browser or a form: it must be an IANA name this binary knows ("Local"
-// and "" are the server's, never a user's).
+// and "" are the server's, never a user's). The same name gives the same
+// *time.Location, loaded once.
 func Zone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	if name == "" || name == "Local" || len(name) > 64 || strings.ContainsAny(name, " \\") || strings.Contains(name, "..") {
 		return nil, fmt.Errorf("i18n: %q is not a time zone name", name)
 	}
@@ -213,7 +222,8 @@ func Zone(name string) (*time.Location, error) {
 	if err != nil {
 		return nil, fmt.Errorf("i18n: %q is not a time zone name: %w", name, err)
 	}
-	return loc, nil
+	got, _ := zones.LoadOrStore(name, loc)
+	return got.(*time.Location), nil
 }
 
 // ZoneName is how a page names loc: its IANA name, "UTC" for UTC.

@@ -379,3 +379,30 @@ func TestTranslatedFormatsKeepTheirVerbs(t *testing.T) {
 		}
 	}
 }
+
+// A page view asks for the user's zone at every request: the zone is
+// loaded once and the same *time.Location answers after.
+func TestZoneLoadsANameOnceAndReturnsTheSameLocation(t *testing.T) {
+	a, err := i18n.Zone("America/Argentina/Ushuaia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := i18n.Zone("America/Argentina/Ushuaia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Fatalf("two loads of one zone: %p and %p", a, b)
+	}
+	if a.String() != "America/Argentina/Ushuaia" {
+		t.Fatalf("the zone is %q", a)
+	}
+	for _, bad := range []string{"Local", "", "Nowhere/Atlantis"} {
+		if _, err := i18n.Zone(bad); err == nil {
+			t.Fatalf("%q: accepted", bad)
+		}
+		if _, err := i18n.Zone(bad); err == nil {
+			t.Fatalf("%q: accepted the second time", bad)
+		}
+	}
+}

@@ -44,6 +44,13 @@ func (t Token) Live(now time.Time) bool {
 // expired token and for a disabled user's: a caller cannot tell them apart.
 var ErrBadToken = errors.New("users: the API token is not valid")
 
+// ErrSSOToken refuses a token for a single sign-on user. Such a user's
+// rights come from the proxy's groups at each sign-in (SSORights), which a
+// token request does not carry: the stored role is only a placeholder, so a
+// token would act with rights the user may not hold. Tokens that such a
+// user already has (from before this rule) fail at authentication.
+var ErrSSOToken = errors.New("users: single sign-on users cannot have API tokens: their rights come from the sign-in proxy's groups, which an API request does not carry")
+
 // MaxTokenName is the longest label a token may carry, in characters.
 const MaxTokenName = 64
 
@@ -80,6 +87,9 @@ func (s *Store) CreateToken(ctx context.Context, name string, o TokenOptions) (T
 	u, err := s.ByName(ctx, name)
 	if err != nil {
 		return Token{}, "", err
+	}
+	if u.Source != SourceLocal {
+		return Token{}, "", ErrSSOToken
 	}
 	o.Name = strings.TrimSpace(o.Name)
 	if n := utf8.RuneCountInString(o.Name); n > MaxTokenName || strings.ContainsFunc(o.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
@@ -162,7 +172,8 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 
 // AuthenticateToken returns the live token a request presented, its user
 // and the user's grants, as they are now (Current). Every failure is
-// ErrBadToken, but for a database that did not answer.
+// ErrBadToken, but for a database that did not answer and for a live token
+// of a single sign-on user (ErrSSOToken: its rights cannot be known).
 func (s *Store) AuthenticateToken(ctx context.Context, text string) (Token, User, []Grant, error) {
 	rest, ok := strings.CutPrefix(text, tokenPrefix)
 	id, secret, ok2 := strings.Cut(rest, "_")
@@ -186,6 +197,9 @@ func (s *Store) AuthenticateToken(ctx context.Context, text string) (Token, User
 	}
 	if err != nil {
 		return Token{}, User{}, nil, err
+	}
+	if u.Source != SourceLocal {
+		return Token{}, User{}, nil, ErrSSOToken
 	}
 	return t, u, grants, nil
 }
