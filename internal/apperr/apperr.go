@@ -105,7 +105,22 @@ func Words(err error, translate func(format string) string, internal string) str
 	if s, ok := e.Args[0].(string); ok && e.Format == "%s" && len(e.Args) == 1 {
 		return translate(s) // a sentence made elsewhere, passed on whole
 	}
-	return fmt.Sprintf(translate(e.Format), e.Args...)
+	args := make([]any, len(e.Args))
+	for i, a := range e.Args {
+		if w, ok := a.(Said); ok {
+			a = w.In(translate)
+		}
+		args[i] = a
+	}
+	return fmt.Sprintf(translate(e.Format), args...)
+}
+
+// Said is an argument a sentence says in the reader's language too (a
+// role's name): Words puts In(translate) in its place; in English it is
+// its String.
+type Said interface {
+	fmt.Stringer
+	In(translate func(string) string) string
 }
 
 // Truncate cuts s to at most n bytes without splitting a character: for
