@@ -30,3 +30,19 @@ func TestNotStoppedSaysTheStatusInTheReadersLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestAnExpiryIsADayInTheReadersZone: an expiry at 16:00Z is the next day
+// in Asia/Shanghai (UTC+8); without a zone it is UTC's day.
+func TestAnExpiryIsADayInTheReadersZone(t *testing.T) {
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ecs.Instance{ExpiredTime: time.Date(2027, 3, 9, 16, 0, 0, 0, time.UTC)}
+	if got := in.ExpiryDate(sh); got != "2027-03-10" {
+		t.Errorf("in Asia/Shanghai: %s, want 2027-03-10", got)
+	}
+	if got := in.ExpiryDate(nil); got != "2027-03-09" {
+		t.Errorf("in UTC: %s, want 2027-03-09", got)
+	}
+}
