@@ -105,8 +105,37 @@ func Words(err error, translate func(format string) string, internal string) str
 	if s, ok := e.Args[0].(string); ok && e.Format == "%s" && len(e.Args) == 1 {
 		return translate(s) // a sentence made elsewhere, passed on whole
 	}
-	return fmt.Sprintf(translate(e.Format), e.Args...)
+	return fmt.Sprintf(translate(e.Format), SaidIn(translate, e.Args)...)
 }
+
+// Said is an argument a sentence says in the reader's language too (a
+// role's name): Words puts In(translate) in its place; in English it is
+// its String.
+type Said interface {
+	fmt.Stringer
+	In(translate func(string) string) string
+}
+
+// SaidIn is args with each Said in translate's language.
+func SaidIn(translate func(string) string, args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		if w, ok := a.(Said); ok {
+			a = w.In(translate)
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// Word is an English word said in the reader's language inside a sentence
+// (an ECS status): its translation is the sentence catalogue's.
+type Word string
+
+func (w Word) String() string { return string(w) }
+
+// In is the word in translate's language.
+func (w Word) In(translate func(string) string) string { return translate(string(w)) }
 
 // Truncate cuts s to at most n bytes without splitting a character: for
 // caller-controlled text that is stored or shown.

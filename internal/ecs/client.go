@@ -22,6 +22,8 @@ import (
 	ecsapi "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/dara"
 	"github.com/aliyun/credentials-go/credentials"
+
+	"ecsdash/internal/apperr"
 )
 
 // Options configures a Client.
@@ -461,7 +463,7 @@ func Check(inst Instance, initLocalDisk bool, localDisk Families, now time.Time)
 	case inst.Status != StatusStopped:
 		return &Error{Kind: KindPrecondition, Code: CodeNotStopped,
 			Summary:       fmt.Sprintf("The instance is %s, not Stopped, so it cannot be started now.", inst.Status),
-			SummaryFormat: "The instance is %s, not Stopped, so it cannot be started now.", SummaryArgs: []any{inst.Status},
+			SummaryFormat: "The instance is %s, not Stopped, so it cannot be started now.", SummaryArgs: []any{apperr.Word(inst.Status)},
 			Action: "Wait until it shows Stopped, then start it."}
 	case initLocalDisk:
 		return NoLocalDisk(inst, localDisk)

@@ -48,7 +48,7 @@ type Error struct {
 // SummaryIn is Summary in a language, as ActionIn is Action.
 func (e *Error) SummaryIn(translate func(string) string) string {
 	if e.SummaryFormat != "" {
-		return fmt.Sprintf(translate(e.SummaryFormat), e.SummaryArgs...)
+		return fmt.Sprintf(translate(e.SummaryFormat), apperr.SaidIn(translate, e.SummaryArgs)...)
 	}
 	return translate(e.Summary)
 }
@@ -57,7 +57,7 @@ func (e *Error) SummaryIn(translate func(string) string) string {
 // (or format's) translation, the English itself when it has none.
 func (e *Error) ActionIn(translate func(string) string) string {
 	if e.ActionFormat != "" {
-		return fmt.Sprintf(translate(e.ActionFormat), e.ActionArgs...)
+		return fmt.Sprintf(translate(e.ActionFormat), apperr.SaidIn(translate, e.ActionArgs)...)
 	}
 	return translate(e.Action)
 }

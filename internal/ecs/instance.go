@@ -101,6 +101,18 @@ func (i Instance) Expired(now time.Time) bool {
 	return i.HasLock("financial") || (!i.ExpiredTime.IsZero() && now.After(i.ExpiredTime))
 }
 
+// ExpiryDate is the day the subscription expires in loc (UTC when nil),
+// "" for none.
+func (i Instance) ExpiryDate(loc *time.Location) string {
+	if i.ExpiredTime.IsZero() {
+		return ""
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	return i.ExpiredTime.In(loc).Format("2006-01-02")
+}
+
 // ExpiryWords says why an expired instance cannot start, in a few words.
 func (i Instance) ExpiryWords() string {
 	if !i.ExpiredTime.IsZero() {

@@ -78,6 +78,7 @@ func (a *App) login(c echo.Context) error {
 		return apperr.Wrap(err, apperr.Unavailable, "Sign-in is unavailable: the audit log cannot be written.")
 	}
 	s := sess(c)
+	lang, zone := toldPrefs(s) // the login page's, which the reset would drop
 	s.reset()
 	s.set("uid", u.ID)
 	s.set("epoch", u.Epoch)
@@ -86,6 +87,7 @@ func (a *App) login(c echo.Context) error {
 	s.set("seen", at.Unix())
 	s.set("told", a.lastSeq.Load()) // outcomes are told from here on
 	a.rememberPrefs(c, s, u.ID)
+	a.keepPrefs(c, s, u.ID, lang, zone)
 	return c.Redirect(http.StatusSeeOther, a.safeNext(next))
 }
 

@@ -252,3 +252,33 @@ func TestTheAdminPagesRefusalsAreInChinese(t *testing.T) {
 		t.Fatal("a refused change made the user")
 	}
 }
+
+// TestTheZoneAndLanguageToldBeforeSigningInHoldAfterIt: the login page's
+// script tells the browser's zone (and marks it told for the tab), and the
+// login page's control sets the language; signing in starts a new session,
+// which keeps both and remembers them for the user.
+func TestTheZoneAndLanguageToldBeforeSigningInHoldAfterIt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	b := h.browser()
+	b.hdr.Set("Accept-Language", "en-US")
+	b.get("login")
+	req, _ := http.NewRequest(http.MethodPost, h.url("prefs"), strings.NewReader(url.Values{"zone": {"Asia/Shanghai"}, "_csrf": {b.token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if s := b.do(req).status; s != http.StatusNoContent {
+		t.Fatalf("the login page tells Asia/Shanghai: %d", s)
+	}
+	if p := b.post("prefs", url.Values{"lang": {"zh-CN"}, "next": {h.cfg.BasePath() + "login"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("choosing Chinese on the login page: %d", p.status)
+	}
+	b.login("op2")
+	if p := b.get("audit"); p.doc.Find("[data-times] th").Eq(1).Text() != "时间（Asia/Shanghai）" || langOf(p) != "zh-CN" {
+		t.Fatalf("after signing in: %q, lang %q", p.doc.Find("[data-times] th").Eq(1).Text(), langOf(p))
+	}
+	other := h.browser() // another machine, which tells nothing
+	other.hdr.Set("Accept-Language", "en-US")
+	if p := other.login("op2").get("audit"); p.doc.Find("[data-times] th").Eq(1).Text() != "时间（Asia/Shanghai）" {
+		t.Fatalf("not remembered for op2: %q, lang %q", p.doc.Find("[data-times] th").Eq(1).Text(), langOf(p))
+	}
+}

@@ -64,8 +64,11 @@ func (a *App) instances(c echo.Context) error {
 	q.Visible = actor.Key(users.PermView)
 	open := a.open(c.Request().Context())
 	l := a.loc(c)
-	found, rows, err := a.rows.page(snap, q, rightsKey(actor), l, a.now(), open,
-		func(in *ecs.Instance) templates.InstanceRow { return a.row(l, *in, actor, open.byInstance[in.ID]) })
+	zone := a.zone(c)
+	found, rows, err := a.rows.page(snap, q, rightsKey(actor), l, zone, a.now(), open,
+		func(in *ecs.Instance) templates.InstanceRow {
+			return a.rowIn(l, zone, *in, actor, open.byInstance[in.ID])
+		})
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "render rows")
 	}
@@ -220,6 +223,11 @@ func (a *App) listQuery(c echo.Context) (ecs.Query, error) {
 // row decides, for one instance and one user, whether the Start form shows,
 // and says why not in words.
 func (a *App) row(l *i18n.Localizer, in ecs.Instance, actor starts.Actor, held audit.OpenOp) templates.InstanceRow {
+	return a.rowIn(l, nil, in, actor, held)
+}
+
+// rowIn is row with its dates in zone (UTC when nil), the page's.
+func (a *App) rowIn(l *i18n.Localizer, zone *time.Location, in ecs.Instance, actor starts.Actor, held audit.OpenOp) templates.InstanceRow {
 	base := a.cfg.BasePath()
 	r := templates.InstanceRow{ID: in.ID, Name: in.Name, Region: in.Region, Account: in.Account, Zone: in.Zone, Type: in.Type, Family: in.Family,
 		Status: in.Status, Locks: in.LockReasons, Charge: in.ChargeType, LocalDisk: a.starts.Families().Contains(in.Family),
@@ -234,9 +242,7 @@ func (a *App) row(l *i18n.Localizer, in ecs.Instance, actor starts.Actor, held a
 	if len(in.PublicIPs) > 0 {
 		r.PublicIP = in.PublicIPs[0]
 	}
-	if !in.ExpiredTime.IsZero() {
-		r.Expiry = in.ExpiredTime.Format("2006-01-02")
-	}
+	r.Expiry = in.ExpiryDate(zone)
 	r.LockNotes = in.LockNotes
 	r.Expired = in.Expired(a.now())
 	if in.Economical() {
@@ -396,7 +402,7 @@ func (a *App) confirmInit(c echo.Context, req starts.Request, msg string) error 
 	row := templates.InstanceRow{ID: req.InstanceID, Name: req.InstanceID, Region: req.Region,
 		StartURL: a.cfg.BasePath() + "instances/" + req.InstanceID + "/start"}
 	if in, known := a.fleet.Lookup(req.Region, req.InstanceID); known {
-		row = a.row(a.loc(c), in, a.actor(c), audit.OpenOp{})
+		row = a.rowIn(a.loc(c), a.zone(c), in, a.actor(c), audit.OpenOp{})
 	}
 	return render(c, http.StatusUnprocessableEntity, templates.ConfirmInit(templates.ConfirmInitPage{
 		Page: a.page(c, a.loc(c).T("init.confirm_title"), "instances"), Row: row, Error: msg, FormToken: randomToken(),

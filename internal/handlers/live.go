@@ -58,7 +58,10 @@ func (a *App) liveRows(c echo.Context) error {
 	}
 	actor := a.actor(c)
 	l := a.loc(c)
-	rowOf := func(in *ecs.Instance) templates.InstanceRow { return a.row(l, *in, actor, open.byInstance[in.ID]) }
+	zone := a.zone(c)
+	rowOf := func(in *ecs.Instance) templates.InstanceRow {
+		return a.rowIn(l, zone, *in, actor, open.byInstance[in.ID])
+	}
 	csrf, token, role := sess(c).csrf(), randomToken(), rightsKey(actor)
 	for _, ref := range refs {
 		key, version, _ := strings.Cut(ref, ":")
@@ -70,14 +73,14 @@ func (a *App) liveRows(c echo.Context) error {
 		if !ok || !starts.Sees(actor, in) {
 			continue // gone, or out of sight: the row stays as it was last shown
 		}
-		v, cached := a.rows.version(&in, role, l, now, open)
+		v, cached := a.rows.version(&in, role, l, zone, now, open)
 		if !cached {
 			v = rowOf(&in).Version
 		}
 		if v == version {
 			continue
 		}
-		rows, err := a.rows.render([]*ecs.Instance{&in}, role, l, len(snap.Instances), now, open, rowOf)
+		rows, err := a.rows.render([]*ecs.Instance{&in}, role, l, zone, len(snap.Instances), now, open, rowOf)
 		if err != nil {
 			return apperr.Wrap(err, apperr.Internal, "render a live row")
 		}

@@ -66,6 +66,37 @@ func (a *App) rememberPrefs(c echo.Context, s *session, userID int64) {
 	}
 }
 
+// toldPrefs are the language and zone set in a session before signing in
+// (the login page's control and script), each valid or "".
+func toldPrefs(s *session) (lang, zone string) {
+	lang, _ = s.s.Values["lang"].(string)
+	zone, _ = s.s.Values["zone"].(string)
+	if _, err := i18n.Zone(zone); zone == "" || err != nil {
+		zone = ""
+	}
+	return i18n.Valid(lang), zone
+}
+
+// keepPrefs carries the choices told before signing in into the signed-in
+// session and the user's stored preferences: the page script told the zone
+// once for the tab and will not tell it again, and the language was chosen
+// just now. A database that does not answer costs the remembering only.
+func (a *App) keepPrefs(c echo.Context, s *session, userID int64, lang, zone string) {
+	ctx := c.Request().Context()
+	var err error
+	if lang != "" {
+		s.set("lang", lang)
+		err = a.users.SetLang(ctx, userID, lang)
+	}
+	if zone != "" {
+		s.set("zone", zone)
+		err = errors.Join(err, a.users.SetZone(ctx, userID, zone))
+	}
+	if err != nil {
+		a.log.Warn("preferences told before signing in not remembered", "request_id", requestID(c), "err", err)
+	}
+}
+
 // setPrefs sets the language (the control on every page, a form) or the
 // time zone (the page script tells the browser's). Both are validated here;
 // a signed-in user's choice is remembered in the database too, so that it

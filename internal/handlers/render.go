@@ -173,7 +173,7 @@ func (a *App) errorStatus(c echo.Context, err error) (int, string) {
 			msg = l.T("error.too_long")
 		default:
 			if status < 500 {
-				msg = l.T("error.refused_status", "Status", http.StatusText(status))
+				msg = l.T("error.refused_status", "Status", http.StatusText(status), "Code", status)
 			}
 		}
 	} else {

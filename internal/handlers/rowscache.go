@@ -124,12 +124,14 @@ type pageKey struct {
 	q    ecs.Query
 	role string
 	lang string
+	zone string // the dates' (i18n.ZoneName)
 }
 
 type rowKey struct {
 	region, id string
 	role       string
 	lang       string
+	zone       string // the dates' (i18n.ZoneName)
 }
 
 type cachedRow struct {
@@ -173,16 +175,16 @@ func (rc *rowsCache) find(snap *ecs.Snapshot, q ecs.Query, gen int64) ecs.Found 
 
 // page gives the rows of a query's page, assembled once per snapshot from
 // the rows' cached HTML.
-func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, role string, l *i18n.Localizer, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, pageRows, error) {
+func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, role string, l *i18n.Localizer, zone *time.Location, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (ecs.Found, pageRows, error) {
 	found := rc.find(snap, q, open.heldGen)
-	k := pageKey{q, role, l.Lang()}
+	k := pageKey{q, role, l.Lang(), i18n.ZoneName(zone)}
 	rc.mu.Lock()
 	rows, ok := rc.pages[k]
 	rc.mu.Unlock()
 	if ok {
 		return found, rows, nil
 	}
-	rows, err := rc.render(found.Instances, role, l, len(snap.Instances), now, open, row)
+	rows, err := rc.render(found.Instances, role, l, zone, len(snap.Instances), now, open, row)
 	if err != nil {
 		return found, nil, err
 	}
@@ -197,10 +199,10 @@ func (rc *rowsCache) page(snap *ecs.Snapshot, q ecs.Query, role string, l *i18n.
 // render gives the rows' HTML with slots for the tokens, rendering only the
 // rows not cached as they look now (an instance whose subscription lapsed
 // since looks different). fleet is the number of instances.
-func (rc *rowsCache) render(list []*ecs.Instance, role string, l *i18n.Localizer, fleet int, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (pageRows, error) {
+func (rc *rowsCache) render(list []*ecs.Instance, role string, l *i18n.Localizer, zone *time.Location, fleet int, now time.Time, open *openState, row func(*ecs.Instance) templates.InstanceRow) (pageRows, error) {
 	out := make(pageRows, 0, len(list))
 	for _, in := range list {
-		k := rowKey{in.Region, in.ID, role, l.Lang()}
+		k := rowKey{in.Region, in.ID, role, l.Lang(), i18n.ZoneName(zone)}
 		rc.mu.Lock()
 		r := rc.rows[k]
 		rc.mu.Unlock()
@@ -230,11 +232,11 @@ func (rc *rowsCache) render(list []*ecs.Instance, role string, l *i18n.Localizer
 	return out, nil
 }
 
-// version is how in's row looks now for role in l's language, from the cache when it
+// version is how in's row looks now for role in l's language and zone, from the cache when it
 // holds the row as it looks now ("" and false when it does not).
-func (rc *rowsCache) version(in *ecs.Instance, role string, l *i18n.Localizer, now time.Time, open *openState) (string, bool) {
+func (rc *rowsCache) version(in *ecs.Instance, role string, l *i18n.Localizer, zone *time.Location, now time.Time, open *openState) (string, bool) {
 	rc.mu.Lock()
-	r := rc.rows[rowKey{in.Region, in.ID, role, l.Lang()}]
+	r := rc.rows[rowKey{in.Region, in.ID, role, l.Lang(), i18n.ZoneName(zone)}]
 	rc.mu.Unlock()
 	if r == nil || !r.inst.Equal(in) || r.expired != in.Expired(now) || r.held != heldBy(open, in.ID) {
 		return "", false

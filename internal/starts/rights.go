@@ -108,12 +108,39 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-var permWords = map[users.Perm]string{
-	users.PermView:   "see",
-	users.PermStart:  "start",
-	users.PermDecide: "approve or reject starts of",
-	users.PermExport: "export the audit log of",
-	users.PermAdmin:  "administer",
+// roleRefusals and scopeRefusals are each permission's refusal, one
+// sentence each, so that a translation has the verb in its own words.
+var roleRefusals = map[users.Perm]string{
+	users.PermView:    "Your role (%s) may not see instances.",
+	users.PermStart:   "Your role (%s) may not start instances.",
+	users.PermDecide:  "Your role (%s) may not approve or reject starts of instances.",
+	users.PermExport:  "Your role (%s) may not export the audit log of instances.",
+	users.PermAdmin:   "Your role (%s) may not administer instances.",
+	users.PermRefresh: "Your role (%s) may not refresh the list of instances.",
+}
+
+var scopeRefusals = map[users.Perm]string{
+	users.PermView:    "%s is outside the scope you may see: %s.",
+	users.PermStart:   "%s is outside the scope you may start: %s.",
+	users.PermDecide:  "%s is outside the scope whose starts you may approve or reject: %s.",
+	users.PermExport:  "%s is outside the scope whose audit log you may export: %s.",
+	users.PermAdmin:   "%s is outside the scope you may administer: %s.",
+	users.PermRefresh: "%s is outside the scope you may refresh: %s.",
+}
+
+// roleNames are an actor's roles as Roles says them ("viewer and
+// operator"), said in the reader's language in a refusal.
+type roleNames string
+
+func (r roleNames) String() string { return string(r) }
+
+// In names each role, and the "and" between them, in translate's language.
+func (r roleNames) In(translate func(string) string) string {
+	names := strings.Split(string(r), " and ")
+	for i, n := range names {
+		names[i] = translate(n)
+	}
+	return strings.Join(names, translate(" and "))
 }
 
 // May is the rights check: whether a may do p to inst, as inst is described
@@ -130,7 +157,7 @@ func May(a Actor, p users.Perm, inst ecs.Instance) Answer {
 	}
 	held := a.Scopes(p)
 	if len(held) == 0 {
-		x := no(apperr.Forbidden, "Your role (%s) may not %s instances.", a.Roles(), permWords[p])
+		x := no(apperr.Forbidden, roleRefusals[p], roleNames(a.Roles()))
 		x.ByRole = true
 		return x
 	}
@@ -138,7 +165,7 @@ func May(a Actor, p users.Perm, inst ecs.Instance) Answer {
 	for i, s := range held {
 		words[i] = s.Words()
 	}
-	return no(apperr.Forbidden, "%s is outside the scope you may %s: %s.", describe(inst), permWords[p], strings.Join(words, "; or "))
+	return no(apperr.Forbidden, scopeRefusals[p], describe(inst), strings.Join(words, "; or "))
 }
 
 // describe names an instance with what a scope matches: its region, tags

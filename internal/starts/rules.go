@@ -100,7 +100,7 @@ func (s *Service) validRef(region, id string) error {
 // mayStartAny is the role a start (or a check) needs.
 func mayStartAny(a Actor) Answer {
 	if !a.Holds(needStart) {
-		x := no(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", a.Roles())
+		x := no(apperr.Forbidden, "Your role (%s) may not start instances; ask an operator.", roleNames(a.Roles()))
 		x.ByRole = true
 		return x
 	}
@@ -186,7 +186,7 @@ func checkRejectReason(reason string) error {
 // approver or admin, never the requester.
 func mayDecide(a Actor, requester string) Answer {
 	if !a.Holds(needDecide) {
-		x := no(apperr.Forbidden, "Your role (%s) may not approve or reject starts.", a.Roles())
+		x := no(apperr.Forbidden, "Your role (%s) may not approve or reject starts.", roleNames(a.Roles()))
 		x.ByRole = true
 		return x
 	}
