@@ -69,12 +69,10 @@ func (a *App) done(c echo.Context, err error, words string) error {
 			return err
 		}
 		l := a.loc(c)
-		// A refusal of the users' or scopes' rules carries its format: in
-		// the page's language, its arguments put in.
-		msg := l.Sentence(strings.TrimPrefix(err.Error(), "users: "))
-		if apperr.KindOf(err) == apperr.Invalid {
-			msg = apperr.Words(err, l.Sentence, msg)
-		}
+		// A refusal of the users' or scopes' rules carries its format (in
+		// the page's language, its arguments put in); a plain error is
+		// said whole.
+		msg := apperr.Words(err, l.Sentence, l.Sentence(strings.TrimPrefix(err.Error(), "users: ")))
 		if errors.Is(err, users.ErrExists) {
 			msg = l.T("admin.exists")
 		}
