@@ -10,7 +10,6 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
-	"ecsdash/internal/users"
 )
 
 // The rules of what may happen, in one file: the service enforces them and
@@ -44,19 +43,11 @@ var yes = Answer{OK: true}
 // What the service's actions need, read from the one action table
 // (audit.Action): a new action's permission is its row there.
 var (
-	needStart       = needs(audit.ActionStartInstance)
-	needCheck       = needs(audit.ActionCheck)
-	needDecide      = needs(audit.ActionApprove)  // approving and rejecting alike
-	needWithdrawAny = needs(audit.ActionWithdraw) // someone else's request; one's own needs none
+	needStart       = audit.Needs(audit.ActionStartInstance)
+	needCheck       = audit.Needs(audit.ActionCheck)
+	needDecide      = audit.DecideNeeds                 // approving and rejecting alike
+	needWithdrawAny = audit.Needs(audit.ActionWithdraw) // someone else's request; one's own needs none
 )
-
-func needs(action string) users.Perm {
-	a, ok := audit.Action(action)
-	if !ok || a.Perm == 0 {
-		panic("starts: the action table gives " + action + " no permission")
-	}
-	return a.Perm
-}
 
 func no(kind apperr.Kind, format string, args ...any) Answer {
 	return Answer{Why: fmt.Sprintf(format, args...), Kind: kind, format: format, args: args}
