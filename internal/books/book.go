@@ -180,10 +180,7 @@ func (b *DBBook) fail(ctx context.Context, keys []string, now time.Time) error {
 }
 
 func (b *DBBook) unfail(ctx context.Context, keys []string, at time.Time) error {
-	row := "rowid" // a row's own id, to drop one of several alike
-	if b.w.Dialect == db.Postgres {
-		row = "ctid"
-	}
+	row := b.w.Dialect.RowID() // to drop one of several alike
 	for _, k := range keys {
 		q := "DELETE FROM login_failures WHERE " + row + " IN (SELECT " + row + " FROM login_failures WHERE key = ? AND at = ? LIMIT 1)"
 		if _, err := b.w.ExecContext(ctx, q, storedKey(k), stamp(at)); err != nil {
