@@ -265,10 +265,9 @@ func (s *Service) State(op audit.Op) string {
 	return op.Last.State
 }
 
-// withdrawal is the entry that records a's withdrawal of op: the
-// withdrawer in the approver's place (who closed it), and the reason in
-// words.
-func withdrawal(a Actor) (approver, reason string) { return a.User, "withdrawn by " + a.User }
+// withdrawal is the reason, in words, of the entry that records a's
+// withdrawal (the withdrawer is its approver: the action's row says so).
+func withdrawal(a Actor) (reason string) { return "withdrawn by " + a.User }
 
 // OwnWithdrawal reports whether e records a requester withdrawing their own
 // request. Entries written before the withdrawer was recorded as approver
