@@ -84,6 +84,29 @@ func Action(name string) (ActionInfo, bool) {
 	return actionTable[i], true
 }
 
+// Needs is what taking action needs, read from its row. It panics for an
+// action the table does not hold or gives no permission: a programming
+// error, caught at start-up by the variables that read it (DecideNeeds
+// below, starts' own).
+func Needs(action string) perm.Perm {
+	a, ok := Action(action)
+	if !ok || a.Perm == 0 {
+		panic("audit: the action table gives " + action + " no permission")
+	}
+	return a.Perm
+}
+
+var (
+	// DecideNeeds is what approving and rejecting a request need (their
+	// rows agree: TestTheActionTableDescribesEachActionOnce): what the
+	// approval queue and its count are shown for.
+	DecideNeeds = Needs(ActionApprove)
+	// ExportNeeds is what exporting the audit log needs. An export
+	// writes no entry, so it is no row of the table; it is said here,
+	// beside the rows, for the export route and its links alike.
+	ExportNeeds = perm.Export
+)
+
 // names lists the actions of the table that keep holds.
 func names(keep func(ActionInfo) bool) []string {
 	var out []string

@@ -42,3 +42,27 @@ func TestTheActionTableDescribesEachActionOnce(t *testing.T) {
 		t.Error("an action no entry carries is described")
 	}
 }
+
+// Deciding is one permission, read from the table: approving and
+// rejecting need the same, which is what the pages show the queue for
+// (DecideNeeds); exporting, which writes no entry, needs what ExportNeeds
+// says; an action with no permission is refused by Needs.
+func TestWhatDecidingAndExportingNeedIsSaidOnce(t *testing.T) {
+	t.Parallel()
+	if approve, reject := Needs(ActionApprove), Needs(ActionReject); approve != reject || DecideNeeds != approve {
+		t.Fatalf("approve needs %v, reject %v, the pages ask %v", approve, reject, DecideNeeds)
+	}
+	if ExportNeeds == 0 || ExportNeeds == DecideNeeds {
+		t.Fatalf("exporting needs %v (deciding %v): its own permission", ExportNeeds, DecideNeeds)
+	}
+	for _, name := range []string{ActionLogin, "DeleteInstance"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Needs(%s) gave a permission", name)
+				}
+			}()
+			Needs(name)
+		}()
+	}
+}

@@ -14,10 +14,12 @@ import (
 // checked as Append checks it; all or none are written. It is for building
 // or importing a large log (one commit's flush for many entries); a start
 // still records its intent with Append, durable before the call goes out.
-// On PostgreSQL it appends one by one.
+// Where Append is pipelined under the chain's lock (PostgreSQL), it
+// appends one by one that way; the all-or-none transaction is the single
+// writer's (SQLite).
 func (l *Log) AppendBatch(ctx context.Context, events []Event) ([]Event, error) {
 	out := make([]Event, 0, len(events))
-	if l.w.Dialect == db.Postgres {
+	if l.w.Has(db.Pipeline | db.AdvisoryLocks) {
 		for _, e := range events {
 			e, err := l.Append(ctx, e)
 			if err != nil {

@@ -29,6 +29,15 @@ func (d Dialect) String() string {
 	return "sqlite"
 }
 
+// RowID is the name of a row's own id in d's tables (SQLite's rowid,
+// PostgreSQL's ctid), to pick one of several rows alike.
+func (d Dialect) RowID() string {
+	if d == Postgres {
+		return "ctid"
+	}
+	return "rowid"
+}
+
 // Cap is something a store can do beyond the portable SQL every query is
 // written in. Code asks for the capability it needs, not which database it
 // is, so a third dialect is one row of dialectCaps.

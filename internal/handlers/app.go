@@ -11,20 +11,22 @@ import (
 	"github.com/gorilla/sessions"
 
 	"ecsdash/internal/audit"
+	"ecsdash/internal/books"
 	"ecsdash/internal/config"
 	"ecsdash/internal/db"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/idempotency"
 	"ecsdash/internal/metrics"
-	"ecsdash/internal/notify"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
 	"ecsdash/web/static"
 	"ecsdash/web/templates"
 )
 
-// App holds what the handlers need. Build assembles it; nothing changes it
-// afterwards but its own caches.
+// App holds what the handlers need: the services Build gives them, the
+// sessions, and the caches of what the pages show. Build assembles it;
+// nothing changes it afterwards but its own caches. The background work is
+// the Server's (Start, Stop), each loop's body its own package's.
 type App struct {
 	cfg         *config.Config
 	demo        bool // against the built-in simulator
@@ -45,25 +47,20 @@ type App struct {
 	demoUsers   []templates.DemoUser
 	now         func() time.Time // this host's clock
 	dbNow       func() time.Time // the database's: the audit log's times, the session windows
-	clock       *db.Clock        // dbNow's, kept in step by Start (nil: injected)
 	metrics     *metrics.Metrics
 
 	rows         rowsCache
-	lists        listCache       // the list page around its rows
-	routeNames   map[string]bool // the route templates, the only route labels of metrics
-	appended     *eventCount     // audit events written, for checkpoints
-	metricsToken []byte          // with --metrics-token-file, what /metrics requires
-	outbox       *notify.Outbox  // nil without --notify-url
-	opens        openCache       // open requests, read again when the log grows
-	lastSeq      atomic.Int64    // the newest audit entry's seq
-	endings      sync.Map        // requester -> the newest entry that ended a start of theirs (int64)
-	throttle     loginThrottle
+	lists        listCache          // the list page around its rows
+	routeNames   map[string]bool    // the route templates, the only route labels of metrics
+	appended     *eventCount        // audit events written, for checkpoints
+	metricsToken []byte             // with --metrics-token-file, what /metrics requires
+	opens        openCache          // open requests, read again when the log grows
+	lastSeq      atomic.Int64       // the newest audit entry's seq
+	endings      sync.Map           // requester -> the newest entry that ended a start of theirs (int64)
+	throttle     *books.Throttle    // the sign-in throttle, counting in memory or in the database
 	refreshes    refreshLimits      // forced refreshes of the fleet
 	exports      exportSlots        // audit exports running, per user
-	tokens       tokenBook          // one-time form tokens
-	shared       *dbBook            // on a shared store: the throttle's and the tokens' book, swept in the background
-	started      time.Time          // when this replica started (its lease's row)
-	bg           *background        // the background loops Start began (loops.go)
+	tokens       books.TokenBook    // one-time form tokens used
 	probing      sync.Mutex         // held while /readyz's write check runs
 	apiLimits    apiLimits          // each API token's pace, on this replica
 	idem         *idempotency.Store // the API starts' Idempotency-Keys

@@ -92,11 +92,11 @@ func (a *App) open(ctx context.Context) *openState {
 // waitingFor counts the requests that wait for this user's decision: the
 // rights check, with each instance as the shared cache describes it.
 func (s *openState) waitingFor(a starts.Actor, snap *ecs.Snapshot) int {
-	if !a.Holds(users.PermDecide) {
+	if !a.Holds(audit.DecideNeeds) {
 		return 0
 	}
 	var known map[string]*ecs.Instance
-	if !a.Unscoped(users.PermDecide) && len(s.awaiting) > 0 {
+	if !a.Unscoped(audit.DecideNeeds) && len(s.awaiting) > 0 {
 		// A scoped approver: each request's instance, by id (ids are
 		// unique), in one walk of the cache.
 		known = make(map[string]*ecs.Instance, len(s.awaiting))

@@ -20,7 +20,6 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/starts"
-	"ecsdash/internal/users"
 	"ecsdash/web/templates"
 )
 
@@ -142,7 +141,7 @@ func (a *App) auditPage(c echo.Context) error {
 	for k, vals := range keep {
 		exp[k] = vals
 	}
-	if actor.Unscoped(users.PermExport) {
+	if actor.Unscoped(audit.ExportNeeds) {
 		exp.Set("format", "csv")
 		v.ExportCSV = a.cfg.BasePath() + "audit/export?" + exp.Encode()
 		exp.Set("format", "json")
@@ -163,7 +162,7 @@ func (a *App) auditPage(c echo.Context) error {
 		v.NextURL = pageLink("before", history[len(history)-1].ID())
 	}
 	byBatch := map[string][]string{}
-	decides := actor.Holds(users.PermDecide)
+	decides := actor.Holds(audit.DecideNeeds)
 	for _, op := range awaiting {
 		inst := a.starts.Described(op.First.Region, op.First.InstanceID)
 		// The queue shows an approver the requests they may decide (and their
@@ -457,8 +456,8 @@ func (a *App) reject(c echo.Context) error {
 
 // auditExport streams the matching events as CSV or JSON.
 func (a *App) auditExport(c echo.Context) error {
-	if x := a.actor(c); !x.Unscoped(users.PermExport) {
-		if x.Holds(users.PermExport) {
+	if x := a.actor(c); !x.Unscoped(audit.ExportNeeds) {
+		if x.Holds(audit.ExportNeeds) {
 			return apperr.New(apperr.Forbidden, "Exporting the audit log needs the approver or admin role over every instance: the export holds every team's entries and every user's address and browser. Your grants are scoped.")
 		}
 		return apperr.New(apperr.Forbidden, "Exporting the audit log needs the approver or admin role: it holds every user's address and browser.")

@@ -41,7 +41,7 @@ func (a *App) login(c echo.Context) error {
 		return a.renderLogin(c, http.StatusBadRequest, next, apperr.Truncate(name, 64), a.loc(c).T("login.missing"))
 	}
 	ctx := c.Request().Context()
-	r, err := a.throttle.begin(ctx, strings.ToLower(name), ip, now)
+	r, err := a.throttle.Begin(ctx, strings.ToLower(name), ip, now)
 	if err != nil {
 		a.log.Error("login throttle unreadable", "request_id", requestID(c), "err", err)
 		return apperr.Wrap(err, apperr.Unavailable, "Sign-in cannot be checked right now: the database did not answer. Try again in a moment.")
@@ -49,16 +49,16 @@ func (a *App) login(c echo.Context) error {
 	if r != nil {
 		// One event per refusing key and window: a burst of refused
 		// attempts is one line in the audit log, not one per request.
-		if a.throttle.note(ctx, r.key, now) {
+		if a.throttle.Note(ctx, r.Key, now) {
 			ev.State, ev.ErrorCode = audit.StateFailed, "Throttled"
 			ev.ErrorMessage = "Sign-ins refused by the throttle; further refusals of the same kind in the next 15 minutes are not recorded."
 			a.record(c, ev)
 		}
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(r.retry.Seconds())))
-		return a.renderLogin(c, http.StatusTooManyRequests, next, name, a.loc(c).Sentence(r.words))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(r.Retry.Seconds())))
+		return a.renderLogin(c, http.StatusTooManyRequests, next, name, a.loc(c).Sentence(r.Words))
 	}
 	var u users.User
-	if herr := a.throttle.hash(ctx, func() { u, err = a.users.Authenticate(ctx, name, password) }); herr != nil {
+	if herr := a.throttle.Hash(ctx, func() { u, err = a.users.Authenticate(ctx, name, password) }); herr != nil {
 		err = herr
 	}
 	if errors.Is(err, users.ErrBadCredentials) {
@@ -70,7 +70,7 @@ func (a *App) login(c echo.Context) error {
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "login")
 	}
-	if err := a.throttle.succeeded(ctx, strings.ToLower(name), ip, now); err != nil {
+	if err := a.throttle.Succeeded(ctx, strings.ToLower(name), ip, now); err != nil {
 		a.log.Warn("login throttle not told of a success", "request_id", requestID(c), "err", err)
 	}
 	ev.User, ev.State = u.Name, audit.StateSucceeded

@@ -16,12 +16,15 @@ import (
 	"golang.org/x/time/rate"
 
 	"ecsdash/internal/audit"
+	"ecsdash/internal/books"
 	"ecsdash/internal/config"
 	"ecsdash/internal/db"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/idempotency"
+	"ecsdash/internal/loops"
 	"ecsdash/internal/metrics"
 	"ecsdash/internal/notify"
+	"ecsdash/internal/replica"
 	"ecsdash/internal/scope"
 	"ecsdash/internal/secrets"
 	"ecsdash/internal/starts"
@@ -49,11 +52,16 @@ type Deps struct {
 	DemoUsers   []templates.DemoUser // demo mode: created when missing, shown on the login page
 }
 
-// Server is the assembled dashboard: its HTTP handler, and Run for the work
-// it does in the background.
+// Server is the assembled dashboard: its HTTP handler, and the work it
+// does in the background, which Start begins and Stop ends.
 type Server struct {
-	app  *App
-	echo *echo.Echo
+	app     *App
+	echo    *echo.Echo
+	clock   *db.Clock        // the database's clock, kept in step by Start (nil: injected)
+	replica *replica.Replica // on a shared store: this replica's lease, rescue and following
+	book    *books.DBBook    // on a shared store: the throttle's and the tokens' rows
+	outbox  *notify.Outbox   // nil without --notify-url
+	bg      *loops.Group     // the background loops Start began
 }
 
 // Build assembles the dashboard: users, the audit log, the fleet cache, the
@@ -94,10 +102,10 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	log.OnAppend = func(e audit.Event) {
 		d.Metrics.AuditEvent(e.Action, e.State)
 		if app != nil {
-			app.sawSeq(e.Seq)
-			app.noteEnding(e)
+			app.took(e)
+		} else {
+			appended.add()
 		}
-		appended.add()
 	}
 	so := starts.Options{ECS: d.ECS, Batch: d.ECS, Fleet: fleet, Log: log, Families: d.Cfg.LocalDiskFamilies, Approval: d.Cfg.Approval,
 		TTL: d.Cfg.ApprovalTTL, Now: d.DBNow, Logger: d.Logger, CallLimit: 3 * d.Cfg.ECSTimeout}
@@ -108,21 +116,24 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	svc := starts.New(so)
 	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.DBNow, d.BcryptCost),
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), accounts: d.ECS.Accounts(), accountErrs: d.ECS.AccountErrors, sessions: NewCookieStore(d.Cfg, keys),
-		assets: assets, log: d.Logger, now: d.Now, dbNow: d.DBNow, clock: clock, metrics: d.Metrics, appended: appended,
+		assets: assets, log: d.Logger, now: d.Now, dbNow: d.DBNow, metrics: d.Metrics, appended: appended,
 		idem: idempotency.New(d.DB.Write, d.DB.Read, d.DBNow)}
 	a.cookies = &decodedCookies{store: a.sessions, now: a.now}
 	a.styleURL = a.cfg.BasePath() + "static/" + assets.Path("style.css")
 	a.appJSURL = a.cfg.BasePath() + "static/" + assets.Path("app.js")
 	app = a
-	a.throttle.hashing = make(chan struct{}, max(2, runtime.NumCPU()))
+	srv := &Server{app: a, clock: clock}
+	hashing := max(2, runtime.NumCPU())
 	if d.DB.Write.Has(db.Shared) {
 		// Replicas share one store: each names its entries, and what the
 		// throttle counts and the used form tokens live in the database.
 		log.SetReplica(d.Cfg.ReplicaID)
-		a.shared = &dbBook{w: d.DB.Write}
-		a.throttle.book, a.tokens = a.shared, a.shared
+		srv.book = books.NewDBBook(d.DB.Write)
+		a.throttle, a.tokens = books.NewThrottle(srv.book, hashing), srv.book
+		srv.replica = replica.New(replica.Options{ID: d.Cfg.ReplicaID, Lease: d.Cfg.ReplicaLease, Log: log, Starts: svc, Book: srv.book,
+			Logger: d.Logger, Now: d.DBNow, Head: a.lastSeq.Load, Took: a.took})
 	} else {
-		a.throttle.book, a.tokens = &memoryBook{}, &usedTokens{}
+		a.throttle, a.tokens = books.NewThrottle(&books.MemoryBook{}, hashing), &books.UsedTokens{}
 	}
 	if h, err := audit.LastSeq(ctx, d.DB.Read); err == nil {
 		a.lastSeq.Store(h)
@@ -154,7 +165,7 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		}
 		n := notify.New(notify.Options{URLs: d.Cfg.NotifyURLs, Format: d.Cfg.NotifyFormat, Lang: d.Cfg.NotifyLang, Langs: d.Cfg.NotifyLangs, Secret: secret,
 			Logger: d.Logger, Outcome: d.Metrics.Notification, Now: d.Now})
-		a.outbox = notify.NewOutbox(n, notify.OutboxOptions{Store: d.DB.Write, Read: d.DB.Read, Log: log, Messages: a.messages,
+		srv.outbox = notify.NewOutbox(n, notify.OutboxOptions{Store: d.DB.Write, Read: d.DB.Read, Log: log, Messages: a.messages,
 			Holder: holder, Wake: appended.notes})
 	}
 	if f := d.Cfg.MetricsTokenFile; f != "" {
@@ -167,40 +178,8 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 		}
 	}
 	d.Metrics.Registry.MustRegister(a.scrapeCollectors()...)
-	return &Server{app: a, echo: routes(a)}, nil
-}
-
-// clockSync is how often the database's clock is read again (db.Clock).
-const clockSync = 30 * time.Second
-
-// Checkpoints go to the log every checkpointEvery events and every
-// checkpointInterval, and at start-up.
-const (
-	checkpointEvery    = 1000
-	checkpointInterval = time.Hour
-)
-
-// checkpoints logs a signed checkpoint of the audit chain's head every
-// checkpointEvery events and every checkpointInterval, so that a copy of the
-// logs kept elsewhere shows if the log is later cut short
-// (web audit verify --head SEQ:HASH).
-func (a *App) checkpoints(ctx context.Context) error {
-	t := time.NewTicker(checkpointInterval)
-	defer t.Stop()
-	last := a.appended.n.Load()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		case <-a.appended.signal:
-			if a.appended.n.Load()-last < checkpointEvery {
-				continue
-			}
-		}
-		last = a.appended.n.Load()
-		a.checkpoint(ctx)
-	}
+	srv.echo = routes(a)
+	return srv, nil
 }
 
 // eventCount counts audit events written and signals each (a signal may
@@ -221,13 +200,24 @@ func (c *eventCount) add() {
 	}
 }
 
-func (a *App) checkpoint(ctx context.Context) {
-	c, err := a.auditLog.Checkpoint(ctx)
-	if err != nil {
-		a.log.Warn("audit checkpoint failed", "err", err)
-		return
+// took takes in an entry appended here or, followed, by another replica:
+// the newest known entry, the requester's ending, the count of entries
+// written (checkpoints, the outbox's wake-up).
+func (a *App) took(e audit.Event) {
+	a.sawSeq(e.Seq)
+	a.noteEnding(e)
+	a.appended.add()
+}
+
+// sawSeq moves the newest known entry forward (never back: appends finish
+// out of order).
+func (a *App) sawSeq(seq int64) {
+	for {
+		cur := a.lastSeq.Load()
+		if seq <= cur || a.lastSeq.CompareAndSwap(cur, seq) {
+			return
+		}
 	}
-	a.log.Info("audit checkpoint", "head", fmt.Sprintf("%d:%s", c.Seq, c.Hash), "time", c.Time.Format(time.RFC3339), "signature", c.Signature)
 }
 
 // messages are the notifications entry e stands for (starts.Notes), each
@@ -284,20 +274,29 @@ func noteReason(event string, first, last audit.Event) string {
 func (s *Server) Stop(ctx context.Context) error {
 	a := s.app
 	err := a.starts.Flush(ctx)
-	if serr := a.stopLoops(ctx); serr != nil {
+	if serr := s.bg.Stop(ctx); serr != nil {
 		// The loops did not stop in time: what they hold is kept.
 		return errors.Join(err, serr)
 	}
-	if a.outbox != nil {
-		if rerr := a.outbox.Release(context.WithoutCancel(ctx)); rerr != nil {
+	if s.outbox != nil {
+		if rerr := s.outbox.Release(context.WithoutCancel(ctx)); rerr != nil {
 			a.log.Warn("notifications: leases not given up; another replica takes them over once they run out", "err", rerr)
 		}
 	}
-	if err != nil || a.shared == nil {
+	if err != nil || s.replica == nil {
 		return err
 	}
-	return a.auditLog.Release(context.WithoutCancel(ctx))
+	return s.replica.Release(context.WithoutCancel(ctx))
 }
+
+// Failed is closed when a background loop failed (Failure says how): the
+// process is to shut down, draining, and exit non-zero. Before Start it is
+// nil (never closes).
+func (s *Server) Failed() <-chan struct{} { return s.bg.Failed() }
+
+// Failure is the first background loop's failure once Failed is closed
+// (nil before, and when none failed).
+func (s *Server) Failure() error { return s.bg.Failure() }
 
 // Drain is how long a shutdown waits for the requests in flight to end and
 // their outcomes to be written: the longest a start can take (the fresh
@@ -318,7 +317,7 @@ func (s *Server) Fleet() *ecs.Fleet { return s.app.fleet }
 // it takes the replica's lease (refused while another process holds this
 // --replica-id's) and records as unknown the operations whose outcome was
 // lost when the process last stopped (an error here stops start-up). Then,
-// until ctx ends or Stop, it runs the background loops (loops.go): it
+// until ctx ends or Stop, it runs the background loops (work): it
 // refreshes the fleet, follows moving instances, reconciles its own
 // dangling intents and unknown outcomes, expires approval requests past
 // their time, and, as configured, syncs the database's clock, renews the
@@ -327,14 +326,13 @@ func (s *Server) Start(ctx context.Context) error {
 	a := s.app
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if a.clock != nil {
-		if err := a.clock.Sync(rctx); err != nil {
+	if s.clock != nil {
+		if err := s.clock.Sync(rctx); err != nil {
 			return err
 		}
 	}
-	if a.shared != nil {
-		a.started = a.now()
-		if err := a.auditLog.Claim(rctx, a.cfg.ReplicaLease); err != nil {
+	if s.replica != nil {
+		if err := s.replica.Claim(rctx); err != nil {
 			return err
 		}
 	}
@@ -348,12 +346,43 @@ func (s *Server) Start(ctx context.Context) error {
 	if n > 0 {
 		a.log.Warn("recorded unfinished operations as outcome unknown", "count", n)
 	}
-	a.checkpoint(rctx)
-	if a.outbox != nil {
-		if err := a.outbox.Prepare(rctx); err != nil {
+	a.auditLog.LogCheckpoint(rctx, a.log)
+	if s.outbox != nil {
+		if err := s.outbox.Prepare(rctx); err != nil {
 			return err
 		}
 	}
-	a.startLoops(ctx, a.loops())
+	s.bg = loops.Start(ctx, s.work(), a.log)
 	return nil
+}
+
+// clockSync is how often the database's clock is read again (db.Clock).
+const clockSync = 30 * time.Second
+
+// work lists the background loops of this configuration; each loop's body
+// is its own package's.
+func (s *Server) work() []loops.Loop {
+	a := s.app
+	var ls []loops.Loop
+	if s.clock != nil {
+		ls = append(ls, loops.Loop{Name: "database clock", Run: func(ctx context.Context) error { return s.clock.Run(ctx, clockSync, a.log) }})
+	}
+	if s.replica != nil {
+		// The heartbeat on its own: a slow rescue or follow must not delay
+		// it past the lease.
+		ls = append(ls, loops.Loop{Name: "replica heartbeat", Run: s.replica.Heartbeat}, loops.Loop{Name: "replica rescue and following", Run: s.replica.Run})
+	}
+	ls = append(ls,
+		loops.Loop{Name: "audit checkpoints", Run: func(ctx context.Context) error {
+			return a.auditLog.CheckpointLoop(ctx, a.appended.n.Load, a.appended.signal, a.log)
+		}},
+		// With replicas, the rescue records their dangling intents.
+		loops.Loop{Name: "reconcile", Run: func(ctx context.Context) error { return a.starts.ReconcileLoop(ctx, s.replica == nil) }},
+		loops.Loop{Name: "fleet refresh", Run: func(ctx context.Context) error { return a.fleet.Run(ctx, a.cfg.RefreshInterval) }},
+		loops.Loop{Name: "fleet tracking", Run: a.fleet.Track},
+		loops.Loop{Name: "approval expiry", Run: a.starts.ExpiryLoop})
+	if s.outbox != nil {
+		ls = append(ls, loops.Loop{Name: "notifications", Run: s.outbox.Run})
+	}
+	return ls
 }

@@ -335,7 +335,7 @@ func (a *App) start(c echo.Context) error {
 			return apperr.New(apperr.Invalid, "The form's token is not one this dashboard issued. Reload the list and start again.")
 		}
 		key = token + "|" + req.Region + "/" + req.InstanceID
-		fresh, err := a.tokens.use(c.Request().Context(), key, a.dbNow()) // its hour spans replicas
+		fresh, err := a.tokens.Use(c.Request().Context(), key, a.dbNow()) // its hour spans replicas
 		if err != nil {
 			a.metrics.Start("refused")
 			return apperr.Wrap(err, apperr.Unavailable, "The start was not sent: the dashboard could not record its form as used (the database did not answer). Try again in a moment.")
@@ -348,7 +348,7 @@ func (a *App) start(c echo.Context) error {
 	res, err := a.starts.Request(c.Request().Context(), actor, req)
 	if err != nil {
 		if key != "" {
-			a.tokens.release(context.WithoutCancel(c.Request().Context()), key) // refused before anything was sent: the form may be sent again
+			a.tokens.Release(context.WithoutCancel(c.Request().Context()), key) // refused before anything was sent: the form may be sent again
 		}
 		a.metrics.Start("refused")
 		if errors.Is(err, starts.ErrWipeReason) {

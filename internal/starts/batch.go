@@ -119,8 +119,7 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 	if len(rows) > ecs.MaxBatch {
 		return Batch{}, apperr.New(apperr.Invalid, "A batch holds at most %d instances; %d were sent.", ecs.MaxBatch, len(rows))
 	}
-	base := audit.Event{Action: audit.ActionStartInstance, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP,
-		UserAgent: a.UserAgent, Reason: strings.TrimSpace(reason), BatchID: b.ID, Token: a.Token}
+	base := a.took(audit.Event{Action: audit.ActionStartInstance, Reason: strings.TrimSpace(reason), BatchID: b.ID})
 
 	// Fresh state, one DescribeInstances per region and 100 instances.
 	byRegion := map[string][]*BatchRow{}
@@ -442,8 +441,8 @@ func (s *Service) Check(ctx context.Context, a Actor, r Request) (CheckResult, e
 	if x := May(a, needCheck, inst); !x.OK {
 		return CheckResult{}, x.Err() // nothing asked of ECS for an instance outside the grants
 	}
-	ev := audit.Event{Action: audit.ActionCheck, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP, UserAgent: a.UserAgent, Token: a.Token,
-		Region: r.Region, InstanceID: r.InstanceID, InstanceName: inst.Name, InstanceType: inst.Type, InitLocalDisk: r.InitLocalDisk, DryRun: true}
+	ev := a.took(audit.Event{Action: audit.ActionCheck, Region: r.Region, InstanceID: r.InstanceID, InstanceName: inst.Name, InstanceType: inst.Type,
+		InitLocalDisk: r.InitLocalDisk, DryRun: true})
 	if s.limiter != nil { // a dry run spends StartInstance's API budget too
 		wctx, cancel := context.WithTimeout(ctx, checkWait)
 		err := s.limiter.WaitN(wctx, 1)

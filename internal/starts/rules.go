@@ -10,7 +10,6 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
-	"ecsdash/internal/users"
 )
 
 // The rules of what may happen, in one file: the service enforces them and
@@ -44,19 +43,11 @@ var yes = Answer{OK: true}
 // What the service's actions need, read from the one action table
 // (audit.Action): a new action's permission is its row there.
 var (
-	needStart       = needs(audit.ActionStartInstance)
-	needCheck       = needs(audit.ActionCheck)
-	needDecide      = needs(audit.ActionApprove)  // approving and rejecting alike
-	needWithdrawAny = needs(audit.ActionWithdraw) // someone else's request; one's own needs none
+	needStart       = audit.Needs(audit.ActionStartInstance)
+	needCheck       = audit.Needs(audit.ActionCheck)
+	needDecide      = audit.DecideNeeds                 // approving and rejecting alike
+	needWithdrawAny = audit.Needs(audit.ActionWithdraw) // someone else's request; one's own needs none
 )
-
-func needs(action string) users.Perm {
-	a, ok := audit.Action(action)
-	if !ok || a.Perm == 0 {
-		panic("starts: the action table gives " + action + " no permission")
-	}
-	return a.Perm
-}
 
 func no(kind apperr.Kind, format string, args ...any) Answer {
 	return Answer{Why: fmt.Sprintf(format, args...), Kind: kind, format: format, args: args}
@@ -274,10 +265,9 @@ func (s *Service) State(op audit.Op) string {
 	return op.Last.State
 }
 
-// withdrawal is the entry that records a's withdrawal of op: the
-// withdrawer in the approver's place (who closed it), and the reason in
-// words.
-func withdrawal(a Actor) (approver, reason string) { return a.User, "withdrawn by " + a.User }
+// withdrawal is the reason, in words, of the entry that records a's
+// withdrawal (the withdrawer is its approver: the action's row says so).
+func withdrawal(a Actor) (reason string) { return "withdrawn by " + a.User }
 
 // OwnWithdrawal reports whether e records a requester withdrawing their own
 // request. Entries written before the withdrawer was recorded as approver

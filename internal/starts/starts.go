@@ -52,6 +52,20 @@ type Actor struct {
 	Rights *users.Rights
 }
 
+// took is e as taken by a, the one place an actor's fields reach an entry:
+// who took it (its user, or for an action whose row says ByApprover, a
+// decision or a withdrawal, its approver, the requester staying its user),
+// how they signed in, from where, with which browser and API token.
+func (a Actor) took(e audit.Event) audit.Event {
+	if audit.Is(e, func(x audit.ActionInfo) bool { return x.ByApprover }) {
+		e.Approver = a.User
+	} else {
+		e.User = a.User
+	}
+	e.AuthMethod, e.SourceIP, e.UserAgent, e.Token = a.AuthMethod, a.SourceIP, a.UserAgent, a.Token
+	return e
+}
+
 // Options are what a Service is made of. New copies them: a Service does
 // not change after it is made, and nothing outside it changes it.
 type Options struct {
@@ -242,9 +256,8 @@ func (s *Service) Request(ctx context.Context, a Actor, r Request) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-	base := audit.Event{Action: audit.ActionStartInstance, User: a.User, AuthMethod: a.AuthMethod, SourceIP: a.SourceIP,
-		UserAgent: a.UserAgent, Region: region, InstanceID: id, InstanceName: inst.Name, InstanceType: inst.Type,
-		InitLocalDisk: initLocalDisk, Reason: strings.TrimSpace(r.Reason), Token: a.Token}
+	base := a.took(audit.Event{Action: audit.ActionStartInstance, Region: region, InstanceID: id, InstanceName: inst.Name, InstanceType: inst.Type,
+		InitLocalDisk: initLocalDisk, Reason: strings.TrimSpace(r.Reason)})
 	if s.approval.NeedsApproval(initLocalDisk) {
 		base.State = audit.StateAwaitingApproval
 		ev, err := s.log.Append(ctx, base)
@@ -479,8 +492,8 @@ func (s *Service) Approve(ctx context.Context, a Actor, opID int64, digest strin
 	}
 	req := op.First
 	decision := op.Last
-	decision.Action, decision.Approver, decision.SourceIP, decision.UserAgent, decision.AuthMethod = audit.ActionApprove, a.User, a.SourceIP, a.UserAgent, a.AuthMethod
-	decision.Token = a.Token
+	decision.Action = audit.ActionApprove
+	decision = a.took(decision)
 	inst, ferr := s.fresh(ctx, a, needDecide, req.Region, req.InstanceID, req.InitLocalDisk)
 	if k := apperr.KindOf(ferr); ferr != nil && (k == apperr.Unavailable || k == apperr.Internal || k == apperr.Forbidden || k == apperr.NotFound && !errors.As(ferr, new(*ecs.Error))) {
 		// ECS could not be asked, or the approver's grants do not cover the
@@ -529,16 +542,15 @@ func (s *Service) Withdraw(ctx context.Context, a Actor, opID int64) error {
 	if err := s.MayWithdraw(a, op).Err(); err != nil {
 		return err
 	}
-	approver, reason := withdrawal(a)
-	return s.close(ctx, a, op, audit.ActionWithdraw, audit.StateWithdrawn, approver, reason)
+	return s.close(ctx, a, op, audit.ActionWithdraw, audit.StateWithdrawn, withdrawal(a))
 }
 
 // close ends a request awaiting approval without starting it (a rejection,
 // a withdrawal), unless someone decided first.
-func (s *Service) close(ctx context.Context, a Actor, op audit.Op, action, state, approver, reason string) error {
+func (s *Service) close(ctx context.Context, a Actor, op audit.Op, action, state, reason string) error {
 	ev := op.Last
-	ev.Action, ev.State, ev.Approver, ev.Reason = action, state, approver, reason
-	ev.SourceIP, ev.UserAgent, ev.AuthMethod, ev.Token = a.SourceIP, a.UserAgent, a.AuthMethod, a.Token
+	ev.Action, ev.State, ev.Reason = action, state, reason
+	ev = a.took(ev) // the decider or withdrawer as its approver
 	_, err := s.log.AppendIf(ctx, ev, audit.StateAwaitingApproval)
 	if errors.Is(err, audit.ErrStateChanged) {
 		return apperr.New(apperr.Conflict, "Someone decided on request %d first.", op.ID())
@@ -560,7 +572,7 @@ func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reaso
 	if x := May(a, needDecide, s.describeNow(ctx, op.First.Region, op.First.InstanceID)); !x.OK {
 		return x.Err()
 	}
-	return s.close(ctx, a, op, audit.ActionReject, audit.StateRejected, a.User, reason)
+	return s.close(ctx, a, op, audit.ActionReject, audit.StateRejected, reason)
 }
 
 func (s *Service) expire(ctx context.Context, op audit.Op) {

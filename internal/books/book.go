@@ -1,4 +1,8 @@
-package handlers
+// Package books keeps what the sign-in throttle counts and the one-time
+// form tokens used, with the throttle's rules (Throttle): in this process's
+// memory on a single-process store, in the database (login_failures,
+// claims) when replicas share it.
+package books
 
 import (
 	"context"
@@ -13,10 +17,10 @@ import (
 	"ecsdash/internal/db"
 )
 
-// book keeps what the login throttle counts and the claims it makes (a
+// Book keeps what the login throttle counts and the claims it makes (a
 // paced attempt, a refusal already recorded), and, on a shared store, the
 // one-time form tokens.
-type book interface {
+type Book interface {
 	// failures counts key's failures after since.
 	failures(ctx context.Context, key string, since time.Time) (int, error)
 	// fail records a failure of each key at now.
@@ -31,24 +35,24 @@ type book interface {
 	claim(ctx context.Context, key string, now time.Time, every time.Duration) (bool, error)
 }
 
-// memoryBook is a book in this process's memory (a single-process store).
+// MemoryBook is a Book in this process's memory (a single-process store).
 // A spray of made-up names cannot grow it past maxThrottleKeys names: past
 // the bound, new names are not tracked (the per-address limit still holds
 // for them) and new refusals are not recorded again.
-type memoryBook struct {
+type MemoryBook struct {
 	mu      sync.Mutex
 	failed  map[string][]time.Time
 	claimed map[string]time.Time
 }
 
-func (m *memoryBook) init() {
+func (m *MemoryBook) init() {
 	if m.failed == nil {
 		m.failed, m.claimed = map[string][]time.Time{}, map[string]time.Time{}
 	}
 }
 
 // recent keeps key's failures after since and counts them; m.mu is held.
-func (m *memoryBook) recent(key string, since time.Time) int {
+func (m *MemoryBook) recent(key string, since time.Time) int {
 	var kept []time.Time
 	for _, f := range m.failed[key] {
 		if f.After(since) {
@@ -63,14 +67,14 @@ func (m *memoryBook) recent(key string, since time.Time) int {
 	return len(kept)
 }
 
-func (m *memoryBook) failures(_ context.Context, key string, since time.Time) (int, error) {
+func (m *MemoryBook) failures(_ context.Context, key string, since time.Time) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
 	return m.recent(key, since), nil
 }
 
-func (m *memoryBook) fail(_ context.Context, keys []string, now time.Time) error {
+func (m *MemoryBook) fail(_ context.Context, keys []string, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
@@ -87,7 +91,7 @@ func (m *memoryBook) fail(_ context.Context, keys []string, now time.Time) error
 	return nil
 }
 
-func (m *memoryBook) unfail(_ context.Context, keys []string, at time.Time) error {
+func (m *MemoryBook) unfail(_ context.Context, keys []string, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
@@ -108,7 +112,7 @@ func (m *memoryBook) unfail(_ context.Context, keys []string, at time.Time) erro
 	return nil
 }
 
-func (m *memoryBook) forget(_ context.Context, key string) error {
+func (m *MemoryBook) forget(_ context.Context, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.failed, key)
@@ -116,7 +120,7 @@ func (m *memoryBook) forget(_ context.Context, key string) error {
 	return nil
 }
 
-func (m *memoryBook) claim(_ context.Context, key string, now time.Time, every time.Duration) (bool, error) {
+func (m *MemoryBook) claim(_ context.Context, key string, now time.Time, every time.Duration) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
@@ -137,11 +141,14 @@ func (m *memoryBook) claim(_ context.Context, key string, now time.Time, every t
 	return true, nil
 }
 
-// dbBook is a book in the database, shared by every replica on it. Rows
+// DBBook is a Book in the database, shared by every replica on it. Rows
 // older than what any rule looks back on are swept (sweep).
-type dbBook struct {
+type DBBook struct {
 	w *db.Pool
 }
+
+// NewDBBook is the book kept in w's tables.
+func NewDBBook(w *db.Pool) *DBBook { return &DBBook{w: w} }
 
 func stamp(t time.Time) string { return t.UTC().Format(audit.TimeFormat) }
 
@@ -153,13 +160,13 @@ func storedKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (b dbBook) failures(ctx context.Context, key string, since time.Time) (int, error) {
+func (b *DBBook) failures(ctx context.Context, key string, since time.Time) (int, error) {
 	var n int
 	err := b.w.QueryRowContext(ctx, "SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?", storedKey(key), stamp(since)).Scan(&n)
 	return n, err
 }
 
-func (b dbBook) fail(ctx context.Context, keys []string, now time.Time) error {
+func (b *DBBook) fail(ctx context.Context, keys []string, now time.Time) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -172,11 +179,8 @@ func (b dbBook) fail(ctx context.Context, keys []string, now time.Time) error {
 	return err
 }
 
-func (b dbBook) unfail(ctx context.Context, keys []string, at time.Time) error {
-	row := "rowid" // a row's own id, to drop one of several alike
-	if b.w.Dialect == db.Postgres {
-		row = "ctid"
-	}
+func (b *DBBook) unfail(ctx context.Context, keys []string, at time.Time) error {
+	row := b.w.Dialect.RowID() // to drop one of several alike
 	for _, k := range keys {
 		q := "DELETE FROM login_failures WHERE " + row + " IN (SELECT " + row + " FROM login_failures WHERE key = ? AND at = ? LIMIT 1)"
 		if _, err := b.w.ExecContext(ctx, q, storedKey(k), stamp(at)); err != nil {
@@ -186,7 +190,7 @@ func (b dbBook) unfail(ctx context.Context, keys []string, at time.Time) error {
 	return nil
 }
 
-func (b dbBook) forget(ctx context.Context, key string) error {
+func (b *DBBook) forget(ctx context.Context, key string) error {
 	if _, err := b.w.ExecContext(ctx, "DELETE FROM login_failures WHERE key = ?", storedKey(key)); err != nil {
 		return err
 	}
@@ -196,7 +200,7 @@ func (b dbBook) forget(ctx context.Context, key string) error {
 
 // claim is one conditional upsert: of replicas claiming at once, the
 // database lets one row change.
-func (b dbBook) claim(ctx context.Context, key string, now time.Time, every time.Duration) (bool, error) {
+func (b *DBBook) claim(ctx context.Context, key string, now time.Time, every time.Duration) (bool, error) {
 	res, err := b.w.ExecContext(ctx, `INSERT INTO claims (key, at) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET at = excluded.at WHERE claims.at <= ?`, storedKey(key), stamp(now), stamp(now.Add(-every)))
 	if err != nil {
@@ -206,8 +210,8 @@ func (b dbBook) claim(ctx context.Context, key string, now time.Time, every time
 	return n == 1, err
 }
 
-// sweep deletes failures and claims older than any rule looks back on.
-func (b dbBook) sweep(ctx context.Context, now time.Time) error {
+// Sweep deletes failures and claims older than any rule looks back on.
+func (b *DBBook) Sweep(ctx context.Context, now time.Time) error {
 	if _, err := b.w.ExecContext(ctx, "DELETE FROM login_failures WHERE at <= ?", stamp(now.Add(-throttleWindow))); err != nil {
 		return fmt.Errorf("sweep sign-in failures: %w", err)
 	}
@@ -217,15 +221,18 @@ func (b dbBook) sweep(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// tokenBook remembers one-time form tokens: usedTokens in memory on a
+// TokenBook remembers one-time form tokens: UsedTokens in memory on a
 // single-process store, the database's claims when replicas share it.
-type tokenBook interface {
-	use(ctx context.Context, key string, now time.Time) (bool, error)
-	release(ctx context.Context, key string)
+type TokenBook interface {
+	// Use reports whether key is fresh, and reserves it.
+	Use(ctx context.Context, key string, now time.Time) (bool, error)
+	// Release forgets a reservation: the start it guarded was refused
+	// before anything was sent, so the same form may be sent again.
+	Release(ctx context.Context, key string)
 }
 
-func (b dbBook) use(ctx context.Context, key string, now time.Time) (bool, error) {
+func (b *DBBook) Use(ctx context.Context, key string, now time.Time) (bool, error) {
 	return b.claim(ctx, "token:"+key, now, formTokenTTL)
 }
 
-func (b dbBook) release(ctx context.Context, key string) { b.forget(ctx, "token:"+key) }
+func (b *DBBook) Release(ctx context.Context, key string) { b.forget(ctx, "token:"+key) }

@@ -1,4 +1,4 @@
-package handlers
+package books
 
 import (
 	"context"
@@ -14,16 +14,16 @@ import (
 // database on each store. Each is opened inside its own subtest, so a
 // store that is missing (PostgreSQL without its server) skips its case
 // only.
-func books() map[string]func(t *testing.T) book {
-	out := map[string]func(t *testing.T) book{"memory": func(*testing.T) book { return &memoryBook{} }}
+func books() map[string]func(t *testing.T) Book {
+	out := map[string]func(t *testing.T) Book{"memory": func(*testing.T) Book { return &MemoryBook{} }}
 	for _, k := range dbtest.Kinds() {
-		out["database/"+k.Name] = func(t *testing.T) book {
+		out["database/"+k.Name] = func(t *testing.T) Book {
 			d, err := db.Open(context.Background(), k.New(t))
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { d.Close() })
-			return &dbBook{w: d.Write}
+			return NewDBBook(d.Write)
 		}
 	}
 	return out
@@ -38,7 +38,7 @@ func TestTheThrottleRulesHoldOnEveryBook(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			bk := open(t)
 			ctx := context.Background()
-			th := &loginThrottle{book: bk}
+			th := NewThrottle(bk, 0)
 			now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 			for i := range maxPairFailures {
 				if r, err := th.check(ctx, "ann", "10.0.0.1", now); err != nil || r != nil {
@@ -46,13 +46,13 @@ func TestTheThrottleRulesHoldOnEveryBook(t *testing.T) {
 				}
 				th.fail(ctx, "ann", "10.0.0.1", now)
 			}
-			if r, err := th.check(ctx, "ann", "10.0.0.1", now); err != nil || r == nil || r.retry != throttleWindow {
+			if r, err := th.check(ctx, "ann", "10.0.0.1", now); err != nil || r == nil || r.Retry != throttleWindow {
 				t.Fatalf("after %d failures from one address: %+v %v", maxPairFailures, r, err)
 			}
 			if r, _ := th.check(ctx, "ann", "10.0.0.2", now); r != nil {
 				t.Fatal("failures from one address refused the name from another")
 			}
-			th.succeeded(ctx, "ann", "10.0.0.1", now.Add(time.Second)) // an attempt of its own, reserved then
+			th.Succeeded(ctx, "ann", "10.0.0.1", now.Add(time.Second)) // an attempt of its own, reserved then
 			if n, _ := bk.failures(ctx, "pair:ann\x0010.0.0.1", now.Add(-time.Hour)); n != 0 {
 				t.Fatalf("a success left %d failures of the pair", n)
 			}
@@ -89,7 +89,7 @@ func TestTheThrottleRulesHoldOnEveryBook(t *testing.T) {
 			if r, _ := th.check(ctx, "bob", "10.3.0.1", now.Add(paceInterval)); r != nil {
 				t.Fatal("a paced name was refused after its interval")
 			}
-			if !th.note(ctx, "ip:10.0.0.1", now) || th.note(ctx, "ip:10.0.0.1", now.Add(time.Minute)) {
+			if !th.Note(ctx, "ip:10.0.0.1", now) || th.Note(ctx, "ip:10.0.0.1", now.Add(time.Minute)) {
 				t.Fatal("a refusal is recorded other than once per window")
 			}
 			// Time only moves forward: past the window nothing counts.
@@ -104,30 +104,36 @@ func TestTheThrottleRulesHoldOnEveryBook(t *testing.T) {
 	}
 }
 
-// One-time form tokens on the database: used once, released when the start
-// was refused before anything was sent, and swept once old.
-func TestFormTokensInTheDatabase(t *testing.T) {
+// One-time form tokens, in memory and on the database: used once, released
+// when the start was refused before anything was sent, and, in the
+// database, swept once old. Each store is opened inside its subtest, so a
+// missing PostgreSQL skips its case only.
+func TestFormTokensAreUsedOnceOnEveryBook(t *testing.T) {
 	t.Parallel()
 	for name, open := range books() {
-		if name == "memory" {
-			continue
-		}
 		t.Run(name, func(t *testing.T) {
-			d := open(t).(*dbBook)
+			var tokens TokenBook = &UsedTokens{}
+			d, _ := open(t).(*DBBook)
+			if d != nil {
+				tokens = d
+			}
 			ctx := context.Background()
 			now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-			if fresh, err := d.use(ctx, "tok|cn-hangzhou/i-1", now); err != nil || !fresh {
+			if fresh, err := tokens.Use(ctx, "tok|cn-hangzhou/i-1", now); err != nil || !fresh {
 				t.Fatalf("a fresh token: %v %v", fresh, err)
 			}
-			if fresh, _ := d.use(ctx, "tok|cn-hangzhou/i-1", now.Add(time.Minute)); fresh {
+			if fresh, _ := tokens.Use(ctx, "tok|cn-hangzhou/i-1", now.Add(time.Minute)); fresh {
 				t.Fatal("a token was used twice")
 			}
-			d.release(ctx, "tok|cn-hangzhou/i-1")
-			if fresh, _ := d.use(ctx, "tok|cn-hangzhou/i-1", now.Add(2*time.Minute)); !fresh {
+			tokens.Release(ctx, "tok|cn-hangzhou/i-1")
+			if fresh, _ := tokens.Use(ctx, "tok|cn-hangzhou/i-1", now.Add(2*time.Minute)); !fresh {
 				t.Fatal("a released token stays used")
 			}
+			if d == nil {
+				return
+			}
 			d.fail(ctx, []string{"ip:1"}, now)
-			if err := d.sweep(ctx, now.Add(2*formTokenTTL)); err != nil {
+			if err := d.Sweep(ctx, now.Add(2*formTokenTTL)); err != nil {
 				t.Fatal(err)
 			}
 			var rows int

@@ -1,0 +1,60 @@
+package starts
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// reconcileEvery is how often a process looks for its own intents whose
+// call ended without an outcome on record (a single-process store; with
+// replicas, the replica's rescue does it), and for unknown outcomes whose
+// truth is now visible (every store).
+const reconcileEvery = 15 * time.Second
+
+// ReconcileLoop records as unknown, while the process runs, its own
+// intents whose call ended without an outcome on record (with own: on a
+// single-process store), and gives unknown outcomes their follow-up entry
+// once the instance is seen settled. It returns nil when ctx ends.
+func (s *Service) ReconcileLoop(ctx context.Context, own bool) error {
+	t := time.NewTicker(reconcileEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if own {
+			if n, err := s.RecoverDangling(ctx, false); err != nil {
+				s.logger.Warn("reconciling dangling intents failed", "err", err)
+			} else if n > 0 {
+				s.logger.Warn("recorded intents whose outcome was not on record as outcome unknown", "count", n)
+			}
+		}
+		if n, err := s.Reconcile(ctx); err != nil {
+			s.logger.Warn("reconciling unknown outcomes failed", "err", err)
+		} else if n > 0 {
+			s.logger.Info("unknown outcomes given a follow-up entry with the status seen later", "count", n)
+		}
+	}
+}
+
+// expiryEvery is how often approval requests past their time are expired.
+const expiryEvery = time.Minute
+
+// ExpiryLoop expires approval requests past their time, until ctx ends.
+func (s *Service) ExpiryLoop(ctx context.Context) error {
+	t := time.NewTicker(expiryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := s.ExpireDue(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.logger.Warn("approval expiry failed", "err", err)
+			}
+		}
+	}
+}
