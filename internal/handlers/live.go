@@ -14,6 +14,7 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/starts"
+	"ecsdash/internal/users"
 	"ecsdash/web/templates"
 )
 
@@ -49,16 +50,16 @@ func (a *App) liveRows(c echo.Context) error {
 	snap := a.fleet.Snapshot()
 	open := a.open(c.Request().Context())
 	now := a.now()
-	ans := liveAnswer{V: strconv.FormatUint(snap.Seq, 10) + "." + strconv.FormatInt(open.heldGen, 10), Age: -1, Rows: []liveRow{}}
+	actor := a.actor(c)
+	l := a.loc(c)
+	zone := a.zone(c)
+	ans := liveAnswer{V: liveVersion(snap.Seq, open.heldGen, viewerKey(actor, l.Lang(), zone)), Age: -1, Rows: []liveRow{}}
 	if !snap.Fetched.IsZero() {
 		ans.Age = int64(now.Sub(snap.Fetched) / time.Second)
 	}
 	if c.QueryParam("v") == ans.V {
 		return c.JSON(http.StatusOK, ans)
 	}
-	actor := a.actor(c)
-	l := a.loc(c)
-	zone := a.zone(c)
 	rowOf := func(in *ecs.Instance) templates.InstanceRow {
 		return a.rowIn(l, zone, *in, actor, open.byInstance[in.ID])
 	}
@@ -91,6 +92,25 @@ func (a *App) liveRows(c echo.Context) error {
 		ans.Rows = append(ans.Rows, liveRow{ID: in.ID, Name: in.Name, Status: in.Status, HTML: b.String()})
 	}
 	return c.JSON(http.StatusOK, ans)
+}
+
+// liveVersion names everything the rows of an open list depend on: the
+// fleet, the open requests, and the viewer (their rights, language and
+// zone). A grant given or taken, a role changed or a language switched, in
+// another tab or on another replica, reaches the open page at its next
+// poll, not when the fleet next changes.
+func liveVersion(fleet uint64, held int64, viewer string) string {
+	return strconv.FormatUint(fleet, 10) + "." + strconv.FormatInt(held, 10) + "." + viewer
+}
+
+// viewerKey is a short name of what in a row depends on its viewer.
+func viewerKey(a starts.Actor, lang string, zone *time.Location) string {
+	h := fnv.New64a()
+	for _, part := range []string{rightsKey(a), a.Key(users.PermView), a.Key(users.PermDecide), lang, zone.String()} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
 }
 
 // rowVersion names how a row looks: the page sends it back, so a poll

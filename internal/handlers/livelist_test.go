@@ -11,6 +11,8 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"ecsdash/internal/ecs/ecssim"
+	"ecsdash/internal/scope"
+	"ecsdash/internal/users"
 )
 
 type liveAnswer struct {
@@ -95,5 +97,75 @@ func TestPollsDoNotKeepAnIdleSessionAlive(t *testing.T) {
 	h.advance(15 * time.Minute) // 35 minutes since the last page the user asked for
 	if p := b.get("instances"); p.status != http.StatusSeeOther || !strings.Contains(p.resp.Header.Get("Location"), "login") {
 		t.Fatalf("35 idle minutes (with polls) later the list answers %d %s", p.status, p.resp.Header.Get("Location"))
+	}
+}
+
+// listRefs are the rows an open list follows, as its script sends them.
+func listRefs(t *testing.T, p page) []string {
+	t.Helper()
+	var refs []string
+	p.doc.Find("tr[data-instance-id]").Each(func(_ int, s *goquery.Selection) {
+		refs = append(refs, s.AttrOr("data-region", "")+"/"+s.AttrOr("data-instance-id", "")+":"+s.AttrOr("data-row-v", ""))
+	})
+	if len(refs) == 0 {
+		t.Fatal("the list has no rows")
+	}
+	return refs
+}
+
+// The poll's version covers the viewer as well as the fleet: a grant
+// given elsewhere (the command, another replica) and a language switched
+// in another tab reach an open page at its next poll, with the fleet
+// unchanged.
+func TestLivePollFollowsTheViewersRightsAndLanguageNotOnlyTheFleet(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	b := h.loggedIn("view")
+	list := b.get("instances?region=cn-hangzhou&per_page=100")
+	refs := listRefs(t, list)
+	if list.doc.Find("form.start-form").Length() != 0 {
+		t.Fatal("a viewer is offered Start")
+	}
+	first := b.live(t, "", refs)
+	if len(first.Rows) != 0 {
+		t.Fatalf("a poll of an unchanged page answers %d rows", len(first.Rows))
+	}
+	seq := h.fleet.Snapshot().Seq
+
+	// A grant given elsewhere (the command, another replica's admin page).
+	if _, err := h.users.AddGrant(t.Context(), users.Grant{User: "view", Role: users.RoleOperator, Scope: scope.MustParse("tag:team=data")}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	after := b.live(t, first.V, refs)
+	if h.fleet.Snapshot().Seq != seq {
+		t.Fatal("the fleet moved during the test: it shows nothing of the version's other parts")
+	}
+	starts := 0
+	for _, r := range after.Rows {
+		if strings.Contains(r.HTML, "start-form") {
+			starts++
+		}
+	}
+	if after.V == first.V || starts == 0 {
+		t.Fatalf("after an operator grant the poll answers %d rows (%d with Start) at version %q (was %q)", len(after.Rows), starts, after.V, first.V)
+	}
+
+	// Another tab switches the language: the same session's next poll
+	// answers the rows in it.
+	if p := b.post("prefs", url.Values{"lang": {"zh-CN"}, "next": {"/instances"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("language switch: %d", p.status)
+	}
+	zh := b.live(t, after.V, refs)
+	if zh.V == after.V || len(zh.Rows) == 0 || !strings.Contains(zh.Rows[0].HTML, "启动") {
+		t.Fatalf("after a language switch the poll answers %d rows at version %q (was %q)", len(zh.Rows), zh.V, after.V)
+	}
+	if again := b.live(t, zh.V, refs); again.V != zh.V || len(again.Rows) != 0 {
+		t.Fatalf("nothing changed since, yet the poll answers %d rows at %q", len(again.Rows), again.V)
+	}
+	if p := b.post("prefs", url.Values{"zone": {"Asia/Shanghai"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("zone: %d", p.status)
+	}
+	if zoned := b.live(t, zh.V, refs); zoned.V == zh.V {
+		t.Fatal("the poll's version ignores the viewer's zone")
 	}
 }
