@@ -31,9 +31,10 @@ type liveAnswer struct {
 // liveRow is one row of the page that no longer looks as the page shows it.
 type liveRow struct {
 	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Status string `json:"status"`
-	HTML   string `json:"html"`
+	Name   string `json:"name,omitempty"`
+	Status string `json:"status,omitempty"`
+	HTML   string `json:"html,omitempty"`
+	Gone   bool   `json:"gone,omitempty"` // out of the viewer's sight now (a grant taken, a tag changed): the row goes
 }
 
 // liveRows answers an open list's poll, so every viewer's list follows the
@@ -71,8 +72,14 @@ func (a *App) liveRows(c echo.Context) error {
 			return apperr.New(apperr.Invalid, "%q is not an instance of this dashboard.", apperr.Quote(key))
 		}
 		in, ok := snap.Instance(region, id)
-		if !ok || !starts.Sees(actor, in) {
-			continue // gone, or out of sight: the row stays as it was last shown
+		if !ok {
+			continue // not in the cache (a region not listed this time): the row stays as it was last shown
+		}
+		if !starts.Sees(actor, in) {
+			// Nothing of it is told but that it went: the viewer may no
+			// longer see it.
+			ans.Rows = append(ans.Rows, liveRow{ID: id, Gone: true})
+			continue
 		}
 		v, cached := a.rows.version(&in, role, l, zone, now, open)
 		if !cached {

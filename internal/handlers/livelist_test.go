@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/chromedp/chromedp"
 
 	"ecsdash/internal/ecs/ecssim"
 	"ecsdash/internal/scope"
@@ -20,6 +21,7 @@ type liveAnswer struct {
 	Age  int64  `json:"age"`
 	Rows []struct {
 		ID, Name, Status, HTML string
+		Gone                   bool
 	} `json:"rows"`
 }
 
@@ -167,5 +169,91 @@ func TestLivePollFollowsTheViewersRightsAndLanguageNotOnlyTheFleet(t *testing.T)
 	}
 	if zoned := b.live(t, zh.V, refs); zoned.V == zh.V {
 		t.Fatal("the poll's version ignores the viewer's zone")
+	}
+}
+
+// A grant taken away takes the rows it showed off an open page at its next
+// poll: the poll names them gone, and tells nothing else of them.
+func TestLivePollTakesRowsOutOfSightAwayAfterAGrantIsRemoved(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	h.scoped("dana", users.RoleOperator, "tag:team=data")
+	g, err := h.users.AddGrant(t.Context(), users.Grant{User: "dana", Role: users.RoleViewer, Scope: scope.MustParse("tag:team=devex")}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.loggedIn("dana")
+	list := b.get("instances?region=cn-hangzhou&per_page=100")
+	devex := list.doc.Find(`tr[data-instance-id]:has([data-tag="team=devex"])`).Length()
+	if devex == 0 || list.doc.Find(`tr[data-instance-id]:has([data-tag="team=data"])`).Length() == 0 {
+		t.Fatal("dana does not see both teams' rows")
+	}
+	refs := listRefs(t, list)
+	first := b.live(t, "", refs)
+	if len(first.Rows) != 0 {
+		t.Fatalf("an unchanged page: %d rows", len(first.Rows))
+	}
+	if _, err := h.users.RemoveGrant(t.Context(), g.ID); err != nil {
+		t.Fatal(err)
+	}
+	after := b.live(t, first.V, refs)
+	gone := 0
+	for _, r := range after.Rows {
+		in, ok := h.fleet.Lookup("cn-hangzhou", r.ID)
+		if !ok || in.Tags["team"] != "devex" || !r.Gone || r.HTML != "" || r.Name != "" || r.Status != "" {
+			t.Fatalf("after the devex grant was removed the poll answers %+v (team %q)", r, in.Tags["team"])
+		}
+		gone++
+	}
+	if after.V == first.V || gone != devex {
+		t.Fatalf("%d rows answered gone, want the %d devex rows (version %q, was %q)", gone, devex, after.V, first.V)
+	}
+}
+
+// In a real browser, an open list follows its viewer's grants: a grant
+// given elsewhere puts a Start form into a row at the next poll, and the
+// grants taken away take the rows they showed off the page, without a
+// reload.
+func TestBrowserAnOpenListFollowsTheViewersGrants(t *testing.T) {
+	h := newHarness(t, opts{})
+	h.scoped("dana", users.RoleOperator, "tag:team=data")
+	view, err := h.users.AddGrant(t.Context(), users.Grant{User: "dana", Role: users.RoleViewer, Scope: scope.MustParse("tag:team=devex")}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := newChrome(t)
+	browserLogin(t, ctx, h, "dana")
+	ci := h.instance("ci-runner-01") // team devex, Stopped
+	form := `!!document.querySelector('tr[data-instance-id="` + ci.ID + `"] form.start-form')`
+	if err := chromedp.Do(ctx, chromedp.Navigate(h.url("instances?region=cn-hangzhou&per_page=100")),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-instance-id="`+ci.ID+`"]`))); err != nil {
+		t.Fatalf("dana's list: %v", err)
+	}
+	if offered, err := chromedp.Run(ctx, chromedp.Evaluate[bool](form)); err != nil || offered {
+		t.Fatalf("a viewer of devex is offered Start of %s (%v)", ci.Name, err)
+	}
+	// The page's first poll is in: what follows is a change it must see.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Number(document.getElementById('fleet-rows').getAttribute('data-polls') || 0) >= 1`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the list never polled: %v", err)
+	}
+	start, err := h.users.AddGrant(t.Context(), users.Grant{User: "dana", Role: users.RoleOperator, Scope: scope.MustParse("tag:team=devex")}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](form, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the operator grant never put a Start form into the open row: %v", err)
+	}
+	for _, g := range []int64{view.ID, start.ID} {
+		if _, err := h.users.RemoveGrant(t.Context(), g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector('tr[data-instance-id="`+ci.ID+`"]')`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the row stayed on the page after the grants over it were taken: %v", err)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#fleet-rows tr[data-instance-id]').length`)); n == 0 {
+		t.Fatal("the rows still in dana's scope went too")
 	}
 }
