@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -466,5 +467,67 @@ func TestSimulatorCommandPrintsItsEndpointAndKeys(t *testing.T) {
 	}
 	if _, err := runCmd(t, "", "simulator", "--demo-instances", "-1"); err == nil {
 		t.Fatal("a negative fleet size was accepted")
+	}
+}
+
+// `web simulator` serves the demo's two accounts, and `web serve` with the
+// flags it prints (and the accounts file it writes) lists both, prod
+// through its role and staging with its own keys.
+func TestSimulatorCommandServesBothDemoAccountsToServe(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	accounts := filepath.Join(dir, "accounts.yaml")
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"simulator", "--addr", "127.0.0.1:0", "--accounts-file", accounts}, func(string) string { return "" }, nil, pw, io.Discard)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var command string
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); strings.HasPrefix(l, "web serve") && strings.Contains(l, "--accounts") {
+			command = l
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if command == "" {
+		t.Fatal("the simulator does not say how to reach both accounts")
+	}
+	// The printed command, run as the simulator says (its environment: the
+	// demo key and staging's keys, which it printed as constants).
+	args := strings.Fields(strings.TrimPrefix(command, "web serve"))
+	if !slices.Contains(args, accounts) || !slices.Contains(args, "--sts-endpoint") {
+		t.Fatalf("the printed command %q", command)
+	}
+	dbPath := filepath.Join(dir, "d.db")
+	if out, err := runCmd(t, "password-123\n", "user", "add", "--db", dbPath, "--role", "operator", "op"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	env := []string{"ALIBABA_CLOUD_ACCESS_KEY_ID=" + ecssim.DemoAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + ecssim.DemoAccessKeySecret,
+		"STAGING_ACCESS_KEY_ID=" + ecssim.DemoStagingAccessKeyID, "STAGING_ACCESS_KEY_SECRET=" + ecssim.DemoStagingAccessKeySecret, "HOME=" + dir}
+	c := startChild(t, env, append(args, "--db", dbPath, "--approval", "none")...)
+	base := "http://" + c.addr
+	client, _ := login(t, base, "op", "password-123")
+	body := get(t, client, base+"/instances?region=cn-hangzhou&per_page=100")
+	for _, account := range []string{"prod", "staging"} {
+		if !strings.Contains(body, `data-account="`+account+`"`) {
+			t.Fatalf("account %s is not listed through the simulator command", account)
+		}
+	}
+	if strings.Contains(body, "cannot be listed") {
+		t.Fatal("an account is named as not listed")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("simulator ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the simulator did not stop when interrupted")
 	}
 }

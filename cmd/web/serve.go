@@ -173,22 +173,13 @@ func connectECS(ctx context.Context, cfg *config.Config, getenv func(string) str
 	return c, false, err
 }
 
-// The demo's two simulated accounts, as a Resource Directory would have
-// them: prod (the demo fleet) reached by assuming its ecs-dashboard role
-// with the demo key, so its starts carry the user's session name, and
-// staging (a few instances in the first region) with keys of its own.
-const (
-	demoProdUID    = "1234567890123456"
-	demoStagingUID = "6543210987654321"
-)
-
-// demoECS serves the simulated accounts and STS on a loopback port and
-// returns a client over both.
+// demoECS serves the demo's two simulated accounts (ecssim.NewDemoCloud)
+// and STS on a loopback port and returns a client over both: prod reached
+// by assuming its role with the demo key, so its starts carry the user's
+// session name, and staging with keys of its own.
 func demoECS(ctx context.Context, cfg *config.Config, logger *slog.Logger, observe func(action, code string, attempt int, d time.Duration)) (*ecs.Client, error) {
-	cloud := ecssim.NewCloud(nil)
-	prod := cloud.AddAccount("prod", demoProdUID, "", "", ecssim.Options{Regions: cfg.Regions, Instances: cfg.DemoScale, Seed: 1})
-	first := prod.Sim.Regions()[:1]
-	staging := cloud.AddAccount("staging", demoStagingUID, "", "", ecssim.Options{Regions: first, Staging: true, Seed: 2})
+	cloud, prod, staging := ecssim.NewDemoCloud(ecssim.Options{Regions: cfg.Regions, Instances: cfg.DemoScale, Seed: 1})
+	first := staging.Sim.Regions()
 	url, _, err := ecssim.Serve(ctx, cloud, "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("start the ECS simulator: %w", err)
@@ -207,7 +198,7 @@ func demoECS(ctx context.Context, cfg *config.Config, logger *slog.Logger, obser
 	}
 	logger.Info("demo mode: ECS simulator running", "endpoint", url, "accounts", "prod (role), staging (keys)")
 	return ecs.New(ecs.Options{Endpoint: url, Timeout: cfg.ECSTimeout, Observe: observe, STS: sts, Accounts: []ecs.Options{
-		{Account: "prod", AccountID: demoProdUID, RoleARN: prod.RoleARN("ecs-dashboard"), Regions: prod.Sim.Regions()},
-		{Account: "staging", AccountID: demoStagingUID, Credential: keys, Regions: first},
+		{Account: prod.Name, AccountID: prod.UID, RoleARN: prod.RoleARN(ecssim.DemoRole), Regions: prod.Sim.Regions()},
+		{Account: staging.Name, AccountID: staging.UID, Credential: keys, Regions: first},
 	}})
 }

@@ -1,25 +1,30 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 
 	"ecsdash/internal/ecs/ecssim"
 )
 
 // simulatorCmd runs the ECS simulator on its own, so the aliyun CLI,
-// Terraform, the SDKs or a script can be pointed at it: it prints the
-// endpoint and the demo AccessKey pair, and serves until interrupted.
+// Terraform, the SDKs, a script or a dashboard can be pointed at it: the
+// demo's two accounts (prod and staging, as demo mode has them) and STS
+// behind one endpoint. It prints the endpoint, the key pairs and how to
+// reach one account or both, and serves until interrupted.
 func simulatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("simulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:9999", "listen address, HOST:PORT (PORT 0 picks a free one)")
-	n := fs.Int("demo-instances", 0, "0: the demo fleet (about 60 instances with the awkward cases); N: a generated fleet of N instances")
+	n := fs.Int("demo-instances", 0, "0: the demo fleet (about 60 instances a region with the awkward cases); N: a generated fleet of N instances")
 	regions := fs.String("regions", "", "comma-separated regions (default cn-hangzhou,cn-shanghai,ap-southeast-1)")
+	accountsFile := fs.String("accounts-file", "", "write the accounts file for `web serve --accounts` to reach both accounts here (it holds no secret)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,29 +44,65 @@ func simulatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			list = append(list, r)
 		}
 	}
-	sim := ecssim.New(ecssim.Options{Regions: list, Instances: *n, Seed: 1})
-	url, done, err := ecssim.Serve(ctx, sim, *addr)
+	cloud, prod, staging := ecssim.NewDemoCloud(ecssim.Options{Regions: list, Instances: *n, Seed: 1})
+	accounts := demoAccountsYAML(prod, staging)
+	file := *accountsFile
+	if file != "" {
+		if err := os.WriteFile(file, []byte(accounts), 0o644); err != nil {
+			return fmt.Errorf("--accounts-file: %w", err)
+		}
+	}
+	url, done, err := ecssim.Serve(ctx, cloud, *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		fmt.Fprintf(stderr, "warning: %s is reachable from other machines, and its AccessKey pair is public\n", *addr)
+		fmt.Fprintf(stderr, "warning: %s is reachable from other machines, and its AccessKey pairs are public\n", *addr)
 	}
 	fmt.Fprintf(stdout, `ECS simulator: %s
   endpoint           %s
   access key id      %s
   access key secret  %s
   regions            %s
-It speaks ECS's RPC API (version 2014-05-26) and checks both signatures (ACS3-HMAC-SHA256 and
-HMAC-SHA1). Point the dashboard at it with
+  accounts           prod (UID %s, the demo fleet; the key above, or its role %s through STS at the endpoint)
+                     staging (UID %s, six staging-… instances in %s, by its own keys)
+  staging key id     %s
+  staging key secret %s
+It speaks ECS's RPC API (version 2014-05-26) and STS AssumeRole, and checks both signatures
+(ACS3-HMAC-SHA256 and HMAC-SHA1). Point the dashboard at prod alone with
   ALIBABA_CLOUD_ACCESS_KEY_ID=%s ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s web serve --ecs-endpoint %s
-Interrupt (Ctrl-C) to stop.
-`, url, url, ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret, strings.Join(sim.Regions(), ","),
-		ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret, url)
+or at both accounts, as demo mode has them, with
+  ALIBABA_CLOUD_ACCESS_KEY_ID=%s ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s \
+  STAGING_ACCESS_KEY_ID=%s STAGING_ACCESS_KEY_SECRET=%s \
+  web serve --ecs-endpoint %s --sts-endpoint %s --accounts %s
+`, url, url, ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret, strings.Join(prod.Sim.Regions(), ","),
+		prod.UID, ecssim.DemoRole, staging.UID, strings.Join(staging.Sim.Regions(), ","),
+		staging.KeyID, staging.KeySecret,
+		ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret, url,
+		ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret, staging.KeyID, staging.KeySecret, url, url, cmp.Or(file, "accounts.yaml"))
+	if file == "" {
+		fmt.Fprintf(stdout, "where accounts.yaml holds (or run with --accounts-file accounts.yaml to have it written):\n%s", accounts)
+	}
+	fmt.Fprintln(stdout, "Interrupt (Ctrl-C) to stop.")
 	select {
 	case <-ctx.Done():
 		return <-done
 	case err := <-done:
 		return err
 	}
+}
+
+// demoAccountsYAML is the accounts file that reaches the simulator's two
+// accounts as demo mode does: prod by its role, staging by the keys in
+// STAGING_ACCESS_KEY_ID and STAGING_ACCESS_KEY_SECRET.
+func demoAccountsYAML(prod, staging *ecssim.Account) string {
+	return fmt.Sprintf(`accounts:
+  - name: %s
+    role_arn: %s
+    regions: [%s]
+  - name: %s
+    access_key_id_env: STAGING_ACCESS_KEY_ID
+    access_key_secret_env: STAGING_ACCESS_KEY_SECRET
+    regions: [%s]
+`, prod.Name, prod.RoleARN(ecssim.DemoRole), strings.Join(prod.Sim.Regions(), ", "), staging.Name, strings.Join(staging.Sim.Regions(), ", "))
 }

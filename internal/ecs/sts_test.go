@@ -3,6 +3,7 @@ package ecs_test
 import (
 	"context"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -108,12 +109,15 @@ func TestAnExpiredSecurityTokenIsRenewedFromItsSource(t *testing.T) {
 	if renewals.Load() != 1 {
 		t.Fatalf("%d renewals, want 1", renewals.Load())
 	}
-	in := list[0]
-	for _, x := range list {
-		if x.Status == ecs.StatusStopped && !x.SecurityLocked() && !x.HasLock("financial") {
-			in = x
-		}
+	// A Stopped instance that starts: not locked, and none of those the
+	// demo fleet fails on purpose (the simulator's fault list).
+	i := slices.IndexFunc(list, func(x ecs.Instance) bool {
+		return x.Status == ecs.StatusStopped && !x.SecurityLocked() && !x.HasLock("financial") && r.sim.Fault(x.ID) == ""
+	})
+	if i < 0 {
+		t.Fatal("no Stopped instance the simulator starts")
 	}
+	in := list[i]
 	if _, err := c.StartInstance(context.Background(), in.Region, in.ID, false, ecs.Hooks{}); err != nil {
 		t.Fatalf("start with the renewed credential: %v", err)
 	}

@@ -53,11 +53,12 @@ func (h *harness) cloudClient(o opts, clock func() time.Time, m *metrics.Metrics
 	return client
 }
 
-// stoppedIn is a Stopped instance of the account, from the fleet cache.
+// stoppedIn is a Stopped instance of the account, from the fleet cache,
+// that the simulator starts (not locked, expired or failed on purpose).
 func (h *harness) stoppedIn(account string, skip int) ecs.Instance {
 	h.t.Helper()
 	for _, in := range h.fleet.Snapshot().Instances {
-		if in.Account == account && in.Status == ecs.StatusStopped {
+		if in.Account == account && in.Status == ecs.StatusStopped && len(in.LockReasons) == 0 && !in.Expired(time.Now()) && h.healthy(in) {
 			if skip == 0 {
 				return *in
 			}

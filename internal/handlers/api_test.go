@@ -122,13 +122,14 @@ func wantError(t testing.TB, r answer, status int, code string) {
 	}
 }
 
-// stopped returns n plain Stopped instances of cn-hangzhou that may start.
+// stopped returns n plain Stopped instances of cn-hangzhou that may start
+// and that the simulator starts (none it fails on purpose).
 func (h *harness) stopped(n int) []ecs.Instance {
 	h.t.Helper()
 	var out []ecs.Instance
 	for _, in := range h.fleet.Snapshot().Instances {
 		if in.Region == "cn-hangzhou" && in.Status == ecs.StatusStopped && len(in.LockReasons) == 0 && !in.Expired(time.Now()) &&
-			!slices.Contains([]string{"ecs.d1", "ecs.i1", "ecs.i2"}, in.Family) {
+			!slices.Contains([]string{"ecs.d1", "ecs.i1", "ecs.i2"}, in.Family) && h.healthy(in) {
 			out = append(out, *in)
 		}
 	}

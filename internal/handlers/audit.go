@@ -315,14 +315,16 @@ func (a *App) confirmApprove(c echo.Context) error {
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "audit")
 	}
-	p := a.page(c, a.loc(c).T("init.confirm_title"), "audit")
-	row := a.auditRow(p, op, a.actor(c))
+	// The row is judged before the page is drawn: drawing takes the
+	// session's messages, and a refusal's error page must show them.
+	row := a.auditRow(templates.Page{Loc: a.loc(c), Zone: a.zone(c)}, op, a.actor(c))
 	if op.Last.State != audit.StateAwaitingApproval || row.State != audit.StateAwaitingApproval {
 		return apperr.New(apperr.Conflict, "Request %d is no longer awaiting approval (it is %s).", id, row.StateWords)
 	}
 	if !row.CanDecide {
 		return apperr.New(apperr.Forbidden, "%s", row.WhyNotDecide)
 	}
+	p := a.page(c, a.loc(c).T("init.confirm_title"), "audit")
 	return render(c, http.StatusOK, templates.ConfirmApprove(templates.ConfirmApprovePage{Page: p, Row: row}))
 }
 

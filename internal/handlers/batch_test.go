@@ -268,7 +268,7 @@ func TestABatchApprovalIsBoundToTheRequestsShownAndRunsThemAtOnce(t *testing.T) 
 	var picks []string
 	for _, in := range h.fleet.Snapshot().Instances {
 		// Not one of the demo's instances that fail on purpose.
-		if in.Status == "Stopped" && h.sim.Fault(in.ID) == "" && len(picks) < 16 {
+		if in.Status == "Stopped" && h.healthy(in) && len(picks) < 16 {
 			picks = append(picks, in.Region+"/"+in.ID)
 		}
 	}

@@ -27,12 +27,26 @@ func (h *harness) scoped(name, role, expr string) {
 }
 
 // stoppedOf finds a Stopped instance of a team in cn-hangzhou (the demo
-// fleet's tags), not locked, not expired, not of a local-disk family.
+// fleet's tags), not locked, not expired, not of a local-disk family, not
+// one the simulator fails on purpose: one a start in scope starts.
 func (h *harness) stoppedOf(team string, skip ...string) ecs.Instance {
+	h.t.Helper()
+	return h.stoppedOfTeam(team, true, skip)
+}
+
+// refusedOf is stoppedOf for a start that must be refused before it
+// reaches ECS: one the simulator fails on purpose serves as well (the data
+// team has a single healthy one).
+func (h *harness) refusedOf(team string, skip ...string) ecs.Instance {
+	h.t.Helper()
+	return h.stoppedOfTeam(team, false, skip)
+}
+
+func (h *harness) stoppedOfTeam(team string, healthy bool, skip []string) ecs.Instance {
 	h.t.Helper()
 	for _, in := range h.fleet.Snapshot().Instances {
 		if in.Region == "cn-hangzhou" && in.Tags["team"] == team && in.Status == ecs.StatusStopped && len(in.LockReasons) == 0 &&
-			in.ExpiredTime.IsZero() && !slices.Contains(h.cfg.LocalDiskFamilies, in.Family) && !strings.Contains(strings.Join(skip, " "), in.ID) {
+			in.ExpiredTime.IsZero() && !slices.Contains(h.cfg.LocalDiskFamilies, in.Family) && !slices.Contains(skip, in.ID) && (!healthy || h.healthy(in)) {
 			return *in
 		}
 	}
@@ -80,7 +94,7 @@ func TestScopedOperatorListsStartsInScopeAndIsRefusedOutOfScopeAndAfterATagChang
 
 	// The page was drawn with the instance in scope; ECS now says the team
 	// changed. The cache still says data: the fresh description decides.
-	moved := h.stoppedOf("data", mine.ID)
+	moved := h.refusedOf("data", mine.ID)
 	h.sim.SetTags(moved.ID, map[string]string{"team": "platform", "env": "prod"}, "")
 	p = b.post("instances/"+moved.ID+"/start", url.Values{"region": {moved.Region}})
 	if p.status != http.StatusForbidden && p.status != http.StatusNotFound {
@@ -190,7 +204,7 @@ func TestGroupGrantThroughSSOHeadersTakesEffectAndEndsAtOnce(t *testing.T) {
 	}
 	// At once: sam is back to what every SSO user holds without
 	// --group-roles (a viewer), and may start nothing.
-	next := h.stoppedOf("data", mine.ID)
+	next := h.refusedOf("data", mine.ID)
 	if p := b.post("instances/"+next.ID+"/start", url.Values{"region": {next.Region}}); p.status != http.StatusForbidden {
 		t.Fatalf("start after the grant was removed: %d, want 403", p.status)
 	}
@@ -413,13 +427,10 @@ func TestAGrantChangeOnOneAppTakesEffectOnAnotherAtTheNextRequest(t *testing.T) 
 		return p.status
 	}
 	var picked []string
-	pick := func() ecs.Instance { // one the simulator does not fail on purpose
-		for {
-			in := b.stoppedOf("platform", picked...)
-			if picked = append(picked, in.ID); b.sim.Fault(in.ID) == "" {
-				return in
-			}
-		}
+	pick := func() ecs.Instance { // stoppedOf: one the simulator does not fail on purpose
+		in := b.stoppedOf("platform", picked...)
+		picked = append(picked, in.ID)
+		return in
 	}
 	first, second, third := pick(), pick(), pick()
 	if s := start(sam, first); s != http.StatusForbidden {

@@ -175,6 +175,26 @@ func (h *harness) instance(name string) ecs.Instance {
 	return ecs.Instance{}
 }
 
+// healthy reports whether the simulator answers a start of in as ECS would
+// a plain one: the demo fleet fails some instances on purpose (a fault list:
+// DiskError, KMS, InstanceNotReady, NoStock; see ecssim's seedDemo), and a
+// test that picks instances by position must not pick those.
+func (h *harness) healthy(in *ecs.Instance) bool {
+	for _, sim := range []*ecssim.Server{h.sim, h.simOf(h.prod), h.simOf(h.staging)} {
+		if sim != nil && sim.Fault(in.ID) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *harness) simOf(a *ecssim.Account) *ecssim.Server {
+	if a == nil {
+		return nil
+	}
+	return a.Sim
+}
+
 func (h *harness) url(p string) string {
 	return h.srv.URL + h.cfg.BasePath() + strings.TrimPrefix(p, "/")
 }

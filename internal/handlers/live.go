@@ -14,6 +14,7 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/starts"
+	"ecsdash/internal/users"
 	"ecsdash/web/templates"
 )
 
@@ -30,9 +31,10 @@ type liveAnswer struct {
 // liveRow is one row of the page that no longer looks as the page shows it.
 type liveRow struct {
 	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Status string `json:"status"`
-	HTML   string `json:"html"`
+	Name   string `json:"name,omitempty"`
+	Status string `json:"status,omitempty"`
+	HTML   string `json:"html,omitempty"`
+	Gone   bool   `json:"gone,omitempty"` // out of the viewer's sight now (a grant taken, a tag changed): the row goes
 }
 
 // liveRows answers an open list's poll, so every viewer's list follows the
@@ -49,16 +51,16 @@ func (a *App) liveRows(c echo.Context) error {
 	snap := a.fleet.Snapshot()
 	open := a.open(c.Request().Context())
 	now := a.now()
-	ans := liveAnswer{V: strconv.FormatUint(snap.Seq, 10) + "." + strconv.FormatInt(open.heldGen, 10), Age: -1, Rows: []liveRow{}}
+	actor := a.actor(c)
+	l := a.loc(c)
+	zone := a.zone(c)
+	ans := liveAnswer{V: liveVersion(snap.Seq, open.heldGen, viewerKey(actor, l.Lang(), zone)), Age: -1, Rows: []liveRow{}}
 	if !snap.Fetched.IsZero() {
 		ans.Age = int64(now.Sub(snap.Fetched) / time.Second)
 	}
 	if c.QueryParam("v") == ans.V {
 		return c.JSON(http.StatusOK, ans)
 	}
-	actor := a.actor(c)
-	l := a.loc(c)
-	zone := a.zone(c)
 	rowOf := func(in *ecs.Instance) templates.InstanceRow {
 		return a.rowIn(l, zone, *in, actor, open.byInstance[in.ID])
 	}
@@ -70,8 +72,14 @@ func (a *App) liveRows(c echo.Context) error {
 			return apperr.New(apperr.Invalid, "%q is not an instance of this dashboard.", apperr.Quote(key))
 		}
 		in, ok := snap.Instance(region, id)
-		if !ok || !starts.Sees(actor, in) {
-			continue // gone, or out of sight: the row stays as it was last shown
+		if !ok {
+			continue // not in the cache (a region not listed this time): the row stays as it was last shown
+		}
+		if !starts.Sees(actor, in) {
+			// Nothing of it is told but that it went: the viewer may no
+			// longer see it.
+			ans.Rows = append(ans.Rows, liveRow{ID: id, Gone: true})
+			continue
 		}
 		v, cached := a.rows.version(&in, role, l, zone, now, open)
 		if !cached {
@@ -91,6 +99,25 @@ func (a *App) liveRows(c echo.Context) error {
 		ans.Rows = append(ans.Rows, liveRow{ID: in.ID, Name: in.Name, Status: in.Status, HTML: b.String()})
 	}
 	return c.JSON(http.StatusOK, ans)
+}
+
+// liveVersion names everything the rows of an open list depend on: the
+// fleet, the open requests, and the viewer (their rights, language and
+// zone). A grant given or taken, a role changed or a language switched, in
+// another tab or on another replica, reaches the open page at its next
+// poll, not when the fleet next changes.
+func liveVersion(fleet uint64, held int64, viewer string) string {
+	return strconv.FormatUint(fleet, 10) + "." + strconv.FormatInt(held, 10) + "." + viewer
+}
+
+// viewerKey is a short name of what in a row depends on its viewer.
+func viewerKey(a starts.Actor, lang string, zone *time.Location) string {
+	h := fnv.New64a()
+	for _, part := range []string{rightsKey(a), a.Key(users.PermView), a.Key(users.PermDecide), lang, zone.String()} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
 }
 
 // rowVersion names how a row looks: the page sends it back, so a poll

@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/chromedp/chromedp"
 
 	"ecsdash/internal/ecs/ecssim"
+	"ecsdash/internal/scope"
+	"ecsdash/internal/users"
 )
 
 type liveAnswer struct {
@@ -18,6 +21,7 @@ type liveAnswer struct {
 	Age  int64  `json:"age"`
 	Rows []struct {
 		ID, Name, Status, HTML string
+		Gone                   bool
 	} `json:"rows"`
 }
 
@@ -95,5 +99,161 @@ func TestPollsDoNotKeepAnIdleSessionAlive(t *testing.T) {
 	h.advance(15 * time.Minute) // 35 minutes since the last page the user asked for
 	if p := b.get("instances"); p.status != http.StatusSeeOther || !strings.Contains(p.resp.Header.Get("Location"), "login") {
 		t.Fatalf("35 idle minutes (with polls) later the list answers %d %s", p.status, p.resp.Header.Get("Location"))
+	}
+}
+
+// listRefs are the rows an open list follows, as its script sends them.
+func listRefs(t *testing.T, p page) []string {
+	t.Helper()
+	var refs []string
+	p.doc.Find("tr[data-instance-id]").Each(func(_ int, s *goquery.Selection) {
+		refs = append(refs, s.AttrOr("data-region", "")+"/"+s.AttrOr("data-instance-id", "")+":"+s.AttrOr("data-row-v", ""))
+	})
+	if len(refs) == 0 {
+		t.Fatal("the list has no rows")
+	}
+	return refs
+}
+
+// The poll's version covers the viewer as well as the fleet: a grant
+// given elsewhere (the command, another replica) and a language switched
+// in another tab reach an open page at its next poll, with the fleet
+// unchanged.
+func TestLivePollFollowsTheViewersRightsAndLanguageNotOnlyTheFleet(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	b := h.loggedIn("view")
+	list := b.get("instances?region=cn-hangzhou&per_page=100")
+	refs := listRefs(t, list)
+	if list.doc.Find("form.start-form").Length() != 0 {
+		t.Fatal("a viewer is offered Start")
+	}
+	first := b.live(t, "", refs)
+	if len(first.Rows) != 0 {
+		t.Fatalf("a poll of an unchanged page answers %d rows", len(first.Rows))
+	}
+	seq := h.fleet.Snapshot().Seq
+
+	// A grant given elsewhere (the command, another replica's admin page).
+	if _, err := h.users.AddGrant(t.Context(), users.Grant{User: "view", Role: users.RoleOperator, Scope: scope.MustParse("tag:team=data")}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	after := b.live(t, first.V, refs)
+	if h.fleet.Snapshot().Seq != seq {
+		t.Fatal("the fleet moved during the test: it shows nothing of the version's other parts")
+	}
+	starts := 0
+	for _, r := range after.Rows {
+		if strings.Contains(r.HTML, "start-form") {
+			starts++
+		}
+	}
+	if after.V == first.V || starts == 0 {
+		t.Fatalf("after an operator grant the poll answers %d rows (%d with Start) at version %q (was %q)", len(after.Rows), starts, after.V, first.V)
+	}
+
+	// Another tab switches the language: the same session's next poll
+	// answers the rows in it.
+	if p := b.post("prefs", url.Values{"lang": {"zh-CN"}, "next": {"/instances"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("language switch: %d", p.status)
+	}
+	zh := b.live(t, after.V, refs)
+	if zh.V == after.V || len(zh.Rows) == 0 || !strings.Contains(zh.Rows[0].HTML, "启动") {
+		t.Fatalf("after a language switch the poll answers %d rows at version %q (was %q)", len(zh.Rows), zh.V, after.V)
+	}
+	if again := b.live(t, zh.V, refs); again.V != zh.V || len(again.Rows) != 0 {
+		t.Fatalf("nothing changed since, yet the poll answers %d rows at %q", len(again.Rows), again.V)
+	}
+	if p := b.post("prefs", url.Values{"zone": {"Asia/Shanghai"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("zone: %d", p.status)
+	}
+	if zoned := b.live(t, zh.V, refs); zoned.V == zh.V {
+		t.Fatal("the poll's version ignores the viewer's zone")
+	}
+}
+
+// A grant taken away takes the rows it showed off an open page at its next
+// poll: the poll names them gone, and tells nothing else of them.
+func TestLivePollTakesRowsOutOfSightAwayAfterAGrantIsRemoved(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	h.scoped("dana", users.RoleOperator, "tag:team=data")
+	g, err := h.users.AddGrant(t.Context(), users.Grant{User: "dana", Role: users.RoleViewer, Scope: scope.MustParse("tag:team=devex")}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.loggedIn("dana")
+	list := b.get("instances?region=cn-hangzhou&per_page=100")
+	devex := list.doc.Find(`tr[data-instance-id]:has([data-tag="team=devex"])`).Length()
+	if devex == 0 || list.doc.Find(`tr[data-instance-id]:has([data-tag="team=data"])`).Length() == 0 {
+		t.Fatal("dana does not see both teams' rows")
+	}
+	refs := listRefs(t, list)
+	first := b.live(t, "", refs)
+	if len(first.Rows) != 0 {
+		t.Fatalf("an unchanged page: %d rows", len(first.Rows))
+	}
+	if _, err := h.users.RemoveGrant(t.Context(), g.ID); err != nil {
+		t.Fatal(err)
+	}
+	after := b.live(t, first.V, refs)
+	gone := 0
+	for _, r := range after.Rows {
+		in, ok := h.fleet.Lookup("cn-hangzhou", r.ID)
+		if !ok || in.Tags["team"] != "devex" || !r.Gone || r.HTML != "" || r.Name != "" || r.Status != "" {
+			t.Fatalf("after the devex grant was removed the poll answers %+v (team %q)", r, in.Tags["team"])
+		}
+		gone++
+	}
+	if after.V == first.V || gone != devex {
+		t.Fatalf("%d rows answered gone, want the %d devex rows (version %q, was %q)", gone, devex, after.V, first.V)
+	}
+}
+
+// In a real browser, an open list follows its viewer's grants: a grant
+// given elsewhere puts a Start form into a row at the next poll, and the
+// grants taken away take the rows they showed off the page, without a
+// reload.
+func TestBrowserAnOpenListFollowsTheViewersGrants(t *testing.T) {
+	h := newHarness(t, opts{})
+	h.scoped("dana", users.RoleOperator, "tag:team=data")
+	view, err := h.users.AddGrant(t.Context(), users.Grant{User: "dana", Role: users.RoleViewer, Scope: scope.MustParse("tag:team=devex")}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := newChrome(t)
+	browserLogin(t, ctx, h, "dana")
+	ci := h.instance("ci-runner-01") // team devex, Stopped
+	form := `!!document.querySelector('tr[data-instance-id="` + ci.ID + `"] form.start-form')`
+	if err := chromedp.Do(ctx, chromedp.Navigate(h.url("instances?region=cn-hangzhou&per_page=100")),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-instance-id="`+ci.ID+`"]`))); err != nil {
+		t.Fatalf("dana's list: %v", err)
+	}
+	if offered, err := chromedp.Run(ctx, chromedp.Evaluate[bool](form)); err != nil || offered {
+		t.Fatalf("a viewer of devex is offered Start of %s (%v)", ci.Name, err)
+	}
+	// The page's first poll is in: what follows is a change it must see.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Number(document.getElementById('fleet-rows').getAttribute('data-polls') || 0) >= 1`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the list never polled: %v", err)
+	}
+	start, err := h.users.AddGrant(t.Context(), users.Grant{User: "dana", Role: users.RoleOperator, Scope: scope.MustParse("tag:team=devex")}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](form, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the operator grant never put a Start form into the open row: %v", err)
+	}
+	for _, g := range []int64{view.ID, start.ID} {
+		if _, err := h.users.RemoveGrant(t.Context(), g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector('tr[data-instance-id="`+ci.ID+`"]')`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the row stayed on the page after the grants over it were taken: %v", err)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#fleet-rows tr[data-instance-id]').length`)); n == 0 {
+		t.Fatal("the rows still in dana's scope went too")
 	}
 }

@@ -3,6 +3,8 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -144,7 +146,24 @@ func (a *App) setPrefs(c echo.Context) error {
 	if wantsJSON(c) {
 		return c.NoContent(http.StatusNoContent)
 	}
-	return c.Redirect(http.StatusSeeOther, a.safeNext(c.FormValue("next")))
+	return c.Redirect(http.StatusSeeOther, a.backAfterPrefs(c.FormValue("next")))
+}
+
+// backAfterPrefs is where a language switch returns to: the page it was
+// made on. That may be the login page, which safeNext refuses (signing in
+// must not land there); its own next is kept, made safe, so the sign-in
+// that follows still goes where the user was going.
+func (a *App) backAfterPrefs(next string) string {
+	login := a.cfg.BasePath() + "login"
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.Path != login || strings.HasPrefix(next, "//") {
+		return a.safeNext(next)
+	}
+	inner := u.Query().Get("next")
+	if inner == "" {
+		return login
+	}
+	return login + "?next=" + url.QueryEscape(a.safeNext(inner))
 }
 
 // signedIn is the user of a request outside requireUser (the preferences

@@ -53,8 +53,14 @@ func (a *App) page(c echo.Context, title, current string) templates.Page {
 	u := currentUser(c)
 	p := templates.Page{
 		Title: title, Base: a.cfg.BasePath(), Current: current, User: u.Name, Role: u.Role, CSRF: s.csrf(),
-		Demo: a.demo, Flash: s.takeFlashes(),
-		StyleURL: a.styleURL, AppJSURL: a.appJSURL,
+		Demo: a.demo, StyleURL: a.styleURL, AppJSURL: a.appJSURL,
+	}
+	// The messages are taken from the session once a request; a second
+	// page of the same request (the error page of a handler that failed
+	// after drawing its own) shows the same ones, not none.
+	taken, again := s.shown, s.taken
+	if !again {
+		taken = s.takeFlashes()
 	}
 	p.Loc = a.loc(c)
 	p.Zone = a.zone(c)
@@ -72,8 +78,12 @@ func (a *App) page(c echo.Context, title, current string) templates.Page {
 				p.Role = grantsWords(p.Loc, r.Grants())
 			}
 		}
-		p.Flash = append(p.Flash, a.outcomes(c, s, u)...)
+		if !again {
+			taken = append(taken, a.outcomes(c, s, u)...)
+		}
 	}
+	s.shown, s.taken = taken, true
+	p.Flash = taken
 	return p
 }
 

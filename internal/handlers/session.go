@@ -23,6 +23,10 @@ const (
 type session struct {
 	s     *sessions.Session
 	dirty bool
+	// The messages a page of this request took (page): a second page of
+	// the same request, its error page, shows them again.
+	shown []templates.Flash
+	taken bool
 }
 
 func sess(c echo.Context) *session {

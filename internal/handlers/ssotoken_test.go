@@ -29,11 +29,11 @@ func TestScopedSSOUserCannotGetATokenThatListsOrStartsOutsideTheScope(t *testing
 	b := h.browser()
 	b.hdr.Set("X-Forwarded-User", "sam")
 	b.hdr.Set("X-Forwarded-Groups", "data-oncall")
-	if p := b.get("tokens"); p.status != http.StatusOK || p.doc.Find(`[data-testid="token-error"]`).Length() != 1 {
+	if p := b.get("tokens"); p.status != http.StatusOK || p.doc.Find(`[data-testid="no-token"]`).Length() != 1 {
 		t.Fatalf("tokens page: %d, want the refusal in words", p.status)
 	}
 	p := b.post("tokens", url.Values{"name": {"ci"}, "expires": {"720h"}})
-	if p.status != http.StatusForbidden || strings.Contains(p.body, "ecsd_") || p.doc.Find(`[data-testid="token-error"]`).Length() != 1 {
+	if p.status != http.StatusForbidden || strings.Contains(p.body, "ecsd_") || p.doc.Find(`[data-testid="no-token"]`).Length() != 1 {
 		t.Fatalf("create: %d, want 403 in words and no token", p.status)
 	}
 	sam, err := h.users.ByName(t.Context(), "sam")
@@ -64,5 +64,30 @@ func TestScopedSSOUserCannotGetATokenThatListsOrStartsOutsideTheScope(t *testing
 	wantError(t, c.do("POST", "instances/"+out.ID+"/start", map[string]any{"region": out.Region}), http.StatusUnauthorized, "unauthorized")
 	if n, _ := h.sim.Starts(out.ID); n != 0 {
 		t.Fatal("started outside the scope through an SSO user's token")
+	}
+}
+
+// An SSO user is not offered a form that can only refuse them: /tokens
+// says in words why they have no token and what to do instead. A local
+// user keeps the form.
+func TestTheTokensPageOffersSSOUsersNoFormAndSaysWhy(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{args: []string{"--auth-header", "X-Forwarded-User", "--trusted-proxies", "127.0.0.1/32"}})
+	b := h.browser()
+	b.hdr.Set("X-Forwarded-User", "sam")
+	p := b.get("tokens")
+	if p.status != http.StatusOK || p.doc.Find(`form[action="/tokens"]`).Length() != 0 || p.doc.Find(`input[name=name]`).Length() != 0 {
+		t.Fatalf("an SSO user's tokens page: %d, with %d create forms", p.status, p.doc.Find(`form[action="/tokens"]`).Length())
+	}
+	why := p.doc.Find(`[data-testid="no-token"]`).Text()
+	if !strings.Contains(why, "cannot have API tokens") || !strings.Contains(why, "ask an administrator") {
+		t.Fatalf("an SSO user is not told why there is no token and what to do: %q", why)
+	}
+	if p.doc.Find(`[data-testid="token-error"]`).Length() != 0 {
+		t.Fatal("an SSO user who asked for nothing is shown an error")
+	}
+	local := h.loggedIn("op1").get("tokens")
+	if local.doc.Find(`form[action="/tokens"] input[name=name]`).Length() != 1 || local.doc.Find(`[data-testid="no-token"]`).Length() != 0 {
+		t.Fatal("a local user lost the create form")
 	}
 }

@@ -20,11 +20,7 @@ var tokenLifetimes = []templates.Choice{{Value: "720h", Label: "tokens.life.30d"
 
 // tokensPage lists the user's own API tokens, with a form for a new one.
 func (a *App) tokensPage(c echo.Context) error {
-	v := templates.TokensPage{}
-	if currentUser(c).Source != users.SourceLocal {
-		v.Error = a.loc(c).T("tokens.sso")
-	}
-	return a.renderTokens(c, http.StatusOK, v)
+	return a.renderTokens(c, http.StatusOK, templates.TokensPage{})
 }
 
 func (a *App) renderTokens(c echo.Context, status int, v templates.TokensPage) error {
@@ -34,6 +30,11 @@ func (a *App) renderTokens(c echo.Context, status int, v templates.TokensPage) e
 		return apperr.Wrap(err, apperr.Unavailable, "Your tokens could not be read: the database did not answer. Try again in a moment.")
 	}
 	v.Page = a.page(c, a.loc(c).T("nav.tokens"), "tokens")
+	if u.Source != users.SourceLocal {
+		// Single sign-on users get no token (users.ErrSSOToken): no form
+		// that could only refuse them, but why, and what to do instead.
+		v.NoToken = v.T("tokens.sso")
+	}
 	v.APIURL, v.Lifetime = a.cfg.BaseURL.JoinPath("api/v1").String(), tokenLifetimes
 	now := a.dbNow() // the tokens' expiry is on the database's clock
 	for _, t := range list {
@@ -63,7 +64,7 @@ func (a *App) tokenActor(c echo.Context) audit.Event {
 // in the answer itself (never in the session or a redirect).
 func (a *App) createToken(c echo.Context) error {
 	if currentUser(c).Source != users.SourceLocal {
-		return a.renderTokens(c, http.StatusForbidden, templates.TokensPage{Error: a.loc(c).T("tokens.sso")})
+		return a.renderTokens(c, http.StatusForbidden, templates.TokensPage{})
 	}
 	o := users.TokenOptions{Name: c.FormValue("name"), ReadOnly: c.FormValue("read_only") == "true", CreatedBy: currentUser(c).Name}
 	switch life := c.FormValue("expires"); life {
@@ -80,7 +81,7 @@ func (a *App) createToken(c echo.Context) error {
 	}
 	t, text, err := a.users.IssueToken(c.Request().Context(), a.auditLog, a.tokenActor(c), currentUser(c).Name, o)
 	if errors.Is(err, users.ErrSSOToken) {
-		return a.renderTokens(c, http.StatusForbidden, templates.TokensPage{Error: a.loc(c).T("tokens.sso")})
+		return a.renderTokens(c, http.StatusForbidden, templates.TokensPage{})
 	}
 	if err != nil {
 		return apperr.Wrap(err, apperr.Unavailable, "The token was not created: it could not be stored or recorded. Try again in a moment.")

@@ -287,6 +287,7 @@
         var tr = document.getElementById("row-" + r.id);
         if (!tr || tr.parentNode !== rowsBody) return;
         if (busy(tr)) { deferred = true; return; }
+        if (r.gone) { tr.remove(); return; } // out of the viewer's sight now: nothing in it may be done
         holder.innerHTML = r.html;
         var fresh = holder.querySelector("tr");
         if (!fresh) return;

@@ -9,6 +9,7 @@ type TokensPage struct {
 	NewID    string
 	NewName  string
 	Error    string
+	NoToken  string // why this user can have no token, in words: no form is offered then
 	APIURL   string // the API's base, for the example
 	Lifetime []Choice
 }

@@ -241,3 +241,30 @@ func (c *Cloud) assumeRole(w http.ResponseWriter, r *http.Request, body []byte, 
 			"Expiration": target.Sim.now().Add(ttl).UTC().Format("2006-01-02T15:04:05Z")},
 	})
 }
+
+// The demo's two accounts (demo mode, and `web simulator`): their UIDs,
+// the role the dashboard assumes in prod, and staging's own key pair,
+// public like the demo key: they unlock nothing anywhere else.
+const (
+	DemoProdUID                = "1234567890123456"
+	DemoStagingUID             = "6543210987654321"
+	DemoRole                   = "ecs-dashboard"
+	DemoStagingAccessKeyID     = "LTAI5tDemoStagingKey"
+	DemoStagingAccessKeySecret = "demo-staging-secret-not-a-real-key"
+)
+
+// NewDemoCloud is the demo's two accounts, as a Resource Directory would
+// have them: prod, the fleet of opts, which answers to the demo key (its
+// role DemoRole is assumed with it), and staging, a few staging-…
+// instances in the first region, with keys of its own.
+func NewDemoCloud(opts Options) (c *Cloud, prod, staging *Account) {
+	c = NewCloud(opts.Now)
+	if opts.Seed == 0 {
+		opts.Seed = 1
+	}
+	prod = c.AddAccount("prod", DemoProdUID, "", "", opts)
+	first := prod.Sim.Regions()[:1]
+	staging = c.AddAccount("staging", DemoStagingUID, DemoStagingAccessKeyID, DemoStagingAccessKeySecret,
+		Options{Regions: first, Staging: true, Seed: opts.Seed + 1, Now: opts.Now, StartDelay: opts.StartDelay})
+	return c, prod, staging
+}
