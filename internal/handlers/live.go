@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"ecsdash/internal/apperr"
+	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
 	"ecsdash/internal/starts"
 	"ecsdash/internal/users"
@@ -113,7 +114,7 @@ func liveVersion(fleet uint64, held int64, viewer string) string {
 // viewerKey is a short name of what in a row depends on its viewer.
 func viewerKey(a starts.Actor, lang string, zone *time.Location) string {
 	h := fnv.New64a()
-	for _, part := range []string{rightsKey(a), a.Key(users.PermView), a.Key(users.PermDecide), lang, zone.String()} {
+	for _, part := range []string{rightsKey(a), a.Key(users.PermView), a.Key(audit.DecideNeeds), lang, zone.String()} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
