@@ -73,13 +73,15 @@ func (a *App) liveRows(c echo.Context) error {
 			return apperr.New(apperr.Invalid, "%q is not an instance of this dashboard.", apperr.Quote(key))
 		}
 		in, ok := snap.Instance(region, id)
-		if !ok {
-			continue // not in the cache (a region not listed this time): the row stays as it was last shown
-		}
-		if !starts.Sees(actor, in) {
-			// Nothing of it is told but that it went: the viewer may no
-			// longer see it.
-			ans.Rows = append(ans.Rows, liveRow{ID: id, Gone: true})
+		if !ok || !starts.Sees(actor, in) {
+			// Released, or out of the viewer's sight now (a grant taken, a
+			// tag changed): told alike, by its id alone, so a poll never
+			// says whether an instance the viewer may not see exists. A
+			// region whose refresh failed keeps its last good list, so
+			// only a snapshot never fetched says nothing.
+			if !snap.Fetched.IsZero() {
+				ans.Rows = append(ans.Rows, liveRow{ID: id, Gone: true})
+			}
 			continue
 		}
 		v, cached := a.rows.version(&in, role, l, zone, now, open)

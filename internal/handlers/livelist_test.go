@@ -257,3 +257,51 @@ func TestBrowserAnOpenListFollowsTheViewersGrants(t *testing.T) {
 		t.Fatal("the rows still in dana's scope went too")
 	}
 }
+
+// A poll tells an instance out of the viewer's sight apart from one that
+// does not exist by nothing: both are answered gone, alike, as the status
+// endpoint answers both 404. Else any signed-in user could learn from a
+// poll that an id outside their scope exists, and when it is released.
+func TestLivePollAnswersAnUnseenInstanceAsOneThatDoesNotExist(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	h.scoped("dana", users.RoleOperator, "tag:team=data")
+	var unseen string
+	for _, in := range h.fleet.Snapshot().Instances {
+		if in.Region == "cn-hangzhou" && in.Tags["team"] != "data" {
+			unseen = in.ID
+			break
+		}
+	}
+	if unseen == "" {
+		t.Fatal("the demo has no instance in cn-hangzhou outside team=data")
+	}
+	b := h.loggedIn("dana")
+	const missing = "i-bp1doesnotexist000"
+	answers := map[string]liveAnswer{}
+	for _, id := range []string{unseen, missing} {
+		answers[id] = b.live(t, "", []string{"cn-hangzhou/" + id + ":x"})
+	}
+	a, m := answers[unseen], answers[missing]
+	if len(a.Rows) != 1 || len(m.Rows) != 1 || !a.Rows[0].Gone || !m.Rows[0].Gone ||
+		a.Rows[0].Name+a.Rows[0].Status+a.Rows[0].HTML != "" || m.Rows[0].Name+m.Rows[0].Status+m.Rows[0].HTML != "" {
+		t.Fatalf("an unseen instance is answered %+v, one that does not exist %+v: they must look alike", a.Rows, m.Rows)
+	}
+}
+
+// The polls' answers carry the viewer's rows, CSRF token and form tokens:
+// no cache may keep them.
+func TestThePollsAnswersAreKeptByNoCache(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	b := h.loggedIn("view")
+	in := h.instance("ci-runner-01")
+	for _, path := range []string{"instances/live?r=" + url.QueryEscape(in.Region+"/"+in.ID+":x"), "instances/" + in.ID + "/status?region=" + in.Region} {
+		req, _ := http.NewRequest(http.MethodGet, b.h.url(path), nil)
+		req.Header.Set("Accept", "application/json")
+		p := b.do(req)
+		if p.status != http.StatusOK || p.resp.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("%s: %d, Cache-Control %q", path, p.status, p.resp.Header.Get("Cache-Control"))
+		}
+	}
+}

@@ -53,8 +53,10 @@ func routes(a *App) *echo.Echo {
 	// group's at every request (three allocations a view).
 	e.GET(base+"/instances", a.loadSession(a.checkCSRF(a.requireUser(a.instances))))
 	in.POST("/instances/refresh", a.refresh)
-	in.GET("/instances/live", a.liveRows)
-	in.GET("/instances/:id/status", a.instanceStatus)
+	// The polls' answers are the viewer's own (rows with their CSRF and form
+	// tokens): no cache keeps them.
+	in.GET("/instances/live", a.liveRows, noStore)
+	in.GET("/instances/:id/status", a.instanceStatus, noStore)
 	in.POST("/instances/:id/start", a.start)
 	in.POST("/instances/:id/check", a.check)
 	in.POST("/instances/start", a.startBatch)
@@ -100,4 +102,12 @@ func ipExtractor(proxies []netip.Prefix) echo.IPExtractor {
 
 func (a *App) home(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"instances")
+}
+
+// noStore tells every cache not to keep a response.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
 }
