@@ -22,6 +22,11 @@ func (a *App) loginForm(c echo.Context) error {
 
 func (a *App) renderLogin(c echo.Context, status int, next, username, msg string) error {
 	v := templates.LoginPage{Page: a.page(c, a.loc(c).T("login.title"), "login"), Next: a.safeNext(next), Username: username, Error: msg}
+	if c.Request().Method != http.MethodGet {
+		// Drawn after a failed sign-in: its language switch comes back to
+		// the login page with the same next, as the GET page's does.
+		v.Page.Here = a.cfg.BasePath() + "login?next=" + url.QueryEscape(v.Next)
+	}
 	if a.demo {
 		v.DemoUsers = a.demoUsers
 	}

@@ -72,3 +72,30 @@ func TestSwitchingLanguageOnTheLoginPageKeepsItsNext(t *testing.T) {
 		}
 	}
 }
+
+// The login page drawn after a failed sign-in keeps its next through a
+// language switch too: a mistyped password, then 中文, then the right one
+// still lands where the user was going.
+func TestSwitchingLanguageAfterAFailedSignInKeepsItsNext(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{args: []string{"--base-url", "https://portal.example/ecs/"}})
+	b := h.browser()
+	want := "/ecs/audit?instance_id=i-bp1keep0000000000000"
+	b.get("login?next=" + url.QueryEscape(want))
+	failed := b.post("login", url.Values{"username": {"op1"}, "password": {"not the password"}, "next": {want}})
+	if failed.status == http.StatusSeeOther {
+		t.Fatal("a wrong password signed in")
+	}
+	next, _ := failed.doc.Find("form[data-testid=lang-control] input[name=next]").Attr("value")
+	sw := b.post("prefs", url.Values{"lang": {"zh-CN"}, "next": {next}})
+	to, err := url.Parse(sw.resp.Header.Get("Location"))
+	if sw.status != http.StatusSeeOther || err != nil {
+		t.Fatalf("switch after a failed sign-in: %d %v", sw.status, err)
+	}
+	back := b.get(strings.TrimPrefix(to.RequestURI(), h.cfg.BasePath()))
+	kept := back.doc.Find("form input[name=next]").First().AttrOr("value", "")
+	p := b.post("login", url.Values{"username": {"op1"}, "password": {password}, "next": {kept}})
+	if p.status != http.StatusSeeOther || p.resp.Header.Get("Location") != want {
+		t.Fatalf("signed in after a failed sign-in and a switch (the switch went to %s): %d to %q, want %q", to, p.status, p.resp.Header.Get("Location"), want)
+	}
+}
