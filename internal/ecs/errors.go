@@ -10,6 +10,7 @@ import (
 	"github.com/alibabacloud-go/tea/tea"
 
 	"ecsdash/internal/apperr"
+	"ecsdash/internal/i18n"
 )
 
 // ErrorKind classifies what an ECS failure means for the operator.
@@ -45,21 +46,22 @@ type Error struct {
 	SummaryArgs, ActionArgs     []any
 }
 
-// SummaryIn is Summary in a language, as ActionIn is Action.
-func (e *Error) SummaryIn(translate func(string) string) string {
+// SummaryIn is Summary in l's language and zone, as ActionIn is Action:
+// the format's translation with its arguments put in, the English itself
+// when it has none.
+func (e *Error) SummaryIn(l *i18n.Localizer) string {
 	if e.SummaryFormat != "" {
-		return fmt.Sprintf(translate(e.SummaryFormat), apperr.SaidIn(translate, e.SummaryArgs)...)
+		return l.Sentencef(e.SummaryFormat, e.SummaryArgs...)
 	}
-	return translate(e.Summary)
+	return l.Sentence(e.Summary)
 }
 
-// ActionIn is Action in a language: translate gives an English sentence's
-// (or format's) translation, the English itself when it has none.
-func (e *Error) ActionIn(translate func(string) string) string {
+// ActionIn is Action in l's language and zone.
+func (e *Error) ActionIn(l *i18n.Localizer) string {
 	if e.ActionFormat != "" {
-		return fmt.Sprintf(translate(e.ActionFormat), apperr.SaidIn(translate, e.ActionArgs)...)
+		return l.Sentencef(e.ActionFormat, e.ActionArgs...)
 	}
-	return translate(e.Action)
+	return l.Sentence(e.Action)
 }
 
 func (e *Error) Error() string {

@@ -238,7 +238,7 @@ func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templa
 		}
 	}
 	decide := a.starts.MayDecide(actor, op, a.starts.Described(f.Region, f.InstanceID))
-	r.CanDecide, r.WhyNotDecide = decide.OK, decide.WhyIn(loc.Sentence)
+	r.CanDecide, r.WhyNotDecide = decide.OK, decide.WhyIn(loc)
 	r.StateWords = templates.StateText(loc, r.State)
 	for _, e := range op.Events {
 		detail := e.ErrorCode
@@ -368,9 +368,9 @@ func (a *App) approveBatch(c echo.Context) error {
 		case apperr.KindOf(err) == apperr.Forbidden:
 			return err // the role or one's own batch: nothing of it is decided
 		case err != nil:
-			outcome[i] = l.T("flash.batch_refused", "ID", id, "Why", apperr.Words(err, l.Sentence, l.T("error.internal")))
+			outcome[i] = l.T("flash.batch_refused", "ID", id, "Why", apperr.Words(err, l, l.T("error.internal")))
 		case res.ECSError != nil:
-			outcome[i] = l.T("flash.batch_refused", "ID", id, "Why", res.ECSError.SummaryIn(l.Sentence))
+			outcome[i] = l.T("flash.batch_refused", "ID", id, "Why", res.ECSError.SummaryIn(l))
 		}
 		return nil
 	}
@@ -447,7 +447,7 @@ func (a *App) reject(c echo.Context) error {
 	if err := a.starts.Reject(c.Request().Context(), a.actor(c), id, c.FormValue("digest"), strings.TrimSpace(c.FormValue("reason"))); err != nil {
 		if errors.Is(err, starts.ErrRejectReason) { // back to the request, told what to mend
 			l := a.loc(c)
-			sess(c).flash(templates.Flash{Error: true, Text: l.T("flash.not_rejected", "ID", id, "Why", apperr.Words(err, l.Sentence, l.T("error.internal")))})
+			sess(c).flash(templates.Flash{Error: true, Text: l.T("flash.not_rejected", "ID", id, "Why", apperr.Words(err, l, l.T("error.internal")))})
 			return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit#request-"+strconv.FormatInt(id, 10))
 		}
 		return err

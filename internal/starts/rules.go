@@ -10,6 +10,7 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/i18n"
 )
 
 // The rules of what may happen, in one file: the service enforces them and
@@ -29,13 +30,12 @@ type Answer struct {
 	args   []any
 }
 
-// WhyIn is Why in a language: translate gives an English format's (or
-// sentence's) translation, the English itself when it has none.
-func (x Answer) WhyIn(translate func(string) string) string {
+// WhyIn is Why in l's language and zone.
+func (x Answer) WhyIn(l *i18n.Localizer) string {
 	if x.OK {
 		return ""
 	}
-	return apperr.Words(x.Err(), translate, x.Why)
+	return apperr.Words(x.Err(), l, x.Why)
 }
 
 var yes = Answer{OK: true}
