@@ -98,15 +98,26 @@ func Words(err error, l *i18n.Localizer, internal string) string {
 	if !errors.As(err, &e) || e.Kind == Internal {
 		return internal
 	}
-	if e.Format == "" {
-		return l.Sentence(e.Message)
+	return WordsOf(err).In(l)
+}
+
+// WordsOf is MessageOf to say when shown: the error's format and
+// arguments (i18n.Words), or its message as a sentence.
+func WordsOf(err error) i18n.Said {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind == Internal {
+		return i18n.Word(MessageOf(err))
 	}
 	if e.Format == "%s" && len(e.Args) == 1 {
-		if s, ok := e.Args[0].(string); ok {
-			return l.Sentence(s) // a sentence made elsewhere, passed on whole
+		if w, ok := e.Args[0].(i18n.Said); ok {
+			return w
 		}
+		return i18n.Word(e.Message) // a sentence made elsewhere, passed on whole
 	}
-	return l.Sentencef(e.Format, e.Args...)
+	if e.Format == "" {
+		return i18n.Word(e.Message)
+	}
+	return i18n.Wordsf(e.Format, e.Args...)
 }
 
 // Said is an argument a sentence says in the reader's words too (i18n's).

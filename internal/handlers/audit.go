@@ -19,6 +19,7 @@ import (
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/starts"
 	"ecsdash/web/templates"
 )
@@ -197,10 +198,12 @@ func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templa
 	id := strconv.FormatInt(op.ID(), 10)
 	r := templates.AuditRow{ID: op.ID(), State: l.State, Time: p.Time(f.Time), Action: f.Action,
 		Requester: f.User, Approver: l.Approver, Region: f.Region, InstanceID: f.InstanceID, InstanceName: f.InstanceName,
-		RequestID: l.RequestID, ErrorCode: l.ErrorCode, ErrorMessage: l.ErrorMessage, Reason: l.Reason, Digest: starts.Digest(f),
+		RequestID: l.RequestID, ErrorCode: l.ErrorCode, Reason: starts.Reason(l).In(loc), Digest: starts.Digest(f),
 		ApproveURL:  a.decisionURL(id, audit.ActionApprove),
 		RejectURL:   a.decisionURL(id, audit.ActionReject),
 		WithdrawURL: a.decisionURL(id, audit.ActionWithdraw)}
+	said, ecsText := starts.Recorded(l)
+	r.ErrorMessage, r.ECSMessage = said.In(loc), ecsText
 	act, _ := audit.Action(f.Action)
 	if act.Holds {
 		r.RequestReason, r.BatchID = f.Reason, f.BatchID
@@ -262,6 +265,17 @@ func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templa
 			User: who, State: e.State, Detail: detail})
 	}
 	return r
+}
+
+// recordedWords is entry e's error message in l's words, with ECS's own
+// message of a failure after them, labelled as ECS's (for a flash).
+func recordedWords(l *i18n.Localizer, e audit.Event) string {
+	said, ecsText := starts.Recorded(e)
+	words := said.In(l)
+	if ecsText != "" {
+		words = strings.TrimSpace(words + " " + l.T("error.ecs_said", "Message", ecsText))
+	}
+	return words
 }
 
 // decisionURL is where request id's form for action posts: audit/ID/VERB.

@@ -241,11 +241,15 @@ func saidIn(l *Localizer, args []any) []any {
 // plural forms ("1m5s", "1 分钟 5 秒").
 func (l *Localizer) Duration(d time.Duration) string {
 	h, m, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	sep := l.T("duration.sep")
+	if sep == "duration.sep" {
+		sep = "" // English's: go-i18n keeps no empty message, so it reads as missing
+	}
 	switch {
 	case h > 0:
-		return l.N("duration.hours", h) + l.T("duration.sep") + l.N("duration.minutes", m)
+		return l.N("duration.hours", h) + sep + l.N("duration.minutes", m)
 	case m > 0:
-		return l.N("duration.minutes", m) + l.T("duration.sep") + l.N("duration.seconds", sec)
+		return l.N("duration.minutes", m) + sep + l.N("duration.seconds", sec)
 	}
 	return l.N("duration.seconds", sec)
 }

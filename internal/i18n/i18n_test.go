@@ -217,6 +217,7 @@ func families() map[string][]string {
 		"admin.source.":  {users.SourceLocal, users.SourceSSO},
 		"tokens.state.":  {"live", "revoked", "expired"},
 		"notify.event.":  notify.Events,
+		"lock.":          ecs.LockReasons,
 	}
 }
 
@@ -278,7 +279,7 @@ func TestEveryKeyIsUsedAndEveryKeyUsedExists(t *testing.T) {
 // translation.
 var sentenceFiles = []string{
 	"internal/ecs/errors.go", "internal/ecs/instance.go", "internal/ecs/client.go",
-	"internal/starts/rules.go", "internal/starts/starts.go", "internal/starts/batch.go", "internal/starts/rights.go",
+	"internal/starts/rules.go", "internal/starts/starts.go", "internal/starts/recorded.go", "internal/starts/reconcile.go", "internal/starts/batch.go", "internal/starts/rights.go",
 	"internal/handlers/admin.go", "internal/handlers/audit.go", "internal/handlers/auth.go", "internal/handlers/instances.go",
 	"internal/handlers/middleware.go", "internal/handlers/prefs.go", "internal/handlers/refresh.go", "internal/handlers/rights.go",
 	"internal/handlers/sso.go", "internal/handlers/throttle.go", "internal/handlers/tokens.go", "internal/handlers/approvals.go",

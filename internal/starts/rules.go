@@ -38,6 +38,9 @@ func (x Answer) WhyIn(l *i18n.Localizer) string {
 	return apperr.Words(x.Err(), l, x.Why)
 }
 
+// words are Why to say when shown.
+func (x Answer) words() i18n.Said { return apperr.WordsOf(x.Err()) }
+
 var yes = Answer{OK: true}
 
 // What the service's actions need, read from the one action table
@@ -130,7 +133,7 @@ func briefly(e *ecs.Error, inst ecs.Instance) Answer {
 		return no(apperr.Conflict, "Locked by security control.")
 	case ecs.CodeExpired:
 		if !inst.ExpiredTime.IsZero() {
-			return no(apperr.Conflict, "Expired on %s — renew it first.", inst.ExpiredTime.Format("2006-01-02"))
+			return no(apperr.Conflict, "Expired on %s — renew it first.", i18n.Day(inst.ExpiredTime))
 		}
 		return no(apperr.Conflict, "Locked for billing (financial lock) — renew it first.")
 	case ecs.CodeNotStopped:
@@ -263,23 +266,6 @@ func (s *Service) State(op audit.Op) string {
 		return audit.StateExpired
 	}
 	return op.Last.State
-}
-
-// withdrawal is the reason, in words, of the entry that records a's
-// withdrawal (the withdrawer is its approver: the action's row says so).
-func withdrawal(a Actor) (reason string) { return "withdrawn by " + a.User }
-
-// OwnWithdrawal reports whether e records a requester withdrawing their own
-// request. Entries written before the withdrawer was recorded as approver
-// say it only in their reason.
-func OwnWithdrawal(e audit.Event) bool {
-	if e.Action != audit.ActionWithdraw {
-		return false
-	}
-	if e.Approver == "" {
-		return e.Reason == "withdrawn by "+e.User
-	}
-	return e.Approver == e.User
 }
 
 // batchOffered is the rule of a nil Batch: neither batch starts nor checks
