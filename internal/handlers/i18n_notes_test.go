@@ -170,3 +170,29 @@ func TestExpiriesAndLocksAreSaidInChineseInTheReadersZone(t *testing.T) {
 		t.Errorf("the start of an expired instance: %d %+q want %+q", s.status, text, "已于 "+day+" 到期")
 	}
 }
+
+// A batch's results page in Chinese says each row's why in Chinese, also
+// where the why is made of a sentence and a name (no such instance in a
+// region) or of a rule's refusal and a sentence (an expired instance).
+func TestABatchsResultsAreSaidInChinese(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, opts{})
+	b := chineseInShanghai(t, h, "op1")
+	ok, expired := h.instance("ci-runner-01"), h.instance("promo-site-2019")
+	p := b.post("instances/start", url.Values{"instance": {
+		ok.Region + "/" + ok.ID, expired.Region + "/" + expired.ID, "cn-hangzhou/i-bp1doesnotexist0000", "not-a-ref"}})
+	if p.status != http.StatusOK {
+		t.Fatalf("the batch: %d %.300s", p.status, p.body)
+	}
+	rows := p.doc.Find("tr[data-outcome]")
+	if rows.Length() != 4 {
+		t.Fatalf("%d rows", rows.Length())
+	}
+	rows.Each(func(_ int, r *goquery.Selection) {
+		why := r.Find("td").Eq(2).Text()
+		why = strings.ReplaceAll(why, r.Find("td code").First().Text(), "") // the code, if any
+		if m := englishRun.FindString(why); m != "" || strings.Contains(why, " UTC") {
+			t.Errorf("row %s (%s) says %q: %q", r.AttrOr("data-instance-id", ""), r.AttrOr("data-outcome", ""), m, why)
+		}
+	})
+}

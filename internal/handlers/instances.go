@@ -469,7 +469,7 @@ func (a *App) startBatch(c echo.Context) error {
 	for _, r := range b.Rows {
 		a.metrics.Start(r.Outcome)
 		row := templates.BatchRow{ID: r.Ref.ID, Name: r.Name, Region: r.Ref.Region, Outcome: r.Outcome, OutcomeWords: l.T("batch.outcome." + r.Outcome),
-			Words: r.Words, Code: r.Code, RequestID: r.RequestID, OpID: r.OpID}
+			Words: r.WordsIn(l), Code: r.Code, RequestID: r.RequestID, OpID: r.OpID}
 		if row.ID == "" {
 			row.ID = r.Raw
 		}
