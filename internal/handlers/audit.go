@@ -234,7 +234,9 @@ func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templa
 		r.CanWithdraw = a.starts.MayWithdraw(actor, op).OK
 		if in, ok := a.fleet.Lookup(f.Region, f.InstanceID); ok {
 			r.Family, r.Status = in.Family, in.Status
-			r.NotStopped = loc.Sentence(a.starts.StartBlocked(in, f.InitLocalDisk))
+			if why := a.starts.StartBlocked(in, f.InitLocalDisk); why != nil {
+				r.NotStopped = why.In(loc)
+			}
 		} else {
 			r.Status = loc.T("audit.not_listed")
 			r.NotStopped = loc.T("audit.not_listed_why")

@@ -138,6 +138,15 @@ func TestTheAuditPageSaysTheStoredNotesInChineseInTheReadersZone(t *testing.T) {
 			t.Errorf("the Chinese audit page says %q:\n%s", bad, rest)
 		}
 	}
+	// A request awaiting approval of an instance that cannot start now says
+	// why in Chinese, for the approver.
+	locked := h.instance("legacy-billing-01")
+	appendAll(audit.Event{User: "op1", Region: locked.Region, InstanceID: locked.ID, InstanceName: locked.Name,
+		Action: audit.ActionStartInstance, State: audit.StateAwaitingApproval})
+	why := chineseInShanghai(t, h, "appr").get("audit?instance_id=" + locked.ID).doc.Find("[data-testid=not-stopped]").Text()
+	if !strings.Contains(why, "现在批准将会失败") || englishRun.MatchString(strings.ReplaceAll(why, "OperationLocks：security", "")) {
+		t.Errorf("why the request cannot start now: %q", why)
+	}
 }
 
 // An expiry's refusal names its day in the reader's zone, and a lock is

@@ -107,7 +107,7 @@ func (a *App) instances(c echo.Context) error {
 func (a *App) accountWords(l *i18n.Localizer) string {
 	var out []string
 	for acct, err := range a.accountErrs() {
-		words := l.Sentence(ecs.Words(err))
+		words := ecs.WordsOf(err).In(l)
 		if e := (*ecs.Error)(nil); errors.As(err, &e) && e.Action != "" {
 			words += " " + l.Sentence(e.Action)
 		}
@@ -139,7 +139,7 @@ func (a *App) listView(k listKey, page templates.Page, found ecs.Found, open *op
 		v.CacheErrors = strings.Split(k.acctErrs, "\n")
 	}
 	for r, err := range snap.RegionErr {
-		v.CacheErrors = append(v.CacheErrors, l.T("list.region_failed", "Region", r, "Words", l.Sentence(ecs.Words(err))))
+		v.CacheErrors = append(v.CacheErrors, l.T("list.region_failed", "Region", r, "Words", ecs.WordsOf(err).In(l)))
 	}
 	slices.Sort(v.CacheErrors)
 	sortParam := q.Sort

@@ -139,16 +139,16 @@ func briefly(e *ecs.Error, inst ecs.Instance) Answer {
 	case ecs.CodeNotStopped:
 		return no(apperr.Conflict, "%s.", inst.Status)
 	}
-	return no(apperr.Conflict, "%s", e.Summary)
+	return no(apperr.Conflict, "%s", e.SummaryWords())
 }
 
 // StartBlocked says, for a request awaiting approval, why its start would
-// fail if approved now ("" when nothing known stands in its way).
-func (s *Service) StartBlocked(inst ecs.Instance, initLocalDisk bool) string {
+// fail if approved now (nil when nothing known stands in its way).
+func (s *Service) StartBlocked(inst ecs.Instance, initLocalDisk bool) i18n.Said {
 	if e := ecs.Check(inst, initLocalDisk, s.families, s.now()); e != nil {
-		return e.Summary + " Approving now will fail."
+		return i18n.Wordsf("%s Approving now will fail.", e.SummaryWords())
 	}
-	return ""
+	return nil
 }
 
 // checkReason is the rule for a start's reason: at most MaxReason

@@ -230,11 +230,11 @@ func (s *Service) Validate(a Actor, r Request) error {
 		return err
 	}
 	if r.InitLocalDisk && strings.TrimSpace(r.Confirm) != r.InstanceID {
-		msg := "Type the instance ID exactly to confirm that its local disks will be wiped."
 		if r.Confirm != "" {
-			msg = "The confirmation does not match the instance ID; nothing was started. " + msg
+			return apperr.Wrap(ErrConfirm, apperr.Unprocessable,
+				"The confirmation does not match the instance ID; nothing was started. Type the instance ID exactly to confirm that its local disks will be wiped.")
 		}
-		return apperr.Wrap(ErrConfirm, apperr.Unprocessable, "%s", msg)
+		return apperr.Wrap(ErrConfirm, apperr.Unprocessable, "Type the instance ID exactly to confirm that its local disks will be wiped.")
 	}
 	return nil
 }
@@ -312,7 +312,7 @@ func (s *Service) fresh(ctx context.Context, a Actor, p users.Perm, region, id s
 	if err != nil {
 		var e *ecs.Error
 		if errors.As(err, &e) && e.Kind == ecs.KindNotFound {
-			return ecs.Instance{}, apperr.Wrap(err, e.AppKind(), "No instance %s in %s. %s", id, region, e.Action)
+			return ecs.Instance{}, apperr.Wrap(err, e.AppKind(), "No instance %s in %s. %s", id, region, e.ActionWords())
 		}
 		if errors.As(err, &e) && e.Kind == ecs.KindUnknownOutcome {
 			// A lookup that got no answer changes nothing: say so, not
@@ -321,7 +321,7 @@ func (s *Service) fresh(ctx context.Context, a Actor, p users.Perm, region, id s
 				"Nothing was sent to start it; try again in a moment.")
 		}
 		if errors.As(err, &e) {
-			return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS: %s %s Nothing was sent to start it.", e.Summary, e.Action)
+			return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS: %s %s Nothing was sent to start it.", e.SummaryWords(), e.ActionWords())
 		}
 		return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS.")
 	}
