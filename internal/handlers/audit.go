@@ -212,7 +212,7 @@ func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templa
 		r.Account, r.SessionName, r.TrailURL = l.Account, l.SessionName, ActionTrailURL(a.cfg.ActionTrailURL, f.Region, l.RequestID, f.InstanceID, l.AccountID)
 		r.Params = fmt.Sprintf("InitLocalDisk=%t", f.InitLocalDisk)
 		if f.BatchID != "" {
-			r.Params += " batch " + f.BatchID
+			r.Params += " " + loc.T("audit.param_batch", "ID", f.BatchID)
 		}
 		if f.DryRun {
 			r.Params += " DryRun=true"
