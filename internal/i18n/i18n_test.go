@@ -282,7 +282,7 @@ var sentenceFiles = []string{
 	"internal/starts/rules.go", "internal/starts/starts.go", "internal/starts/recorded.go", "internal/starts/reconcile.go", "internal/starts/batch.go", "internal/starts/rights.go",
 	"internal/handlers/admin.go", "internal/handlers/audit.go", "internal/handlers/auth.go", "internal/handlers/instances.go",
 	"internal/handlers/middleware.go", "internal/handlers/prefs.go", "internal/handlers/refresh.go", "internal/handlers/rights.go",
-	"internal/handlers/sso.go", "internal/handlers/throttle.go", "internal/handlers/tokens.go", "internal/handlers/approvals.go",
+	"internal/handlers/sso.go", "internal/books/throttle.go", "internal/handlers/tokens.go", "internal/handlers/approvals.go",
 	"internal/handlers/render.go", "internal/handlers/session.go", "internal/handlers/formtokens.go", "internal/handlers/live.go",
 	"internal/users/users.go", "internal/users/grants.go", "internal/users/tokens.go", "internal/scope/scope.go",
 }
