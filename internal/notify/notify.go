@@ -47,6 +47,10 @@ type Message struct {
 	Requester     string    `json:"requester"`
 	Approver      string    `json:"approver"`
 	Reason        string    `json:"reason"`
+	// ReasonWords is Reason to say in a chat text's language when it is
+	// the dashboard's own (a withdrawal's, an expiry's); nil: Reason as
+	// given. The json format carries Reason.
+	ReasonWords i18n.Said `json:"-"`
 	RequestID     string    `json:"request_id"`
 	ErrorCode     string    `json:"error_code"`
 	URL           string    `json:"url"`
@@ -337,7 +341,11 @@ func TextIn(m Message, lang string) string {
 		s = l.T("notify.event_other", data...)
 	}
 	if m.Reason != "" {
-		s += l.T("notify.reason", "Reason", m.Reason)
+		reason := m.Reason
+		if m.ReasonWords != nil {
+			reason = oneLine(m.ReasonWords.In(l), maxReasonChars)
+		}
+		s += l.T("notify.reason", "Reason", reason)
 	}
 	if m.URL != "" {
 		s += " " + m.URL
