@@ -36,25 +36,26 @@ type Message struct {
 	// EventID names the event for good ("AUDIT_ID.EVENT"): the same in
 	// every delivery of it, so a receiver drops duplicates (EventID
 	// sets it when empty).
-	EventID       string `json:"event_id"`
-	Event         string `json:"event"`
-	AuditID       int64  `json:"audit_id"`
-	OperationID   int64  `json:"operation_id"`
-	InstanceID    string `json:"instance_id"`
-	InstanceName  string `json:"instance_name"`
-	Region        string `json:"region"`
-	InitLocalDisk bool   `json:"init_local_disk"`
-	Requester     string `json:"requester"`
-	Approver      string `json:"approver"`
-	Reason        string `json:"reason"`
+	EventID       string    `json:"event_id"`
+	Event         string    `json:"event"`
+	AuditID       int64     `json:"audit_id"`
+	OperationID   int64     `json:"operation_id"`
+	InstanceID    string    `json:"instance_id"`
+	InstanceName  string    `json:"instance_name"`
+	Region        string    `json:"region"`
+	InitLocalDisk bool      `json:"init_local_disk"`
+	Requester     string    `json:"requester"`
+	Approver      string    `json:"approver"`
+	Reason        string    `json:"reason"`
+	RequestID     string    `json:"request_id"`
+	ErrorCode     string    `json:"error_code"`
+	URL           string    `json:"url"`
+	Time          time.Time `json:"time"`
+
 	// ReasonWords is Reason to say in a chat text's language when it is
 	// the dashboard's own (a withdrawal's, an expiry's); nil: Reason as
 	// given. The json format carries Reason.
 	ReasonWords i18n.Said `json:"-"`
-	RequestID   string    `json:"request_id"`
-	ErrorCode   string    `json:"error_code"`
-	URL         string    `json:"url"`
-	Time        time.Time `json:"time"`
 }
 
 // The formats.
