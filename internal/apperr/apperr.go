@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"ecsdash/internal/i18n"
 )
 
 // Kind classifies an error for the HTTP layer and for operators.
@@ -88,54 +90,42 @@ func MessageOf(err error) string {
 	return "Internal error. The details are in the server log under this request's id."
 }
 
-// Words is MessageOf in a language: translate gives a format's
-// translation (the format itself when it has none), and the error's
-// arguments are put in it. internal is the words for an internal error.
-func Words(err error, translate func(format string) string, internal string) string {
+// Words is MessageOf in l's language (and zone): the error's format
+// translated with its arguments put in, each Said one in l's words.
+// internal is the words for an internal error.
+func Words(err error, l *i18n.Localizer, internal string) string {
 	var e *Error
 	if !errors.As(err, &e) || e.Kind == Internal {
 		return internal
 	}
-	if e.Format == "" {
-		return translate(e.Message)
-	}
-	if len(e.Args) == 0 {
-		return translate(e.Format)
-	}
-	if s, ok := e.Args[0].(string); ok && e.Format == "%s" && len(e.Args) == 1 {
-		return translate(s) // a sentence made elsewhere, passed on whole
-	}
-	return fmt.Sprintf(translate(e.Format), SaidIn(translate, e.Args)...)
+	return WordsOf(err).In(l)
 }
 
-// Said is an argument a sentence says in the reader's language too (a
-// role's name): Words puts In(translate) in its place; in English it is
-// its String.
-type Said interface {
-	fmt.Stringer
-	In(translate func(string) string) string
-}
-
-// SaidIn is args with each Said in translate's language.
-func SaidIn(translate func(string) string, args []any) []any {
-	out := make([]any, len(args))
-	for i, a := range args {
-		if w, ok := a.(Said); ok {
-			a = w.In(translate)
+// WordsOf is MessageOf to say when shown: the error's format and
+// arguments (i18n.Words), or its message as a sentence.
+func WordsOf(err error) i18n.Said {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind == Internal {
+		return i18n.Word(MessageOf(err))
+	}
+	if e.Format == "%s" && len(e.Args) == 1 {
+		if w, ok := e.Args[0].(i18n.Said); ok {
+			return w
 		}
-		out[i] = a
+		return i18n.Word(e.Message) // a sentence made elsewhere, passed on whole
 	}
-	return out
+	if e.Format == "" {
+		return i18n.Word(e.Message)
+	}
+	return i18n.Wordsf(e.Format, e.Args...)
 }
+
+// Said is an argument a sentence says in the reader's words too (i18n's).
+type Said = i18n.Said
 
 // Word is an English word said in the reader's language inside a sentence
-// (an ECS status): its translation is the sentence catalogue's.
-type Word string
-
-func (w Word) String() string { return string(w) }
-
-// In is the word in translate's language.
-func (w Word) In(translate func(string) string) string { return translate(string(w)) }
+// (i18n's).
+type Word = i18n.Word
 
 // Truncate cuts s to at most n bytes without splitting a character: for
 // caller-controlled text that is stored or shown.

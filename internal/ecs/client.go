@@ -457,9 +457,10 @@ func Check(inst Instance, initLocalDisk bool, localDisk Families, now time.Time)
 		x := explanations["InstanceLockedForSecurity"]
 		return &Error{Kind: KindPrecondition, Code: CodeSecurityLocked, Summary: x.summary, Action: x.action}
 	case inst.Expired(now):
+		const why = "%s, so ECS will not start it (it answers InstanceExpired)."
 		return &Error{Kind: KindPrecondition, Code: CodeExpired,
-			Summary: inst.ExpiryWords() + ", so ECS will not start it (it answers InstanceExpired).",
-			Action:  "Renew the subscription or settle the account's overdue payment, then start it again."}
+			Summary: fmt.Sprintf(why, inst.ExpiryWords()), SummaryFormat: why, SummaryArgs: []any{inst.ExpiryWords()},
+			Action: "Renew the subscription or settle the account's overdue payment, then start it again."}
 	case inst.Status != StatusStopped:
 		return &Error{Kind: KindPrecondition, Code: CodeNotStopped,
 			Summary:       fmt.Sprintf("The instance is %s, not Stopped, so it cannot be started now.", inst.Status),

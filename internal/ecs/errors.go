@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/alibabacloud-go/tea/tea"
 
 	"ecsdash/internal/apperr"
+	"ecsdash/internal/i18n"
 )
 
 // ErrorKind classifies what an ECS failure means for the operator.
@@ -45,21 +48,29 @@ type Error struct {
 	SummaryArgs, ActionArgs     []any
 }
 
-// SummaryIn is Summary in a language, as ActionIn is Action.
-func (e *Error) SummaryIn(translate func(string) string) string {
+// SummaryIn is Summary in l's language and zone, as ActionIn is Action:
+// the format's translation with its arguments put in, the English itself
+// when it has none.
+func (e *Error) SummaryIn(l *i18n.Localizer) string { return e.SummaryWords().In(l) }
+
+// ActionIn is Action in l's language and zone.
+func (e *Error) ActionIn(l *i18n.Localizer) string { return e.ActionWords().In(l) }
+
+// SummaryWords is Summary as words to say when shown (a batch row keeps
+// them), as ActionWords is Action.
+func (e *Error) SummaryWords() i18n.Said {
 	if e.SummaryFormat != "" {
-		return fmt.Sprintf(translate(e.SummaryFormat), apperr.SaidIn(translate, e.SummaryArgs)...)
+		return i18n.Wordsf(e.SummaryFormat, e.SummaryArgs...)
 	}
-	return translate(e.Summary)
+	return i18n.Word(e.Summary)
 }
 
-// ActionIn is Action in a language: translate gives an English sentence's
-// (or format's) translation, the English itself when it has none.
-func (e *Error) ActionIn(translate func(string) string) string {
+// ActionWords is Action as words to say when shown.
+func (e *Error) ActionWords() i18n.Said {
 	if e.ActionFormat != "" {
-		return fmt.Sprintf(translate(e.ActionFormat), apperr.SaidIn(translate, e.ActionArgs)...)
+		return i18n.Wordsf(e.ActionFormat, e.ActionArgs...)
 	}
-	return translate(e.Action)
+	return i18n.Word(e.Action)
 }
 
 func (e *Error) Error() string {
@@ -301,12 +312,19 @@ func Explain(code string) Explanation {
 	return Explanation{Kind: x.kind, Summary: x.summary, Action: x.action, Retryable: (&Error{Kind: x.kind, Code: code}).Retryable()}
 }
 
+// Codes are the codes the table explains by name (others by their prefix
+// or status), sorted.
+func Codes() []string { return slices.Sorted(maps.Keys(explanations)) }
+
 // Words is what went wrong, in words: an *Error's summary, "no answer" for
 // anything else.
-func Words(err error) string {
+func Words(err error) string { return WordsOf(err).String() }
+
+// WordsOf is Words to say when shown, in the reader's language.
+func WordsOf(err error) i18n.Said {
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Summary
+		return e.SummaryWords()
 	}
-	return "no answer"
+	return i18n.Word("no answer")
 }

@@ -6,8 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/scope"
 )
+
+// LockReasons are the operation locks' reasons DescribeInstances documents
+// (OperationLocks.LockReason): a page says each in words.
+var LockReasons = []string{"financial", "security", "recycling", "dedicatedhostfinancial", "refunded"}
 
 // Instance is what the dashboard knows of one ECS instance.
 type Instance struct {
@@ -113,12 +118,13 @@ func (i Instance) ExpiryDate(loc *time.Location) string {
 	return i.ExpiredTime.In(loc).Format("2006-01-02")
 }
 
-// ExpiryWords says why an expired instance cannot start, in a few words.
-func (i Instance) ExpiryWords() string {
+// ExpiryWords says why an expired instance cannot start, in a few words
+// (the day in the reader's zone, named).
+func (i Instance) ExpiryWords() i18n.Said {
 	if !i.ExpiredTime.IsZero() {
-		return "Expired on " + i.ExpiredTime.Format("2006-01-02")
+		return i18n.Wordsf("Expired on %s", i18n.Day(i.ExpiredTime))
 	}
-	return "Locked for billing (financial lock)"
+	return i18n.Word("Locked for billing (financial lock)")
 }
 
 // Settled reports whether the status will not change by itself.

@@ -22,10 +22,10 @@ func TestNotStoppedSaysTheStatusInTheReadersLanguage(t *testing.T) {
 		if e == nil {
 			t.Fatalf("%s: no refusal", status)
 		}
-		if got := e.SummaryIn(zh.Sentence); !strings.Contains(got, want) || strings.Contains(got, status) {
+		if got := e.SummaryIn(zh); !strings.Contains(got, want) || strings.Contains(got, status) {
 			t.Errorf("%s: %q, want %s and not %s", status, got, want, status)
 		}
-		if got := e.SummaryIn(func(s string) string { return s }); got != e.Summary {
+		if got := e.SummaryIn(i18n.For(i18n.English)); got != e.Summary {
 			t.Errorf("%s: in English %q, want %q", status, got, e.Summary)
 		}
 	}

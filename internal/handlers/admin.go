@@ -72,7 +72,7 @@ func (a *App) done(c echo.Context, err error, words string) error {
 		// A refusal of the users' or scopes' rules carries its format (in
 		// the page's language, its arguments put in); a plain error is
 		// said whole.
-		msg := apperr.Words(err, l.Sentence, l.Sentence(strings.TrimPrefix(err.Error(), "users: ")))
+		msg := apperr.Words(err, l, l.Sentence(strings.TrimPrefix(err.Error(), "users: ")))
 		if errors.Is(err, users.ErrExists) {
 			msg = l.T("admin.exists")
 		}

@@ -156,8 +156,8 @@ func (a *App) outcomes(c echo.Context, s *session, u users.User) []templates.Fla
 			continue // their own doing
 		}
 		what := l.T("outcome.what", "Op", e.OpID, "Name", e.InstanceName, "ID", e.InstanceID, "Region", e.Region)
-		data := []any{"What", what, "Approver", e.Approver, "RequestID", e.RequestID, "Reason", e.Reason,
-			"Error", strings.TrimSpace(e.ErrorCode + " " + l.Sentence(e.ErrorMessage))}
+		data := []any{"What", what, "Approver", e.Approver, "RequestID", e.RequestID, "Reason", starts.Reason(e).In(l),
+			"Error", strings.TrimSpace(e.ErrorCode + " " + recordedWords(l, e))}
 		switch e.State {
 		case audit.StateSucceeded:
 			out = append(out, templates.Flash{Text: l.T("outcome.succeeded", data...)})

@@ -19,6 +19,7 @@ import (
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/starts"
 	"ecsdash/web/templates"
 )
@@ -197,10 +198,12 @@ func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templa
 	id := strconv.FormatInt(op.ID(), 10)
 	r := templates.AuditRow{ID: op.ID(), State: l.State, Time: p.Time(f.Time), Action: f.Action,
 		Requester: f.User, Approver: l.Approver, Region: f.Region, InstanceID: f.InstanceID, InstanceName: f.InstanceName,
-		RequestID: l.RequestID, ErrorCode: l.ErrorCode, ErrorMessage: l.ErrorMessage, Reason: l.Reason, Digest: starts.Digest(f),
+		RequestID: l.RequestID, ErrorCode: l.ErrorCode, Reason: starts.Reason(l).In(loc), Digest: starts.Digest(f),
 		ApproveURL:  a.decisionURL(id, audit.ActionApprove),
 		RejectURL:   a.decisionURL(id, audit.ActionReject),
 		WithdrawURL: a.decisionURL(id, audit.ActionWithdraw)}
+	said, ecsText := starts.Recorded(l)
+	r.ErrorMessage, r.ECSMessage = said.In(loc), ecsText
 	act, _ := audit.Action(f.Action)
 	if act.Holds {
 		r.RequestReason, r.BatchID = f.Reason, f.BatchID
@@ -209,7 +212,7 @@ func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templa
 		r.Account, r.SessionName, r.TrailURL = l.Account, l.SessionName, ActionTrailURL(a.cfg.ActionTrailURL, f.Region, l.RequestID, f.InstanceID, l.AccountID)
 		r.Params = fmt.Sprintf("InitLocalDisk=%t", f.InitLocalDisk)
 		if f.BatchID != "" {
-			r.Params += " batch " + f.BatchID
+			r.Params += " " + loc.T("audit.param_batch", "ID", f.BatchID)
 		}
 		if f.DryRun {
 			r.Params += " DryRun=true"
@@ -231,14 +234,16 @@ func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templa
 		r.CanWithdraw = a.starts.MayWithdraw(actor, op).OK
 		if in, ok := a.fleet.Lookup(f.Region, f.InstanceID); ok {
 			r.Family, r.Status = in.Family, in.Status
-			r.NotStopped = loc.Sentence(a.starts.StartBlocked(in, f.InitLocalDisk))
+			if why := a.starts.StartBlocked(in, f.InitLocalDisk); why != nil {
+				r.NotStopped = why.In(loc)
+			}
 		} else {
 			r.Status = loc.T("audit.not_listed")
 			r.NotStopped = loc.T("audit.not_listed_why")
 		}
 	}
 	decide := a.starts.MayDecide(actor, op, a.starts.Described(f.Region, f.InstanceID))
-	r.CanDecide, r.WhyNotDecide = decide.OK, decide.WhyIn(loc.Sentence)
+	r.CanDecide, r.WhyNotDecide = decide.OK, decide.WhyIn(loc)
 	r.StateWords = templates.StateText(loc, r.State)
 	for _, e := range op.Events {
 		detail := e.ErrorCode
@@ -262,6 +267,17 @@ func (a *App) auditRow(p templates.Page, op audit.Op, actor starts.Actor) templa
 			User: who, State: e.State, Detail: detail})
 	}
 	return r
+}
+
+// recordedWords is entry e's error message in l's words, with ECS's own
+// message of a failure after them, labelled as ECS's (for a flash).
+func recordedWords(l *i18n.Localizer, e audit.Event) string {
+	said, ecsText := starts.Recorded(e)
+	words := said.In(l)
+	if ecsText != "" {
+		words = strings.TrimSpace(words + " " + l.T("error.ecs_said", "Message", ecsText))
+	}
+	return words
 }
 
 // decisionURL is where request id's form for action posts: audit/ID/VERB.
@@ -368,9 +384,9 @@ func (a *App) approveBatch(c echo.Context) error {
 		case apperr.KindOf(err) == apperr.Forbidden:
 			return err // the role or one's own batch: nothing of it is decided
 		case err != nil:
-			outcome[i] = l.T("flash.batch_refused", "ID", id, "Why", apperr.Words(err, l.Sentence, l.T("error.internal")))
+			outcome[i] = l.T("flash.batch_refused", "ID", id, "Why", apperr.Words(err, l, l.T("error.internal")))
 		case res.ECSError != nil:
-			outcome[i] = l.T("flash.batch_refused", "ID", id, "Why", res.ECSError.SummaryIn(l.Sentence))
+			outcome[i] = l.T("flash.batch_refused", "ID", id, "Why", res.ECSError.SummaryIn(l))
 		}
 		return nil
 	}
@@ -447,7 +463,7 @@ func (a *App) reject(c echo.Context) error {
 	if err := a.starts.Reject(c.Request().Context(), a.actor(c), id, c.FormValue("digest"), strings.TrimSpace(c.FormValue("reason"))); err != nil {
 		if errors.Is(err, starts.ErrRejectReason) { // back to the request, told what to mend
 			l := a.loc(c)
-			sess(c).flash(templates.Flash{Error: true, Text: l.T("flash.not_rejected", "ID", id, "Why", apperr.Words(err, l.Sentence, l.T("error.internal")))})
+			sess(c).flash(templates.Flash{Error: true, Text: l.T("flash.not_rejected", "ID", id, "Why", apperr.Words(err, l, l.T("error.internal")))})
 			return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"audit#request-"+strconv.FormatInt(id, 10))
 		}
 		return err

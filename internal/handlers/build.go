@@ -20,6 +20,7 @@ import (
 	"ecsdash/internal/config"
 	"ecsdash/internal/db"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/idempotency"
 	"ecsdash/internal/loops"
 	"ecsdash/internal/metrics"
@@ -248,7 +249,7 @@ func (a *App) messages(ctx context.Context, e audit.Event) ([]notify.Message, bo
 func (a *App) message(event string, first, last audit.Event) notify.Message {
 	return notify.Message{Event: event, AuditID: last.Seq, OperationID: first.OpID, InstanceID: first.InstanceID,
 		InstanceName: first.InstanceName, Region: first.Region, InitLocalDisk: first.InitLocalDisk, Requester: first.User,
-		Approver: last.Approver, Reason: noteReason(event, first, last), RequestID: last.RequestID, ErrorCode: last.ErrorCode,
+		Approver: last.Approver, Reason: noteReason(event, first, last), ReasonWords: noteReasonWords(event, last), RequestID: last.RequestID, ErrorCode: last.ErrorCode,
 		URL: a.cfg.BaseURL.JoinPath("audit").String() + "#request-" + strconv.FormatInt(first.OpID, 10), Time: last.Time}
 }
 
@@ -259,6 +260,15 @@ func noteReason(event string, first, last audit.Event) string {
 		return last.Reason
 	}
 	return first.Reason
+}
+
+// noteReasonWords is the dashboard's own reason of a withdrawal or an
+// expiry, to say in a chat text's language (nil for a person's reason).
+func noteReasonWords(event string, last audit.Event) i18n.Said {
+	if event == starts.NoteWithdrawn || event == starts.NoteExpired {
+		return starts.Reason(last)
+	}
+	return nil
 }
 
 // Stop ends what Start began: call it after the HTTP server's shutdown,

@@ -107,7 +107,7 @@ func (a *App) instances(c echo.Context) error {
 func (a *App) accountWords(l *i18n.Localizer) string {
 	var out []string
 	for acct, err := range a.accountErrs() {
-		words := l.Sentence(ecs.Words(err))
+		words := ecs.WordsOf(err).In(l)
 		if e := (*ecs.Error)(nil); errors.As(err, &e) && e.Action != "" {
 			words += " " + l.Sentence(e.Action)
 		}
@@ -139,7 +139,7 @@ func (a *App) listView(k listKey, page templates.Page, found ecs.Found, open *op
 		v.CacheErrors = strings.Split(k.acctErrs, "\n")
 	}
 	for r, err := range snap.RegionErr {
-		v.CacheErrors = append(v.CacheErrors, l.T("list.region_failed", "Region", r, "Words", l.Sentence(ecs.Words(err))))
+		v.CacheErrors = append(v.CacheErrors, l.T("list.region_failed", "Region", r, "Words", ecs.WordsOf(err).In(l)))
 	}
 	slices.Sort(v.CacheErrors)
 	sortParam := q.Sort
@@ -253,7 +253,7 @@ func (a *App) rowIn(l *i18n.Localizer, zone *time.Location, in ecs.Instance, act
 	// A refusal for the role holds for every row: the page says it once at
 	// the top, and each row to a screen reader only (the contract: a row
 	// says why, in words).
-	r.CanStart, r.WhyNot, r.QuietWhy = x.OK, x.WhyIn(l.Sentence), x.ByRole
+	r.CanStart, r.WhyNot, r.QuietWhy = x.OK, x.WhyIn(l), x.ByRole
 	if x.Why == in.Status+"." { // not stopped: the status, in words
 		r.WhyNot = l.T("list.why_status", "Status", templates.StatusText(l, in.Status))
 	}
@@ -281,16 +281,7 @@ func age(l *i18n.Localizer, t, now time.Time) string {
 
 // durationWords is a time ago in whole units, the largest two, with the
 // language's plural forms ("1m5s", "1 分钟 5 秒").
-func durationWords(l *i18n.Localizer, d time.Duration) string {
-	h, m, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
-	switch {
-	case h > 0:
-		return l.N("duration.hours", h) + l.T("duration.sep") + l.N("duration.minutes", m)
-	case m > 0:
-		return l.N("duration.minutes", m) + l.T("duration.sep") + l.N("duration.seconds", sec)
-	}
-	return l.N("duration.seconds", sec)
-}
+func durationWords(l *i18n.Localizer, d time.Duration) string { return l.Duration(d) }
 
 // instanceStatus answers the live-status script from the shared cache, which
 // follows moving instances itself: a poll never calls ECS.
@@ -324,7 +315,7 @@ func (a *App) start(c echo.Context) error {
 	if err := a.starts.Validate(actor, req); err != nil {
 		a.metrics.Start("refused")
 		if errors.Is(err, starts.ErrConfirm) {
-			return a.confirmInit(c, req, apperr.Words(err, a.loc(c).Sentence, ""))
+			return a.confirmInit(c, req, apperr.Words(err, a.loc(c), ""))
 		}
 		return err
 	}
@@ -436,13 +427,13 @@ func (a *App) afterStart(c echo.Context, res starts.Result, back string) error {
 			heading = l.T("start.unknown_heading", "Name", name)
 		}
 		failure := &templates.ECSFailure{InstanceID: res.Instance.ID, InstanceName: res.Instance.Name, Region: res.Instance.Region,
-			Code: e.Code, Message: e.Message, ECSRequestID: e.RequestID, Summary: e.SummaryIn(l.Sentence), Action: e.ActionIn(l.Sentence),
+			Code: e.Code, Message: e.Message, ECSRequestID: e.RequestID, Summary: e.SummaryIn(l), Action: e.ActionIn(l),
 			AuditURL: a.cfg.BasePath() + "audit?instance=" + url.QueryEscape(res.Instance.ID)}
 		if req, ok := c.Get(ctxRetry).(starts.Request); ok {
 			failure.RetryURL = a.cfg.BasePath() + "instances/" + req.InstanceID + "/start"
 		}
 		return render(c, status, templates.Error(templates.ErrorPage{Page: a.page(c, heading, "instances"), Status: status, Heading: heading,
-			Message: e.SummaryIn(l.Sentence), RequestID: requestID(c), BackURL: back, ECS: failure}))
+			Message: e.SummaryIn(l), RequestID: requestID(c), BackURL: back, ECS: failure}))
 	default:
 		a.metrics.Start("succeeded")
 		s.flash(templates.Flash{Text: l.T("flash.started", "Name", name, "ID", res.Instance.ID, "Region", res.Instance.Region, "RequestID", res.RequestID)})
@@ -478,7 +469,7 @@ func (a *App) startBatch(c echo.Context) error {
 	for _, r := range b.Rows {
 		a.metrics.Start(r.Outcome)
 		row := templates.BatchRow{ID: r.Ref.ID, Name: r.Name, Region: r.Ref.Region, Outcome: r.Outcome, OutcomeWords: l.T("batch.outcome." + r.Outcome),
-			Words: r.Words, Code: r.Code, RequestID: r.RequestID, OpID: r.OpID}
+			Words: r.WordsIn(l), Code: r.Code, RequestID: r.RequestID, OpID: r.OpID}
 		if row.ID == "" {
 			row.ID = r.Raw
 		}
@@ -535,7 +526,7 @@ func (a *App) check(c echo.Context) error {
 		Would: res.Would, RequestID: res.RequestID, Back: a.cfg.BasePath() + "instances"}
 	if res.ECSError != nil {
 		l := a.loc(c)
-		v.Summary, v.Action, v.Code = res.ECSError.SummaryIn(l.Sentence), res.ECSError.ActionIn(l.Sentence), res.ECSError.Code
+		v.Summary, v.Action, v.Code = res.ECSError.SummaryIn(l), res.ECSError.ActionIn(l), res.ECSError.Code
 	}
 	return render(c, http.StatusOK, templates.CheckResult(v))
 }

@@ -56,7 +56,7 @@ func TestBillingShowsOnlyRealExpiriesAndExpiredInstancesOfferNoStart(t *testing.
 	if r.Find("form").Length() != 0 {
 		t.Fatal("an expired instance offers Start")
 	}
-	want := "Expired on " + expired.ExpiredTime.Format("2006-01-02") + " — renew it first."
+	want := "Expired on " + expired.ExpiredTime.Format("2006-01-02") + " UTC — renew it first."
 	if got := r.Find("[data-testid=why-not]").Text(); got != want {
 		t.Fatalf("expired row says %q, want %q", got, want)
 	}

@@ -22,7 +22,7 @@ const ctxLoc = "loc"
 
 // loc is the request's language: the user's choice (their session's copy
 // of the database's, or the cookie of the login page), else the browser's
-// Accept-Language.
+// Accept-Language; it says times in the request's zone.
 func (a *App) loc(c echo.Context) *i18n.Localizer {
 	if l, ok := c.Get(ctxLoc).(*i18n.Localizer); ok {
 		return l
@@ -33,7 +33,7 @@ func (a *App) loc(c echo.Context) *i18n.Localizer {
 			choice = ck.Value
 		}
 	}
-	l := i18n.For(i18n.Negotiate(choice, c.Request().Header.Get("Accept-Language")))
+	l := i18n.For(i18n.Negotiate(choice, c.Request().Header.Get("Accept-Language"))).InZone(a.zone(c))
 	c.Set(ctxLoc, l)
 	return l
 }

@@ -96,7 +96,7 @@ func (a *App) refresh(c echo.Context) error {
 		sess(c).flash(templates.Flash{Text: l.T("flash.refresh_limited", "Age", age(l, fetched, now))})
 	default:
 		if err := a.fleet.Refresh(c.Request().Context()); err != nil {
-			sess(c).flash(templates.Flash{Error: true, Text: l.T("flash.refresh_failed", "Words", l.Sentence(ecs.Words(err)))})
+			sess(c).flash(templates.Flash{Error: true, Text: l.T("flash.refresh_failed", "Words", ecs.WordsOf(err).In(l))})
 		} else {
 			a.refreshes.ran(a.now())
 		}

@@ -168,7 +168,7 @@ func (a *App) handleError(err error, c echo.Context) {
 func (a *App) errorStatus(c echo.Context, err error) (int, string) {
 	status := http.StatusInternalServerError
 	l := a.loc(c)
-	msg := apperr.Words(err, l.Sentence, l.T("error.internal"))
+	msg := apperr.Words(err, l, l.T("error.internal"))
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		status = he.Code

@@ -123,10 +123,43 @@ func Negotiate(choice, acceptLanguage string) string {
 	return Languages[i]
 }
 
-// Localizer gives a language's texts.
+// Localizer gives a language's texts, and says times in a zone (UTC
+// unless InZone gave one).
 type Localizer struct {
 	lang string
 	l    *goi18n.Localizer
+	zone *time.Location
+}
+
+// zoned holds the localizers InZone made, by language and zone name: at
+// most the languages times the zones that load, so a page view makes none.
+var zoned sync.Map // string -> *Localizer
+
+// InZone is l saying times in loc (UTC when nil).
+func (l *Localizer) InZone(loc *time.Location) *Localizer {
+	if l == nil {
+		l = For(English)
+	}
+	if loc == nil || ZoneName(loc) == "UTC" {
+		if l.zone == nil {
+			return l
+		}
+		return For(l.lang)
+	}
+	key := l.lang + "|" + loc.String()
+	if z, ok := zoned.Load(key); ok {
+		return z.(*Localizer)
+	}
+	z, _ := zoned.LoadOrStore(key, &Localizer{lang: l.lang, l: l.l, zone: loc})
+	return z.(*Localizer)
+}
+
+// Zone is where l says times.
+func (l *Localizer) Zone() *time.Location {
+	if l == nil || l.zone == nil {
+		return time.UTC
+	}
+	return l.zone
 }
 
 // Lang is the language's tag, as <html lang> takes it.
@@ -181,13 +214,44 @@ func (l *Localizer) Sentence(english string) string {
 	return s
 }
 
-// Sentencef is Sentence of a format, then the arguments put in: the
+// Sentencef is Sentence of a format, then the arguments put in, each Said
+// one in l's words: the one way a format and its arguments become words
+// (apperr.Words, starts.Answer.WhyIn, ecs.Error.SummaryIn come here). The
 // translation keeps the English's verbs in its own order of words.
 func (l *Localizer) Sentencef(format string, args ...any) string {
 	if len(args) == 0 {
 		return l.Sentence(format)
 	}
-	return fmt.Sprintf(l.Sentence(format), args...)
+	return fmt.Sprintf(l.Sentence(format), saidIn(l, args)...)
+}
+
+// saidIn is args with each Said one in l's words.
+func saidIn(l *Localizer, args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		if w, ok := a.(Said); ok {
+			a = w.In(l)
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// Duration is d in whole units, the largest two, with the language's
+// plural forms ("1m5s", "1 分钟 5 秒").
+func (l *Localizer) Duration(d time.Duration) string {
+	h, m, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	sep := l.T("duration.sep")
+	if sep == "duration.sep" {
+		sep = "" // English's: go-i18n keeps no empty message, so it reads as missing
+	}
+	switch {
+	case h > 0:
+		return l.N("duration.hours", h) + sep + l.N("duration.minutes", m)
+	case m > 0:
+		return l.N("duration.minutes", m) + sep + l.N("duration.seconds", sec)
+	}
+	return l.N("duration.seconds", sec)
 }
 
 func pairs(kv []any) map[string]any {

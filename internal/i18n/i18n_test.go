@@ -217,6 +217,7 @@ func families() map[string][]string {
 		"admin.source.":  {users.SourceLocal, users.SourceSSO},
 		"tokens.state.":  {"live", "revoked", "expired"},
 		"notify.event.":  notify.Events,
+		"lock.":          ecs.LockReasons,
 	}
 }
 
@@ -278,10 +279,10 @@ func TestEveryKeyIsUsedAndEveryKeyUsedExists(t *testing.T) {
 // translation.
 var sentenceFiles = []string{
 	"internal/ecs/errors.go", "internal/ecs/instance.go", "internal/ecs/client.go",
-	"internal/starts/rules.go", "internal/starts/starts.go", "internal/starts/batch.go", "internal/starts/rights.go",
+	"internal/starts/rules.go", "internal/starts/starts.go", "internal/starts/recorded.go", "internal/starts/reconcile.go", "internal/starts/batch.go", "internal/starts/rights.go",
 	"internal/handlers/admin.go", "internal/handlers/audit.go", "internal/handlers/auth.go", "internal/handlers/instances.go",
 	"internal/handlers/middleware.go", "internal/handlers/prefs.go", "internal/handlers/refresh.go", "internal/handlers/rights.go",
-	"internal/handlers/sso.go", "internal/handlers/throttle.go", "internal/handlers/tokens.go", "internal/handlers/approvals.go",
+	"internal/handlers/sso.go", "internal/books/throttle.go", "internal/handlers/tokens.go", "internal/handlers/approvals.go",
 	"internal/handlers/render.go", "internal/handlers/session.go", "internal/handlers/formtokens.go", "internal/handlers/live.go",
 	"internal/users/users.go", "internal/users/grants.go", "internal/users/tokens.go", "internal/scope/scope.go",
 }
@@ -346,6 +347,12 @@ func TestEverySentenceShownHasItsTranslation(t *testing.T) {
 				t.Errorf("%s: no translation of %q", f, s)
 			}
 		}
+		// Words said when shown, whatever they look like ("withdrawn by %s").
+		for _, s := range saidWords(t, filepath.Join("..", "..", f)) {
+			if _, ok := zh["sentences."+s]; !ok && s != "%s" && s != "" {
+				t.Errorf("%s: no translation of the words %q", f, s)
+			}
+		}
 	}
 	// And every translation is of a sentence the code still has.
 	all := map[string]bool{}
@@ -363,6 +370,72 @@ func TestEverySentenceShownHasItsTranslation(t *testing.T) {
 			t.Errorf("zh-CN.toml translates %q, which no code says any more", s)
 		}
 	}
+}
+
+// saidWords are the formats and words a file gives i18n.Word and
+// i18n.Wordsf, as literals or as the file's constants.
+func saidWords(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts := map[string]string{}
+	for _, d := range f.Decls {
+		if g, ok := d.(*ast.GenDecl); ok && g.Tok == token.CONST {
+			for _, spec := range g.Specs {
+				v := spec.(*ast.ValueSpec)
+				for i, name := range v.Names {
+					if i < len(v.Values) {
+						if s, ok := constString(v.Values[i]); ok {
+							consts[name.Name] = s
+						}
+					}
+				}
+			}
+		}
+	}
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok || len(call.Args) == 0 {
+			return true
+		}
+		sel, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		if x, isIdent := sel.X.(*ast.Ident); !isIdent || x.Name != "i18n" || (sel.Sel.Name != "Word" && sel.Sel.Name != "Wordsf") {
+			return true
+		}
+		if s, ok := constString(call.Args[0]); ok {
+			out = append(out, s)
+		} else if id, ok := call.Args[0].(*ast.Ident); ok {
+			if s, ok := consts[id.Name]; ok {
+				out = append(out, s)
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// constString is a string literal or a sum of them.
+func constString(e ast.Expr) (string, bool) {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		if e.Kind == token.STRING {
+			s, err := strconv.Unquote(e.Value)
+			return s, err == nil
+		}
+	case *ast.BinaryExpr:
+		if e.Op == token.ADD {
+			x, ok1 := constString(e.X)
+			y, ok2 := constString(e.Y)
+			return x + y, ok1 && ok2
+		}
+	}
+	return "", false
 }
 
 func TestTranslatedFormatsKeepTheirVerbs(t *testing.T) {

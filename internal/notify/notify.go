@@ -51,6 +51,11 @@ type Message struct {
 	ErrorCode     string    `json:"error_code"`
 	URL           string    `json:"url"`
 	Time          time.Time `json:"time"`
+
+	// ReasonWords is Reason to say in a chat text's language when it is
+	// the dashboard's own (a withdrawal's, an expiry's); nil: Reason as
+	// given. The json format carries Reason.
+	ReasonWords i18n.Said `json:"-"`
 }
 
 // The formats.
@@ -337,7 +342,11 @@ func TextIn(m Message, lang string) string {
 		s = l.T("notify.event_other", data...)
 	}
 	if m.Reason != "" {
-		s += l.T("notify.reason", "Reason", m.Reason)
+		reason := m.Reason
+		if m.ReasonWords != nil {
+			reason = oneLine(m.ReasonWords.In(l), maxReasonChars)
+		}
+		s += l.T("notify.reason", "Reason", reason)
 	}
 	if m.URL != "" {
 		s += " " + m.URL

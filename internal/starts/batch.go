@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/users"
 )
 
@@ -64,10 +64,27 @@ type BatchRow struct {
 	Name      string
 	Account   string // the --accounts name of its account ("" with one account)
 	Outcome   string
-	Words     string // why, in words
+	Words     string // why, in words (English: the API's)
+	said      i18n.Said
 	Code      string // ECS's code, when it answered with one
 	RequestID string
 	OpID      int64
+}
+
+// notSent is a refusal of a batch's row.
+const notSent = "%s Nothing was sent for it."
+
+// tell sets the row's outcome and why, in words said when shown.
+func (r *BatchRow) tell(outcome string, why i18n.Said) {
+	r.Outcome, r.Words, r.said = outcome, why.String(), why
+}
+
+// WordsIn is Words in l's language and zone.
+func (r BatchRow) WordsIn(l *i18n.Localizer) string {
+	if r.said == nil {
+		return l.Sentence(r.Words)
+	}
+	return r.said.In(l)
 }
 
 // Batch is a batch start's result.
@@ -108,11 +125,11 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 		seen[key] = true
 		row := &BatchRow{Ref: ref, Raw: apperr.Truncate(r, 80)}
 		if !ok {
-			row.Outcome, row.Words = OutcomeRefused, "Not REGION/INSTANCE-ID."
+			row.tell(OutcomeRefused, i18n.Word("Not REGION/INSTANCE-ID."))
 		} else if err := s.validRef(ref.Region, ref.ID); err != nil {
-			row.Outcome, row.Words = OutcomeRefused, apperr.MessageOf(err)
+			row.tell(OutcomeRefused, apperr.WordsOf(err))
 		} else if cached, known := s.fleet.Lookup(ref.Region, ref.ID); known && !Sees(a, cached) {
-			row.Outcome, row.Words = OutcomeRefused, May(a, users.PermView, cached).Why+" Nothing was sent for it."
+			row.tell(OutcomeRefused, i18n.Wordsf(notSent, May(a, users.PermView, cached).words()))
 		}
 		rows = append(rows, row)
 	}
@@ -142,7 +159,7 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 		found, err := s.batch.DescribeMany(ctx, region, ids)
 		if err != nil {
 			for _, row := range group {
-				row.Outcome, row.Words = OutcomeRefused, "Its state could not be checked in ECS, so nothing was sent for it: "+lookupWords(err)
+				row.tell(OutcomeRefused, i18n.Wordsf("Its state could not be checked in ECS, so nothing was sent for it: %s", lookupWords(err)))
 			}
 			byRegion[region] = nil
 			continue
@@ -151,22 +168,22 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 		for _, row := range group {
 			inst, ok := found[row.Ref.ID]
 			if !ok {
-				row.Outcome, row.Words = OutcomeRefused, "No such instance in "+region+"."
+				row.tell(OutcomeRefused, i18n.Wordsf("No such instance in %s.", region))
 				continue
 			}
 			s.fleet.Update(inst)
 			if x := May(a, needStart, inst); !x.OK {
 				// Matched against ECS's description now, not the page's.
-				row.Outcome, row.Words = OutcomeRefused, x.Why+" Nothing was sent for it."
+				row.tell(OutcomeRefused, i18n.Wordsf(notSent, x.words()))
 				continue
 			}
 			row.Name, row.Account = inst.Name, inst.Account
 			if e := ecs.Check(inst, false, s.families, s.now()); e != nil {
-				row.Outcome, row.Words = OutcomeRefused, e.Summary
+				row.tell(OutcomeRefused, e.SummaryWords())
 				continue
 			}
 			if err := s.notOpen(ctx, inst.ID); err != nil {
-				row.Outcome, row.Words = OutcomeRefused, apperr.MessageOf(err)
+				row.tell(OutcomeRefused, apperr.WordsOf(err))
 				continue
 			}
 			ready = append(ready, row)
@@ -186,12 +203,12 @@ func (s *Service) StartBatch(ctx context.Context, a Actor, raw []string, reason 
 				written, err := s.log.Append(ctx, ev)
 				switch oe := (*audit.OpenError)(nil); {
 				case errors.As(err, &oe):
-					row.Outcome, row.Words = OutcomeRefused, apperr.MessageOf(openWords(oe))
+					row.tell(OutcomeRefused, apperr.WordsOf(openWords(oe)))
 				case err != nil:
-					row.Outcome, row.Words = OutcomeRefused, "The request could not be recorded; nothing was sent."
+					row.tell(OutcomeRefused, i18n.Word("The request could not be recorded; nothing was sent."))
 				default:
-					row.Outcome, row.OpID = OutcomeAwaiting, written.OpID
-					row.Words = fmt.Sprintf("Request %d awaits a second person's approval.", written.OpID)
+					row.OpID = written.OpID
+					row.tell(OutcomeAwaiting, i18n.Wordsf("Request %d awaits a second person's approval.", written.OpID))
 				}
 			}
 			continue
@@ -221,7 +238,7 @@ func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string
 	if s.limiter != nil {
 		if err := s.limiter.WaitN(ctx, len(ready)); err != nil {
 			for _, row := range ready {
-				row.Outcome, row.Words = OutcomeRefused, "Not sent: the dashboard's start rate limit would be exceeded before the request's deadline. Try again in a minute."
+				row.tell(OutcomeRefused, i18n.Word("Not sent: the dashboard's start rate limit would be exceeded before the request's deadline. Try again in a minute."))
 			}
 			return
 		}
@@ -246,9 +263,9 @@ func (s *Service) sendBatch(ctx context.Context, base audit.Event, region string
 		err := c.intent(ctx, row, 1)
 		switch oe := (*audit.OpenError)(nil); {
 		case errors.As(err, &oe):
-			row.Outcome, row.Words = OutcomeRefused, apperr.MessageOf(openWords(oe))
+			row.tell(OutcomeRefused, apperr.WordsOf(openWords(oe)))
 		case err != nil:
-			row.Outcome, row.Words = OutcomeRefused, "Not sent: it could not be recorded in the audit log."
+			row.tell(OutcomeRefused, i18n.Word("Not sent: it could not be recorded in the audit log."))
 		default:
 			c.sent = append(c.sent, row)
 		}
@@ -359,27 +376,27 @@ func (c *batchCall) report(ctx context.Context, requestID string, err error) {
 		last := c.ops[row.Ref.ID]
 		switch {
 		case e != nil && e.Code == ecs.CodeAuditFailed:
-			row.Outcome, row.Words = OutcomeUnknown, "Recording failed part way; see the audit log."
+			row.tell(OutcomeUnknown, i18n.Word("Recording failed part way; see the audit log."))
 		case last.State == audit.StateSucceeded:
-			row.Outcome, row.RequestID = OutcomeStarted, requestID
-			row.Words = "ECS accepted the start."
+			row.RequestID = requestID
+			row.tell(OutcomeStarted, i18n.Word("ECS accepted the start."))
 			inst, _ := c.s.fleet.Lookup(c.region, row.Ref.ID)
 			inst.Status = ecs.StatusStarting
 			c.s.fleet.Update(inst)
 		case last.State == audit.StateUnknown:
-			row.Outcome, row.RequestID = OutcomeUnknown, last.RequestID
-			row.Words = "No answer from ECS for it, so whether it started is unknown. " + seen(row.Ref.ID)
+			row.RequestID = last.RequestID
+			row.tell(OutcomeUnknown, i18n.Wordsf("No answer from ECS for it, so whether it started is unknown. %s", seen(row.Ref.ID)))
 		default:
-			row.Outcome, row.RequestID, row.Code = OutcomeFailed, last.RequestID, last.ErrorCode
+			row.RequestID, row.Code = last.RequestID, last.ErrorCode
 			x := ecs.Explain(last.ErrorCode)
-			row.Words = strings.TrimSpace(x.Summary + " " + x.Action)
+			row.tell(OutcomeFailed, i18n.Wordsf("%s %s", i18n.Word(x.Summary), i18n.Word(x.Action)))
 		}
 	}
 }
 
 // lookUpMany looks up ids in one DescribeInstances, within 5 seconds, and
 // returns each one's words for a results page (lookedUp's).
-func (s *Service) lookUpMany(ctx context.Context, region string, ids []string) func(id string) string {
+func (s *Service) lookUpMany(ctx context.Context, region string, ids []string) func(id string) i18n.Said {
 	found := map[string]ecs.Instance{}
 	var err error
 	if len(ids) > 0 {
@@ -388,10 +405,10 @@ func (s *Service) lookUpMany(ctx context.Context, region string, ids []string) f
 		cancel()
 	}
 	at := s.now()
-	return func(id string) string {
+	return func(id string) i18n.Said {
 		inst, ok := found[id]
 		if err != nil || !ok {
-			return "Its status could not be looked up afterwards."
+			return i18n.Word(noteNotLookedUp)
 		}
 		s.fleet.Update(inst)
 		return lookedUp(inst.Status, at)
@@ -400,11 +417,11 @@ func (s *Service) lookUpMany(ctx context.Context, region string, ids []string) f
 
 // lookupWords is why a lookup failed: a lookup that got no answer changed
 // nothing, whatever ECS's words for an unanswered call say.
-func lookupWords(err error) string {
+func lookupWords(err error) i18n.Said {
 	if e := (*ecs.Error)(nil); errors.As(err, &e) && e.Kind == ecs.KindUnknownOutcome {
-		return "no answer came (timeout or network failure)."
+		return i18n.Word("no answer came (timeout or network failure).")
 	}
-	return ecs.Words(err)
+	return ecs.WordsOf(err)
 }
 
 func newBatchID() string {

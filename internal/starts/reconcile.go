@@ -2,7 +2,6 @@ package starts
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"ecsdash/internal/audit"
@@ -59,11 +58,11 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 				}
 				s.fleet.Update(inst)
 				words := seenWords(inst.Status, at, op.Last.Time)
-				if words == "" {
+				if words == nil {
 					continue
 				}
 				ev := op.Last
-				ev.Action, ev.ErrorCode, ev.ErrorMessage, ev.SourceIP, ev.UserAgent = audit.ActionReconcile, "Dashboard.SeenLater", words, "", ""
+				ev.Action, ev.ErrorCode, ev.ErrorMessage, ev.SourceIP, ev.UserAgent = audit.ActionReconcile, "Dashboard.SeenLater", words.String(), "", ""
 				if _, err := s.log.AppendIf(ctx, ev, audit.StateUnknown); err == nil {
 					n++
 				} // else: written meanwhile by another replica (one per operation), or the next pass
@@ -71,18 +70,4 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// seenWords is the follow-up's words, or "" while what is seen is no
-// answer yet.
-func seenWords(status string, at, call time.Time) string {
-	after := at.Sub(call).Round(time.Second)
-	when := at.UTC().Format("2006-01-02 15:04:05") + " UTC"
-	switch {
-	case status == ecs.StatusRunning || status == ecs.StatusStarting:
-		return fmt.Sprintf("Seen %s at %s, %s after the call: the start most likely took effect (ECS's answer itself was never received).", status, when, after)
-	case status == ecs.StatusStopped && after >= Settle:
-		return fmt.Sprintf("Still Stopped at %s, %s after the call: the start did not take effect (or the instance was stopped again since).", when, after)
-	}
-	return ""
 }

@@ -6,6 +6,7 @@ import (
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/scope"
 	"ecsdash/internal/users"
 )
@@ -134,13 +135,13 @@ type roleNames string
 
 func (r roleNames) String() string { return string(r) }
 
-// In names each role, and the "and" between them, in translate's language.
-func (r roleNames) In(translate func(string) string) string {
+// In names each role, and the "and" between them, in l's language.
+func (r roleNames) In(l *i18n.Localizer) string {
 	names := strings.Split(string(r), " and ")
 	for i, n := range names {
-		names[i] = translate(n)
+		names[i] = l.Sentence(n)
 	}
-	return strings.Join(names, translate(" and "))
+	return strings.Join(names, l.Sentence(" and "))
 }
 
 // May is the rights check: whether a may do p to inst, as inst is described

@@ -42,12 +42,12 @@ func TestRightsRefusalsAreSaidWhollyInChinese(t *testing.T) {
 		if x.OK {
 			t.Fatalf("%s: allowed", name)
 		}
-		got := x.WhyIn(zh.Sentence)
+		got := x.WhyIn(zh)
 		if !strings.Contains(got, c.want) || english.MatchString(strings.ReplaceAll(got, inst.ID, "")) {
 			t.Errorf("%s: %q, want it to say %q and no English word", name, got, c.want)
 		}
-		if x.WhyIn(func(s string) string { return s }) != x.Why {
-			t.Errorf("%s: in English %q, not its Why %q", name, x.WhyIn(func(s string) string { return s }), x.Why)
+		if x.WhyIn(i18n.For(i18n.English)) != x.Why {
+			t.Errorf("%s: in English %q, not its Why %q", name, x.WhyIn(i18n.For(i18n.English)), x.Why)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/i18n"
 )
 
 // The rules of what may happen, in one file: the service enforces them and
@@ -29,14 +30,16 @@ type Answer struct {
 	args   []any
 }
 
-// WhyIn is Why in a language: translate gives an English format's (or
-// sentence's) translation, the English itself when it has none.
-func (x Answer) WhyIn(translate func(string) string) string {
+// WhyIn is Why in l's language and zone.
+func (x Answer) WhyIn(l *i18n.Localizer) string {
 	if x.OK {
 		return ""
 	}
-	return apperr.Words(x.Err(), translate, x.Why)
+	return apperr.Words(x.Err(), l, x.Why)
 }
+
+// words are Why to say when shown.
+func (x Answer) words() i18n.Said { return apperr.WordsOf(x.Err()) }
 
 var yes = Answer{OK: true}
 
@@ -130,22 +133,22 @@ func briefly(e *ecs.Error, inst ecs.Instance) Answer {
 		return no(apperr.Conflict, "Locked by security control.")
 	case ecs.CodeExpired:
 		if !inst.ExpiredTime.IsZero() {
-			return no(apperr.Conflict, "Expired on %s — renew it first.", inst.ExpiredTime.Format("2006-01-02"))
+			return no(apperr.Conflict, "Expired on %s — renew it first.", i18n.Day(inst.ExpiredTime))
 		}
 		return no(apperr.Conflict, "Locked for billing (financial lock) — renew it first.")
 	case ecs.CodeNotStopped:
 		return no(apperr.Conflict, "%s.", inst.Status)
 	}
-	return no(apperr.Conflict, "%s", e.Summary)
+	return no(apperr.Conflict, "%s", e.SummaryWords())
 }
 
 // StartBlocked says, for a request awaiting approval, why its start would
-// fail if approved now ("" when nothing known stands in its way).
-func (s *Service) StartBlocked(inst ecs.Instance, initLocalDisk bool) string {
+// fail if approved now (nil when nothing known stands in its way).
+func (s *Service) StartBlocked(inst ecs.Instance, initLocalDisk bool) i18n.Said {
 	if e := ecs.Check(inst, initLocalDisk, s.families, s.now()); e != nil {
-		return e.Summary + " Approving now will fail."
+		return i18n.Wordsf("%s Approving now will fail.", e.SummaryWords())
 	}
-	return ""
+	return nil
 }
 
 // checkReason is the rule for a start's reason: at most MaxReason
@@ -263,23 +266,6 @@ func (s *Service) State(op audit.Op) string {
 		return audit.StateExpired
 	}
 	return op.Last.State
-}
-
-// withdrawal is the reason, in words, of the entry that records a's
-// withdrawal (the withdrawer is its approver: the action's row says so).
-func withdrawal(a Actor) (reason string) { return "withdrawn by " + a.User }
-
-// OwnWithdrawal reports whether e records a requester withdrawing their own
-// request. Entries written before the withdrawer was recorded as approver
-// say it only in their reason.
-func OwnWithdrawal(e audit.Event) bool {
-	if e.Action != audit.ActionWithdraw {
-		return false
-	}
-	if e.Approver == "" {
-		return e.Reason == "withdrawn by "+e.User
-	}
-	return e.Approver == e.User
 }
 
 // batchOffered is the rule of a nil Batch: neither batch starts nor checks

@@ -41,7 +41,7 @@ func TestMayStartSaysWhyNotInTheOrderOfTheRules(t *testing.T) {
 		"approver":              {approver, stopped, audit.OpenOp{}, false, "Your role (approver) may not start", true},
 		"held before the role":  {viewer, stopped, held, false, "Awaiting approval (request 42).", false},
 		"security lock":         {operator, locked, audit.OpenOp{}, false, "Locked by security control.", false},
-		"expired":               {operator, expired, audit.OpenOp{}, false, "Expired on " + past.Format("2006-01-02") + " — renew it first.", false},
+		"expired":               {operator, expired, audit.OpenOp{}, false, "Expired on " + past.Format("2006-01-02") + " UTC — renew it first.", false},
 		"running":               {operator, running, audit.OpenOp{}, false, "Running.", false},
 		"lock before the state": {operator, func() ecs.Instance { i := running; i.LockReasons = []string{"security"}; return i }(), audit.OpenOp{}, false, "Locked by security control.", false},
 	} {

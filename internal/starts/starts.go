@@ -17,6 +17,7 @@ import (
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/audit"
 	"ecsdash/internal/ecs"
+	"ecsdash/internal/i18n"
 	"ecsdash/internal/users"
 )
 
@@ -222,18 +223,18 @@ func (s *Service) Validate(a Actor, r Request) error {
 	}
 	if r.InitLocalDisk && known {
 		if e := ecs.NoLocalDisk(cached, s.families); e != nil {
-			return apperr.Wrap(e, apperr.Unprocessable, "%s %s", e.Summary, e.Action)
+			return apperr.Wrap(e, apperr.Unprocessable, "%s %s", e.SummaryWords(), e.ActionWords())
 		}
 	}
 	if err := mayStart(a); err != nil {
 		return err
 	}
 	if r.InitLocalDisk && strings.TrimSpace(r.Confirm) != r.InstanceID {
-		msg := "Type the instance ID exactly to confirm that its local disks will be wiped."
 		if r.Confirm != "" {
-			msg = "The confirmation does not match the instance ID; nothing was started. " + msg
+			return apperr.Wrap(ErrConfirm, apperr.Unprocessable,
+				"The confirmation does not match the instance ID; nothing was started. Type the instance ID exactly to confirm that its local disks will be wiped.")
 		}
-		return apperr.Wrap(ErrConfirm, apperr.Unprocessable, "%s", msg)
+		return apperr.Wrap(ErrConfirm, apperr.Unprocessable, "Type the instance ID exactly to confirm that its local disks will be wiped.")
 	}
 	return nil
 }
@@ -311,7 +312,7 @@ func (s *Service) fresh(ctx context.Context, a Actor, p users.Perm, region, id s
 	if err != nil {
 		var e *ecs.Error
 		if errors.As(err, &e) && e.Kind == ecs.KindNotFound {
-			return ecs.Instance{}, apperr.Wrap(err, e.AppKind(), "No instance %s in %s. %s", id, region, e.Action)
+			return ecs.Instance{}, apperr.Wrap(err, e.AppKind(), "No instance %s in %s. %s", id, region, e.ActionWords())
 		}
 		if errors.As(err, &e) && e.Kind == ecs.KindUnknownOutcome {
 			// A lookup that got no answer changes nothing: say so, not
@@ -320,7 +321,7 @@ func (s *Service) fresh(ctx context.Context, a Actor, p users.Perm, region, id s
 				"Nothing was sent to start it; try again in a moment.")
 		}
 		if errors.As(err, &e) {
-			return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS: %s %s Nothing was sent to start it.", e.Summary, e.Action)
+			return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS: %s %s Nothing was sent to start it.", e.SummaryWords(), e.ActionWords())
 		}
 		return ecs.Instance{}, apperr.Wrap(err, apperr.Unavailable, "Could not check the instance's state in ECS.")
 	}
@@ -329,7 +330,7 @@ func (s *Service) fresh(ctx context.Context, a Actor, p users.Perm, region, id s
 		return inst, x.Err()
 	}
 	if e := ecs.Check(inst, initLocalDisk, s.families, s.now()); e != nil {
-		return inst, apperr.Wrap(e, e.AppKind(), "%s %s", e.Summary, e.Action)
+		return inst, apperr.Wrap(e, e.AppKind(), "%s %s", e.SummaryWords(), e.ActionWords())
 	}
 	return inst, nil
 }
@@ -368,7 +369,7 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 			ev.Attempt, ev.RequestID, ev.DurationMS = a.N, a.RequestID, a.Duration.Milliseconds()
 			var unknown string
 			if a.Err != nil && a.Err.Kind == ecs.KindUnknownOutcome {
-				unknown = a.Err.Summary + " " + s.statusNote(ctx, inst)
+				unknown = a.Err.Summary + " " + s.statusNote(ctx, inst).String()
 			}
 			withOutcome(&ev, a.Err, unknown)
 			// Written now, or kept and written as soon as the database
@@ -394,7 +395,7 @@ func (s *Service) send(ctx context.Context, op audit.Event, inst ecs.Instance) (
 			return res, openWords(oe)
 		}
 		if e.Code == ecs.CodeAuditFailed {
-			return res, apperr.Wrap(err, apperr.Unavailable, "%s %s", e.Summary, e.Action)
+			return res, apperr.Wrap(err, apperr.Unavailable, "%s %s", e.SummaryWords(), e.ActionWords())
 		}
 		res.ECSError, res.RequestID = ecs.Advise(e, inst, s.families), e.RequestID
 		return res, nil
@@ -419,26 +420,15 @@ func (s *Service) describeNow(ctx context.Context, region, id string) ecs.Instan
 }
 
 // statusNote looks the instance up after an unknown outcome, for the record.
-func (s *Service) statusNote(ctx context.Context, inst ecs.Instance) string {
+func (s *Service) statusNote(ctx context.Context, inst ecs.Instance) i18n.Said {
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	now, err := s.ecs.Describe(lctx, inst.Region, inst.ID)
 	if err != nil {
-		return "Its status could not be looked up afterwards."
+		return i18n.Word(noteNotLookedUp)
 	}
 	s.fleet.Update(now)
 	return lookedUp(now.Status, s.now())
-}
-
-// lookedUp words a status read right after a call whose outcome is
-// unknown: ECS may not have acted yet, so it is no answer. The log gets a
-// follow-up entry once the instance is seen settled (Reconcile).
-func lookedUp(status string, at time.Time) string {
-	if status == ecs.StatusStopped {
-		return fmt.Sprintf("Looked up right after the call (%s UTC), the instance was still Stopped, which says nothing yet: ECS may not have acted on the call. "+
-			"A follow-up entry will say what the instance is seen doing later.", at.UTC().Format("15:04:05"))
-	}
-	return fmt.Sprintf("Looked up right after the call (%s UTC), the instance was %s.", at.UTC().Format("15:04:05"), status)
 }
 
 // Digest binds an approval to the exact parameters requested.
@@ -577,7 +567,7 @@ func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reaso
 
 func (s *Service) expire(ctx context.Context, op audit.Op) {
 	ev := op.Last
-	ev.Action, ev.State, ev.Approver, ev.Reason, ev.SourceIP, ev.UserAgent = audit.ActionExpire, audit.StateExpired, "", fmt.Sprintf("not approved within %s", s.ttl), "", ""
+	ev.Action, ev.State, ev.Approver, ev.Reason, ev.SourceIP, ev.UserAgent = audit.ActionExpire, audit.StateExpired, "", i18n.Wordsf(reasonExpired, i18n.Span(s.ttl)).String(), "", ""
 	if _, err := s.log.AppendIf(ctx, ev, audit.StateAwaitingApproval); err != nil && !errors.Is(err, audit.ErrStateChanged) {
 		s.logger.Error("could not record expiry", "op", op.ID(), "err", err)
 	}
@@ -619,15 +609,15 @@ func (s *Service) RecoverDangling(ctx context.Context, atStartup bool) (int, err
 	for _, op := range ops {
 		owner := op.Last.Replica
 		fence := audit.Fence{Epoch: epoch}
-		var words string
+		var words i18n.Said
 		switch {
 		case owner == me || owner == "":
 			if s.out.holds(op.ID(), epoch) {
 				continue // our own call, in flight or its outcome kept
 			}
-			words = "The dashboard stopped before ECS's answer was recorded. "
+			words = i18n.Word(noteStopped)
 			if !atStartup {
-				words = "ECS's answer to this call was not recorded by the process that made it (it lost its lease, or its call ended without an answer on record). "
+				words = i18n.Word(noteNotRecorded)
 			}
 		default:
 			ended, err := s.log.LeaseEnded(ctx, owner)
@@ -638,11 +628,11 @@ func (s *Service) RecoverDangling(ctx context.Context, atStartup bool) (int, err
 				continue // its replica lives and may yet record the answer
 			}
 			fence.Ended = owner // checked again in the append's transaction
-			words = "Replica " + owner + " stopped before ECS's answer was recorded. "
+			words = i18n.Wordsf(noteReplicaStopped, owner)
 		}
 		ev := op.Last
 		ev.Action, ev.State, ev.ErrorCode = audit.ActionRecover, audit.StateUnknown, "Dashboard.OutcomeLost"
-		ev.ErrorMessage = words + s.statusNote(ctx, ecs.Instance{Region: ev.Region, ID: ev.InstanceID})
+		ev.ErrorMessage = i18n.Wordsf("%s %s", words, s.statusNote(ctx, ecs.Instance{Region: ev.Region, ID: ev.InstanceID})).String()
 		_, err := s.log.AppendFenced(ctx, ev, audit.StateSent, fence)
 		if errors.Is(err, audit.ErrStateChanged) || errors.Is(err, audit.ErrFenced) {
 			continue // recorded meanwhile, by its replica or another; or its owner came back

@@ -111,7 +111,7 @@ func (f *fakeECS) StartInstance(_ context.Context, region, id string, _ bool, h 
 	var e *ecs.Error
 	switch {
 	case f.late:
-		e = &ecs.Error{Kind: ecs.KindUnknownOutcome, Code: ecs.CodeUnknownOutcome, Summary: "No answer came from ECS."}
+		e = &ecs.Error{Kind: ecs.KindUnknownOutcome, Code: ecs.CodeUnknownOutcome, Summary: "No answer came from ECS (timeout or network failure), so whether the call took effect is unknown."}
 	case !ok || in.Region != region:
 		e = &ecs.Error{Kind: ecs.KindNotFound, Code: "InvalidInstanceId.NotFound", RequestID: "RID-404"}
 	case in.Status != ecs.StatusStopped:
@@ -161,7 +161,7 @@ func (f *fakeECS) StartInstances(_ context.Context, _ string, ids []string, h ec
 	if err := h.Before(1); err != nil {
 		return "", nil, &ecs.Error{Kind: ecs.KindInternal, Code: ecs.CodeAuditFailed, Err: err}
 	}
-	e := &ecs.Error{Kind: ecs.KindUnknownOutcome, Code: ecs.CodeUnknownOutcome, Summary: "No answer came from ECS."}
+	e := &ecs.Error{Kind: ecs.KindUnknownOutcome, Code: ecs.CodeUnknownOutcome, Summary: "No answer came from ECS (timeout or network failure), so whether the call took effect is unknown."}
 	h.After(1, "", nil, e)
 	return "", nil, e
 }

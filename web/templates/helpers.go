@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"ecsdash/internal/audit"
+	"ecsdash/internal/ecs"
 	"ecsdash/internal/i18n"
 )
 
@@ -108,6 +109,15 @@ func StatusText(l *i18n.Localizer, status string) string {
 		}
 	}
 	return status
+}
+
+// LockText is an operation lock's reason in words; a reason ECS does not
+// document stays its code.
+func LockText(l *i18n.Localizer, reason string) string {
+	if slices.Contains(ecs.LockReasons, reason) {
+		return l.T("lock." + reason)
+	}
+	return reason
 }
 
 // chargeWords is a billing method as the console names it.

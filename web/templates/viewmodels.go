@@ -221,7 +221,8 @@ type AuditRow struct {
 	Requester, Approver                string
 	Region, InstanceID, InstanceName   string
 	Params                             string
-	RequestID, ErrorCode, ErrorMessage string
+	RequestID, ErrorCode, ErrorMessage string // ErrorMessage in the page's words
+	ECSMessage                         string // ECS's own message of a failure, as ECS sent it
 	Reason                             string
 	Digest                             string
 	CanDecide                          bool
