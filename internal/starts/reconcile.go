@@ -61,8 +61,8 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 				if words == nil {
 					continue
 				}
-				ev := op.Last
-				ev.Action, ev.ErrorCode, ev.ErrorMessage, ev.SourceIP, ev.UserAgent = audit.ActionReconcile, "Dashboard.SeenLater", words.String(), "", ""
+				ev := byDashboard(op.Last)
+				ev.Action, ev.ErrorCode, ev.ErrorMessage = audit.ActionReconcile, "Dashboard.SeenLater", words.String()
 				if _, err := s.log.AppendIf(ctx, ev, audit.StateUnknown); err == nil {
 					n++
 				} // else: written meanwhile by another replica (one per operation), or the next pass

@@ -67,6 +67,17 @@ func (a Actor) took(e audit.Event) audit.Event {
 	return e
 }
 
+// byDashboard is e, an entry of an operation, as the dashboard writes it
+// itself (an expiry, a reconcile, a lost outcome recorded as unknown): the
+// operation's requester stays its user and its approver stays as it was,
+// but no session is named, for nobody acted when it was written. The one
+// place these entries lose the requester's sign-in method, API token,
+// address and browser.
+func byDashboard(e audit.Event) audit.Event {
+	e.AuthMethod, e.Token, e.SourceIP, e.UserAgent = "", "", "", ""
+	return e
+}
+
 // Options are what a Service is made of. New copies them: a Service does
 // not change after it is made, and nothing outside it changes it.
 type Options struct {
@@ -566,8 +577,8 @@ func (s *Service) Reject(ctx context.Context, a Actor, opID int64, digest, reaso
 }
 
 func (s *Service) expire(ctx context.Context, op audit.Op) {
-	ev := op.Last
-	ev.Action, ev.State, ev.Approver, ev.Reason, ev.SourceIP, ev.UserAgent = audit.ActionExpire, audit.StateExpired, "", i18n.Wordsf(reasonExpired, i18n.Span(s.ttl)).String(), "", ""
+	ev := byDashboard(op.Last)
+	ev.Action, ev.State, ev.Approver, ev.Reason = audit.ActionExpire, audit.StateExpired, "", i18n.Wordsf(reasonExpired, i18n.Span(s.ttl)).String()
 	if _, err := s.log.AppendIf(ctx, ev, audit.StateAwaitingApproval); err != nil && !errors.Is(err, audit.ErrStateChanged) {
 		s.logger.Error("could not record expiry", "op", op.ID(), "err", err)
 	}
@@ -630,7 +641,7 @@ func (s *Service) RecoverDangling(ctx context.Context, atStartup bool) (int, err
 			fence.Ended = owner // checked again in the append's transaction
 			words = i18n.Wordsf(noteReplicaStopped, owner)
 		}
-		ev := op.Last
+		ev := byDashboard(op.Last)
 		ev.Action, ev.State, ev.ErrorCode = audit.ActionRecover, audit.StateUnknown, "Dashboard.OutcomeLost"
 		ev.ErrorMessage = i18n.Wordsf("%s %s", words, s.statusNote(ctx, ecs.Instance{Region: ev.Region, ID: ev.InstanceID})).String()
 		_, err := s.log.AppendFenced(ctx, ev, audit.StateSent, fence)

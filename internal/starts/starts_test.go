@@ -447,3 +447,29 @@ func TestAServiceDoesNotChangeAfterItIsMade(t *testing.T) {
 		t.Fatalf("the service's own options: %v %v %v", got, r.svc.TTL(), r.svc.Approval())
 	}
 }
+
+// An entry the dashboard writes itself (an expiry here; a reconcile and a
+// lost outcome recorded as unknown go through the same place) names the
+// operation's requester as its user, but no session: no sign-in method, API
+// token, address or browser, for nobody acted when it was written.
+func TestTheDashboardsOwnEntriesCarryNoSessionOfTheRequester(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, starts.PolicyAll)
+	ctx := context.Background()
+	bot := starts.Actor{User: "olivia", Role: "operator", AuthMethod: "token", Token: "tok-1", SourceIP: "192.0.2.7", UserAgent: "ci/1"}
+	res, err := r.svc.Request(ctx, bot, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID, Reason: "nightly"})
+	if err != nil || !res.Awaiting {
+		t.Fatal(res, err)
+	}
+	if first := r.op(t, res.OpID).Last; first.Token != "tok-1" || first.AuthMethod != "token" {
+		t.Fatalf("the request itself: %+v", first)
+	}
+	*r.now = r.now.Add(2 * time.Hour)
+	if err := r.svc.ExpireDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.op(t, res.OpID).Last
+	if ev.State != audit.StateExpired || ev.User != "olivia" || ev.AuthMethod != "" || ev.Token != "" || ev.SourceIP != "" || ev.UserAgent != "" || ev.Approver != "" {
+		t.Fatalf("the expiry entry: user %q auth %q token %q ip %q ua %q approver %q", ev.User, ev.AuthMethod, ev.Token, ev.SourceIP, ev.UserAgent, ev.Approver)
+	}
+}
