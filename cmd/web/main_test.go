@@ -531,3 +531,28 @@ func TestSimulatorCommandServesBothDemoAccountsToServe(t *testing.T) {
 		t.Fatal("the simulator did not stop when interrupted")
 	}
 }
+
+// `web simulator --accounts-file` never overwrites a file: an operator's
+// own accounts file named by mistake is refused in words, left as it was,
+// and nothing is started.
+func TestSimulatorAccountsFileRefusesAnExistingFile(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	mine := filepath.Join(t.TempDir(), "accounts.yaml")
+	const kept = "accounts:\n  - name: prod\n    role_arn: acs:ram::1111111111111111:role/mine\n"
+	if err := os.WriteFile(mine, []byte(kept), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	err := run(ctx, []string{"simulator", "--addr", "127.0.0.1:0", "--accounts-file", mine}, func(string) string { return "" }, nil, &out, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("an existing accounts file: %v (printed %q)", err, out.String())
+	}
+	if b, _ := os.ReadFile(mine); string(b) != kept {
+		t.Fatalf("the existing file was changed to %q", b)
+	}
+	if strings.Contains(out.String(), "ECS simulator:") {
+		t.Fatal("the simulator started although its accounts file was refused")
+	}
+}

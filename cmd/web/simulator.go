@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,13 +49,25 @@ func simulatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	accounts := demoAccountsYAML(prod, staging)
 	file := *accountsFile
 	if file != "" {
-		if err := os.WriteFile(file, []byte(accounts), 0o644); err != nil {
-			return fmt.Errorf("--accounts-file: %w", err)
+		// Never over a file: it may be the operator's own accounts file.
+		if _, err := os.Lstat(file); err == nil {
+			return fmt.Errorf("--accounts-file %s exists: remove it or name another path (nothing was started)", file)
 		}
 	}
 	url, done, err := ecssim.Serve(ctx, cloud, *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	if file != "" {
+		// Written once the simulator it names is listening.
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			_, err = f.WriteString(accounts)
+			err = errors.Join(err, f.Close())
+		}
+		if err != nil {
+			return fmt.Errorf("--accounts-file: %w", err)
+		}
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		fmt.Fprintf(stderr, "warning: %s is reachable from other machines, and its AccessKey pairs are public\n", *addr)

@@ -107,7 +107,12 @@ func (c *Cloud) AssumedSessions() []string {
 	return append([]string(nil), c.assumed...)
 }
 
-// Signed lists every StartInstance and StartInstances call, in order.
+// signedKept bounds what Signed remembers: tests make far fewer calls, and
+// a simulator left running must not grow without end.
+const signedKept = 10_000
+
+// Signed lists the StartInstance and StartInstances calls, in order: every
+// one, up to signedKept; past it, at least the newest signedKept/2.
 func (c *Cloud) Signed() []Signed {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -160,6 +165,9 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a = c.accounts[0] // its own check names the unknown key
 	}
 	if a != nil && (action == "StartInstance" || action == "StartInstances") {
+		if len(c.signed) >= signedKept { // a long-running `web simulator`: the newest half stays
+			c.signed = append(c.signed[:0], c.signed[signedKept/2:]...)
+		}
 		c.signed = append(c.signed, Signed{Account: a.Name, Action: action, AccessKeyID: ak, Session: c.sessions[ak], DryRun: q.Get("DryRun") == "true"})
 	}
 	c.mu.Unlock()
