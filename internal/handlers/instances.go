@@ -38,7 +38,7 @@ func (a *App) instances(c echo.Context) error {
 	// signed session on a page view costs far more); a link without it keeps
 	// the choice.
 	remembered, _ := cookieValue(c.Request(), perPageCookie)
-	switch v := c.QueryParam("per_page"); v {
+	switch v := queryParam(c, "per_page"); v {
 	case "100", "50":
 		q.PerPage, _ = strconv.Atoi(v)
 		if remembered != v {
@@ -190,28 +190,28 @@ func (a *App) listView(k listKey, page templates.Page, found ecs.Found, open *op
 // listQuery reads and checks the list's filters, its sort and its page
 // (the list page and the API's list take the same).
 func (a *App) listQuery(c echo.Context) (ecs.Query, error) {
-	q := ecs.Query{Search: strings.TrimSpace(c.QueryParam("q")), Region: c.QueryParam("region"), Status: c.QueryParam("status"),
-		Family: strings.ToLower(c.QueryParam("family")), Page: 1}
+	q := ecs.Query{Search: strings.TrimSpace(queryParam(c, "q")), Region: queryParam(c, "region"), Status: queryParam(c, "status"),
+		Family: strings.ToLower(queryParam(c, "family")), Page: 1}
 	if len(q.Search) > 128 {
 		return q, apperr.New(apperr.Invalid, "The search is too long (at most 128 characters).")
 	}
 	if q.Region != "" && !slices.Contains(a.regions, q.Region) {
 		return q, apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", apperr.Quote(q.Region))
 	}
-	if q.Account = c.QueryParam("account"); q.Account != "" && !slices.Contains(a.accounts, q.Account) {
+	if q.Account = queryParam(c, "account"); q.Account != "" && !slices.Contains(a.accounts, q.Account) {
 		return q, apperr.New(apperr.Invalid, "%q is not an account this dashboard manages.", apperr.Quote(q.Account))
 	}
 	if q.Status != "" && !slices.Contains(statuses, q.Status) {
 		return q, apperr.New(apperr.Invalid, "%q is not an instance status.", apperr.Quote(q.Status))
 	}
-	if sort := c.QueryParam("sort"); sort != "" {
+	if sort := queryParam(c, "sort"); sort != "" {
 		key, desc := strings.CutPrefix(sort, "-")
 		if !slices.Contains(ecs.SortKeys, key) {
 			return q, apperr.New(apperr.Invalid, "%q is not a column to sort by (name, status, type, region, expiry).", apperr.Quote(sort))
 		}
 		q.Sort, q.Desc = key, desc
 	}
-	if p := c.QueryParam("page"); p != "" {
+	if p := queryParam(c, "page"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 1_000_000 {
 			return q, apperr.New(apperr.Invalid, "%q is not a page number.", apperr.Quote(p))

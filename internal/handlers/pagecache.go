@@ -86,7 +86,7 @@ func (lc *listCache) put(k listKey, p cachedRows) {
 // writePage answers the cached page p with this request's values in its
 // slots, written in one piece: a page cannot fail half way.
 func writePage(c echo.Context, p cachedRows, v *slotValues) error {
-	buf := pageBuffer(p.pageSize(v))
+	buf := pageBuffer(0) // made at the largest page's size when new
 	defer putBuffer(buf)
 	p.fillPage(buf, v)
 	pageHeaders.setOn(c.Response().Header())
@@ -148,25 +148,4 @@ func (p cachedRows) fillPage(w *bytes.Buffer, v *slotValues) {
 			}
 		}
 	}
-}
-
-// pageSize is how many bytes the page is with its slots filled.
-func (p cachedRows) pageSize(v *slotValues) int {
-	n := 0
-	for _, seg := range p {
-		n += len(seg.text)
-		switch seg.slot {
-		case slotCSRF:
-			n += len(v.csrf)
-		case slotToken:
-			n += len(v.token)
-		case slotAge:
-			n += len(html.EscapeString(v.age))
-		case slotRows:
-			for _, r := range v.rows {
-				n += r.html.size(len(v.csrf), len(v.token))
-			}
-		}
-	}
-	return n
 }

@@ -19,10 +19,6 @@ func TestCachedPageFillsEverySlotAndEscapesTheAge(t *testing.T) {
 	if got := buf.String(); got != want {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
-	// The size a buffer is made at is the page's.
-	if n := cutPage(page).pageSize(v); n != len(want) {
-		t.Fatalf("pageSize %d for a page of %d bytes", n, len(want))
-	}
 }
 
 // Every field of the list page's view model is either part of listKey, a

@@ -28,7 +28,8 @@ import (
 // will need, not grown to it a doubling at a time (a dozen allocations).
 var buffers sync.Pool
 
-// pageBuffer is an empty buffer of at least size bytes.
+// pageBuffer is an empty buffer of at least size bytes (a new one: at
+// least the largest page's).
 func pageBuffer(size int) *bytes.Buffer {
 	b, _ := buffers.Get().(*bytes.Buffer)
 	if b == nil {
@@ -88,8 +89,11 @@ func (a *App) page(c echo.Context, title, current string) templates.Page {
 	}
 	p.Loc = a.loc(c)
 	p.Zone = a.zone(c)
-	p.Here = a.cfg.BasePath() + "instances"
-	if r := c.Request(); r.Method == http.MethodGet {
+	if r := c.Request(); r.Method != http.MethodGet {
+		p.Here = a.cfg.BasePath() + "instances"
+	} else if uri := r.RequestURI; strings.HasPrefix(uri, "/") && !strings.HasPrefix(uri, "//") {
+		p.Here = uri // the path and query as the browser sent them
+	} else {
 		p.Here = r.URL.RequestURI()
 	}
 	if u.Name != "" {

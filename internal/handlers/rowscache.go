@@ -96,21 +96,6 @@ func (r cachedRows) fill(b *bytes.Buffer, csrf, token string) {
 	}
 }
 
-// size is how many bytes the rows are with tokens of these lengths.
-func (r cachedRows) size(csrf, token int) int {
-	n := 0
-	for _, seg := range r {
-		n += len(seg.text)
-		switch seg.slot {
-		case slotCSRF:
-			n += csrf
-		case slotToken:
-			n += token
-		}
-	}
-	return n
-}
-
 // with is the rows as a component, with this request's tokens in the slots.
 func (r cachedRows) with(csrf, token string) templ.Component {
 	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error { return r.write(w, csrf, token) })
