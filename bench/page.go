@@ -32,7 +32,7 @@ const pageRuns = 3
 // start and end (the load generator and the bare handler share the cores
 // with the dashboard: the p99s are as much the machine's as the page's).
 func pageFigure(base string, client *http.Client, sample string) (row, error) {
-	var ratios, ours, bare, p50s, bareP50s, p99s, bareP99s, allocs, netAllocs, idles, loads []float64
+	var ratios, ours, bare, p50s, bareP50s, p99s, bareP99s, allocs, netAllocs, idles, gcs, loads []float64
 	cookies := client.Jar.Cookies(mustURL(base))
 	page := func(c *http.Client, i int) error {
 		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/instances?per_page=100&page=%d", base, 1+i%100), nil)
@@ -55,19 +55,22 @@ func pageFigure(base string, client *http.Client, sample string) (row, error) {
 			return row{}, err
 		}
 		time.Sleep(idleWindow)
-		m0, err := mallocs(base)
+		r0, err := runtimeMetrics(base)
 		if err != nil {
 			return row{}, err
 		}
+		m0 := r0.mallocs
 		scrape := s1 - s0
 		idle := max(0, m0-s1-scrape) / idleWindow.Seconds()
 		began := time.Now()
 		r := load(*conns, *loadTime, 200000, page)
 		took := time.Since(began)
-		m1, err := mallocs(base)
+		r1, err := runtimeMetrics(base)
 		if err != nil {
 			return row{}, err
 		}
+		m1 := r1.mallocs
+		gcs = append(gcs, (r1.gcs-r0.gcs)/took.Seconds())
 		ceiling, err := ceilingLoad(sample)
 		if err != nil {
 			return row{}, err
@@ -88,8 +91,8 @@ func pageFigure(base string, client *http.Client, sample string) (row, error) {
 				loads = append(loads, v)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "  dashboard %s\n  bare      %s\n  ratio %.2f; %.1f allocations a request (%.1f net of the idle process's %.0f a second); load average %s → %s\n",
-			r, ceiling, r.rps/ceiling.rps, perReq, netPerReq, idle, load0, load1)
+		fmt.Fprintf(os.Stderr, "  dashboard %s\n  bare      %s\n  ratio %.2f; %.1f allocations a request (%.1f net of the idle process's %.0f a second); %.1f collections a second; load average %s → %s\n",
+			r, ceiling, r.rps/ceiling.rps, perReq, netPerReq, idle, gcs[len(gcs)-1], load0, load1)
 	}
 	loadWords := "unknown"
 	if len(loads) > 0 {
@@ -97,8 +100,8 @@ func pageFigure(base string, client *http.Client, sample string) (row, error) {
 	}
 	return row{fmt.Sprintf("GET /instances, 100 rows (%d KiB), %d connections, fleet still; %d runs of %s, median (spread); load average %s",
 			len(sample)/1024, *conns, pageRuns, *loadTime, loadWords),
-			fmt.Sprintf("%s, p50 %s, p99 %s; %s a request (%s net of the idle process's %s)", spread(ours, "req/s"), spread(p50s, "ms"), spread(p99s, "ms"),
-				spread(allocs, "allocations"), spread(netAllocs, "allocations"), spread(idles, "a second")),
+			fmt.Sprintf("%s, p50 %s, p99 %s; %s a request (%s net of the idle process's %s); %s", spread(ours, "req/s"), spread(p50s, "ms"), spread(p99s, "ms"),
+				spread(allocs, "allocations"), spread(netAllocs, "allocations"), spread(idles, "a second"), spread(gcs, "collections a second")),
 			fmt.Sprintf("bare net/http writing the same bytes, same runs: %s, p50 %s, p99 %s", spread(bare, "req/s"), spread(bareP50s, "ms"), spread(bareP99s, "ms")),
 			fmt.Sprintf("**%s of the bare handler** (target ≥ 0.5); p99 %s beside the bare handler's %s (target < 10); %s a request for 100 rows (target ≤ 100)",
 				spread(ratios, "×"), spread(p99s, "ms"), spread(bareP99s, "ms"), spread(allocs, "allocations"))},
@@ -110,19 +113,37 @@ const idleWindow = 2 * time.Second
 
 // mallocs reads the dashboard's go_memstats_mallocs_total from /metrics.
 func mallocs(base string) (float64, error) {
+	m, err := runtimeMetrics(base)
+	return m.mallocs, err
+}
+
+// runtimeStats are the dashboard's Go runtime counters in /metrics.
+type runtimeStats struct{ mallocs, gcs float64 }
+
+func runtimeMetrics(base string) (runtimeStats, error) {
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
-		return 0, err
+		return runtimeStats{}, err
 	}
 	defer resp.Body.Close()
+	var m runtimeStats
+	found := 0
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_mallocs_total "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		for name, to := range map[string]*float64{"go_memstats_mallocs_total ": &m.mallocs, "go_gc_duration_seconds_count ": &m.gcs} {
+			if v, ok := strings.CutPrefix(sc.Text(), name); ok {
+				if *to, err = strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
+					return m, err
+				}
+				found++
+			}
 		}
 	}
-	return 0, fmt.Errorf("no go_memstats_mallocs_total in %s/metrics (HTTP %d)", base, resp.StatusCode)
+	if found < 2 {
+		return m, fmt.Errorf("no go_memstats_mallocs_total or go_gc_duration_seconds_count in %s/metrics (HTTP %d)", base, resp.StatusCode)
+	}
+	return m, nil
 }
 
 // pageOnlyFigure starts a dashboard on a simulated fleet of 10,000 and

@@ -74,7 +74,7 @@ func (a *App) instances(c echo.Context) error {
 		return apperr.Wrap(err, apperr.Internal, "render rows")
 	}
 
-	page := a.page(c, l.T("list.heading"), "instances")
+	page := a.page(c, "", "instances") // its title (the language's, as the key has it) only when rendered
 	page.SkipToList = true
 	slots := slotValues{csrf: page.CSRF, token: randomToken(), age: age(l, snap.Fetched, a.now()), rows: rows}
 	k := listKey{snap: snap, q: q, tags: strings.Join(tags, "\x00"), rg: rg, user: page.User, role: page.Role,
@@ -88,6 +88,7 @@ func (a *App) instances(c echo.Context) error {
 			return writePage(c, p, &slots)
 		}
 	}
+	page.Title = l.T("list.heading")
 	v := a.listView(k, page, found, open)
 	if !cacheable {
 		v.FormToken, v.CacheAge, v.Rows = slots.token, slots.age, rows.with(slots.csrf, slots.token)
