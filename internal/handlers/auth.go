@@ -120,44 +120,45 @@ func (a *App) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if u, ok, err := a.ssoUser(c, s); err != nil {
 			return err
 		} else if ok {
-			c.Set(ctxUser, u)
-			c.Set(ctxUserName, u.Name)
+			setUser(c, u)
 			return next(c)
 		}
 		now := a.dbNow() // the session windows span replicas: the database's clock
 		uid := s.uid()
-		fail := func() error {
-			if uid != 0 {
-				s.reset()
-			}
-			if c.Request().Method == http.MethodGet && !wantsJSON(c) {
-				return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
-			}
-			return apperr.New(apperr.Unauthorized, "Your session has ended. Sign in again.")
-		}
 		if uid == 0 {
-			return fail()
+			return a.sessionEnded(c, s)
 		}
 		iat, seen := time.Unix(s.num("iat"), 0), time.Unix(s.num("seen"), 0)
 		if now.Sub(iat) > a.cfg.SessionLifetime || now.Sub(seen) > a.cfg.IdleTimeout {
-			return fail()
+			return a.sessionEnded(c, s)
 		}
 		u, grants, err := a.users.Current(ctx, uid)
 		if errors.Is(err, users.ErrNotFound) {
-			return fail()
+			return a.sessionEnded(c, s)
 		}
 		if err != nil {
 			return apperr.Wrap(err, apperr.Unavailable, "Your account could not be looked up: the dashboard's database did not answer. Nothing was done; try again in a moment.")
 		}
 		if u.Disabled || u.Epoch != s.num("epoch") {
-			return fail()
+			return a.sessionEnded(c, s)
 		}
-		c.Set(ctxRights, a.users.Compiled(u.ID, grants))
+		setRights(c, a.users.Compiled(u.ID, grants))
 		if now.Sub(seen) > time.Minute && !backgroundPoll(c) {
 			s.set("seen", now.Unix())
 		}
-		c.Set(ctxUser, u)
-		c.Set(ctxUserName, u.Name)
+		setUser(c, u)
 		return next(c)
 	}
+}
+
+// sessionEnded answers a request whose session is over (or never was): a
+// page goes to the sign-in page and comes back after it.
+func (a *App) sessionEnded(c echo.Context, s *session) error {
+	if s.uid() != 0 {
+		s.reset()
+	}
+	if c.Request().Method == http.MethodGet && !wantsJSON(c) {
+		return c.Redirect(http.StatusSeeOther, a.cfg.BasePath()+"login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+	}
+	return apperr.New(apperr.Unauthorized, "Your session has ended. Sign in again.")
 }

@@ -2,13 +2,18 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -47,6 +52,56 @@ func BenchmarkInstancesPage(b *testing.B) {
 			h.echo.ServeHTTP(rec, req)
 			if rec.Code != 200 {
 				b.Fatalf("status %d", rec.Code)
+			}
+		}
+	})
+}
+
+// BenchmarkInstancesPageServed is the same page view through the real
+// HTTP server on loopback, as `go run ./bench -page` loads it, by raw
+// keep-alive clients that allocate nothing (so a -cpuprofile or
+// -memprofile shows the server's work, net/http's included): one client a
+// goroutine, 8 goroutines a core (-cpu sets the cores).
+func BenchmarkInstancesPageServed(b *testing.B) {
+	// No background loops (manual): their first refresh would run during
+	// the timing and re-render the rows.
+	h := newHarness(b, opts{simOpts: ecssim.Options{Instances: 10000}, logs: io.Discard, manual: true,
+		args: []string{"--approval", "none"}})
+	br := h.loggedIn("op1")
+	br.get("instances?per_page=100") // remembered, as a browser would
+	u, _ := url.Parse(h.srv.URL)
+	var cookies []string
+	for _, c := range br.c.Jar.Cookies(u) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+	reqs := make([][]byte, 100)
+	for p := range reqs {
+		reqs[p] = fmt.Appendf(nil, "GET /instances?per_page=100&page=%d HTTP/1.1\r\nHost: %s\r\nUser-Agent: Go-http-client/1.1\r\n"+
+			"Cookie: %s\r\nAccept-Encoding: gzip\r\n\r\n", p+1, u.Host, strings.Join(cookies, "; "))
+	}
+	warm := dialRaw(b, u.Host)
+	for _, r := range reqs { // every page's rows cached, as on a server up a while
+		if status, _ := warm.get(r); status != http.StatusOK {
+			b.Fatalf("status %d", status)
+		}
+	}
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	cpu0 := processCPU(b)
+	b.ResetTimer()
+	defer func() {
+		// The process's CPU a view (server and clients alike): on a shared
+		// machine steadier than the wall time.
+		b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+	}()
+	b.RunParallel(func(pb *testing.PB) {
+		c := dialRaw(b, u.Host)
+		i := 0
+		for pb.Next() {
+			i++
+			if status, _ := c.get(reqs[i%len(reqs)]); status != http.StatusOK {
+				b.Errorf("status %d", status)
+				return
 			}
 		}
 	})
@@ -208,4 +263,13 @@ func BenchmarkLivePoll(b *testing.B) {
 			}
 		})
 	}
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

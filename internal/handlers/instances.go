@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -36,11 +37,11 @@ func (a *App) instances(c echo.Context) error {
 	// per_page is remembered in a small cookie of its own (re-writing the
 	// signed session on a page view costs far more); a link without it keeps
 	// the choice.
-	remembered, _ := c.Cookie(perPageCookie)
-	switch v := c.QueryParam("per_page"); v {
+	remembered, _ := cookieValue(c.Request(), perPageCookie)
+	switch v := queryParam(c, "per_page"); v {
 	case "100", "50":
 		q.PerPage, _ = strconv.Atoi(v)
-		if remembered == nil || remembered.Value != v {
+		if remembered != v {
 			ck := &http.Cookie{Name: perPageCookie, Value: v, Path: a.cfg.BasePath(), MaxAge: 365 * 24 * 3600,
 				HttpOnly: true, Secure: a.cfg.SecureCookies(), SameSite: http.SameSiteLaxMode}
 			if a.cfg.CrossSiteCookies { // as the session's, for a portal on another site
@@ -49,7 +50,7 @@ func (a *App) instances(c echo.Context) error {
 			c.SetCookie(ck)
 		}
 	case "":
-		if remembered != nil && remembered.Value == "100" {
+		if remembered == "100" {
 			q.PerPage = 100
 		}
 	}
@@ -73,9 +74,9 @@ func (a *App) instances(c echo.Context) error {
 		return apperr.Wrap(err, apperr.Internal, "render rows")
 	}
 
-	page := a.page(c, l.T("list.heading"), "instances")
+	page := a.page(c, "", "instances") // its title (the language's, as the key has it) only when rendered
 	page.SkipToList = true
-	slots := &slotValues{csrf: page.CSRF, token: randomToken(), age: age(l, snap.Fetched, a.now()), rows: rows}
+	slots := slotValues{csrf: page.CSRF, token: randomToken(), age: age(l, snap.Fetched, a.now()), rows: rows}
 	k := listKey{snap: snap, q: q, tags: strings.Join(tags, "\x00"), rg: rg, user: page.User, role: page.Role,
 		waiting: page.Waiting, admin: page.Admin, canStart: actor.Holds(users.PermStart), refresh: mayRefresh(currentUser(c).Role),
 		approval: a.starts.Approval().NeedsApproval(false), acctErrs: a.accountWords(l), lang: l.Lang(), zone: page.ZoneName(), here: page.Here}
@@ -84,9 +85,10 @@ func (a *App) instances(c echo.Context) error {
 	cacheable := len(page.Flash) == 0
 	if cacheable {
 		if p, ok := a.lists.get(k); ok {
-			return render(c, http.StatusOK, p.page(slots))
+			return writePage(c, p, &slots)
 		}
 	}
+	page.Title = l.T("list.heading")
 	v := a.listView(k, page, found, open)
 	if !cacheable {
 		v.FormToken, v.CacheAge, v.Rows = slots.token, slots.age, rows.with(slots.csrf, slots.token)
@@ -99,7 +101,7 @@ func (a *App) instances(c echo.Context) error {
 	}
 	p := cutPage(b.String())
 	a.lists.put(k, p)
-	return render(c, http.StatusOK, p.page(slots))
+	return writePage(c, p, &slots)
 }
 
 // accountWords is the accounts' listing errors in words, one a line, ""
@@ -189,28 +191,28 @@ func (a *App) listView(k listKey, page templates.Page, found ecs.Found, open *op
 // listQuery reads and checks the list's filters, its sort and its page
 // (the list page and the API's list take the same).
 func (a *App) listQuery(c echo.Context) (ecs.Query, error) {
-	q := ecs.Query{Search: strings.TrimSpace(c.QueryParam("q")), Region: c.QueryParam("region"), Status: c.QueryParam("status"),
-		Family: strings.ToLower(c.QueryParam("family")), Page: 1}
+	q := ecs.Query{Search: strings.TrimSpace(queryParam(c, "q")), Region: queryParam(c, "region"), Status: queryParam(c, "status"),
+		Family: strings.ToLower(queryParam(c, "family")), Page: 1}
 	if len(q.Search) > 128 {
 		return q, apperr.New(apperr.Invalid, "The search is too long (at most 128 characters).")
 	}
 	if q.Region != "" && !slices.Contains(a.regions, q.Region) {
 		return q, apperr.New(apperr.Invalid, "%q is not a region this dashboard manages.", apperr.Quote(q.Region))
 	}
-	if q.Account = c.QueryParam("account"); q.Account != "" && !slices.Contains(a.accounts, q.Account) {
+	if q.Account = queryParam(c, "account"); q.Account != "" && !slices.Contains(a.accounts, q.Account) {
 		return q, apperr.New(apperr.Invalid, "%q is not an account this dashboard manages.", apperr.Quote(q.Account))
 	}
 	if q.Status != "" && !slices.Contains(statuses, q.Status) {
 		return q, apperr.New(apperr.Invalid, "%q is not an instance status.", apperr.Quote(q.Status))
 	}
-	if sort := c.QueryParam("sort"); sort != "" {
+	if sort := queryParam(c, "sort"); sort != "" {
 		key, desc := strings.CutPrefix(sort, "-")
 		if !slices.Contains(ecs.SortKeys, key) {
 			return q, apperr.New(apperr.Invalid, "%q is not a column to sort by (name, status, type, region, expiry).", apperr.Quote(sort))
 		}
 		q.Sort, q.Desc = key, desc
 	}
-	if p := c.QueryParam("page"); p != "" {
+	if p := queryParam(c, "page"); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 1_000_000 {
 			return q, apperr.New(apperr.Invalid, "%q is not a page number.", apperr.Quote(p))
@@ -268,15 +270,53 @@ func (a *App) rowIn(l *i18n.Localizer, zone *time.Location, in ecs.Instance, act
 	return r
 }
 
+// age is how long ago the listing was made, in words ("Listed 5s ago").
 func age(l *i18n.Localizer, t, now time.Time) string {
-	if t.IsZero() {
-		return l.T("list.age_never")
+	d := time.Duration(-1) // never listed
+	if !t.IsZero() {
+		d = now.Sub(t).Round(time.Second)
 	}
-	d := now.Sub(t).Round(time.Second)
-	if d < 2*time.Second {
-		return l.T("list.age_now")
+	return ages.words(l, d)
+}
+
+// ageWords keeps the age in words last said in each language: every view
+// of the list in the same second says the same, and putting it in words
+// runs the catalogue's templates (a tenth of a view's allocations).
+type ageWords struct {
+	mu sync.Mutex
+	m  map[string]saidAge // by language
+}
+
+type saidAge struct {
+	d     time.Duration
+	words string
+}
+
+var ages ageWords
+
+func (w *ageWords) words(l *i18n.Localizer, d time.Duration) string {
+	w.mu.Lock()
+	said, ok := w.m[l.Lang()]
+	w.mu.Unlock()
+	if ok && said.d == d {
+		return said.words
 	}
-	return l.T("list.age_ago", "Age", durationWords(l, d))
+	var words string
+	switch {
+	case d < 0:
+		words = l.T("list.age_never")
+	case d < 2*time.Second:
+		words = l.T("list.age_now")
+	default:
+		words = l.T("list.age_ago", "Age", durationWords(l, d))
+	}
+	w.mu.Lock()
+	if w.m == nil {
+		w.m = map[string]saidAge{}
+	}
+	w.m[l.Lang()] = saidAge{d, words}
+	w.mu.Unlock()
+	return words
 }
 
 // durationWords is a time ago in whole units, the largest two, with the

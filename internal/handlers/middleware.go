@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,6 +18,7 @@ import (
 	"unicode"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"ecsdash/internal/apperr"
 	"ecsdash/internal/metrics"
@@ -23,20 +26,45 @@ import (
 
 func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
 
-// ctxClientRequestID holds the X-Request-ID a client sent, cleaned.
-const ctxClientRequestID = "client_request_id"
+// requestTimeout bounds a request's context (its queries and ECS calls);
+// a handler that runs past it answers 503.
+const requestTimeout = 60 * time.Second
+
+// common is the middleware every request goes through, in this order: it
+// gives the request an id of its own (assignRequestID), logs it when done
+// (accessLog), sets the security headers, turns a panic into an internal
+// error page (recoverPanics), bounds the body (64 KiB) and the request's
+// time (requestTimeout). It is one middleware, not six, and makes what it
+// can once, outside the chain: Echo composes its middleware around the
+// route's handler at every request, a closure each.
+func (a *App) common() echo.MiddlewareFunc {
+	headers := a.securityHeaders()
+	bodyLimit := middleware.BodyLimit("64K")
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			began := time.Now()
+			st := &reqState{Context: c}
+			h := c.Response().Header()
+			st.assignRequestID(h)
+			headers.setOn(h)
+			if err := a.guard(st, next, bodyLimit); err != nil {
+				a.handleError(err, st)
+			}
+			a.accessLog(st, began)
+			return nil
+		}
+	}
+}
 
 // assignRequestID gives every request an id of our own, sent back as
 // X-Request-ID, logged and shown as the reference for support. An id the
 // client sent is never shown; it is logged as client_request_id, at most 64
 // characters of [A-Za-z0-9._:-], so that logs can be joined with a proxy's.
-func assignRequestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		c.Response().Header().Set(echo.HeaderXRequestID, randomToken())
-		if v := c.Request().Header.Get(echo.HeaderXRequestID); v != "" {
-			c.Set(ctxClientRequestID, cleanClientID(v))
-		}
-		return next(c)
+func (st *reqState) assignRequestID(h http.Header) {
+	st.id[0] = randomToken()
+	h[echo.HeaderXRequestID] = st.id[:]
+	if v := st.Request().Header.Get(echo.HeaderXRequestID); v != "" {
+		st.clientID, st.hasID = cleanClientID(v), true
 	}
 }
 
@@ -53,64 +81,67 @@ func cleanClientID(v string) string {
 	return b.String()
 }
 
-// recoverPanics turns a panic into an internal error page; the stack goes to
-// the log with the request id, never to the page.
-func (a *App) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				if r == http.ErrAbortHandler {
-					panic(r)
-				}
-				a.log.Error("panic", "request_id", requestID(c), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-				err = apperr.Wrap(fmt.Errorf("panic: %v", r), apperr.Internal, "internal error")
+// guard runs the route's handler with the request's body and time bounded,
+// and turns a panic into an internal error page; the stack goes to the log
+// with the request id, never to the page.
+func (a *App) guard(st *reqState, next echo.HandlerFunc, bodyLimit echo.MiddlewareFunc) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
 			}
-		}()
-		return next(c)
+			a.log.Error("panic", "request_id", requestID(st), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = apperr.Wrap(fmt.Errorf("panic: %v", r), apperr.Internal, "internal error")
+		}
+	}()
+	req := st.Request()
+	if req.ContentLength != 0 { // a body, of known length or not
+		next = bodyLimit(next)
 	}
+	st.deadline.start(req.Context(), time.Now().Add(requestTimeout))
+	defer st.deadline.stop()
+	st.SetRequest(req.WithContext(&st.deadline))
+	if err := next(st); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) { // as Echo's ContextTimeout answers it
+			return echo.ErrServiceUnavailable.WithInternal(err)
+		}
+		return err
+	}
+	return nil
 }
 
-func (a *App) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		began := time.Now()
-		err := next(c)
-		if err != nil {
-			c.Error(err)
-		}
-		status := c.Response().Status
-		route := c.Path()
-		if !a.routeNames[route] {
-			route = "" // not one of ours: a 404 or 405 must not name a series
-		}
-		a.metrics.Request(route, c.Request().Method, status, time.Since(began))
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
-		}
-		ctx := c.Request().Context()
-		if !a.log.Enabled(ctx, level) {
-			return nil
-		}
-		// Attrs, not key-value pairs: a page view is logged without boxing
-		// each value.
-		user, _ := c.Get(ctxUserName).(string)
-		attrs := [...]slog.Attr{slog.String("request_id", requestID(c)), slog.String("method", metrics.Method(c.Request().Method)),
-			slog.String("path", apperr.Truncate(c.Request().URL.Path, 256)), slog.String("route", route),
-			slog.Int("status", status), slog.Int64("bytes", c.Response().Size), slog.Int64("duration_ms", time.Since(began).Milliseconds()),
-			slog.String("ip", c.RealIP()), slog.String("user", user), {}}
-		n := len(attrs) - 1
-		if id, ok := c.Get(ctxClientRequestID).(string); ok {
-			attrs[n], n = slog.String("client_request_id", id), n+1
-		}
-		a.log.LogAttrs(ctx, level, "request", attrs[:n]...)
-		return nil
+// accessLog counts the request in the metrics and logs it.
+func (a *App) accessLog(st *reqState, began time.Time) {
+	status := st.Response().Status
+	route := st.Path()
+	if !a.routeNames[route] {
+		route = "" // not one of ours: a 404 or 405 must not name a series
 	}
+	req := st.Request()
+	a.metrics.Request(route, req.Method, status, time.Since(began))
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	ctx := req.Context()
+	if !a.log.Enabled(ctx, level) {
+		return
+	}
+	// Attrs, not key-value pairs: a page view is logged without boxing
+	// each value.
+	attrs := [...]slog.Attr{slog.String("request_id", st.id[0]), slog.String("method", metrics.Method(req.Method)),
+		slog.String("path", apperr.Truncate(req.URL.Path, 256)), slog.String("route", route),
+		slog.Int("status", status), slog.Int64("bytes", st.Response().Size), slog.Int64("duration_ms", time.Since(began).Milliseconds()),
+		slog.String("ip", st.RealIP()), slog.String("user", st.userName), {}}
+	n := len(attrs) - 1
+	if st.hasID {
+		attrs[n], n = slog.String("client_request_id", st.clientID), n+1
+	}
+	a.log.LogAttrs(ctx, level, "request", attrs[:n]...)
 }
 
-// securityHeaders is the middleware that sets every response's security
-// headers. Echo builds its chain of middleware at every request: what is
-// made once is made here, outside it.
-func (a *App) securityHeaders() echo.MiddlewareFunc {
+// securityHeaders are every response's security headers, made once.
+func (a *App) securityHeaders() headerValues {
 	csp := "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 		"form-action 'self'; base-uri 'none'; frame-ancestors " + strings.Join(a.cfg.FrameAncestors, " ")
 	set := fixedHeaders{
@@ -124,13 +155,7 @@ func (a *App) securityHeaders() echo.MiddlewareFunc {
 		set["Strict-Transport-Security"] = "max-age=31536000"
 	}
 	// No X-Frame-Options: it would contradict frame-ancestors for the portal.
-	headers := set.values()
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			headers.setOn(c.Response().Header())
-			return next(c)
-		}
-	}
+	return set.values()
 }
 
 // fixedHeaders are response headers that never change, by name.

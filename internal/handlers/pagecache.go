@@ -1,13 +1,16 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"html"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 
 	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
 
 	"ecsdash/internal/ecs"
 )
@@ -80,6 +83,16 @@ func (lc *listCache) put(k listKey, p cachedRows) {
 	lc.m[k] = p
 }
 
+// writePage answers the cached page p with this request's values in its
+// slots, written in one piece: a page cannot fail half way.
+func writePage(c echo.Context, p cachedRows, v *slotValues) error {
+	buf := pageBuffer(0) // made at the largest page's size when new
+	defer putBuffer(buf)
+	p.fillPage(buf, v)
+	pageHeaders.setOn(c.Response().Header())
+	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+}
+
 // slotValues is what one request fills a cached page's slots with.
 type slotValues struct {
 	csrf, token string
@@ -118,33 +131,21 @@ func cutPage(page string) cachedRows {
 	return out
 }
 
-// page is the cached page as a component, with this request's values in
-// its slots.
-func (p cachedRows) page(v *slotValues) templ.Component {
-	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
-		for _, seg := range p {
-			if _, err := io.WriteString(w, seg.text); err != nil {
-				return err
-			}
-			var err error
-			switch seg.slot {
-			case slotCSRF:
-				_, err = io.WriteString(w, v.csrf)
-			case slotToken:
-				_, err = io.WriteString(w, v.token)
-			case slotAge:
-				_, err = io.WriteString(w, html.EscapeString(v.age))
-			case slotRows:
-				for _, r := range v.rows {
-					if err = r.html.write(w, v.csrf, v.token); err != nil {
-						break
-					}
-				}
-			}
-			if err != nil {
-				return err
+// fillPage writes the cached page with this request's values in its slots.
+func (p cachedRows) fillPage(w *bytes.Buffer, v *slotValues) {
+	for _, seg := range p {
+		w.WriteString(seg.text)
+		switch seg.slot {
+		case slotCSRF:
+			w.WriteString(v.csrf)
+		case slotToken:
+			w.WriteString(v.token)
+		case slotAge:
+			w.WriteString(html.EscapeString(v.age))
+		case slotRows:
+			for _, r := range v.rows {
+				r.html.fill(w, v.csrf, v.token)
 			}
 		}
-		return nil
-	})
+	}
 }

@@ -29,9 +29,7 @@ func (a *App) loc(c echo.Context) *i18n.Localizer {
 	}
 	choice, _ := sess(c).s.Values["lang"].(string)
 	if choice == "" {
-		if ck, err := c.Cookie(langCookie); err == nil {
-			choice = ck.Value
-		}
+		choice, _ = cookieValue(c.Request(), langCookie)
 	}
 	l := i18n.For(i18n.Negotiate(choice, c.Request().Header.Get("Accept-Language"))).InZone(a.zone(c))
 	c.Set(ctxLoc, l)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -21,8 +22,37 @@ import (
 	"ecsdash/web/templates"
 )
 
-// buffers recycles render buffers: a list page is about 100 KiB.
-var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// buffers recycles render buffers: a list page is about 160 KiB. Under
+// load more pages are being written at once than the pool keeps (and a
+// collection empties it), so a buffer taken new is made at the size it
+// will need, not grown to it a doubling at a time (a dozen allocations).
+var buffers sync.Pool
+
+// pageBuffer is an empty buffer of at least size bytes (a new one: at
+// least the largest page's).
+func pageBuffer(size int) *bytes.Buffer {
+	b, _ := buffers.Get().(*bytes.Buffer)
+	if b == nil {
+		b = bytes.NewBuffer(make([]byte, 0, max(size, int(lastSize.Load()), 4<<10)))
+	}
+	b.Grow(size)
+	return b
+}
+
+// putBuffer gives a buffer back to the pool (a rare huge one is not kept).
+func putBuffer(b *bytes.Buffer) {
+	if n := b.Len(); n > int(lastSize.Load()) && n <= 1<<20 {
+		lastSize.Store(int64(n))
+	}
+	if b.Cap() <= 1<<20 {
+		b.Reset()
+		buffers.Put(b)
+	}
+}
+
+// lastSize is the largest page written so far (up to 1 MiB): what a new
+// buffer is made to hold.
+var lastSize atomic.Int64
 
 // pageHeaders are every page's own headers: never stored, HTML.
 var pageHeaders = fixedHeaders{"Cache-Control": "no-store", echo.HeaderContentType: echo.MIMETextHTMLCharsetUTF8}.values()
@@ -30,13 +60,8 @@ var pageHeaders = fixedHeaders{"Cache-Control": "no-store", echo.HeaderContentTy
 // render writes a component only once it rendered whole, so a failure half
 // way becomes an error page, not half a page.
 func render(c echo.Context, status int, comp templ.Component) error {
-	buf := buffers.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 1<<20 { // a rare huge page is not kept
-			buf.Reset()
-			buffers.Put(buf)
-		}
-	}()
+	buf := pageBuffer(0)
+	defer putBuffer(buf)
 	// Error pages render after the request's deadline context is released;
 	// rendering is bounded work that needs no cancellation.
 	if err := comp.Render(context.WithoutCancel(c.Request().Context()), buf); err != nil {
@@ -64,8 +89,11 @@ func (a *App) page(c echo.Context, title, current string) templates.Page {
 	}
 	p.Loc = a.loc(c)
 	p.Zone = a.zone(c)
-	p.Here = a.cfg.BasePath() + "instances"
-	if r := c.Request(); r.Method == http.MethodGet {
+	if r := c.Request(); r.Method != http.MethodGet {
+		p.Here = a.cfg.BasePath() + "instances"
+	} else if uri := r.RequestURI; strings.HasPrefix(uri, "/") && !strings.HasPrefix(uri, "//") {
+		p.Here = uri // the path and query as the browser sent them
+	} else {
 		p.Here = r.URL.RequestURI()
 	}
 	if u.Name != "" {

@@ -77,7 +77,7 @@ func rightsKey(a starts.Actor) string {
 // listMatch reads the list's tag= (repeatable: all must hold) and rg=
 // filters into a canonical scope expression.
 func listMatch(c echo.Context) (tags []string, rg, match string, err error) {
-	tags = c.QueryParams()["tag"]
+	tags = queryParams(c, "tag")
 	if len(tags) > scope.MaxConds {
 		return nil, "", "", apperr.New(apperr.Invalid, "At most %d tag filters fit in one list.", scope.MaxConds)
 	}
@@ -88,7 +88,7 @@ func listMatch(c echo.Context) (tags []string, rg, match string, err error) {
 		}
 		parts = append(parts, "tag:"+t)
 	}
-	rg = strings.TrimSpace(c.QueryParam("rg"))
+	rg = strings.TrimSpace(queryParam(c, "rg"))
 	if rg != "" {
 		parts = append(parts, "resource-group="+rg)
 	}

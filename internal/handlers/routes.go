@@ -4,10 +4,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 )
 
 // routes builds the Echo server with every route and middleware. The whole
@@ -18,12 +16,7 @@ func routes(a *App) *echo.Echo {
 	e.HTTPErrorHandler = a.handleError
 	e.IPExtractor = ipExtractor(a.cfg.TrustedProxies)
 
-	e.Use(assignRequestID)
-	e.Use(a.accessLog)
-	e.Use(a.securityHeaders())
-	e.Use(a.recoverPanics)
-	e.Use(middleware.BodyLimit("64K"))
-	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: 60 * time.Second}))
+	e.Use(a.common()) // request id, access log, security headers, panics, body and time bounds (middleware.go)
 
 	base := strings.TrimSuffix(a.cfg.BasePath(), "/")
 	if base != "" {

@@ -83,6 +83,19 @@ func (r cachedRows) write(w io.Writer, csrf, token string) error {
 	return nil
 }
 
+// fill is write into a buffer, which cannot fail.
+func (r cachedRows) fill(b *bytes.Buffer, csrf, token string) {
+	for _, seg := range r {
+		b.WriteString(seg.text)
+		switch seg.slot {
+		case slotCSRF:
+			b.WriteString(csrf)
+		case slotToken:
+			b.WriteString(token)
+		}
+	}
+}
+
 // with is the rows as a component, with this request's tokens in the slots.
 func (r cachedRows) with(csrf, token string) templ.Component {
 	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error { return r.write(w, csrf, token) })

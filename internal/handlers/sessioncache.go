@@ -1,8 +1,8 @@
 package handlers
 
 import (
-	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,7 +13,9 @@ import (
 // exact value, so that a page view does not verify, decrypt and parse the
 // same cookie again (a tenth of a list page's allocations). A value is the
 // cookie's authenticated bytes: only a cookie that decoded is remembered,
-// and a hit is the same cookie. Nothing about who the user is now is kept
+// and a hit is the same cookie. The decoded session is shared by the
+// requests that carry the cookie, read-only: a request copies it before
+// its first change (session.own). Nothing about who the user is now is kept
 // here: every signed-in request still checks the user's epoch, disabled
 // flag and the session's issue and idle times (requireUser), so a logout,
 // disable or role change still ends it at once. An entry is kept for at
@@ -26,8 +28,8 @@ type decodedCookies struct {
 }
 
 type decodedCookie struct {
-	values map[any]any
-	at     time.Time
+	s  *sessions.Session // never changed once here
+	at time.Time
 }
 
 const (
@@ -36,34 +38,32 @@ const (
 )
 
 // load is store.New(r, cookieName), from memory when this cookie decoded
-// less than decodedTTL ago.
-func (d *decodedCookies) load(r *http.Request) (*sessions.Session, error) {
-	ck, err := r.Cookie(cookieName)
-	if err != nil {
-		return d.store.New(r, cookieName)
+// less than decodedTTL ago; shared says the session is the remembered one,
+// which the caller must not change (session.own copies it).
+func (d *decodedCookies) load(r *http.Request) (s *sessions.Session, shared bool, err error) {
+	value, ok := cookieValue(r, cookieName)
+	if !ok {
+		s, err = d.store.New(r, cookieName)
+		return s, false, err
 	}
 	now := d.now()
 	d.mu.Lock()
-	e, ok := d.m[ck.Value]
+	e, ok := d.m[value]
 	d.mu.Unlock()
 	if ok && now.Sub(e.at) >= 0 && now.Sub(e.at) < decodedTTL {
-		s := sessions.NewSession(d.store, cookieName)
-		opts := *d.store.Options
-		s.Options = &opts
-		s.Values = maps.Clone(e.values) // the request changes its own copy
-		return s, nil
+		return e.s, true, nil
 	}
-	s, err := d.store.New(r, cookieName)
+	s, err = d.store.New(r, cookieName)
 	if err != nil || s.IsNew || !flat(s.Values) {
-		return s, err
+		return s, false, err
 	}
 	d.mu.Lock()
 	if d.m == nil || len(d.m) >= maxDecoded {
 		d.m = map[string]decodedCookie{}
 	}
-	d.m[ck.Value] = decodedCookie{values: maps.Clone(s.Values), at: now}
+	d.m[strings.Clone(value)] = decodedCookie{s: s, at: now}
 	d.mu.Unlock()
-	return s, nil
+	return s, true, nil
 }
 
 // flat says whether a session holds only strings and numbers, which a
