@@ -169,19 +169,24 @@ func TestADatabaseOutOfConnectionsIs503NotInternalError(t *testing.T) {
 	}
 }
 
-// readyAgain asks /readyz until it is 200, for at most 10 s and 500 asks:
-// a check that timed out may still be finishing (then it says so).
-func readyAgain(h *harness) page {
-	var last page
-	for deadline, n := time.Now().Add(10*time.Second), 0; time.Now().Before(deadline) && n < 500; n++ {
-		// Any 503 may be a leftover: a check begun while the store was cut, or
-		// a pooled connection the cut ended, found dead by the next write.
-		if last = h.browser().get("readyz"); last.status == http.StatusOK {
-			return last
-		}
+// askUntil asks again while again says the answer may be a leftover of
+// what the test did before, for at most 10 s and n asks, and returns the
+// last answer.
+func askUntil(n int, ask func() page, again func(page) bool) page {
+	last := ask()
+	for deadline := time.Now().Add(10 * time.Second); again(last) && n > 1 && time.Now().Before(deadline); n-- {
 		time.Sleep(20 * time.Millisecond)
+		last = ask()
 	}
 	return last
+}
+
+// readyAgain asks /readyz until it is 200, for at most 10 s and 500 asks:
+// a check that timed out may still be finishing (then it says so). Any 503
+// may be a leftover: a check begun while the store was cut, or a pooled
+// connection the cut ended, found dead by the next write.
+func readyAgain(h *harness) page {
+	return askUntil(500, func() page { return h.browser().get("readyz") }, func(p page) bool { return p.status != http.StatusOK })
 }
 
 // The audit page's Older and Newer links page by keyset through every

@@ -100,8 +100,6 @@ func TestAReplicaFollowsTheOthersRequestsAndOutcomes(t *testing.T) {
 	}
 }
 
-// While the database cannot be reached, /readyz is 503 and a start is
-// refused in words with nothing sent; once it is back, /readyz is 200.
 // signInOnceItAnswers signs name in after the store came back. The pool may
 // still hold connections the cut ended: each is found dead by the request
 // that takes it, which answers 503 ("try again in a moment") as a user
@@ -109,22 +107,19 @@ func TestAReplicaFollowsTheOthersRequestsAndOutcomes(t *testing.T) {
 func signInOnceItAnswers(h *harness, name string) *browser {
 	h.t.Helper()
 	b := h.browser()
-	var last page
-	for deadline, n := time.Now().Add(10*time.Second), 0; time.Now().Before(deadline) && n < 50; n++ {
+	p := askUntil(50, func() page {
 		b.get("login")
-		if last = b.post("login", url.Values{"username": {name}, "password": {password}}); last.status == http.StatusSeeOther {
-			b.get("instances")
-			return b
-		}
-		if last.status != http.StatusServiceUnavailable {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+		return b.post("login", url.Values{"username": {name}, "password": {password}})
+	}, func(p page) bool { return p.status == http.StatusServiceUnavailable })
+	if p.status != http.StatusSeeOther {
+		h.t.Fatalf("login %s after the store came back: %d %.300s", name, p.status, p.body)
 	}
-	h.t.Fatalf("login %s after the store came back: %d %.300s", name, last.status, last.body)
-	return nil
+	b.get("instances")
+	return b
 }
 
+// While the database cannot be reached, /readyz is 503 and a start is
+// refused in words with nothing sent; once it is back, /readyz is 200.
 func TestWithoutTheDatabaseReadyzIs503AndStartsAreRefused(t *testing.T) {
 	t.Parallel()
 	a, _ := twoReplicas(t)

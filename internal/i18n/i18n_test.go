@@ -303,31 +303,12 @@ func literals(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	var out []string
-	var fold func(e ast.Expr) (string, bool)
-	fold = func(e ast.Expr) (string, bool) {
-		switch e := e.(type) {
-		case *ast.BasicLit:
-			if e.Kind == token.STRING {
-				s, err := strconv.Unquote(e.Value)
-				return s, err == nil
-			}
-		case *ast.BinaryExpr:
-			if e.Op == token.ADD {
-				x, ok1 := fold(e.X)
-				y, ok2 := fold(e.Y)
-				return x + y, ok1 && ok2
-			}
-		case *ast.ParenExpr:
-			return fold(e.X)
-		}
-		return "", false
-	}
 	ast.Inspect(f, func(n ast.Node) bool {
 		e, ok := n.(ast.Expr)
 		if !ok {
 			return true
 		}
-		if s, ok := fold(e); ok {
+		if s, ok := constString(e); ok {
 			out = append(out, s)
 			return false
 		}
@@ -420,7 +401,7 @@ func saidWords(t *testing.T, path string) []string {
 	return out
 }
 
-// constString is a string literal or a sum of them.
+// constString is a string literal or a sum of them (parenthesised or not).
 func constString(e ast.Expr) (string, bool) {
 	switch e := e.(type) {
 	case *ast.BasicLit:
@@ -434,6 +415,8 @@ func constString(e ast.Expr) (string, bool) {
 			y, ok2 := constString(e.Y)
 			return x + y, ok1 && ok2
 		}
+	case *ast.ParenExpr:
+		return constString(e.X)
 	}
 	return "", false
 }
