@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"ecsdash/internal/loops"
 )
 
 // NowMillis is SQL for the database's clock in milliseconds since 1970:
@@ -72,16 +74,7 @@ func (c *Clock) Sync(ctx context.Context) error {
 // logged: the first of a run of failures at once, then at most every
 // syncWarnEvery, and the run's end once, with how many failed.
 func (c *Clock) Run(ctx context.Context, every time.Duration, log *slog.Logger) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			c.sync(ctx, log)
-		}
-	}
+	return loops.Every(ctx, every, func(ctx context.Context) { c.sync(ctx, log) })
 }
 
 // syncWarnEvery is how often a run of failed syncs is logged again.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"ecsdash/internal/loops"
 )
 
 // Lister is what the fleet cache needs from ECS.
@@ -364,16 +366,7 @@ func familiesChanged(s *Snapshot, fresh map[string]Instance) bool {
 // Track follows the instances in a moving state (FollowMoving) every
 // TrackInterval until ctx ends, and then returns nil.
 func (f *Fleet) Track(ctx context.Context) error {
-	t := time.NewTicker(f.opts.TrackInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		f.FollowMoving(ctx)
-	}
+	return loops.Every(ctx, f.opts.TrackInterval, f.FollowMoving)
 }
 
 // FollowMoving asks ECS once about every instance in a moving state, one

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -24,6 +25,22 @@ import (
 type Loop struct {
 	Name string
 	Run  func(ctx context.Context) error
+}
+
+// Every calls f at each tick of every until ctx ends, and then returns
+// nil: the body of a loop that only waits for its next turn. A call in
+// progress when ctx ends is f's to end (it is given ctx).
+func Every(ctx context.Context, every time.Duration, f func(context.Context)) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			f(ctx)
+		}
+	}
 }
 
 // Run runs every loop until ctx ends, and returns once all have returned:

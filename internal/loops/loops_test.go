@@ -154,3 +154,30 @@ func TestStopReturnsOnlyOnceEveryLoopHasReturned(t *testing.T) {
 		t.Fatalf("Stop of a loop that does not end: %v", err)
 	}
 }
+
+// Every calls its body at each tick, again and again, and returns nil once
+// ctx ends (a tick ready at the same moment may give one call more).
+func TestEveryCallsItsBodyAtEachTickUntilTheContextEnds(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var calls atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		done <- Every(ctx, time.Millisecond, func(context.Context) {
+			if calls.Add(1) == 3 {
+				cancel()
+			}
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Every returned %v when its context ended", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Every did not return after its context ended")
+	}
+	if n := calls.Load(); n < 3 || n > 4 {
+		t.Fatalf("%d calls, want 3 (the third ended the context), or 4", n)
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"ecsdash/internal/audit"
 	"ecsdash/internal/books"
 	"ecsdash/internal/starts"
+
+	"ecsdash/internal/loops"
 )
 
 // followEvery is how often a replica reads what the others appended.
@@ -53,16 +55,7 @@ func (r *Replica) Release(ctx context.Context) error { return r.o.Log.Release(ct
 // Heartbeat renews this replica's lease every third of it.
 func (r *Replica) Heartbeat(ctx context.Context) error {
 	lease := r.o.Lease
-	beat := time.NewTicker(lease / 3)
-	defer beat.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-beat.C:
-			r.beat(ctx, lease)
-		}
-	}
+	return loops.Every(ctx, lease/3, func(ctx context.Context) { r.beat(ctx, lease) })
 }
 
 // Run is a replica's background work on a shared store beside its

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"ecsdash/internal/loops"
 )
 
 // reconcileEvery is how often a process looks for its own intents whose
@@ -17,14 +19,7 @@ const reconcileEvery = 15 * time.Second
 // single-process store), and gives unknown outcomes their follow-up entry
 // once the instance is seen settled. It returns nil when ctx ends.
 func (s *Service) ReconcileLoop(ctx context.Context, own bool) error {
-	t := time.NewTicker(reconcileEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	return loops.Every(ctx, reconcileEvery, func(ctx context.Context) {
 		if own {
 			if n, err := s.RecoverDangling(ctx, false); err != nil {
 				s.logger.Warn("reconciling dangling intents failed", "err", err)
@@ -37,7 +32,7 @@ func (s *Service) ReconcileLoop(ctx context.Context, own bool) error {
 		} else if n > 0 {
 			s.logger.Info("unknown outcomes given a follow-up entry with the status seen later", "count", n)
 		}
-	}
+	})
 }
 
 // expiryEvery is how often approval requests past their time are expired.
@@ -45,16 +40,9 @@ const expiryEvery = time.Minute
 
 // ExpiryLoop expires approval requests past their time, until ctx ends.
 func (s *Service) ExpiryLoop(ctx context.Context) error {
-	t := time.NewTicker(expiryEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if err := s.ExpireDue(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				s.logger.Warn("approval expiry failed", "err", err)
-			}
+	return loops.Every(ctx, expiryEvery, func(ctx context.Context) {
+		if err := s.ExpireDue(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			s.logger.Warn("approval expiry failed", "err", err)
 		}
-	}
+	})
 }
