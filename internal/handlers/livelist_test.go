@@ -296,11 +296,9 @@ func TestThePollsAnswersAreKeptByNoCache(t *testing.T) {
 	h := newHarness(t, opts{})
 	b := h.loggedIn("view")
 	in := h.instance("ci-runner-01")
+	b.hdr.Set("Accept", "application/json")
 	for _, path := range []string{"instances/live?r=" + url.QueryEscape(in.Region+"/"+in.ID+":x"), "instances/" + in.ID + "/status?region=" + in.Region} {
-		req, _ := http.NewRequest(http.MethodGet, b.h.url(path), nil)
-		req.Header.Set("Accept", "application/json")
-		p := b.do(req)
-		if p.status != http.StatusOK || p.resp.Header.Get("Cache-Control") != "no-store" {
+		if p := b.get(path); p.status != http.StatusOK || p.resp.Header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("%s: %d, Cache-Control %q", path, p.status, p.resp.Header.Get("Cache-Control"))
 		}
 	}
