@@ -111,99 +111,178 @@ func laptopChrome(t *testing.T, scheme string) context.Context {
 	return ctx
 }
 
+// journey is the journeys in one language: the words they expect and the
+// README screenshots they write (in the light scheme only).
+type journey struct {
+	lang     string                 // every page's <html lang>
+	choose   bool                   // chosen with the sign-in page's control (English is the default)
+	refusal  func(id string) string // the wipe dialog's words for a wrong ID
+	shots    map[string]string      // a page's screenshot, docs/screenshots/NAME.png
+	approver string                 // who opens the approver's dialog
+	// the pages the operator and the approver visit after the shared ones
+	operatorPages, approverPages []journeyPage
+}
+
+// journeyPage is a page a journey visits: its path and what shows once it is loaded.
+type journeyPage struct{ name, path, shown string }
+
+// walk is one journey's browser as it goes: each step's page has the
+// journey's <html lang> and no axe-core finding above minor.
+type walk struct {
+	t      *testing.T
+	h      *harness
+	ctx    context.Context
+	axe    string
+	scheme string
+	j      journey
+	pics   shots
+}
+
+// lang fails the test unless the page is in the journey's language.
+func (w *walk) lang(page string) {
+	w.t.Helper()
+	got, err := chromedp.Run(w.ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+	if err != nil || got != w.j.lang {
+		w.t.Fatalf("%s: <html lang=%q> (%v)", page, got, err)
+	}
+}
+
+func (w *walk) step(page string, actions ...chromedp.Action[chromedp.Void]) {
+	w.t.Helper()
+	if err := chromedp.Do(w.ctx, actions...); err != nil {
+		w.t.Fatalf("%s: %v", page, err)
+	}
+	w.lang(page)
+	checkAxe(w.t, w.ctx, w.axe, w.j.lang+" "+w.scheme+" "+page)
+}
+
+// shot takes the page's screenshot if the journey has one for it.
+func (w *walk) shot(page string) {
+	w.t.Helper()
+	if name, ok := w.j.shots[page]; ok && w.pics.dir != "" {
+		w.pics.take(w.ctx, name)
+	}
+}
+
+// signIn is a new browser signed in as user, the language chosen first
+// where it is not the default.
+func (w *walk) signIn(user string) {
+	w.t.Helper()
+	w.ctx = laptopChrome(w.t, w.scheme)
+	shown := []chromedp.Action[chromedp.Void]{chromedp.Navigate(w.h.url("login"))}
+	if w.j.choose {
+		shown = append(shown, chromedp.Click(chromedp.CSS(`[data-testid=lang-control] button[data-lang="`+w.j.lang+`"]`)))
+	}
+	w.step("sign-in as "+user, append(shown, chromedp.WaitVisible(chromedp.CSS(`html[lang="`+w.j.lang+`"] input[name=username]`)))...)
+	browserLogin(w.t, w.ctx, w.h, user)
+}
+
+// clickInRow clicks what sel finds in the row of the instance named name.
+func (w *walk) clickInRow(name, sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Click(chromedp.CSS(`tr[data-instance-id="` + w.h.instance(name).ID + `"] ` + sel))
+}
+
+func (w *walk) visit(pages []journeyPage) {
+	w.t.Helper()
+	for _, p := range pages {
+		w.step(p.name, chromedp.Navigate(w.h.url(p.path)), chromedp.WaitVisible(chromedp.CSS(p.shown)))
+	}
+}
+
+// walkJourneys takes the operator through a start, the wipe dialog and its
+// refusal, an ECS error with Try again, a check, a batch's results and the
+// audit page, then the approver to the approver's dialog, in j's language
+// and the colour scheme; it returns the walk in the approver's browser.
+func walkJourneys(t *testing.T, axe string, j journey, scheme string) *walk {
+	t.Helper()
+	h := newHarness(t, opts{})
+	requestInitOf(t, h, "op1", "kafka-broker-01")
+	w := &walk{t: t, h: h, axe: axe, scheme: scheme, j: j}
+	if scheme == "light" {
+		w.pics = newShots(t)
+	}
+	w.signIn("op1")
+
+	w.step("list after a start",
+		chromedp.Navigate(h.url("instances?region=cn-hangzhou")),
+		w.clickInRow("ci-runner-01", "form.start-form button[type=submit]"),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=flash]")))
+	if w.pics.dir != "" {
+		if _, err := chromedp.Run(w.ctx, chromedp.Evaluate[any](`window.scrollTo(0, 0)`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.shot("list after a start")
+
+	disk := h.instance("hadoop-data-01")
+	w.step("wipe dialog",
+		chromedp.Navigate(h.url("instances?q=hadoop-data-01&region=cn-hangzhou")),
+		w.clickInRow(disk.Name, "input[name=init_local_disk]"),
+		chromedp.WaitVisible(chromedp.CSS("#init-dialog")),
+		chromedp.SendKeys(chromedp.CSS("#init-dialog input[name=dialog_confirm]"), disk.ID+"0"))
+	if got, err := chromedp.Run(w.ctx, chromedp.Evaluate[string](`document.querySelector('#init-dialog [data-dialog-error]').textContent`)); err != nil || got != j.refusal(disk.ID) {
+		t.Fatalf("the dialog's refusal from the script: %q (%v)", got, err)
+	}
+	w.shot("wipe dialog")
+
+	w.step("ECS error with Try again",
+		chromedp.Navigate(h.url("instances?q=etl-nightly-01&region=cn-hangzhou")),
+		w.clickInRow("etl-nightly-01", "form.start-form button[type=submit]"),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=retry]")))
+
+	w.step("check",
+		chromedp.Navigate(h.url("instances?q=staging-web-01&region=cn-hangzhou")),
+		chromedp.Click(chromedp.CSS(`form.start-form button[formaction]`)),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=check]")))
+
+	w.step("batch results",
+		chromedp.Navigate(h.url("instances?q=batch-worker&region=cn-hangzhou")),
+		w.clickInRow("batch-worker-01", "input[data-pick]"),
+		w.clickInRow("batch-worker-02", "input[data-pick]"),
+		chromedp.Click(chromedp.CSS("[data-batch-submit]")),
+		chromedp.WaitVisible(chromedp.CSS("tr[data-outcome]")))
+
+	w.step("operator's audit page", chromedp.Navigate(h.url("audit")), chromedp.WaitVisible(chromedp.CSS("tr[data-audit-id]")))
+	w.shot("operator's audit page")
+	w.visit(j.operatorPages)
+
+	w.signIn(j.approver)
+	w.step("approver's dialog",
+		chromedp.Navigate(h.url("audit")),
+		chromedp.Click(chromedp.CSS("form[data-approve-wipe] button")),
+		chromedp.WaitVisible(chromedp.CSS("#approve-dialog")))
+	w.shot("approver's dialog")
+	w.visit(j.approverPages)
+	return w
+}
+
+// english is the journeys as most read them, with most of the README's screenshots.
+var english = journey{
+	lang:    "en",
+	refusal: func(id string) string { return "That is not the instance ID. Type " + id + " exactly, or cancel." },
+	shots: map[string]string{"list after a start": "desktop-list", "wipe dialog": "wipe-dialog",
+		"operator's audit page": "audit", "approver's dialog": "approver-dialog", "list on a phone": "phone-list"},
+	approver: "appr",
+}
+
 // Issue 15, part 8: every journey's pages, in light and dark, have no
 // axe-core finding above minor: sign-in, the list after a start, the
 // wipe dialog, an ECS error with Try again, a check, batch results, the
 // operator's own requests awaiting approval, the approver's dialog, the
-// viewer's list, and the list on a phone.
+// viewer's list, and the list on a phone; each page says <html lang="en">
+// and the wipe dialog refuses a wrong ID in English words.
 func TestBrowserEveryJourneyIsAccessibleInLightAndDark(t *testing.T) {
 	axe := axeSource(t)
 	for _, scheme := range []string{"light", "dark"} {
 		t.Run(scheme, func(t *testing.T) {
-			h := newHarness(t, opts{})
-			requestInitOf(t, h, "op1", "kafka-broker-01")
-			ctx := laptopChrome(t, scheme)
-			var pics shots
-			if scheme == "light" {
-				pics = newShots(t)
-			}
-			step := func(page string, actions ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, actions...); err != nil {
-					t.Fatalf("%s: %v", page, err)
-				}
-				checkAxe(t, ctx, axe, scheme+" "+page)
-			}
-			step("sign-in", chromedp.Navigate(h.url("login")), chromedp.WaitVisible(chromedp.CSS("input[name=username]")))
-			browserLogin(t, ctx, h, "op1")
-
-			ci := h.instance("ci-runner-01")
-			step("list after a start",
-				chromedp.Navigate(h.url("instances?region=cn-hangzhou")),
-				chromedp.Click(chromedp.CSS(`tr[data-instance-id="`+ci.ID+`"] form.start-form button[type=submit]`)),
-				chromedp.WaitVisible(chromedp.CSS("[data-testid=flash]")))
-			if pics.dir != "" {
-				if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.scrollTo(0, 0)`)); err != nil {
-					t.Fatal(err)
-				}
-				pics.take(ctx, "desktop-list")
-			}
-
-			disk := h.instance("hadoop-data-01")
-			step("wipe dialog",
-				chromedp.Navigate(h.url("instances?q=hadoop-data-01&region=cn-hangzhou")),
-				chromedp.Click(chromedp.CSS(`tr[data-instance-id="`+disk.ID+`"] input[name=init_local_disk]`)),
-				chromedp.WaitVisible(chromedp.CSS("#init-dialog")),
-				chromedp.SendKeys(chromedp.CSS("#init-dialog input[name=dialog_confirm]"), "wrong-id-typed-here"))
-			if pics.dir != "" {
-				pics.take(ctx, "wipe-dialog")
-			}
-
-			etl := h.instance("etl-nightly-01")
-			step("ECS error with Try again",
-				chromedp.Navigate(h.url("instances?q=etl-nightly-01&region=cn-hangzhou")),
-				chromedp.Click(chromedp.CSS(`tr[data-instance-id="`+etl.ID+`"] form.start-form button[type=submit]`)),
-				chromedp.WaitVisible(chromedp.CSS("[data-testid=retry]")))
-
-			step("check",
-				chromedp.Navigate(h.url("instances?q=staging-web-01&region=cn-hangzhou")),
-				chromedp.Click(chromedp.CSS(`form.start-form button[formaction]`)),
-				chromedp.WaitVisible(chromedp.CSS("[data-testid=check]")))
-
-			b1, b2 := h.instance("batch-worker-01"), h.instance("batch-worker-02")
-			step("batch results",
-				chromedp.Navigate(h.url("instances?q=batch-worker&region=cn-hangzhou")),
-				chromedp.Click(chromedp.CSS(`tr[data-instance-id="`+b1.ID+`"] input[data-pick]`)),
-				chromedp.Click(chromedp.CSS(`tr[data-instance-id="`+b2.ID+`"] input[data-pick]`)),
-				chromedp.Click(chromedp.CSS("[data-batch-submit]")),
-				chromedp.WaitVisible(chromedp.CSS("tr[data-outcome]")))
-
-			step("operator's audit page", chromedp.Navigate(h.url("audit")), chromedp.WaitVisible(chromedp.CSS("tr[data-audit-id]")))
-			if pics.dir != "" {
-				pics.take(ctx, "audit")
-			}
-
-			ctx = laptopChrome(t, scheme)
-			browserLogin(t, ctx, h, "appr")
-			step("approver's dialog",
-				chromedp.Navigate(h.url("audit")),
-				chromedp.Click(chromedp.CSS("form[data-approve-wipe] button")),
-				chromedp.WaitVisible(chromedp.CSS("#approve-dialog")))
-			if pics.dir != "" {
-				pics.take(ctx, "approver-dialog")
-			}
-
-			ctx = laptopChrome(t, scheme)
-			browserLogin(t, ctx, h, "view")
-			step("viewer's list", chromedp.Navigate(h.url("instances")), chromedp.WaitVisible(chromedp.CSS("[data-testid=view-only]")))
-
-			step("list on a phone",
+			w := walkJourneys(t, axe, english, scheme)
+			w.signIn("view")
+			w.step("viewer's list", chromedp.Navigate(w.h.url("instances")), chromedp.WaitVisible(chromedp.CSS("[data-testid=view-only]")))
+			w.step("list on a phone",
 				chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
-				chromedp.Navigate(h.url("instances?region=cn-hangzhou")),
+				chromedp.Navigate(w.h.url("instances?region=cn-hangzhou")),
 				chromedp.WaitVisible(chromedp.CSS("tr[data-instance-id]")))
-			if pics.dir != "" {
-				pics.take(ctx, "phone-list")
-			}
+			w.shot("list on a phone")
 		})
 	}
 }

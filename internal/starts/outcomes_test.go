@@ -94,11 +94,7 @@ func TestReconcilingWhileRunningLeavesTheCallInFlightAlone(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, starts.PolicyNone)
 	ctx := context.Background()
-	orphan, err := r.log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "olivia", Region: "cn-hangzhou",
-		InstanceID: runningID, State: audit.StateSent, Attempt: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	orphan := r.danglingIntent(t)
 	atECS, release := make(chan struct{}), make(chan struct{})
 	r.ecs.onCall = func() { close(atECS); <-release }
 	done := make(chan starts.Result)

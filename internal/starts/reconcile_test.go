@@ -11,19 +11,35 @@ import (
 	"ecsdash/internal/starts"
 )
 
+// newLateRig is a rig (with batches) whose ECS gets each start but answers
+// none in time: every start's outcome is unknown.
+func newLateRig(t *testing.T) *rig {
+	t.Helper()
+	r := newRig(t, starts.PolicyNone, withBatch)
+	r.ecs.late = true
+	return r
+}
+
+// lateStart is a start of the stopped instance on a newLateRig: ECS has it,
+// the dashboard has no answer.
+func lateStart(t *testing.T) (*rig, starts.Result) {
+	t.Helper()
+	r := newLateRig(t)
+	res, err := r.svc.Request(context.Background(), operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
+	if err != nil || res.ECSError == nil {
+		t.Fatalf("%+v %v", res, err)
+	}
+	return r, res
+}
+
 // A start ECS acts on after the dashboard gave up: the unknown outcome does
 // not state the Stopped status read right after the call as fact, and a
 // follow-up entry says what was seen later, and when: Running once it is,
 // or still Stopped long after the call.
 func TestAnUnknownOutcomeIsReconciledWhenTheTruthIsVisible(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, starts.PolicyNone, withBatch)
+	r, res := lateStart(t)
 	ctx := context.Background()
-	r.ecs.late = true
-	res, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
-	if err != nil || res.ECSError == nil {
-		t.Fatalf("%+v %v", res, err)
-	}
 	unknown := r.op(t, res.OpID).Last
 	if unknown.State != audit.StateUnknown || strings.Contains(unknown.ErrorMessage, "the instance was Stopped.") ||
 		!strings.Contains(unknown.ErrorMessage, "ECS may not have acted") {
@@ -63,8 +79,7 @@ func TestAnUnknownOutcomeIsReconciledWhenTheTruthIsVisible(t *testing.T) {
 // instances up in one call, not one lookup per row in series.
 func TestABatchOfUnknownOutcomesLooksUpOnceNotPerRow(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, starts.PolicyNone, withBatch)
-	r.ecs.late = true
+	r := newLateRig(t)
 	var refs []string
 	for i := range 10 {
 		id := "i-batchrow" + string(rune('a'+i)) + "01"

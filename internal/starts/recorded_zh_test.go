@@ -31,13 +31,8 @@ func shanghai(t *testing.T) *time.Location {
 // UTC they read back as stored.
 func TestTheNotesOfAnUnknownOutcomeAreSaidInTheReadersLanguageAndZone(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, starts.PolicyNone, withBatch)
+	r, res := lateStart(t)
 	ctx := context.Background()
-	r.ecs.late = true
-	res, err := r.svc.Request(ctx, operator, starts.Request{Region: "cn-hangzhou", InstanceID: stoppedID})
-	if err != nil || res.ECSError == nil {
-		t.Fatalf("%+v %v", res, err)
-	}
 	*r.now = r.now.Add(30 * time.Second)
 	r.ecs.set(stoppedID, ecs.StatusRunning)
 	if n, err := r.svc.Reconcile(ctx); err != nil || n != 1 {
@@ -86,8 +81,7 @@ func TestTheNotesOfAnUnknownOutcomeAreSaidInTheReadersLanguageAndZone(t *testing
 // unchanged.
 func TestABatchsRowsAreSaidInTheReadersLanguage(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, starts.PolicyNone, withBatch)
-	r.ecs.late = true
+	r := newLateRig(t)
 	b, err := r.svc.StartBatch(context.Background(), operator, []string{"cn-hangzhou/" + stoppedID, "cn-hangzhou/i-notthere0001"}, "")
 	if err != nil {
 		t.Fatal(err)

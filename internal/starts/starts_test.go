@@ -261,6 +261,18 @@ func (r *rig) op(t *testing.T, id int64) audit.Op {
 	return op
 }
 
+// danglingIntent records an intent with no outcome after it, as when the
+// process stopped during the call: olivia's start of the running instance.
+func (r *rig) danglingIntent(t *testing.T) audit.Event {
+	t.Helper()
+	intent, err := r.log.Append(context.Background(), audit.Event{Action: audit.ActionStartInstance, User: "olivia", Region: "cn-hangzhou",
+		InstanceID: runningID, State: audit.StateSent, Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return intent
+}
+
 func TestValidateRefusesBeforeAskingECS(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, starts.PolicyNone)
@@ -389,12 +401,7 @@ func TestRecoverDanglingMarksLostOutcomesUnknownWithTheStatus(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, starts.PolicyNone)
 	ctx := context.Background()
-	// An intent with no outcome: the process stopped during the call.
-	intent, err := r.log.Append(ctx, audit.Event{Action: audit.ActionStartInstance, User: "olivia", Region: "cn-hangzhou",
-		InstanceID: runningID, State: audit.StateSent, Attempt: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	intent := r.danglingIntent(t)
 	n, err := r.svc.RecoverDangling(ctx, true)
 	if err != nil || n != 1 {
 		t.Fatalf("recovered %d: %v", n, err)
