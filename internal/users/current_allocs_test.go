@@ -4,22 +4,15 @@ package users_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
-
-	"ecsdash/internal/users"
 )
 
 // A signed-in request's user, unchanged since the last, costs one narrow
 // read and a few allocations (issue 32): database/sql's statement, rows,
 // arguments and conversions were about twenty.
 func TestCurrentOfAnUnchangedUserAllocatesAFewTimes(t *testing.T) {
-	s := store(t, filepath.Join(t.TempDir(), "store.db"))
+	s, u := oneUser(t, "fay")
 	ctx := context.Background()
-	u, err := s.Create(ctx, "fay", users.RoleOperator, "long-enough")
-	if err != nil {
-		t.Fatal(err)
-	}
 	call := func() {
 		if got, _, err := s.Current(ctx, u.ID); err != nil || got.Epoch != u.Epoch {
 			t.Fatalf("Current: %+v %v", got, err)
@@ -36,7 +29,7 @@ func TestCurrentOfAnUnchangedUserAllocatesAFewTimes(t *testing.T) {
 // A single sign-on request's read of the grants' version alone is the same
 // kind of lookup.
 func TestTheGrantsVersionReadAllocatesAFewTimes(t *testing.T) {
-	s := store(t, filepath.Join(t.TempDir(), "store.db"))
+	s, _ := oneUser(t, "gil")
 	ctx := context.Background()
 	call := func() {
 		if _, err := s.GrantsVersion(ctx); err != nil {

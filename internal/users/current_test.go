@@ -3,6 +3,7 @@ package users_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -83,4 +84,15 @@ func TestCurrentSeesAChangeByAnotherProcessAtEveryCallAfterIt(t *testing.T) {
 			everyCall(c.sql, c.check)
 		}
 	})
+}
+
+// oneUser is a SQLite store holding one operator called name.
+func oneUser(t testing.TB, name string) (*users.Store, users.User) {
+	t.Helper()
+	s := store(t, filepath.Join(t.TempDir(), "store.db"))
+	u, err := s.Create(context.Background(), name, users.RoleOperator, "long-enough")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, u
 }
