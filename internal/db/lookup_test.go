@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -14,7 +15,8 @@ import (
 
 // A lookup answers from the database as it is at each call, on every one
 // of its connections at once: a commit by another process's connections is
-// seen by every call that begins after it; a key with no row is
+// seen by every call that begins after it; it cannot write (SQLite's
+// connections are the read pool's kind); a key with no row is
 // sql.ErrNoRows; a column of another type is an error that leaves the
 // lookup working; a closed lookup answers db.ErrClosed.
 func TestALookupAnswersFromTheDatabaseAsItIsAtEachCall(t *testing.T) {
@@ -66,6 +68,17 @@ func TestALookupAnswersFromTheDatabaseAsItIsAtEachCall(t *testing.T) {
 		}
 		if err := l.Row(ctx, 1, &n, &s); err != nil || n != 4 {
 			t.Fatalf("after the errors: %d %v", n, err)
+		}
+		if d.Dialect == db.SQLite { // opened as the read pool is: query_only
+			w, err := d.Read.PrepareLookup(ctx, "UPDATE lookup_t SET n = n + 1 WHERE id = ? RETURNING n", 1)
+			if err == nil {
+				err = w.Row(ctx, 1, &n)
+			}
+			if err == nil {
+				t.Fatal("a lookup on the read pool wrote")
+			} else if !strings.Contains(err.Error(), "readonly") {
+				t.Fatalf("a write refused for another reason: %v", err)
+			}
 		}
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
