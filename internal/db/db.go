@@ -92,14 +92,15 @@ func openSQLite(ctx context.Context, file string) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn(file, append(common, "query_only(1)"), ""))
+	rdsn := dsn(file, append(common, "query_only(1)"), "")
+	r, err := sql.Open("sqlite", rdsn)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s for reading: %w", file, err)
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	return &DB{Write: wp, Read: &Pool{db: r, Dialect: SQLite}, Dialect: SQLite}, nil
+	return &DB{Write: wp, Read: &Pool{db: r, Dialect: SQLite, dsn: rdsn}, Dialect: SQLite}, nil
 }
 
 func openPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {

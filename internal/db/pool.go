@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -68,13 +69,33 @@ func (d Dialect) Has(c Cap) bool { return dialectCaps[d]&c == c }
 type Pool struct {
 	db      *sql.DB
 	Dialect Dialect
+	dsn     string // SQLite's read pool: how its connections are opened (PrepareLookup's)
+
+	mu      sync.Mutex
+	lookups []*Lookup // closed with the pool
 }
 
 // Has reports whether the pool's dialect has every capability of c.
 func (p *Pool) Has(c Cap) bool { return p.Dialect.Has(c) }
 
-// Close closes the pool.
-func (p *Pool) Close() error { return p.db.Close() }
+// Close closes the pool and its lookups.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	ls := p.lookups
+	p.lookups = nil
+	p.mu.Unlock()
+	var err error
+	for _, l := range ls {
+		err = errors.Join(err, l.Close())
+	}
+	return errors.Join(err, p.db.Close())
+}
+
+func (p *Pool) keep(l *Lookup) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lookups = append(p.lookups, l)
+}
 
 // PingContext checks that the database answers.
 func (p *Pool) PingContext(ctx context.Context) error { return p.db.PingContext(ctx) }

@@ -13,7 +13,7 @@ import (
 // a query written with ? to PostgreSQL as it is.
 func TestPoolOffersOnlyRebindingMethods(t *testing.T) {
 	t.Parallel()
-	allowed := []string{"Begin", "BeginTx", "Close", "Exec", "ExecContext", "Has", "PingContext", "PrepareContext",
+	allowed := []string{"Begin", "BeginTx", "Close", "Exec", "ExecContext", "Has", "PingContext", "PrepareContext", "PrepareLookup",
 		"Query", "QueryContext", "QueryRow", "QueryRowContext", "Raw", "Stats"}
 	typ := reflect.TypeOf(&db.Pool{})
 	for i := range typ.NumMethod() {

@@ -7,15 +7,12 @@ package handlers_test
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"strings"
 	"testing"
 
 	"ecsdash/internal/ecs/ecssim"
@@ -36,18 +33,9 @@ func TestAListPageViewAllocatesNoMoreTimesThanItHasRows(t *testing.T) {
 	if n := rowsOf(br.get("instances?per_page=100&page=2")).Length(); n != rows {
 		t.Fatalf("a page has %d rows, want %d", n, rows)
 	}
-	u, _ := url.Parse(h.srv.URL)
-	var cookies []string
-	for _, c := range br.c.Jar.Cookies(u) {
-		cookies = append(cookies, c.Name+"="+c.Value)
-	}
 	// Three pages in turn, each request written once, up front.
-	var reqs [3][]byte
-	for p := range reqs {
-		reqs[p] = fmt.Appendf(nil, "GET %sinstances?per_page=%d&page=%d HTTP/1.1\r\nHost: %s\r\nUser-Agent: Go-http-client/1.1\r\n"+
-			"Cookie: %s\r\nAccept-Encoding: gzip\r\n\r\n", h.cfg.BasePath(), rows, p+1, u.Host, strings.Join(cookies, "; "))
-	}
-	client := dialRaw(t, u.Host)
+	reqs := rawListRequests(h, br, rows, 3)
+	client := dialRaw(t, rawHost(h))
 	i := 0
 	view := func() {
 		i++

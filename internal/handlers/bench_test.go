@@ -21,22 +21,47 @@ import (
 	"ecsdash/internal/ecs/ecssim"
 )
 
+// benchServer is a harness of o's with op1 signed in, and the cookies its
+// browser holds after loading the list page of 100 rows (the per-page
+// choice remembered, as a browser would).
+func benchServer(b *testing.B, o opts) (*harness, *browser, []*http.Cookie) {
+	h := newHarness(b, o)
+	br := h.loggedIn("op1")
+	br.get("instances?per_page=100")
+	u, _ := url.Parse(h.srv.URL)
+	return h, br, br.c.Jar.Cookies(u)
+}
+
+// serveBench sends a GET of target (with the header pairs hdr) carrying
+// cookies straight through the router, and fails unless it is answered 200.
+func serveBench(b *testing.B, h *harness, cookies []*http.Cookie, target string, hdr ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	h.echo.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("%s: status %d", target, rec.Code)
+	}
+	return rec
+}
+
+// listPage is the list page of 100 rows numbered p (from 1 up, wrapping
+// at 100).
+func listPage(p int) string { return "/instances?per_page=100&page=" + strconv.Itoa(1+p%100) }
+
 // BenchmarkInstancesPage renders GET /instances (100 rows) for a logged-in
 // operator from a cache of 10,000 instances, straight through the router.
 func BenchmarkInstancesPage(b *testing.B) {
-	h := newHarness(b, opts{simOpts: ecssim.Options{Instances: 10000}})
-	br := h.loggedIn("op1")
-	br.get("instances?per_page=100") // remembered, as a browser would
-	u, _ := url.Parse(h.srv.URL)
-	cookies := br.c.Jar.Cookies(u)
+	h, _, cookies := benchServer(b, opts{simOpts: ecssim.Options{Instances: 10000}})
 	// Warm: every page's rows in the row cache, as on a server that has
 	// been up a while; the figure is then a page view's steady cost.
-	for p := 1; p <= 100; p++ {
-		req := httptest.NewRequest(http.MethodGet, "/instances?per_page=100&page="+strconv.Itoa(p), nil)
-		for _, c := range cookies {
-			req.AddCookie(c)
-		}
-		h.echo.ServeHTTP(httptest.NewRecorder(), req)
+	for p := range 100 {
+		serveBench(b, h, cookies, listPage(p))
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -44,15 +69,7 @@ func BenchmarkInstancesPage(b *testing.B) {
 		i := 0
 		for pb.Next() {
 			i++
-			req := httptest.NewRequest(http.MethodGet, "/instances?per_page=100&page="+strconv.Itoa(1+i%100), nil)
-			for _, c := range cookies {
-				req.AddCookie(c)
-			}
-			rec := httptest.NewRecorder()
-			h.echo.ServeHTTP(rec, req)
-			if rec.Code != 200 {
-				b.Fatalf("status %d", rec.Code)
-			}
+			serveBench(b, h, cookies, listPage(i))
 		}
 	})
 }
@@ -65,21 +82,11 @@ func BenchmarkInstancesPage(b *testing.B) {
 func BenchmarkInstancesPageServed(b *testing.B) {
 	// No background loops (manual): their first refresh would run during
 	// the timing and re-render the rows.
-	h := newHarness(b, opts{simOpts: ecssim.Options{Instances: 10000}, logs: io.Discard, manual: true,
+	h, br, _ := benchServer(b, opts{simOpts: ecssim.Options{Instances: 10000}, logs: io.Discard, manual: true,
 		args: []string{"--approval", "none"}})
-	br := h.loggedIn("op1")
-	br.get("instances?per_page=100") // remembered, as a browser would
-	u, _ := url.Parse(h.srv.URL)
-	var cookies []string
-	for _, c := range br.c.Jar.Cookies(u) {
-		cookies = append(cookies, c.Name+"="+c.Value)
-	}
-	reqs := make([][]byte, 100)
-	for p := range reqs {
-		reqs[p] = fmt.Appendf(nil, "GET /instances?per_page=100&page=%d HTTP/1.1\r\nHost: %s\r\nUser-Agent: Go-http-client/1.1\r\n"+
-			"Cookie: %s\r\nAccept-Encoding: gzip\r\n\r\n", p+1, u.Host, strings.Join(cookies, "; "))
-	}
-	warm := dialRaw(b, u.Host)
+	reqs := rawListRequests(h, br, 100, 100)
+	host := rawHost(h)
+	warm := dialRaw(b, host)
 	for _, r := range reqs { // every page's rows cached, as on a server up a while
 		if status, _ := warm.get(r); status != http.StatusOK {
 			b.Fatalf("status %d", status)
@@ -95,7 +102,7 @@ func BenchmarkInstancesPageServed(b *testing.B) {
 		b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 	}()
 	b.RunParallel(func(pb *testing.PB) {
-		c := dialRaw(b, u.Host)
+		c := dialRaw(b, host)
 		i := 0
 		for pb.Next() {
 			i++
@@ -107,15 +114,35 @@ func BenchmarkInstancesPageServed(b *testing.B) {
 	})
 }
 
+// rawListRequests are GETs of the list's pages 1 to pages, of perPage rows
+// each, as br would send them (its cookies), each written out once for a
+// raw client.
+func rawListRequests(h *harness, br *browser, perPage, pages int) [][]byte {
+	u, _ := url.Parse(h.srv.URL)
+	var cookies []string
+	for _, c := range br.c.Jar.Cookies(u) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+	reqs := make([][]byte, pages)
+	for p := range reqs {
+		reqs[p] = fmt.Appendf(nil, "GET %sinstances?per_page=%d&page=%d HTTP/1.1\r\nHost: %s\r\nUser-Agent: Go-http-client/1.1\r\n"+
+			"Cookie: %s\r\nAccept-Encoding: gzip\r\n\r\n", h.cfg.BasePath(), perPage, p+1, u.Host, strings.Join(cookies, "; "))
+	}
+	return reqs
+}
+
+// rawHost is the harness's server's host:port, for dialRaw.
+func rawHost(h *harness) string {
+	u, _ := url.Parse(h.srv.URL)
+	return u.Host
+}
+
 // BenchmarkInstancesPageMoving is the same while the fleet moves: every 20
 // requests one instance changes state and a new snapshot is swapped in, as
 // when the tracker follows starts (about 4 changes a second at 80 pages/s
 // per core).
 func BenchmarkInstancesPageMoving(b *testing.B) {
-	h := newHarness(b, opts{simOpts: ecssim.Options{Instances: 10000}})
-	br := h.loggedIn("op1")
-	u, _ := url.Parse(h.srv.URL)
-	cookies := br.c.Jar.Cookies(u)
+	h, _, cookies := benchServer(b, opts{simOpts: ecssim.Options{Instances: 10000}})
 	list := h.fleet.Snapshot().Instances
 	var n atomic.Int64
 	b.ReportAllocs()
@@ -128,15 +155,7 @@ func BenchmarkInstancesPageMoving(b *testing.B) {
 				in.Status = map[bool]string{true: "Starting", false: "Stopped"}[in.Status == "Stopped"]
 				h.fleet.Update(in)
 			}
-			req := httptest.NewRequest(http.MethodGet, "/instances?per_page=100&page="+strconv.Itoa(1+i%100), nil)
-			for _, c := range cookies {
-				req.AddCookie(c)
-			}
-			rec := httptest.NewRecorder()
-			h.echo.ServeHTTP(rec, req)
-			if rec.Code != 200 {
-				b.Fatalf("status %d", rec.Code)
-			}
+			serveBench(b, h, cookies, listPage(i))
 		}
 	})
 }
@@ -147,23 +166,12 @@ func BenchmarkInstancesPageMoving(b *testing.B) {
 func BenchmarkInstancesSearch(b *testing.B) {
 	for _, n := range []int{10000, 50000} {
 		b.Run("fleet="+strconv.Itoa(n), func(b *testing.B) {
-			h := newHarness(b, opts{simOpts: ecssim.Options{Instances: n}})
-			br := h.loggedIn("op1")
-			u, _ := url.Parse(h.srv.URL)
-			cookies := br.c.Jar.Cookies(u)
+			h, _, cookies := benchServer(b, opts{simOpts: ecssim.Options{Instances: n}})
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
 				i++
-				req := httptest.NewRequest(http.MethodGet, "/instances?q="+strconv.Itoa(i%100000)+"&page="+strconv.Itoa(1+i%3), nil)
-				for _, c := range cookies {
-					req.AddCookie(c)
-				}
-				rec := httptest.NewRecorder()
-				h.echo.ServeHTTP(rec, req)
-				if rec.Code != 200 {
-					b.Fatalf("status %d", rec.Code)
-				}
+				serveBench(b, h, cookies, "/instances?q="+strconv.Itoa(i%100000)+"&page="+strconv.Itoa(1+i%3))
 			}
 			var ms runtime.MemStats
 			runtime.GC()
@@ -198,15 +206,7 @@ func BenchmarkAuditPage(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		req := httptest.NewRequest(http.MethodGet, "/audit", nil)
-		for _, c := range cookies {
-			req.AddCookie(c)
-		}
-		rec := httptest.NewRecorder()
-		h.echo.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			b.Fatalf("status %d", rec.Code)
-		}
+		serveBench(b, h, cookies, "/audit")
 	}
 }
 
@@ -215,10 +215,7 @@ func BenchmarkAuditPage(b *testing.B) {
 // usual poll), "compare" when it is not and every row is compared (none
 // changed), beside "page", the list page itself, as the reference.
 func BenchmarkLivePoll(b *testing.B) {
-	h := newHarness(b, opts{simOpts: ecssim.Options{Instances: 10000}})
-	br := h.loggedIn("op1")
-	u, _ := url.Parse(h.srv.URL)
-	cookies := br.c.Jar.Cookies(u)
+	h, br, cookies := benchServer(b, opts{simOpts: ecssim.Options{Instances: 10000}})
 	list := br.get("instances?per_page=100")
 	refs := url.Values{}
 	list.doc.Find("tr[data-instance-id]").Each(func(_ int, s *goquery.Selection) {
@@ -227,26 +224,8 @@ func BenchmarkLivePoll(b *testing.B) {
 	if len(refs["r"]) != 100 {
 		b.Fatalf("%d rows", len(refs["r"]))
 	}
-	get := func(b *testing.B, target string, accept string) {
-		req := httptest.NewRequest(http.MethodGet, target, nil)
-		req.Header.Set("Accept", accept)
-		for _, c := range cookies {
-			req.AddCookie(c)
-		}
-		rec := httptest.NewRecorder()
-		h.echo.ServeHTTP(rec, req)
-		if rec.Code != 200 {
-			b.Fatalf("status %d", rec.Code)
-		}
-	}
 	var first struct{ V string }
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodGet, "/instances/live?"+refs.Encode(), nil)
-	req.Header.Set("Accept", "application/json")
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
-	h.echo.ServeHTTP(rec, req)
+	rec := serveBench(b, h, cookies, "/instances/live?"+refs.Encode(), "Accept", "application/json")
 	if err := json.Unmarshal(rec.Body.Bytes(), &first); err != nil || first.V == "" {
 		b.Fatalf("%v %q", err, rec.Body.String())
 	}
@@ -259,7 +238,7 @@ func BenchmarkLivePoll(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				get(b, c.target, c.accept)
+				serveBench(b, h, cookies, c.target, "Accept", c.accept)
 			}
 		})
 	}

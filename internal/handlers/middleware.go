@@ -112,32 +112,36 @@ func (a *App) guard(st *reqState, next echo.HandlerFunc, bodyLimit echo.Middlewa
 
 // accessLog counts the request in the metrics and logs it.
 func (a *App) accessLog(st *reqState, began time.Time) {
+	took := time.Since(began)
 	status := st.Response().Status
 	route := st.Path()
 	if !a.routeNames[route] {
 		route = "" // not one of ours: a 404 or 405 must not name a series
 	}
 	req := st.Request()
-	a.metrics.Request(route, req.Method, status, time.Since(began))
+	a.metrics.Request(route, req.Method, status, took)
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
 	}
 	ctx := req.Context()
-	if !a.log.Enabled(ctx, level) {
+	h := a.log.Handler()
+	if !h.Enabled(ctx, level) {
 		return
 	}
 	// Attrs, not key-value pairs: a page view is logged without boxing
-	// each value.
-	attrs := [...]slog.Attr{slog.String("request_id", st.id[0]), slog.String("method", metrics.Method(req.Method)),
+	// each value. The record is made here, without the caller's program
+	// counter (Logger.LogAttrs looks it up at every line; no handler of
+	// ours shows the source).
+	r := slog.NewRecord(time.Now(), level, "request", 0)
+	r.AddAttrs(slog.String("request_id", st.id[0]), slog.String("method", metrics.Method(req.Method)),
 		slog.String("path", apperr.Truncate(req.URL.Path, 256)), slog.String("route", route),
-		slog.Int("status", status), slog.Int64("bytes", st.Response().Size), slog.Int64("duration_ms", time.Since(began).Milliseconds()),
-		slog.String("ip", st.RealIP()), slog.String("user", st.userName), {}}
-	n := len(attrs) - 1
+		slog.Int("status", status), slog.Int64("bytes", st.Response().Size), slog.Int64("duration_ms", took.Milliseconds()),
+		slog.String("ip", st.RealIP()), slog.String("user", st.userName))
 	if st.hasID {
-		attrs[n], n = slog.String("client_request_id", st.clientID), n+1
+		r.AddAttrs(slog.String("client_request_id", st.clientID))
 	}
-	a.log.LogAttrs(ctx, level, "request", attrs[:n]...)
+	_ = h.Handle(ctx, r) // a log that cannot be written has nowhere to say so
 }
 
 // securityHeaders are every response's security headers, made once.

@@ -108,10 +108,23 @@ func Valid(lang string) string {
 
 // Negotiate is the language of a request: the user's choice when it names
 // a language offered, else the best match of Accept-Language, else English.
+// An Accept-Language seen before is answered from memory (negotiated).
 func Negotiate(choice, acceptLanguage string) string {
 	if l := Valid(choice); l != "" {
 		return l
 	}
+	if acceptLanguage == "" {
+		return English
+	}
+	if l, ok := negotiated.get(acceptLanguage); ok {
+		return l
+	}
+	l := match(acceptLanguage)
+	negotiated.put(acceptLanguage, l)
+	return l
+}
+
+func match(acceptLanguage string) string {
 	wanted, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil || len(wanted) == 0 {
 		return English
@@ -121,6 +134,42 @@ func Negotiate(choice, acceptLanguage string) string {
 		return English
 	}
 	return Languages[i]
+}
+
+// negotiated keeps the language of each Accept-Language header seen: a
+// browser sends the same one at every request, and parsing and matching it
+// was a dozen allocations a page view. Bounded: at most maxNegotiated
+// headers of at most maxNegotiatedLen bytes (past the first, it starts
+// again; a longer header is matched each time).
+var negotiated = negotiations{}
+
+const (
+	maxNegotiated    = 256
+	maxNegotiatedLen = 256
+)
+
+type negotiations struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+func (n *negotiations) get(accept string) (string, bool) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	l, ok := n.m[accept]
+	return l, ok
+}
+
+func (n *negotiations) put(accept, lang string) {
+	if len(accept) > maxNegotiatedLen {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.m == nil || len(n.m) >= maxNegotiated {
+		n.m = make(map[string]string, maxNegotiated)
+	}
+	n.m[strings.Clone(accept)] = lang // not the request's header buffer
 }
 
 // Localizer gives a language's texts, and says times in a zone (UTC

@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,7 +21,24 @@ type Metrics struct {
 	auditEvents     *prometheus.CounterVec
 	starts          *prometheus.CounterVec
 	notifications   *prometheus.CounterVec
+
+	// requests keeps each request series' observer once resolved (its
+	// labels hashed, looked up and the status formatted at every request
+	// were a third of the access log's cost), at most maxRequestSeries.
+	reqMu    sync.RWMutex
+	requests map[requestSeries]prometheus.Observer
 }
+
+// requestSeries names one series of the request histogram.
+type requestSeries struct {
+	route, method string
+	status        int
+}
+
+// maxRequestSeries bounds the observers kept: the routes times the methods
+// and statuses they answer, with room to spare. Past it a series is
+// resolved at each request, as before.
+const maxRequestSeries = 1024
 
 // New builds the collectors; more (read at scrape time) can be added to
 // Registry later.
@@ -63,7 +81,27 @@ func (m *Metrics) Request(route, method string, status int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requestDuration.WithLabelValues(route, Method(method), strconv.Itoa(status)).Observe(d.Seconds())
+	m.requestObserver(route, Method(method), status).Observe(d.Seconds())
+}
+
+func (m *Metrics) requestObserver(route, method string, status int) prometheus.Observer {
+	k := requestSeries{route, method, status}
+	m.reqMu.RLock()
+	o, ok := m.requests[k]
+	m.reqMu.RUnlock()
+	if ok {
+		return o
+	}
+	o = m.requestDuration.WithLabelValues(route, method, strconv.Itoa(status))
+	m.reqMu.Lock()
+	defer m.reqMu.Unlock()
+	if m.requests == nil {
+		m.requests = map[requestSeries]prometheus.Observer{}
+	}
+	if len(m.requests) < maxRequestSeries {
+		m.requests[k] = o
+	}
+	return o
 }
 
 // Method is method if HTTP defines it, else "other".

@@ -2,7 +2,6 @@ package users
 
 import (
 	"context"
-	"database/sql"
 	"math/bits"
 	"slices"
 	"strings"
@@ -151,20 +150,17 @@ func (c *rightsCache) put(version int64, k rightsKey, r *Rights) {
 // grants table raises in its own transaction (migration 0120), on any
 // replica. Rights compiled at one version hold until the next.
 func (s *Store) GrantsVersion(ctx context.Context) (int64, error) {
-	const q = "SELECT n FROM grants_version WHERE id = 1"
-	s.versionOnce.Do(func() {
-		s.version, _ = s.r.PrepareContext(context.WithoutCancel(ctx), q) // on failure, the plain query below
-	})
-	var row *sql.Row
-	if s.version != nil {
-		row = s.version.QueryRowContext(ctx)
-	} else {
-		row = s.r.QueryRowContext(ctx, q)
+	l, err := s.version.on(ctx, s.r)
+	if err != nil {
+		return 0, err
 	}
 	var v int64
-	err := row.Scan(&v)
+	err = l.Row(ctx, 1, &v)
 	return v, err
 }
+
+// versionQuery is GrantsVersion's, by the table's one key (1).
+const versionQuery = "SELECT n AS n FROM grants_version WHERE id = ?"
 
 // Compiled is grants — what Current returned for the local user id —
 // compiled: once per cached entry (so once per user epoch and grants'

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -80,17 +81,17 @@ type Store struct {
 	byID     *sql.Stmt
 	// stamp reads what says whether a cached record is still the row:
 	// its epoch, which every change bumps, and its creation time, which a
-	// row made again under a reused id would not share.
-	stampOnce sync.Once
-	stamp     *sql.Stmt
-	mu        sync.RWMutex
-	cache     map[int64]cachedUser
-	// versionOnce prepares the grants' version read of single sign-on
+	// row made again under a reused id would not share; and the grants'
+	// version. A lookup (db.Lookup): the driver's statement, without
+	// database/sql's machinery, on every request.
+	stamp lookup
+	mu    sync.RWMutex
+	cache map[int64]cachedUser
+	// version reads the grants' version alone, for single sign-on
 	// requests (rights.go); rights are their compiled rights at the newest
 	// version seen.
-	versionOnce sync.Once
-	version     *sql.Stmt
-	rights      rightsCache
+	version lookup
+	rights  rightsCache
 }
 
 // cachedUser is a user's record as read at one epoch, and their grants as
@@ -116,7 +117,8 @@ func NewStore(w, r *db.Pool, now func() time.Time, cost int) *Store {
 		cost = bcrypt.DefaultCost
 	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("dummy password for timing"), cost) // fails only for cost out of range
-	return &Store{w: w, r: r, now: now, cost: cost, dummy: dummy}
+	return &Store{w: w, r: r, now: now, cost: cost, dummy: dummy,
+		stamp: lookup{q: stampQuery, cols: 3}, version: lookup{q: versionQuery, cols: 1}}
 }
 
 const userCols = "id, name, source, role, scope, disabled, epoch, created_at, updated_at, password_hash"
@@ -209,28 +211,13 @@ func (s *Store) ByID(ctx context.Context, id int64) (User, error) {
 // the version is not the one it cached. The grants are shared: the caller
 // must not change them.
 func (s *Store) Current(ctx context.Context, id int64) (User, []Grant, error) {
-	const q = "SELECT epoch, created_at, (SELECT n FROM grants_version WHERE id = 1) FROM users WHERE id = ?"
-	s.stampOnce.Do(func() {
-		s.stamp, _ = s.r.PrepareContext(context.WithoutCancel(ctx), q) // on failure, the plain query below
-	})
-	qctx := ctx
-	if s.r.Dialect == db.SQLite {
-		// One row by its key from an embedded database in WAL mode: it
-		// waits on no network and no writer (a locked file still ends at
-		// busy_timeout), and a cancellable context would cost a watcher
-		// and a goroutine of the driver's at every request, a tenth of a
-		// list page view's allocations.
-		qctx = context.WithoutCancel(ctx)
-	}
-	var row *sql.Row
-	if s.stamp != nil {
-		row = s.stamp.QueryRowContext(qctx, id)
-	} else {
-		row = s.r.QueryRowContext(qctx, q, id)
+	st, err := s.stamp.on(ctx, s.r)
+	if err != nil {
+		return User{}, nil, err
 	}
 	var epoch, version int64
 	var created string
-	if err := row.Scan(&epoch, &created, &version); err != nil {
+	if err := st.Row(ctx, id, &epoch, &created, &version); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return User{}, nil, ErrNotFound
 		}
@@ -265,6 +252,38 @@ func (s *Store) Current(ctx context.Context, id int64) (User, []Grant, error) {
 		s.mu.Unlock()
 	}
 	return u, grants, nil
+}
+
+// stampQuery is Current's query: the row's epoch and creation time, and
+// the grants' version. Named with a letter each: the driver makes a string
+// of every column's name at every query, and one of a single byte costs
+// no allocation.
+const stampQuery = "SELECT epoch AS e, created_at AS c, (SELECT n FROM grants_version WHERE id = 1) AS v FROM users WHERE id = ?"
+
+// lookup is a db.Lookup prepared at its first use (again after a failure
+// to prepare it).
+type lookup struct {
+	q    string
+	cols int
+	mu   sync.Mutex
+	l    atomic.Pointer[db.Lookup]
+}
+
+func (k *lookup) on(ctx context.Context, p *db.Pool) (*db.Lookup, error) {
+	if l := k.l.Load(); l != nil {
+		return l, nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if l := k.l.Load(); l != nil {
+		return l, nil
+	}
+	l, err := p.PrepareLookup(context.WithoutCancel(ctx), k.q, k.cols)
+	if err != nil {
+		return nil, err
+	}
+	k.l.Store(l)
+	return l, nil
 }
 
 // ByName returns the user called name (case-insensitive).

@@ -17,7 +17,7 @@ import (
 	"ecsdash/migrations"
 )
 
-func store(t *testing.T, dsn string) *users.Store {
+func store(t testing.TB, dsn string) *users.Store {
 	t.Helper()
 	d, err := db.Open(context.Background(), dsn)
 	if err != nil {
