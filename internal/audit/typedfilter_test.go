@@ -57,6 +57,27 @@ func trickyLog(t *testing.T, ctx context.Context, log *Log) {
 	}
 }
 
+// openStore opens the store at dsn, closed when the test ends.
+func openStore(t testing.TB, dsn string) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// sortedIDs are the operations' ids, sorted.
+func sortedIDs(ops []Op) []int64 {
+	var out []int64
+	for _, op := range ops {
+		out = append(out, op.ID())
+	}
+	slices.Sort(out)
+	return out
+}
+
 // opIDs runs q (selecting op_id) and returns the ids, sorted.
 func opIDs(t *testing.T, d *db.DB, q string, args ...any) []int64 {
 	t.Helper()
@@ -100,12 +121,7 @@ func sameAsBefore(t *testing.T, ctx context.Context, d *db.DB, log *Log) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []int64
-			for _, op := range p.Ops {
-				got = append(got, op.ID())
-			}
-			slices.Sort(got)
-			if !slices.Equal(got, want) || p.Total.N != len(want) {
+			if got := sortedIDs(p.Ops); !slices.Equal(got, want) || p.Total.N != len(want) {
 				t.Errorf("%q: the page lists %v (total %d), the old query %v", text, got, p.Total.N, want)
 			}
 		}
@@ -119,11 +135,7 @@ func TestTheTypedInstanceFilterFindsWhatTheWholeLogScanFound(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		d, err := db.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
+		d := openStore(t, dsn)
 		log := New(d.Write, d.Read, nil)
 		trickyLog(t, ctx, log)
 		sameAsBefore(t, ctx, d, log)
@@ -161,10 +173,7 @@ func TestAnOlderLogIsCountedIntoItsInstancesOnUpgrade(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		d, err := db.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := openStore(t, dsn)
 		trickyLog(t, ctx, New(d.Write, d.Read, nil))
 		// Back to the schema of the version before (its appends do not
 		// keep audit_instances, so they are made before it goes).
@@ -178,11 +187,7 @@ func TestAnOlderLogIsCountedIntoItsInstancesOnUpgrade(t *testing.T) {
 			}
 		}
 		d.Close()
-		d, err = db.Open(ctx, dsn) // today's migrations apply
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
+		d = openStore(t, dsn) // today's migrations apply
 		keptInstancesAreTheChains(t, d)
 		log := New(d.Write, d.Read, nil)
 		trickyLog(t, ctx, log)
@@ -202,11 +207,7 @@ func TestTheTypedInstanceFilterReadsItsInstancesNotTheLog(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		d, err := db.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Close() })
+		d := openStore(t, dsn)
 		bulkOps(t, d, 30000)
 		log := New(d.Write, d.Read, nil)
 		for _, text := range []string{"I-77", "i-12", "I-99"} {
@@ -284,11 +285,7 @@ func BenchmarkTypedInstanceFilter(b *testing.B) {
 	for _, k := range dbtest.Kinds() {
 		b.Run(k.Name, func(b *testing.B) {
 			ctx := context.Background()
-			d, err := db.Open(ctx, k.New(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { d.Close() })
+			d := openStore(b, k.New(b))
 			bulkOps(b, d, n)
 			log := New(d.Write, d.Read, nil)
 			for _, text := range []string{"i-123", "i-12", "i-1", "i-"} {
