@@ -72,6 +72,7 @@ func (l *Log) eachChunk(ctx context.Context, f Filter, fn func(Event) error) err
 	if err != nil {
 		return err
 	}
+	f = f.all()
 	where, args := f.where()
 	q := "SELECT " + columnList("e") + " FROM audit_events e JOIN (SELECT x.op_id FROM " + f.source(l.r.Dialect) + where + ") m ON e.op_id = m.op_id" +
 		" WHERE e.seq > ? ORDER BY e.seq LIMIT ?"

@@ -38,8 +38,9 @@ type Filter struct {
 
 	// narrow says that few operations match Instance (narrowed, from
 	// audit_instances): they are read through their instances' index
-	// rather than by walking every operation.
-	narrow bool
+	// rather than by walking every operation. narrowAll is the same for
+	// a read of every match (the total, the export).
+	narrow, narrowAll bool
 }
 
 // instanceMatch is the typed instance filter's condition on an instance id
@@ -58,7 +59,9 @@ func (f Filter) instanceLike() string {
 // newest first, it costs the operations walked until the page is full,
 // about the page's size over the share of operations that match. Through
 // the instances it is when m matches of t operations in all have
-// m² ≤ narrowRatio·(per+offset)·t.
+// m² ≤ narrowRatio·(per+offset)·t. A read of every match (up to the
+// total's cap) is through the instances when m·randomRead ≤ t: read
+// walking, the matches come at m/t a row.
 func (l *Log) narrowed(ctx context.Context, f Filter) (Filter, error) {
 	if f.Instance == "" {
 		return f, nil
@@ -71,12 +74,24 @@ func (l *Log) narrowed(ctx context.Context, f Filter) (Filter, error) {
 	}
 	rows := int64(max(f.PerPage, 50) + (max(f.Page, 1)-1)*max(f.PerPage, 50))
 	f.narrow = m*m <= narrowRatio*rows*t
+	f.narrowAll = m*randomRead <= t
 	return f, nil
 }
 
+// all is f for a read of every match.
+func (f Filter) all() Filter {
+	f.narrow = f.narrowAll
+	return f
+}
+
 // narrowRatio is what a walked operation costs beside a match read through
-// its instance (BenchmarkTypedInstanceFilter).
-const narrowRatio = 1
+// its instance, for a page (BenchmarkTypedInstanceFilter); randomRead is
+// what a match read through its instance costs beside a walked operation
+// in a read of many (whose walk is in the file's order).
+const (
+	narrowRatio = 1
+	randomRead  = 4
+)
 
 // source is the table the filter reads operations from: on SQLite, a
 // narrowed instance filter names its index, which the planner without
@@ -294,12 +309,7 @@ func (f Filter) readsShown() bool {
 
 // count answers how many operations match f.
 func (l *Log) count(ctx context.Context, f Filter) (Count, error) {
-	if f.Instance != "" {
-		// Counted through the instances, matches alone are read, up to
-		// the cap, however many there are.
-		f.narrow = true
-	}
-	q, args, capped := f.countQuery(l.r.Dialect)
+	q, args, capped := f.all().countQuery(l.r.Dialect)
 	var n int
 	if err := l.queryRow(ctx, q, args...).Scan(&n); err != nil {
 		return Count{}, fmt.Errorf("audit: count: %w", err)
@@ -438,6 +448,7 @@ func (l *Log) Each(ctx context.Context, f Filter, fn func(Event) error) error {
 	if err != nil {
 		return err
 	}
+	f = f.all()
 	where, args := f.where()
 	q := "SELECT " + columnList("e") + " FROM audit_events e JOIN (SELECT x.op_id FROM " + f.source(l.r.Dialect) + where + ") m ON e.op_id = m.op_id ORDER BY e.seq"
 	rows, err := l.r.QueryContext(ctx, q, args...)
