@@ -68,8 +68,13 @@ const exportChunk = 500
 // reading exportChunk events at a time (keyset on seq) and releasing the
 // connection before calling fn on them.
 func (l *Log) eachChunk(ctx context.Context, f Filter, fn func(Event) error) error {
+	f, err := l.narrowed(ctx, f)
+	if err != nil {
+		return err
+	}
+	f = f.all()
 	where, args := f.where()
-	q := "SELECT " + columnList("e") + " FROM audit_events e JOIN (SELECT x.op_id FROM audit_ops x" + where + ") m ON e.op_id = m.op_id" +
+	q := "SELECT " + columnList("e") + " FROM audit_events e JOIN (SELECT x.op_id FROM " + f.source(l.r.Dialect) + where + ") m ON e.op_id = m.op_id" +
 		" WHERE e.seq > ? ORDER BY e.seq LIMIT ?"
 	chunk := make([]Event, 0, exportChunk)
 	for after := int64(0); ; {

@@ -64,6 +64,23 @@ func countInto(prefix, from string) string {
 		" ON CONFLICT (action) DO UPDATE SET n = audit_op_counts.n + 1"
 }
 
+// instanceInto is the kept instances' upsert (audit_instances,
+// migrations/0130): an entry that begins an operation (seq = op_id, as
+// from states it) counts under its instance id and name. The typed
+// instance filter scans this table, one row an instance and name, rather
+// than every operation.
+func instanceInto(prefix, from string) string {
+	return "INSERT INTO audit_instances (instance_id, instance_name, n) SELECT " + prefix + "instance_id, " + prefix + "instance_name, 1 " + from +
+		" ON CONFLICT (instance_id, instance_name) DO UPDATE SET n = audit_instances.n + 1"
+}
+
+// sqliteInstancesTrigger is SQLite's upkeep of audit_instances, as
+// migrations/0130 creates it, in the append's own transaction.
+func sqliteInstancesTrigger() string {
+	return "CREATE TRIGGER audit_instances_track AFTER INSERT ON audit_events WHEN NEW.seq = NEW.op_id\nBEGIN\n    " +
+		instanceInto("NEW.", "WHERE true") + ";\nEND"
+}
+
 // sqliteFoldTriggers are SQLite's fold, by trigger name: AFTER INSERT
 // triggers in the append's own transaction (its appends go through one
 // writer connection, where a trigger costs no round trip).

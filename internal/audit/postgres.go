@@ -37,14 +37,17 @@ var (
 // plpgsql call cost a sixth of an append, see migrations/0008), both made
 // from the fold's one definition (fold.go). A new operation also counts in
 // audit_op_counts (the audit page's total). Its row count is the entry's:
-// 1 when inserted, 0 when not.
+// 1 when inserted, 0 when not. It keeps audit_instances too (the typed
+// instance filter's table, migrations/0130).
 func folded(insert string) string {
-	entry := make([]string, 0, len(foldColumns))
+	entry := make([]string, 0, len(foldColumns)+1)
 	for _, c := range foldColumns {
 		entry = append(entry, c.entry)
 	}
+	entry = append(entry, "instance_name")
 	return `WITH e AS (` + insert + ` RETURNING ` + strings.Join(entry, ", ") + `),
-		c AS (` + countInto("", "FROM e WHERE seq = op_id") + `)
+		c AS (` + countInto("", "FROM e WHERE seq = op_id") + `),
+		i AS (` + instanceInto("", "FROM e WHERE seq = op_id") + `)
 		` + foldInto("", "FROM e")
 }
 
