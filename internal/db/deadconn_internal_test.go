@@ -45,6 +45,32 @@ func killBackends(t *testing.T, dsn string) {
 	}
 }
 
+// failedOver is a busy pool of conns connections (none pinged for being
+// idle) to a test database with a table failover_t (n integer), every one
+// of its connections open and idle, then killed by the server.
+func failedOver(t *testing.T, conns int) *Pool {
+	t.Helper()
+	dsn := dbtest.Postgres(t)
+	d, err := OpenWith(t.Context(), dsn, Options{MaxConns: conns, pingIdle: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	p := d.Write
+	if _, err := p.ExecContext(t.Context(), "CREATE TABLE failover_t (n integer)"); err != nil {
+		t.Fatal(err)
+	}
+	// Used twice (pgx pings a connection on its first reuse) and idle.
+	for range 2 {
+		holdAll(t, p, conns)
+	}
+	if s := p.Stats(); s.Idle != conns || s.OpenConnections != conns {
+		t.Fatalf("the pool holds %d connections, %d idle, want %d", s.OpenConnections, s.Idle, conns)
+	}
+	killBackends(t, dsn)
+	return p
+}
+
 // holdAll takes n connections of p at once, then gives them back.
 func holdAll(t *testing.T, p *Pool, n int) {
 	t.Helper()
@@ -80,28 +106,8 @@ func holdAll(t *testing.T, p *Pool, n int) {
 // is asked again, and the other dead connections are pinged and replaced
 // before anything is sent on them, so the writes after it succeed too.
 func TestAfterAFailoverReadsAreAnsweredAndDeadConnectionsReplaced(t *testing.T) {
-	dsn := dbtest.Postgres(t)
 	const conns = 4
-	// A busy pool: connections are not pinged for being idle.
-	d, err := OpenWith(t.Context(), dsn, Options{MaxConns: conns, pingIdle: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	p := d.Read
-	if _, err := p.ExecContext(t.Context(), "CREATE TABLE failover_t (n integer)"); err != nil {
-		t.Fatal(err)
-	}
-	// Every connection of the pool opened, used again (pgx pings one on
-	// its first reuse) and back in it, idle.
-	for range 2 {
-		holdAll(t, p, conns)
-	}
-	if s := p.Stats(); s.Idle != conns || s.OpenConnections != conns {
-		t.Fatalf("the pool holds %d connections, %d idle, want %d", s.OpenConnections, s.Idle, conns)
-	}
-
-	killBackends(t, dsn)
+	p := failedOver(t, conns)
 	ctx := t.Context()
 	for i := range conns + 1 {
 		var n int
@@ -146,30 +152,16 @@ func TestOnlyAReadOnADeadConnectionIsAskedAgain(t *testing.T) {
 // outcome is unknown to the pool): it fails, in words a 503 is made of,
 // and the writes after it go to live connections.
 func TestAfterAFailoverAWriteOnADeadConnectionIsNotAskedAgain(t *testing.T) {
-	dsn := dbtest.Postgres(t)
-	const conns = 2
-	d, err := OpenWith(t.Context(), dsn, Options{MaxConns: conns, pingIdle: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	p, ctx := d.Write, t.Context()
-	if _, err := p.ExecContext(ctx, "CREATE TABLE failover_w (n integer)"); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		holdAll(t, p, conns)
-	}
-	killBackends(t, dsn)
-	_, err = p.ExecContext(ctx, "INSERT INTO failover_w (n) VALUES (1)")
+	p, ctx := failedOver(t, 2), t.Context()
+	_, err := p.ExecContext(ctx, "INSERT INTO failover_t (n) VALUES (1)")
 	if err == nil || !Unavailable(err) {
 		t.Fatalf("a write on a killed connection: %v, want the dead connection's error", err)
 	}
-	if _, err := p.ExecContext(ctx, "INSERT INTO failover_w (n) VALUES (2)"); err != nil {
+	if _, err := p.ExecContext(ctx, "INSERT INTO failover_t (n) VALUES (2)"); err != nil {
 		t.Fatalf("the write after it: %v", err)
 	}
 	var n int
-	if err := p.QueryRowContext(ctx, "SELECT count(*) FROM failover_w").Scan(&n); err != nil || n != 1 {
+	if err := p.QueryRowContext(ctx, "SELECT count(*) FROM failover_t").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("%d rows (%v), want the one write after the failed one", n, err)
 	}
 }

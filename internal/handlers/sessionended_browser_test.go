@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"testing"
@@ -10,10 +11,9 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// An open list whose session ends (here: signed out in another tab) stops
-// following the fleet and says so, politely and in the page's language,
-// with a sign-in that comes back to the same list.
-func TestBrowserAListWhoseSessionEndedSaysSoAndSignsInBackToIt(t *testing.T) {
+// chineseOperator is a browser signed in as op1, who chose Chinese on the
+// sign-in page.
+func chineseOperator(t *testing.T) (*harness, context.Context) {
 	h := newHarness(t, opts{})
 	ctx := newChrome(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate(h.url("login")),
@@ -22,6 +22,14 @@ func TestBrowserAListWhoseSessionEndedSaysSoAndSignsInBackToIt(t *testing.T) {
 		t.Fatalf("choosing Chinese: %v", err)
 	}
 	browserLogin(t, ctx, h, "op1")
+	return h, ctx
+}
+
+// An open list whose session ends (here: signed out in another tab) stops
+// following the fleet and says so, politely and in the page's language,
+// with a sign-in that comes back to the same list.
+func TestBrowserAListWhoseSessionEndedSaysSoAndSignsInBackToIt(t *testing.T) {
+	h, ctx := chineseOperator(t)
 	list := "instances?region=cn-hangzhou&status=Stopped"
 	if err := chromedp.Do(ctx, chromedp.Navigate(h.url(list)), chromedp.WaitVisible(chromedp.CSS("tr[data-instance-id]"))); err != nil {
 		t.Fatalf("the list: %v", err)
@@ -78,14 +86,7 @@ func TestBrowserAListWhoseSessionEndedSaysSoAndSignsInBackToIt(t *testing.T) {
 // old in the page (its fetch wrapped before the page script runs), so the
 // words are known whatever the seconds.
 func TestBrowserTheListsTickingAgeLeavesOutAZeroPart(t *testing.T) {
-	h := newHarness(t, opts{})
-	ctx := newChrome(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(h.url("login")),
-		chromedp.Click(chromedp.CSS(`[data-testid=lang-control] button[data-lang="zh-CN"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`html[lang="zh-CN"] input[name=username]`))); err != nil {
-		t.Fatalf("choosing Chinese: %v", err)
-	}
-	browserLogin(t, ctx, h, "op1")
+	h, ctx := chineseOperator(t)
 	hourOld := `(function () {
 	  var real = window.fetch;
 	  window.fetch = function (u, o) {
