@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"ecsdash/internal/config"
 	"ecsdash/internal/ecs/ecssim"
 )
 
@@ -69,7 +70,7 @@ func simulatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fmt.Errorf("--accounts-file: %w", err)
 		}
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if !config.LoopbackHost(host) {
 		fmt.Fprintf(stderr, "warning: %s is reachable from other machines, and its AccessKey pairs are public\n", *addr)
 	}
 	fmt.Fprintf(stdout, `ECS simulator: %s
@@ -82,17 +83,10 @@ func simulatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
   staging key id     %s
   staging key secret %s
 It speaks ECS's RPC API (version 2014-05-26) and STS AssumeRole, and checks both signatures
-(ACS3-HMAC-SHA256 and HMAC-SHA1). Point the dashboard at prod alone with
-  ALIBABA_CLOUD_ACCESS_KEY_ID=%s ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s web serve --ecs-endpoint %s
-or at both accounts, as demo mode has them, with
-  ALIBABA_CLOUD_ACCESS_KEY_ID=%s ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s \
-  STAGING_ACCESS_KEY_ID=%s STAGING_ACCESS_KEY_SECRET=%s \
-  web serve --ecs-endpoint %s --sts-endpoint %s --accounts %s
-`, url, url, ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret, strings.Join(prod.Sim.Regions(), ","),
+(ACS3-HMAC-SHA256 and HMAC-SHA1). `, url, url, ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret, strings.Join(prod.Sim.Regions(), ","),
 		prod.UID, ecssim.DemoRole, staging.UID, strings.Join(staging.Sim.Regions(), ","),
-		staging.KeyID, staging.KeySecret,
-		ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret, url,
-		ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret, staging.KeyID, staging.KeySecret, url, url, cmp.Or(file, "accounts.yaml"))
+		staging.KeyID, staging.KeySecret)
+	fmt.Fprint(stdout, serveCommands(url, host, cmp.Or(file, "accounts.yaml"), staging))
 	if file == "" {
 		fmt.Fprintf(stdout, "where accounts.yaml holds (or run with --accounts-file accounts.yaml to have it written):\n%s", accounts)
 	}
@@ -118,4 +112,43 @@ func demoAccountsYAML(prod, staging *ecssim.Account) string {
     access_key_secret_env: STAGING_ACCESS_KEY_SECRET
     regions: [%s]
 `, prod.Name, prod.RoleARN(ecssim.DemoRole), strings.Join(prod.Sim.Regions(), ", "), staging.Name, strings.Join(staging.Sim.Regions(), ", "))
+}
+
+// serveCommands says how `web serve` reaches the simulator listening at
+// url (on host, as --addr named it): prod alone by --ecs-endpoint, and both
+// accounts with --sts-endpoint too, which serve takes over plain http only
+// to a loopback address. A simulator on every address (0.0.0.0, ::) is on
+// loopback too, so the command for both names 127.0.0.1; one on another
+// address only cannot be reached that way, and the words say so.
+func serveCommands(url, host, accounts string, staging *ecssim.Account) string {
+	prodAlone := func(endpoint string) string {
+		return fmt.Sprintf("  ALIBABA_CLOUD_ACCESS_KEY_ID=%s ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s web serve --ecs-endpoint %s\n",
+			ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret, endpoint)
+	}
+	both := func(endpoint string) string {
+		return fmt.Sprintf("  ALIBABA_CLOUD_ACCESS_KEY_ID=%s ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s \\\n"+
+			"  STAGING_ACCESS_KEY_ID=%s STAGING_ACCESS_KEY_SECRET=%s \\\n"+
+			"  web serve --ecs-endpoint %s --sts-endpoint %s --accounts %s\n",
+			ecssim.DemoAccessKeyID, ecssim.DemoAccessKeySecret, staging.KeyID, staging.KeySecret, endpoint, endpoint, accounts)
+	}
+	switch ip := net.ParseIP(host); {
+	case config.LoopbackHost(host):
+		return "Point the dashboard at prod alone with\n" + prodAlone(url) +
+			"or at both accounts, as demo mode has them, with\n" + both(url)
+	case host == "" || ip.IsUnspecified():
+		local := "http://" + net.JoinHostPort("127.0.0.1", port(url))
+		return "Point a dashboard on another machine at prod alone with (this machine's address for HOST)\n" +
+			prodAlone("http://"+net.JoinHostPort("HOST", port(url))) +
+			"A dashboard on this machine reaches both accounts, as demo mode has them, with\n" + both(local) +
+			"(the dashboard asks STS over plain http only on a loopback address, so both accounts are reached from this machine only).\n"
+	}
+	return "Point the dashboard at prod alone with\n" + prodAlone(url) +
+		"Both accounts need STS, which the dashboard asks over plain http only on a loopback address: run the\n" +
+		"simulator with --addr 127.0.0.1:PORT (or 0.0.0.0:PORT) on the dashboard's machine to reach them both.\n"
+}
+
+// port is the port of an http://HOST:PORT url.
+func port(url string) string {
+	_, p, _ := net.SplitHostPort(strings.TrimPrefix(url, "http://"))
+	return p
 }

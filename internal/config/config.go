@@ -161,7 +161,9 @@ func Parse(args []string, getenv func(string) string, usageOut io.Writer) (*Conf
 	return p.c, nil
 }
 
-func loopbackHost(h string) bool {
+// LoopbackHost is whether h names this machine only: serve takes plain
+// http to an STS or a trail only there.
+func LoopbackHost(h string) bool {
 	ip := net.ParseIP(h)
 	return h == "localhost" || (ip != nil && ip.IsLoopback())
 }
@@ -438,7 +440,7 @@ var serveFlags = []flagSpec{
 		switch {
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/"):
 			p.bad("%q is not an http(s)://host[:port] URL", v)
-		case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+		case u.Scheme == "http" && !LoopbackHost(u.Hostname()):
 			p.bad("%q: plain http is allowed only to a loopback address; use https", v)
 		}
 		p.c.STSEndpoint = strings.TrimSuffix(v, "/")
@@ -591,7 +593,7 @@ func checkTrailURL(v string) error {
 	switch {
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(filled, "{}"):
 		return fmt.Errorf("%q is not an http(s) URL with only %s in braces", v, strings.Join(trailFields, ", "))
-	case u.Scheme == "http" && !loopbackHost(u.Hostname()):
+	case u.Scheme == "http" && !LoopbackHost(u.Hostname()):
 		return fmt.Errorf("%q: plain http is allowed only to a loopback address; use https", v)
 	}
 	return nil

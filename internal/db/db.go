@@ -7,6 +7,7 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -18,8 +19,9 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver; pure Go, no cgo
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" driver
+	_ "modernc.org/sqlite"           // registers the "sqlite" driver; pure Go, no cgo
 
 	"ecsdash/internal/secrets"
 	"ecsdash/migrations"
@@ -43,6 +45,12 @@ type Options struct {
 	// MaxConns bounds a PostgreSQL pool; 0: the DSN's pool_max_conns,
 	// else DefaultMaxConns. (SQLite has one writer and a few readers.)
 	MaxConns int
+
+	// pingIdle is how long a PostgreSQL connection sits idle before it is
+	// pinged on its way out of the pool (pgx's default, a second, when 0).
+	// A test makes it long to be the busy pool, whose connections are
+	// never pinged.
+	pingIdle time.Duration
 }
 
 // DefaultMaxConns is a PostgreSQL pool's size when neither the flag nor the
@@ -111,10 +119,13 @@ func openPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if o.MaxConns > 0 {
 		max = o.MaxConns
 	}
-	p, err := sql.Open("pgx", conn)
+	cfg, err := pgx.ParseConfig(conn)
 	if err != nil {
 		return nil, fmt.Errorf("open PostgreSQL (%s): %w", Redact(dsn), err)
 	}
+	pool := &Pool{Dialect: Postgres, pingIdle: cmp.Or(o.pingIdle, time.Second)}
+	p := stdlib.OpenDB(*cfg, stdlib.OptionShouldPing(pool.shouldPing))
+	pool.db = p
 	// Enough for the page reads and the appends of one replica; the
 	// server's max_connections must cover every replica's pool. A burst's
 	// connections are closed once idle for idleConnTime.
@@ -127,7 +138,6 @@ func openPostgres(ctx context.Context, dsn string, o Options) (*DB, error) {
 		p.Close()
 		return nil, fmt.Errorf("reach PostgreSQL (%s): %w", Redact(dsn), err)
 	}
-	pool := &Pool{db: p, Dialect: Postgres}
 	if err := Migrate(ctx, pool); err != nil {
 		p.Close()
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -73,6 +75,9 @@ type Pool struct {
 
 	mu      sync.Mutex
 	lookups []*Lookup // closed with the pool
+
+	pingIdle time.Duration // a connection idle longer is pinged before it is used (PostgreSQL)
+	lost     atomic.Int64  // when a connection was last found dead (unix ns): those used before are pinged
 }
 
 // Has reports whether the pool's dialect has every capability of c.
@@ -107,26 +112,44 @@ func (p *Pool) Stats() sql.DBStats { return p.db.Stats() }
 type Tx struct {
 	*sql.Tx
 	dialect Dialect
+	pool    *Pool
 }
 
+// A write is never asked again: its outcome is unknown when its
+// connection died (database/sql itself asks again only what was never
+// sent). Its failure still has the pool ping the connections it holds.
 func (p *Pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return p.db.ExecContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
+	r, err := p.db.ExecContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
+	p.again(ctx, "", err)
+	return r, err
 }
 
 func (p *Pool) Exec(q string, args ...any) (sql.Result, error) {
 	return p.ExecContext(context.Background(), q, args...)
 }
 
+// A read that failed on a connection found dead is asked once again.
 func (p *Pool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return p.db.QueryContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
+	q, args = Rebind(p.Dialect, q), values(p.Dialect, args)
+	rows, err := p.db.QueryContext(ctx, q, args...)
+	if p.again(ctx, q, err) {
+		rows, err = p.db.QueryContext(ctx, q, args...)
+	}
+	return rows, err
 }
 
 func (p *Pool) Query(q string, args ...any) (*sql.Rows, error) {
 	return p.QueryContext(context.Background(), q, args...)
 }
 
+// A read that failed on a connection found dead is asked once again.
 func (p *Pool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return p.db.QueryRowContext(ctx, Rebind(p.Dialect, q), values(p.Dialect, args)...)
+	q, args = Rebind(p.Dialect, q), values(p.Dialect, args)
+	row := p.db.QueryRowContext(ctx, q, args...)
+	if p.again(ctx, q, row.Err()) {
+		row = p.db.QueryRowContext(ctx, q, args...)
+	}
+	return row
 }
 
 func (p *Pool) QueryRow(q string, args ...any) *sql.Row {
@@ -139,18 +162,25 @@ func (p *Pool) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) 
 	return p.db.PrepareContext(ctx, Rebind(p.Dialect, q))
 }
 
+// A BEGIN that failed on a connection found dead is asked once again: no
+// statement of the transaction was sent.
 func (p *Pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
 	tx, err := p.db.BeginTx(ctx, opts)
+	if p.again(ctx, "BEGIN", err) {
+		tx, err = p.db.BeginTx(ctx, opts)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &Tx{Tx: tx, dialect: p.Dialect}, nil
+	return &Tx{Tx: tx, dialect: p.Dialect, pool: p}, nil
 }
 
 func (p *Pool) Begin() (*Tx, error) { return p.BeginTx(context.Background(), nil) }
 
 func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.Tx.ExecContext(ctx, Rebind(t.dialect, q), values(t.dialect, args)...)
+	r, err := t.Tx.ExecContext(ctx, Rebind(t.dialect, q), values(t.dialect, args)...)
+	t.pool.again(ctx, "", err)
+	return r, err
 }
 
 func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
@@ -158,7 +188,9 @@ func (t *Tx) Exec(q string, args ...any) (sql.Result, error) {
 }
 
 func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.Tx.QueryContext(ctx, Rebind(t.dialect, q), values(t.dialect, args)...)
+	rows, err := t.Tx.QueryContext(ctx, Rebind(t.dialect, q), values(t.dialect, args)...)
+	t.pool.again(ctx, "", err)
+	return rows, err
 }
 
 func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
@@ -255,7 +287,7 @@ func (p *Pool) Raw(ctx context.Context, f func(*pgx.Conn) error) error {
 		return err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error {
+	err = conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("db: a %T is not a pgx connection", dc)
@@ -273,4 +305,6 @@ func (p *Pool) Raw(ctx context.Context, f func(*pgx.Conn) error) error {
 		}
 		return err
 	})
+	p.again(ctx, "", err) // never asked again: an append's outcome is unknown
+	return err
 }

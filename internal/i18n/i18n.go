@@ -287,18 +287,25 @@ func saidIn(l *Localizer, args []any) []any {
 }
 
 // Duration is d in whole units, the largest two, with the language's
-// plural forms ("1m5s", "1 分钟 5 秒").
+// plural forms ("1m5s", "1 分钟 5 秒"); a zero second unit is left out
+// ("1h", "1 小时", not "1 小时 0 分钟").
 func (l *Localizer) Duration(d time.Duration) string {
 	h, m, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
 	sep := l.T("duration.sep")
 	if sep == "duration.sep" {
 		sep = "" // English's: go-i18n keeps no empty message, so it reads as missing
 	}
+	two := func(big string, n int, small string, k int) string {
+		if k == 0 {
+			return l.N(big, n)
+		}
+		return l.N(big, n) + sep + l.N(small, k)
+	}
 	switch {
 	case h > 0:
-		return l.N("duration.hours", h) + sep + l.N("duration.minutes", m)
+		return two("duration.hours", h, "duration.minutes", m)
 	case m > 0:
-		return l.N("duration.minutes", m) + sep + l.N("duration.seconds", sec)
+		return two("duration.minutes", m, "duration.seconds", sec)
 	}
 	return l.N("duration.seconds", sec)
 }

@@ -250,10 +250,12 @@
     var paused = false;
     var timer = null;
     var failures = 0;
+    // As the server says a duration: the largest two units, a zero
+    // second one left out ("1h", "1 小时", not "1 小时 0 分").
     var fmt = function (s) {
       var h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, sec = s % 60;
-      var hu = t("unit_h"), mu = t("unit_m"), su = t("unit_s");
-      return h > 0 ? h + hu + m + mu + sec + su : m > 0 ? m + mu + sec + su : sec + su;
+      var two = function (n, nu, k, ku) { return (k > 0 ? n + t(nu) + k + t(ku) : n + t(nu)).trim(); };
+      return h > 0 ? two(h, "unit_h", m, "unit_m") : m > 0 ? two(m, "unit_m", sec, "unit_s") : (sec + t("unit_s")).trim();
     };
     var tick = function () {
       if (!ageEl || age < 0) return;
@@ -307,6 +309,20 @@
       say(changed);
       return deferred;
     };
+    // The session is over (signed out elsewhere, idle, ended by an
+    // admin): the list stops following the fleet. It says so, once and
+    // politely, with a sign-in that comes back to this very list.
+    var ended = function () {
+      var box = document.querySelector("[data-session-ended]");
+      if (!box || !box.hidden) return;
+      var link = box.querySelector("a[data-login-url]");
+      link.href = link.getAttribute("data-login-url") + "?next=" + encodeURIComponent(location.pathname + location.search);
+      box.hidden = false;
+      if (pause) pause.setAttribute("aria-pressed", "true");
+      document.body.classList.add("has-toasts");
+      var announce = document.getElementById("live-announce");
+      if (announce) announce.textContent = box.textContent.replace(/\s+/g, " ").trim();
+    };
     var schedule = function () {
       clearTimeout(timer);
       if (paused || document.hidden) return;
@@ -321,7 +337,7 @@
       });
       fetch(rowsBody.getAttribute("data-live-url") + "?" + q.toString(), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
         .then(function (r) {
-          if (r.status === 401) { paused = true; return null; } // signed out: stop; the next click signs in again
+          if (r.status === 401) { paused = true; ended(); return null; } // signed out: stop, and say so
           if (!r.ok) throw new Error("status " + r.status);
           return r.json();
         })
