@@ -118,7 +118,7 @@ func TestBrowserStartsAStoppedG6AndWatchesItReachRunning(t *testing.T) {
 		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		t.Fatalf("the row never turned Running: %v", err)
 	}
-	badge, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(row+" [data-status-badge]")))
+	badge, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(row+" "+statusBadge)))
 	if badge != "Running" {
 		t.Fatalf("badge says %q", badge)
 	}
@@ -466,8 +466,8 @@ func TestBrowserPhoneShowsEachInstanceAsACard(t *testing.T) {
 	ok, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
 		const row = document.querySelector('tr[data-instance-id="`+expired.ID+`"]');
 		const shown = (sel) => { const e = row.querySelector(sel); if (!e) return false; const r = e.getBoundingClientRect(); return r.width > 0 && r.right <= innerWidth + 1; };
-		const want = {name: 'strong', region: '[data-cell=region]', status: '[data-status-badge]', locks: '[data-cell=locks] .badge.lock',
-			billing: '[data-cell=billing] .error-text', action: '[data-testid=why-not]'};
+		const want = {name: 'strong', region: '`+regionCell+`', status: '`+statusBadge+`', locks: '`+locksCell+` .badge.lock',
+			billing: '`+billingCell+` .error-text', action: '[data-testid=why-not]'};
 		const missing = Object.keys(want).filter(k => !shown(want[k]));
 		if (innerWidth > 400) return 'viewport ' + innerWidth;
 		if (document.documentElement.scrollWidth > innerWidth + 1) return 'the page scrolls sideways: ' + document.documentElement.scrollWidth;

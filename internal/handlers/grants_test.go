@@ -67,8 +67,8 @@ func TestScopedOperatorListsStartsInScopeAndIsRefusedOutOfScopeAndAfterATagChang
 		t.Fatalf("list: %d, %d rows", list.status, rowsOf(list).Length())
 	}
 	rowsOf(list).Each(func(_ int, r *goquery.Selection) {
-		if r.Find(`[data-tag="team=data"]`).Length() != 1 {
-			t.Errorf("row %s is outside dana's scope: %s", r.AttrOr("data-instance-id", ""), r.Find("[data-testid=tags]").Text())
+		if r.Find(tagged("team=data")).Length() != 1 {
+			t.Errorf("row %s is outside dana's scope: %s", r.AttrOr("data-instance-id", ""), r.Find(".tags").Text())
 		}
 	})
 
@@ -192,7 +192,7 @@ func TestGroupGrantThroughSSOHeadersTakesEffectAndEndsAtOnce(t *testing.T) {
 	if list.status != http.StatusOK || rowsOf(list).Length() == 0 {
 		t.Fatalf("list: %d", list.status)
 	}
-	if n := rowsOf(list).Length() - list.doc.Find(`tr[data-instance-id]:has([data-tag="team=data"])`).Length(); n != 0 {
+	if n := rowsOf(list).Length() - list.doc.Find(`tr[data-instance-id]:has(`+tagged("team=data")+`)`).Length(); n != 0 {
 		t.Fatalf("%d rows outside the group's scope", n)
 	}
 	mine := h.stoppedOf("data")
@@ -239,7 +239,7 @@ func TestTagAndResourceGroupFiltersAndAResourceGroupScopeLeaksNoDefaultGroup(t *
 		t.Fatalf("tag filter: %d, %d rows", p.status, rowsOf(p).Length())
 	}
 	rowsOf(p).Each(func(_ int, r *goquery.Selection) {
-		if r.Find(`[data-tag="team=data"]`).Length() != 1 || r.Find(`[data-tag="env=prod"]`).Length() != 1 {
+		if r.Find(tagged("team=data")).Length() != 1 || r.Find(tagged("env=prod")).Length() != 1 {
 			t.Errorf("row %s fails a tag filter", r.AttrOr("data-instance-id", ""))
 		}
 	})
@@ -410,7 +410,7 @@ func TestAGrantChangeOnOneAppTakesEffectOnAnotherAtTheNextRequest(t *testing.T) 
 		if p.status != http.StatusOK {
 			t.Fatalf("list on the second App: %d", p.status)
 		}
-		return p.doc.Find(`tr[data-instance-id]:has([data-tag="team=platform"])`).Length()
+		return p.doc.Find(`tr[data-instance-id]:has(` + tagged("team=platform") + `)`).Length()
 	}
 	for range 3 { // b has read, and may have compiled, their rights
 		if n := teamRows(onB); n != 0 {

@@ -184,8 +184,8 @@ func TestLivePollTakesRowsOutOfSightAwayAfterAGrantIsRemoved(t *testing.T) {
 	}
 	b := h.loggedIn("dana")
 	list := b.get("instances?region=cn-hangzhou&per_page=100")
-	devex := list.doc.Find(`tr[data-instance-id]:has([data-tag="team=devex"])`).Length()
-	if devex == 0 || list.doc.Find(`tr[data-instance-id]:has([data-tag="team=data"])`).Length() == 0 {
+	devex := list.doc.Find(`tr[data-instance-id]:has(` + tagged("team=devex") + `)`).Length()
+	if devex == 0 || list.doc.Find(`tr[data-instance-id]:has(`+tagged("team=data")+`)`).Length() == 0 {
 		t.Fatal("dana does not see both teams' rows")
 	}
 	refs := listRefs(t, list)

@@ -232,7 +232,7 @@ func TestBrowserEveryViewersListFollowsTheFleet(t *testing.T) {
 	if !strings.Contains(said, "ci-runner-01 is Running") {
 		t.Fatalf("announced %q", said)
 	}
-	badge, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr[data-instance-id="`+a.ID+`"] [data-status-badge]`)))
+	badge, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr[data-instance-id="`+a.ID+`"] `+statusBadge)))
 	if badge != "Running" {
 		t.Fatalf("the badge says %q", badge)
 	}
@@ -489,7 +489,7 @@ func TestBrowserPagesFitAt200PercentOnAPhoneAndInAFrame(t *testing.T) {
 			const shown = (s) => { const e = document.querySelector('table.fleet ' + s); return e && getComputedStyle(e).display !== 'none'; };
 			if (!shown('th.ip')) return 'the IP column is gone';
 			if (document.querySelector('table.fleet.no-locks') && shown('th.locks')) return 'an empty Locks column stays';
-			if (!document.querySelector('table.fleet.no-locks') && document.querySelectorAll('td[data-cell=locks] .badge').length === 0) return 'no lock on the page, yet the Locks column is kept';
+			if (!document.querySelector('table.fleet.no-locks') && document.querySelectorAll('tr[data-instance-id] > `+locksCell+` .badge').length === 0) return 'no lock on the page, yet the Locks column is kept';
 			return '';
 		})()`))
 		if got != "" {

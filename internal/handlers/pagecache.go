@@ -89,8 +89,7 @@ func writePage(c echo.Context, p cachedRows, v *slotValues) error {
 	buf := pageBuffer(0) // made at the largest page's size when new
 	defer putBuffer(buf)
 	p.fillPage(buf, v)
-	pageHeaders.setOn(c.Response().Header())
-	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+	return writeWhole(c, http.StatusOK, buf.Bytes())
 }
 
 // slotValues is what one request fills a cached page's slots with.

@@ -37,7 +37,7 @@ func viewOf(t *testing.T, p page) view {
 	p.doc.Find("input[name=_csrf]").Each(func(_ int, s *goquery.Selection) { v.csrf = append(v.csrf, s.AttrOr("value", "")) })
 	p.doc.Find("input[name=form_token]").Each(func(_ int, s *goquery.Selection) { v.formToken = append(v.formToken, s.AttrOr("value", "")) })
 	rowsOf(p).Each(func(_ int, r *goquery.Selection) {
-		if r.Find(`[data-tag="team=data"]`).Length() == 0 {
+		if r.Find(tagged("team=data")).Length() == 0 {
 			v.outOfScope += r.Find("form.start-form").Length()
 		}
 	})

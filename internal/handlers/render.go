@@ -67,8 +67,17 @@ func render(c echo.Context, status int, comp templ.Component) error {
 	if err := comp.Render(context.WithoutCancel(c.Request().Context()), buf); err != nil {
 		return apperr.Wrap(err, apperr.Internal, "render")
 	}
-	pageHeaders.setOn(c.Response().Header())
-	return c.HTMLBlob(status, buf.Bytes())
+	return writeWhole(c, status, buf.Bytes())
+}
+
+// writeWhole answers a page made whole in memory, with its length: net/http
+// would otherwise send a page larger than its 2 KiB buffer in chunks (the
+// framing, and one more write for the last chunk).
+func writeWhole(c echo.Context, status int, page []byte) error {
+	h := c.Response().Header()
+	pageHeaders.setOn(h)
+	h[echo.HeaderContentLength] = []string{strconv.Itoa(len(page))}
+	return c.HTMLBlob(status, page)
 }
 
 // page fills in what every page's layout needs: for a signed-in user, how
