@@ -97,7 +97,7 @@ const (
 // narrowed instance filter names its index, which the planner without
 // statistics might pass over for an index in the page's order.
 func (f Filter) source(d db.Dialect) string {
-	if d == db.SQLite && f.narrow {
+	if d.Has(db.IndexedBy) && f.narrow {
 		return "audit_ops x INDEXED BY audit_ops_instance"
 	}
 	return "audit_ops x"

@@ -53,10 +53,11 @@ const (
 	Pipeline                       // statements pipelined on one connection (Pool.Raw)
 	NumberedParams                 // placeholders are $1, $2, …: queries written with ? are rebound
 	IntegerBools                   // booleans are passed as 0 and 1 (the audit columns are integers in both)
+	IndexedBy                      // a query may name the index it reads (FROM t INDEXED BY i), for a planner without statistics
 )
 
 var dialectCaps = map[Dialect]Cap{
-	SQLite:   0,
+	SQLite:   IndexedBy,
 	Postgres: Shared | AdvisoryLocks | Pipeline | NumberedParams | IntegerBools,
 }
 
