@@ -189,16 +189,21 @@ func pageOnlyFigure(bin, dir string) (row, error) {
 // benchFleet is the simulated fleet's size in the page loads.
 const benchFleet = 10000
 
-// pageURL is the i-th page load's URL: the pages of -rows rows in turn.
+// pageURL is the i-th page load's URL: the pages of -rows rows in turn,
+// the default page of 50 as a link without per_page asks for it.
 func pageURL(base string, i int) string {
-	return fmt.Sprintf("%s/instances?per_page=%d&page=%d", base, *pageRows, 1+i%(benchFleet / *pageRows))
+	page := 1 + i%(benchFleet / *pageRows)
+	if *pageRows == 50 {
+		return fmt.Sprintf("%s/instances?page=%d", base, page)
+	}
+	return fmt.Sprintf("%s/instances?per_page=%d&page=%d", base, *pageRows, page)
 }
 
 // warmPages loads every page of the list once, as on a server that has
 // been up a while (each page's rows rendered and cached), and gives the
-// third page's bytes, the bare reference's body. The first load with
-// per_page sets its cookie in the client's jar, so the loads after it
-// send it and are not answered with a Set-Cookie.
+// third page's bytes, the bare reference's body. With -rows 100 the
+// first load sets the per_page cookie in the client's jar, so the loads
+// after it send it and are not answered with a Set-Cookie.
 func warmPages(client *http.Client, base string) (string, error) {
 	for i := range benchFleet / *pageRows {
 		if _, err := fetch(client, pageURL(base, i)); err != nil {
