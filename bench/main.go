@@ -51,12 +51,27 @@ var (
 	conns      = flag.Int("conns", 32, "concurrent connections for the page load")
 	onlyStarts = flag.Bool("starts", false, "measure only a start's overhead (the page's and the API's) against the bare SDK call")
 	pgDSN      = flag.String("db", "", "a postgres:// DSN of a scratch database: measure only the audit appends of replicas on it")
+	pageRows   = flag.Int("rows", 50, "the list page's rows in the page loads: 50 (the list's default page, as issue 32 measured it) or 100")
+	// serveBytes makes this binary the bare reference's process (ceilingLoad).
+	bareHere   = flag.Bool("bare-here", false, "run the bare reference in the bench's own process (as before 2026-12-02), beside the load generator, not in a process of its own")
+	serveBytes = flag.String("serve-bytes", "", "internal: serve this file's bytes from a bare net/http handler on 127.0.0.1, print the address, serve until killed")
 )
 
 type row struct{ what, ours, reference, result string }
 
 func main() {
 	flag.Parse()
+	if *serveBytes != "" {
+		if err := serveBare(*serveBytes); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *pageRows != 50 && *pageRows != 100 {
+		fmt.Fprintln(os.Stderr, "bench: -rows is 50 or 100, the list's page sizes")
+		os.Exit(2)
+	}
 	if *quick {
 		*loadTime = 2 * time.Second
 	}
@@ -121,7 +136,7 @@ func run() error {
 	// The simulator runs here; the dashboard in its own process, so that
 	// its memory and CPU are its own. Every call takes as long as a real
 	// DescribeInstances page of 100; a start takes 5 s to reach Running.
-	const fleetSize, zones, callLatency = 10000, 4, 200 * time.Millisecond
+	const fleetSize, zones, callLatency = benchFleet, 4, 200 * time.Millisecond
 	sim := ecssim.New(ecssim.Options{Instances: fleetSize, Zones: zones, Latency: callLatency, Seed: 1, StartDelay: 5 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -172,7 +187,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	sample, err := fetch(client, child.base+"/instances?per_page=100&page=3")
+	sample, err := warmPages(client, child.base)
 	if err != nil {
 		return err
 	}
@@ -181,16 +196,11 @@ func run() error {
 		return err
 	}
 	page := func(c *http.Client, i int) error {
-		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/instances?per_page=100&page=%d", child.base, 1+i%100), nil)
+		req, _ := http.NewRequest(http.MethodGet, pageURL(child.base, i), nil)
 		for _, ck := range client.Jar.Cookies(mustURL(child.base)) {
 			req.AddCookie(ck)
 		}
 		return do(c, req)
-	}
-	for p := 1; p <= 100; p++ { // every page's rows rendered once, as on a server up a while
-		if _, err := fetch(client, fmt.Sprintf("%s/instances?per_page=100&page=%d", child.base, p)); err != nil {
-			return err
-		}
 	}
 	still, err := pageFigure(child.base, client, sample)
 	if err != nil {
@@ -216,7 +226,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	rows = append(rows, row{fmt.Sprintf("GET /instances, 100 rows (%d KiB), %d connections, instances moving (%s)", len(sample)/1024, *conns, movingSeen),
+	rows = append(rows, row{fmt.Sprintf("GET /instances, %d rows (%d KiB), %d connections, instances moving (%s)", *pageRows, len(sample)/1024, *conns, movingSeen),
 		moving.String(), "bare net/http, same bytes: " + ceiling.String(),
 		fmt.Sprintf("%.0f%% of ceiling (target ≥ 30%%); p99 %.1f ms (target < 20)", 100*moving.rps/ceiling.rps, ms(moving.p99))})
 	rows = append(rows, row{fmt.Sprintf("the same load while refreshes run back to back (%s; %s)", refreshes, refreshSeen),
@@ -776,8 +786,28 @@ func pct(d []time.Duration, p int) time.Duration {
 	return s[min(len(s)-1, len(s)*p/100)]
 }
 
-// ceilingLoad serves body from a bare net/http handler and loads it the same way.
+// ceilingLoad serves body from a bare net/http handler and loads it the
+// same way. The handler runs in a process of its own, as the dashboard
+// does: in the bench's process it would share the load generator's
+// scheduler and never wait for the kernel to switch processes, which the
+// dashboard does at every request.
 func ceilingLoad(body string) (result, error) {
+	if *bareHere {
+		return ceilingHere(body)
+	}
+	bare, err := startBare(body)
+	if err != nil {
+		return result{}, err
+	}
+	defer bare.stop()
+	return load(*conns, *loadTime, 200000, func(c *http.Client, i int) error {
+		req, _ := http.NewRequest(http.MethodGet, pageURL(bare.base, i), nil)
+		return do(c, req)
+	}), nil
+}
+
+// ceilingHere is the bare reference in this process (-bare-here).
+func ceilingHere(body string) (result, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return result{}, err
@@ -791,9 +821,92 @@ func ceilingLoad(body string) (result, error) {
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()
 	return load(*conns, *loadTime, 200000, func(c *http.Client, i int) error {
-		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/instances?per_page=100&page=%d", base, 1+i%100), nil)
+		req, _ := http.NewRequest(http.MethodGet, pageURL(base, i), nil)
 		return do(c, req)
 	}), nil
+}
+
+// bareServer is the bare reference's process.
+type bareServer struct {
+	cmd  *exec.Cmd
+	base string
+	dir  string
+}
+
+// startBare runs this binary again with -serve-bytes and waits for the
+// address it prints.
+func startBare(body string) (*bareServer, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "ecsdash-bare-")
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(dir, "page.html")
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	cmd := exec.Command(self, "-serve-bytes", file)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	b := &bareServer{cmd: cmd, dir: dir}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			addr <- sc.Text()
+		}
+		close(addr)
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case a, ok := <-addr:
+		if !ok {
+			b.stop()
+			return nil, errors.New("the bare handler's process printed no address")
+		}
+		b.base = "http://" + a
+		return b, nil
+	case <-time.After(10 * time.Second):
+		b.stop()
+		return nil, errors.New("the bare handler's process did not start in 10 s")
+	}
+}
+
+func (b *bareServer) stop() {
+	b.cmd.Process.Kill()
+	b.cmd.Wait()
+	os.RemoveAll(b.dir)
+}
+
+// serveBare is the bare reference: a net/http handler that writes the
+// file's bytes, as the dashboard's handler writes the page, and nothing
+// else.
+func serveBare(file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println(ln.Addr().String())
+	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(b)
+	}))
 }
 
 func bareSDK(endpoint, region string) (*ecsapi.Client, error) {

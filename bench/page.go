@@ -32,10 +32,10 @@ const pageRuns = 3
 // start and end (the load generator and the bare handler share the cores
 // with the dashboard: the p99s are as much the machine's as the page's).
 func pageFigure(base string, client *http.Client, sample string) (row, error) {
-	var ratios, ours, bare, p50s, bareP50s, p99s, bareP99s, allocs, netAllocs, idles, gcs, loads []float64
+	var ratios, ours, bare, p50s, bareP50s, p99s, bareP99s, allocs, netAllocs, idles, gcs, kibs, pauses, loads []float64
 	cookies := client.Jar.Cookies(mustURL(base))
 	page := func(c *http.Client, i int) error {
-		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/instances?per_page=100&page=%d", base, 1+i%100), nil)
+		req, _ := http.NewRequest(http.MethodGet, pageURL(base, i), nil)
 		for _, ck := range cookies {
 			req.AddCookie(ck)
 		}
@@ -71,6 +71,12 @@ func pageFigure(base string, client *http.Client, sample string) (row, error) {
 		}
 		m1 := r1.mallocs
 		gcs = append(gcs, (r1.gcs-r0.gcs)/took.Seconds())
+		kibs = append(kibs, (r1.bytes-r0.bytes)/float64(r.n)/1024)
+		if r1.gcs > r0.gcs {
+			pauses = append(pauses, 1000*(r1.pauses-r0.pauses)/(r1.gcs-r0.gcs))
+		} else {
+			pauses = append(pauses, 0)
+		}
 		ceiling, err := ceilingLoad(sample)
 		if err != nil {
 			return row{}, err
@@ -91,20 +97,20 @@ func pageFigure(base string, client *http.Client, sample string) (row, error) {
 				loads = append(loads, v)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "  dashboard %s\n  bare      %s\n  ratio %.2f; %.1f allocations a request (%.1f net of the idle process's %.0f a second); %.1f collections a second; load average %s → %s\n",
-			r, ceiling, r.rps/ceiling.rps, perReq, netPerReq, idle, gcs[len(gcs)-1], load0, load1)
+		fmt.Fprintf(os.Stderr, "  dashboard %s\n  bare      %s\n  ratio %.2f; %.1f allocations a request (%.1f net of the idle process's %.0f a second), %.1f KiB; %.1f collections a second; load average %s → %s\n",
+			r, ceiling, r.rps/ceiling.rps, perReq, netPerReq, idle, kibs[len(kibs)-1], gcs[len(gcs)-1], load0, load1)
 	}
 	loadWords := "unknown"
 	if len(loads) > 0 {
 		loadWords = fmt.Sprintf("%.1f–%.1f", slices.Min(loads), slices.Max(loads))
 	}
-	return row{fmt.Sprintf("GET /instances, 100 rows (%d KiB), %d connections, fleet still; %d runs of %s, median (spread); load average %s",
-			len(sample)/1024, *conns, pageRuns, *loadTime, loadWords),
-			fmt.Sprintf("%s, p50 %s, p99 %s; %s a request (%s net of the idle process's %s); %s", spread(ours, "req/s"), spread(p50s, "ms"), spread(p99s, "ms"),
-				spread(allocs, "allocations"), spread(netAllocs, "allocations"), spread(idles, "a second"), spread(gcs, "collections a second")),
-			fmt.Sprintf("bare net/http writing the same bytes, same runs: %s, p50 %s, p99 %s", spread(bare, "req/s"), spread(bareP50s, "ms"), spread(bareP99s, "ms")),
-			fmt.Sprintf("**%s of the bare handler** (target ≥ 0.5); p99 %s beside the bare handler's %s (target < 10); %s a request for 100 rows (target ≤ 100)",
-				spread(ratios, "×"), spread(p99s, "ms"), spread(bareP99s, "ms"), spread(allocs, "allocations"))},
+	return row{fmt.Sprintf("GET /instances, %d rows (%d KiB), %d connections, fleet still; %d runs of %s, median (spread); load average %s",
+			*pageRows, len(sample)/1024, *conns, pageRuns, *loadTime, loadWords),
+			fmt.Sprintf("%s, p50 %s, p99 %s; %s a request (%s net of the idle process's %s); %s; %s, %s", spread(ours, "req/s"), spread(p50s, "ms"), spread(p99s, "ms"),
+				spread(allocs, "allocations"), spread(netAllocs, "allocations"), spread(idles, "a second"), spread(kibs, "KiB allocated a request"), spread(gcs, "collections a second"), spread(pauses, "ms of stop-the-world pauses a collection")),
+			fmt.Sprintf("bare net/http writing the same bytes (a process of its own), same runs: %s, p50 %s, p99 %s", spread(bare, "req/s"), spread(bareP50s, "ms"), spread(bareP99s, "ms")),
+			fmt.Sprintf("**%s of the bare handler** (target ≥ 0.5); p99 %s beside the bare handler's %s (target < 10); %s a request for %d rows (target ≤ %d)",
+				spread(ratios, "×"), spread(p99s, "ms"), spread(bareP99s, "ms"), spread(allocs, "allocations"), *pageRows, *pageRows)},
 		nil
 }
 
@@ -118,7 +124,7 @@ func mallocs(base string) (float64, error) {
 }
 
 // runtimeStats are the dashboard's Go runtime counters in /metrics.
-type runtimeStats struct{ mallocs, gcs float64 }
+type runtimeStats struct{ mallocs, bytes, gcs, pauses float64 }
 
 func runtimeMetrics(base string) (runtimeStats, error) {
 	resp, err := http.Get(base + "/metrics")
@@ -131,7 +137,8 @@ func runtimeMetrics(base string) (runtimeStats, error) {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		for name, to := range map[string]*float64{"go_memstats_mallocs_total ": &m.mallocs, "go_gc_duration_seconds_count ": &m.gcs} {
+		for name, to := range map[string]*float64{"go_memstats_mallocs_total ": &m.mallocs, "go_memstats_alloc_bytes_total ": &m.bytes,
+			"go_gc_duration_seconds_count ": &m.gcs, "go_gc_duration_seconds_sum ": &m.pauses} {
 			if v, ok := strings.CutPrefix(sc.Text(), name); ok {
 				if *to, err = strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
 					return m, err
@@ -140,8 +147,8 @@ func runtimeMetrics(base string) (runtimeStats, error) {
 			}
 		}
 	}
-	if found < 2 {
-		return m, fmt.Errorf("no go_memstats_mallocs_total or go_gc_duration_seconds_count in %s/metrics (HTTP %d)", base, resp.StatusCode)
+	if found < 4 {
+		return m, fmt.Errorf("no go_memstats_mallocs_total, go_memstats_alloc_bytes_total or go_gc_duration_seconds_{count,sum} in %s/metrics (HTTP %d)", base, resp.StatusCode)
 	}
 	return m, nil
 }
@@ -149,7 +156,7 @@ func runtimeMetrics(base string) (runtimeStats, error) {
 // pageOnlyFigure starts a dashboard on a simulated fleet of 10,000 and
 // gives the list page figure alone.
 func pageOnlyFigure(bin, dir string) (row, error) {
-	sim := ecssim.New(ecssim.Options{Instances: 10000, Zones: 4, Seed: 1, StartDelay: 5 * time.Second})
+	sim := ecssim.New(ecssim.Options{Instances: benchFleet, Zones: 4, Seed: 1, StartDelay: 5 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	simURL, _, err := ecssim.Serve(ctx, sim, "127.0.0.1:0")
@@ -172,14 +179,36 @@ func pageOnlyFigure(bin, dir string) (row, error) {
 	if err != nil {
 		return row{}, err
 	}
-	sample, err := fetch(client, child.base+"/instances?per_page=100&page=3")
+	sample, err := warmPages(client, child.base)
 	if err != nil {
 		return row{}, err
 	}
-	for p := 1; p <= 100; p++ { // every page's rows rendered once, as on a server up a while
-		if _, err := fetch(client, fmt.Sprintf("%s/instances?per_page=100&page=%d", child.base, p)); err != nil {
-			return row{}, err
+	return pageFigure(child.base, client, sample)
+}
+
+// benchFleet is the simulated fleet's size in the page loads.
+const benchFleet = 10000
+
+// pageURL is the i-th page load's URL: the pages of -rows rows in turn,
+// the default page of 50 as a link without per_page asks for it.
+func pageURL(base string, i int) string {
+	page := 1 + i%(benchFleet / *pageRows)
+	if *pageRows == 50 {
+		return fmt.Sprintf("%s/instances?page=%d", base, page)
+	}
+	return fmt.Sprintf("%s/instances?per_page=%d&page=%d", base, *pageRows, page)
+}
+
+// warmPages loads every page of the list once, as on a server that has
+// been up a while (each page's rows rendered and cached), and gives the
+// third page's bytes, the bare reference's body. With -rows 100 the
+// first load sets the per_page cookie in the client's jar, so the loads
+// after it send it and are not answered with a Set-Cookie.
+func warmPages(client *http.Client, base string) (string, error) {
+	for i := range benchFleet / *pageRows {
+		if _, err := fetch(client, pageURL(base, i)); err != nil {
+			return "", err
 		}
 	}
-	return pageFigure(child.base, client, sample)
+	return fetch(client, pageURL(base, 2))
 }
