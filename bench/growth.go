@@ -192,7 +192,13 @@ func auditGrowth(bin, dir string, sizes []int) ([]row, error) {
 	var rows []row
 	var firstP99 float64
 	for _, n := range sizes {
-		path := filepath.Join(dir, fmt.Sprintf("audit-%d.db", n))
+		// A directory a size: the audit key is made beside the database,
+		// and a log built with another size's key would verify as tampered.
+		sub := filepath.Join(dir, fmt.Sprintf("audit-%d", n))
+		if err := os.MkdirAll(sub, 0o700); err != nil {
+			return nil, err
+		}
+		path := filepath.Join(sub, "audit.db")
 		if out, err := runBin(bin, benchPassword, "user", "add", "--db", path, "--role", "admin", "bench"); err != nil {
 			return nil, fmt.Errorf("user add: %v %s", err, out)
 		}
