@@ -47,8 +47,9 @@ func killBackends(t *testing.T, dsn string) {
 
 // failedOver is a busy pool of conns connections (none pinged for being
 // idle) to a test database with a table failover_t (n integer), every one
-// of its connections open and idle, then killed by the server.
-func failedOver(t *testing.T, conns int) *Pool {
+// of its connections open and idle, then killed by the server; prepare,
+// if given, is called on the pool before its connections are used.
+func failedOver(t *testing.T, conns int, prepare ...func(*Pool)) *Pool {
 	t.Helper()
 	dsn := dbtest.Postgres(t)
 	d, err := OpenWith(t.Context(), dsn, Options{MaxConns: conns, pingIdle: time.Hour})
@@ -59,6 +60,9 @@ func failedOver(t *testing.T, conns int) *Pool {
 	p := d.Write
 	if _, err := p.ExecContext(t.Context(), "CREATE TABLE failover_t (n integer)"); err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range prepare {
+		f(p)
 	}
 	// Used twice (pgx pings a connection on its first reuse) and idle.
 	for range 2 {
@@ -123,6 +127,26 @@ func TestAfterAFailoverReadsAreAnsweredAndDeadConnectionsReplaced(t *testing.T) 
 	for i := range conns + 1 {
 		if _, err := p.ExecContext(ctx, "INSERT INTO failover_t (n) VALUES (?)", i); err != nil {
 			t.Fatalf("write %d after the failover: %v", i+1, err)
+		}
+	}
+}
+
+// The user's stamp, the first query of every signed-in request, is a
+// Lookup: after a failover it too is answered at every request, not with
+// one failure for each dead connection.
+func TestAfterAFailoverEveryLookupIsAnswered(t *testing.T) {
+	const conns = 4
+	var l *Lookup
+	failedOver(t, conns, func(p *Pool) {
+		var err error
+		if l, err = p.PrepareLookup(t.Context(), "SELECT count(*) FROM failover_t WHERE n <> ?", 1); err != nil {
+			t.Fatal(err)
+		}
+	})
+	for i := range conns + 1 {
+		var n int64
+		if err := l.Row(t.Context(), -1, &n); err != nil {
+			t.Fatalf("lookup %d after the failover: %v", i+1, err)
 		}
 	}
 }

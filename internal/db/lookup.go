@@ -38,6 +38,7 @@ type Lookup struct {
 
 	// PostgreSQL (or a SQLite pool opened without a DSN of its own).
 	stmt *sql.Stmt
+	pool *Pool // whose failover rule a read found on a dead connection follows (deadconn.go)
 }
 
 // lookupConns is how many connections a SQLite Lookup opens at most: the
@@ -69,7 +70,7 @@ func (p *Pool) PrepareLookup(ctx context.Context, q string, cols int) (*Lookup, 
 		if err != nil {
 			return nil, err
 		}
-		l.stmt = st
+		l.stmt, l.pool, l.q = st, p, q
 		p.keep(l)
 		return l, nil
 	}
@@ -263,7 +264,11 @@ func (l *Lookup) rowStmt(ctx context.Context, key int64, dest []any) error {
 	for i := range dest {
 		ptrs[i] = &vals[i]
 	}
-	if err := l.stmt.QueryRowContext(ctx, key).Scan(ptrs[:len(dest)]...); err != nil {
+	err := l.stmt.QueryRowContext(ctx, key).Scan(ptrs[:len(dest)]...)
+	if l.pool.again(ctx, l.q, err) { // a read found a dead connection: once more, on another
+		err = l.stmt.QueryRowContext(ctx, key).Scan(ptrs[:len(dest)]...)
+	}
+	if err != nil {
 		return err
 	}
 	row := make([]driver.Value, len(dest))
