@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -830,8 +831,10 @@ func ceilingHere(body string) (result, error) {
 		return result{}, err
 	}
 	b := []byte(body)
+	length := strconv.Itoa(len(b))
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Length", length) // as the dashboard sends its pages
 		w.Write(b)
 	})}
 	go srv.Serve(ln)
@@ -919,9 +922,11 @@ func serveBare(file string) error {
 	if err != nil {
 		return err
 	}
+	length := strconv.Itoa(len(b))
 	fmt.Println(ln.Addr().String())
 	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Length", length) // as the dashboard sends its pages
 		w.Write(b)
 	}))
 }
