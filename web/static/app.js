@@ -161,7 +161,7 @@
         f.remove();
         if (!toasts.querySelector("[data-testid=flash]")) {
           toasts.remove();
-          document.body.classList.remove("has-toasts");
+          if (!notice || notice.hidden) document.body.classList.remove("has-toasts"); // the session's notice keeps its room
           var target = document.querySelector("tr:target") || document.getElementById("main");
           if (target) { if (!target.hasAttribute("tabindex")) target.tabIndex = -1; target.focus({ preventScroll: true }); }
         }
@@ -203,16 +203,70 @@
   }
   document.querySelectorAll(".js-only").forEach(function (e) { e.hidden = false; });
 
+  // The session is over (signed out elsewhere, idle, ended by an admin):
+  // whatever polls stops, and the page says so once, politely, with a
+  // sign-in that comes back to `next`. What stopped waits in `retries`:
+  // when the user comes back to the tab (focus, visibility) it is tried
+  // once more, and an answered poll (signed in again in another tab) takes
+  // the notice away and carries on.
+  var notice = document.querySelector("[data-session-ended]");
+  var sessionOver = false;
+  var retries = [];
+  var tell = function (words) {
+    var announce = document.getElementById("live-announce");
+    if (!announce) return;
+    // The same words again are news too (a Resume that could not resume):
+    // the region is emptied first, so they are said again.
+    if (announce.textContent !== words) { announce.textContent = words; return; }
+    announce.textContent = "";
+    setTimeout(function () { announce.textContent = words; }, 150);
+  };
+  // again: the user asked (pressed Resume), so the words are said again.
+  var sessionEnded = function (next, retry, again) {
+    sessionOver = true;
+    if (retry && retries.indexOf(retry) < 0) retries.push(retry);
+    if (!notice || (!notice.hidden && !again)) return;
+    var link = notice.querySelector("a[data-login-url]");
+    link.href = link.getAttribute("data-login-url") + "?next=" + encodeURIComponent(next);
+    notice.hidden = false;
+    document.body.classList.add("has-toasts");
+    tell(notice.textContent.replace(/\s+/g, " ").trim());
+  };
+  var sessionBack = function () {
+    if (!sessionOver) return;
+    sessionOver = false;
+    retries = [];
+    if (notice) notice.hidden = true;
+    if (!document.querySelector("[data-toasts]")) document.body.classList.remove("has-toasts");
+  };
+  var retryAll = function () {
+    if (!sessionOver || document.hidden) return;
+    var r = retries;
+    retries = [];
+    r.forEach(function (f) { f(); });
+  };
+  document.addEventListener("visibilitychange", retryAll);
+  window.addEventListener("focus", retryAll);
+
   // A batch's started rows: poll each until it settles, with backoff.
   var live = document.querySelectorAll("tr[data-live]");
   live.forEach(function (row) {
     var url = row.getAttribute("data-status-url");
     var delay = 1000;
+    // Signed in again, this page's rows come back to the batch's own
+    // page (this one answered a POST, and cannot be asked for again).
+    var batchPage = document.querySelector("[data-testid=batch-counts] a[href*='batch=']");
+    var here = batchPage ? batchPage.pathname + batchPage.search : location.pathname + location.search;
     function poll() {
       fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (r) {
+          if (r.status === 401) { sessionEnded(here, poll, false); return undefined; } // signed out: stop, and say so
+          return r.ok ? r.json() : null;
+        })
         .then(function (s) {
+          if (s === undefined) return;
           if (s) {
+            sessionBack();
             row.setAttribute("data-status", s.status);
             var badge = row.querySelector("[data-status-badge]");
             var words = s.words || t("status." + s.status);
@@ -247,8 +301,12 @@
     var version = "";
     var age = -1; // until the first poll (at once) says it: the page itself is cached
     var ageAt = Date.now();
-    var paused = false;
+    var paused = false; // the user's pause
+    var stopped = false; // the session's end: nothing updates either
+    var inFlight = false;
     var timer = null;
+    // The button says the truth: pressed whenever nothing updates.
+    var pressed = function () { if (pause) pause.setAttribute("aria-pressed", paused || stopped ? "true" : "false"); };
     var failures = 0;
     // As the server says a duration: the largest two units, a zero
     // second one left out ("1h", "1 小时", not "1 小时 0 分").
@@ -309,27 +367,16 @@
       say(changed);
       return deferred;
     };
-    // The session is over (signed out elsewhere, idle, ended by an
-    // admin): the list stops following the fleet. It says so, once and
-    // politely, with a sign-in that comes back to this very list.
-    var ended = function () {
-      var box = document.querySelector("[data-session-ended]");
-      if (!box || !box.hidden) return;
-      var link = box.querySelector("a[data-login-url]");
-      link.href = link.getAttribute("data-login-url") + "?next=" + encodeURIComponent(location.pathname + location.search);
-      box.hidden = false;
-      if (pause) pause.setAttribute("aria-pressed", "true");
-      document.body.classList.add("has-toasts");
-      var announce = document.getElementById("live-announce");
-      if (announce) announce.textContent = box.textContent.replace(/\s+/g, " ").trim();
-    };
     var schedule = function () {
       clearTimeout(timer);
-      if (paused || document.hidden) return;
+      if (paused || stopped || document.hidden) return;
       var delay = failures > 0 ? Math.min(60000, 3000 * Math.pow(2, failures)) : moving() ? 2000 : 4000;
       timer = setTimeout(poll, delay);
     };
-    var poll = function () {
+    // asked: the user pressed Resume (an answer is owed even if it is 401).
+    var poll = function (asked) {
+      if (inFlight) return; // the poll under way schedules the next
+      inFlight = true;
       var q = new URLSearchParams();
       q.set("v", version);
       rowsBody.querySelectorAll("tr[data-instance-id]").forEach(function (tr) {
@@ -337,12 +384,20 @@
       });
       fetch(rowsBody.getAttribute("data-live-url") + "?" + q.toString(), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
         .then(function (r) {
-          if (r.status === 401) { paused = true; ended(); return null; } // signed out: stop, and say so
+          if (r.status === 401) { // signed out: stop, and say so
+            stopped = true;
+            clearTimeout(timer);
+            pressed();
+            sessionEnded(location.pathname + location.search, function () { poll(false); }, asked === true);
+            return null;
+          }
           if (!r.ok) throw new Error("status " + r.status);
           return r.json();
         })
         .then(function (ans) {
+          inFlight = false;
           if (!ans) return;
+          if (stopped) { stopped = false; pressed(); sessionBack(); } // signed in again
           failures = 0;
           age = ans.age; ageAt = Date.now(); tick();
           // A row left alone is asked about again next time.
@@ -351,17 +406,20 @@
           if (paused) return;
           schedule();
         })
-        .catch(function () { failures++; schedule(); });
+        .catch(function () { inFlight = false; failures++; schedule(); });
     };
     if (pause) {
       pause.addEventListener("click", function () {
+        // After the session's end the press means "resume": it is tried
+        // once, and the button stays pressed until updates come again.
+        if (stopped) { paused = false; poll(true); return; }
         paused = !paused;
-        pause.setAttribute("aria-pressed", paused ? "true" : "false");
+        pressed();
         if (paused) clearTimeout(timer); else poll();
       });
     }
     document.addEventListener("visibilitychange", function () {
-      if (!document.hidden && !paused) poll();
+      if (!document.hidden && !paused && !stopped) poll();
     });
     poll();
   }
