@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -82,5 +83,71 @@ func TestTheTypedFilterFindsAnOperationItsInstancesDoNotCount(t *testing.T) {
 			t.Errorf("a whole audit_instances is not read (narrow %v, %v)", f.narrow, err)
 		}
 		sameAsBefore(t, ctx, d, log)
+	})
+}
+
+// audit verify notices audit_instances not accounting for the log's
+// operations (a row deleted, a count lowered), as it does audit_ops, and an
+// intact log passes. A row counting more, or one no operation began on,
+// hides nothing and is what a log cut without its derived tables leaves
+// (a noted head shows the cut): it passes, and the filter still finds
+// every match.
+func TestVerifyNoticesAuditInstancesMissingOperationsOfTheLog(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		d := openStore(t, dsn)
+		log := New(d.Write, d.Read, nil)
+		id := secretLog(t, ctx, log)
+		if _, _, err := Verify(ctx, d.Read, nil); err != nil {
+			t.Fatalf("an intact log: %v", err)
+		}
+		for _, c := range []struct {
+			name, tamper, mend, words string
+			op                        int64
+		}{
+			{"deleted", "DELETE FROM audit_instances WHERE instance_id = 'i-secret'",
+				"INSERT INTO audit_instances (instance_id, instance_name, n) VALUES ('i-secret', 'db-primary', 1)", "no row for it, though 1 of", id},
+			{"count lowered", "UPDATE audit_instances SET n = 19 WHERE instance_id = 'i-other'",
+				"UPDATE audit_instances SET n = 20 WHERE instance_id = 'i-other'", "its count is 19, the chain's 20", 1},
+			{"zeroed", "UPDATE audit_instances SET n = 0 WHERE instance_id = 'i-secret'",
+				"UPDATE audit_instances SET n = 1 WHERE instance_id = 'i-secret'", "its count is 0, the chain's 1", id},
+		} {
+			if _, err := d.Write.ExecContext(ctx, c.tamper); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			_, _, err := Verify(ctx, d.Read, nil)
+			var bad *BadFold
+			if !errors.As(err, &bad) || bad.Table != "audit_instances" || bad.OpID != c.op || !strings.Contains(bad.Reason, c.words) {
+				t.Errorf("%s: verify says %v (%+v), want audit_instances, request %d, %q", c.name, err, bad, c.op, c.words)
+			} else {
+				t.Logf("%s: %v", c.name, err)
+			}
+			if err := VerifyFold(ctx, d.Read); !errors.As(err, &bad) {
+				t.Errorf("%s: VerifyFold says %v", c.name, err)
+			}
+			if _, err := d.Write.ExecContext(ctx, c.mend); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if _, _, err := Verify(ctx, d.Read, nil); err != nil {
+				t.Fatalf("%s mended: %v", c.name, err)
+			}
+		}
+		for _, q := range []string{
+			"UPDATE audit_instances SET n = 5 WHERE instance_id = 'i-secret'",
+			"INSERT INTO audit_instances (instance_id, instance_name, n) VALUES ('i-ghost', 'ghost', 3)",
+		} {
+			if _, err := d.Write.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := Verify(ctx, d.Read, nil); err != nil {
+			t.Errorf("rows counting more than the chain: %v", err)
+		}
+		for _, text := range []string{"secret", "ghost"} {
+			if p, err := log.OperationsPage(ctx, Filter{Instance: text}); err != nil || p.Total.N != len(p.Ops) || (text == "secret") != (len(p.Ops) == 1) {
+				t.Errorf("%q with rows counting more: %d operations (total %+v), %v", text, len(p.Ops), p.Total, err)
+			}
+		}
 	})
 }
