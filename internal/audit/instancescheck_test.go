@@ -7,13 +7,18 @@ import (
 	"strings"
 	"testing"
 
+	"ecsdash/internal/db"
 	"ecsdash/internal/db/dbtest"
 )
 
-// secretLog appends twenty starts on one instance and one on i-secret
-// (named db-primary), the operation the typed filter must find.
-func secretLog(t *testing.T, ctx context.Context, log *Log) int64 {
+// secretStore opens the store at dsn and appends twenty starts on one
+// instance and one on i-secret (named db-primary): the operation the typed
+// filter must find, whose id it returns.
+func secretStore(t *testing.T, dsn string) (*db.DB, *Log, int64) {
 	t.Helper()
+	ctx := context.Background()
+	d := openStore(t, dsn)
+	log := New(d.Write, d.Read, nil)
 	for range 20 {
 		if _, err := log.Append(ctx, Event{Action: ActionStartInstance, User: "olivia", InstanceID: "i-other", InstanceName: "other", State: StateSucceeded}); err != nil {
 			t.Fatal(err)
@@ -23,7 +28,7 @@ func secretLog(t *testing.T, ctx context.Context, log *Log) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e.Seq
+	return d, log, e.Seq
 }
 
 // An operation appended without its audit_instances row (a replica still
@@ -35,9 +40,7 @@ func TestTheTypedFilterFindsAnOperationItsInstancesDoNotCount(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		d := openStore(t, dsn)
-		log := New(d.Write, d.Read, nil)
-		id := secretLog(t, ctx, log)
+		d, log, id := secretStore(t, dsn)
 		// The old binary's append: the entry and audit_ops, no row here.
 		if _, err := d.Write.ExecContext(ctx, "DELETE FROM audit_instances WHERE instance_id = 'i-secret'"); err != nil {
 			t.Fatal(err)
@@ -96,9 +99,7 @@ func TestVerifyNoticesAuditInstancesMissingOperationsOfTheLog(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
-		d := openStore(t, dsn)
-		log := New(d.Write, d.Read, nil)
-		id := secretLog(t, ctx, log)
+		d, log, id := secretStore(t, dsn)
 		if _, _, err := Verify(ctx, d.Read, nil); err != nil {
 			t.Fatalf("an intact log: %v", err)
 		}
