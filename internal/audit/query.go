@@ -77,9 +77,10 @@ func (l *Log) narrowed(ctx context.Context, f Filter) (Filter, error) {
 		// audit_instances does not count every operation (audit_op_counts,
 		// which every version since 0010 keeps, in the same statement,
 		// counts them): an append by a replica still on the binary before
-		// 0130, or a row deleted or changed (audit verify names it). Its
-		// rows cannot narrow the read then; the whole-log condition alone
-		// finds every match, walking, as before the table.
+		// 0130, or a row deleted or its count changed (audit verify names
+		// a row that counts fewer than the chain). Its rows cannot narrow
+		// the read then; the whole-log condition alone finds every match,
+		// walking, as before the table.
 		return f, nil
 	}
 	rows := int64(max(f.PerPage, 50) + (max(f.Page, 1)-1)*max(f.PerPage, 50))
