@@ -145,15 +145,80 @@ var opsSQL = func() string {
 type BadFold struct {
 	OpID   int64
 	Reason string
+	// Table is the derived table that differs: audit_ops when empty, or
+	// audit_instances, at InstanceID and InstanceName (OpID is then the
+	// first operation begun on them).
+	Table                    string
+	InstanceID, InstanceName string
 }
 
 func (b *BadFold) Error() string {
+	if b.Table == "audit_instances" {
+		return fmt.Sprintf("audit_instances, instance %q named %q (request %d): %s", b.InstanceID, b.InstanceName, b.OpID, b.Reason)
+	}
 	return fmt.Sprintf("audit_ops, request %d: %s", b.OpID, b.Reason)
 }
 
-// VerifyFold checks that audit_ops is exactly the fold of audit_events: a
-// *BadFold names the first operation where it is not.
+// VerifyFold checks that audit_ops is exactly the fold of audit_events,
+// and that audit_instances counts every operation under the instance id
+// and name it began with: a *BadFold names the first operation (or
+// instance) where not.
 func VerifyFold(ctx context.Context, r *db.Pool) error {
+	if err := verifyOps(ctx, r); err != nil {
+		return err
+	}
+	return verifyInstances(ctx, r)
+}
+
+// chainInstancesSQL is what audit_instances must hold, counted afresh
+// from the chain (an operation counts under its first entry's instance id
+// and name, as instanceInto keeps it).
+const chainInstancesSQL = "SELECT instance_id, instance_name, COUNT(*) AS n FROM audit_events WHERE seq = op_id GROUP BY instance_id, instance_name"
+
+// verifyInstances checks that audit_instances accounts for every
+// operation of the chain: a row missing, or counting fewer operations than
+// began on its instance and name, is a *BadFold naming the instance. Such
+// a row hides operations from the typed instance filter whenever the
+// totals still agree (narrowed). A row counting more, or a row no
+// operation began on, hides none (the filter's own condition decides, and
+// totals that differ make it walk the log), and it is what a log cut
+// without its derived tables leaves, which a noted head shows (Reaches),
+// as it does for audit_op_counts.
+func verifyInstances(ctx context.Context, r *db.Pool) error {
+	var id, name string
+	var inChain int64
+	err := r.QueryRowContext(ctx, `SELECT c.instance_id, c.instance_name, c.n FROM (`+chainInstancesSQL+`) c
+		WHERE NOT EXISTS (SELECT 1 FROM audit_instances k
+			WHERE k.instance_id = c.instance_id AND k.instance_name = c.instance_name AND k.n >= c.n)
+		ORDER BY c.instance_id, c.instance_name LIMIT 1`).Scan(&id, &name, &inChain)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("audit: compare audit_instances with the chain: %w", err)
+	}
+	var first int64
+	if err := r.QueryRowContext(ctx, "SELECT MIN(op_id) FROM audit_events WHERE seq = op_id AND instance_id = ? AND instance_name = ?",
+		id, name).Scan(&first); err != nil {
+		return fmt.Errorf("audit: compare audit_instances with the chain: %w", err)
+	}
+	var kept int64
+	err = r.QueryRowContext(ctx, "SELECT n FROM audit_instances WHERE instance_id = ? AND instance_name = ?", id, name).Scan(&kept)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("audit: compare audit_instances with the chain: %w", err)
+	}
+	bad := &BadFold{OpID: first, Table: "audit_instances", InstanceID: id, InstanceName: name}
+	if errors.Is(err, sql.ErrNoRows) {
+		bad.Reason = fmt.Sprintf("audit_instances has no row for it, though %d of the chain's operations began on it "+
+			"(deleted, or appended by a replica on a version before migration 0130; the typed instance filter reads the whole log meanwhile)", inChain)
+	} else {
+		bad.Reason = fmt.Sprintf("its count is %d, the chain's %d (lowered, or appended by a replica on a version before migration 0130)", kept, inChain)
+	}
+	return bad
+}
+
+// verifyOps checks that audit_ops is exactly the fold of audit_events.
+func verifyOps(ctx context.Context, r *db.Pool) error {
 	var id int64
 	var missing bool
 	err := r.QueryRowContext(ctx, `SELECT op_id, missing FROM (
@@ -173,15 +238,15 @@ func VerifyFold(ctx context.Context, r *db.Pool) error {
 	}
 	switch {
 	case n == 0:
-		return &BadFold{id, "the chain holds this operation but audit_ops has no row for it (deleted: the pages, the approval queue and the export do not show it)"}
+		return &BadFold{OpID: id, Reason: "the chain holds this operation but audit_ops has no row for it (deleted: the pages, the approval queue and the export do not show it)"}
 	case !missing:
 		var inChain int
 		if err := r.QueryRowContext(ctx, "SELECT COUNT(*) FROM audit_events WHERE op_id = ?", id).Scan(&inChain); err != nil {
 			return fmt.Errorf("audit: compare audit_ops with the chain: %w", err)
 		}
 		if inChain == 0 {
-			return &BadFold{id, "audit_ops has a row for an operation the chain does not hold (added)"}
+			return &BadFold{OpID: id, Reason: "audit_ops has a row for an operation the chain does not hold (added)"}
 		}
 	}
-	return &BadFold{id, "its row differs from the chain's entries (altered: its state or newest entry is not the chain's)"}
+	return &BadFold{OpID: id, Reason: "its row differs from the chain's entries (altered: its state or newest entry is not the chain's)"}
 }
