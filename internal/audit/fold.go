@@ -173,7 +173,7 @@ func VerifyFold(ctx context.Context, r *db.Pool) error {
 // chainInstancesSQL is what audit_instances must hold, counted afresh
 // from the chain (an operation counts under its first entry's instance id
 // and name, as instanceInto keeps it).
-const chainInstancesSQL = "SELECT instance_id, instance_name, COUNT(*) AS n FROM audit_events WHERE seq = op_id GROUP BY instance_id, instance_name"
+const chainInstancesSQL = "SELECT instance_id, instance_name, COUNT(*) AS n, MIN(op_id) AS first FROM audit_events WHERE seq = op_id GROUP BY instance_id, instance_name"
 
 // verifyInstances checks that audit_instances accounts for every
 // operation of the chain: a row missing, or counting fewer operations than
@@ -186,33 +186,24 @@ const chainInstancesSQL = "SELECT instance_id, instance_name, COUNT(*) AS n FROM
 // as it does for audit_op_counts.
 func verifyInstances(ctx context.Context, r *db.Pool) error {
 	var id, name string
-	var inChain int64
-	err := r.QueryRowContext(ctx, `SELECT c.instance_id, c.instance_name, c.n FROM (`+chainInstancesSQL+`) c
-		WHERE NOT EXISTS (SELECT 1 FROM audit_instances k
-			WHERE k.instance_id = c.instance_id AND k.instance_name = c.instance_name AND k.n >= c.n)
-		ORDER BY c.instance_id, c.instance_name LIMIT 1`).Scan(&id, &name, &inChain)
+	var first, inChain int64
+	var kept sql.NullInt64
+	err := r.QueryRowContext(ctx, `SELECT c.instance_id, c.instance_name, c.first, c.n, k.n FROM (`+chainInstancesSQL+`) c
+		LEFT JOIN audit_instances k ON k.instance_id = c.instance_id AND k.instance_name = c.instance_name
+		WHERE k.n IS NULL OR k.n < c.n
+		ORDER BY c.instance_id, c.instance_name LIMIT 1`).Scan(&id, &name, &first, &inChain, &kept)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil
 	case err != nil:
 		return fmt.Errorf("audit: compare audit_instances with the chain: %w", err)
 	}
-	var first int64
-	if err := r.QueryRowContext(ctx, "SELECT MIN(op_id) FROM audit_events WHERE seq = op_id AND instance_id = ? AND instance_name = ?",
-		id, name).Scan(&first); err != nil {
-		return fmt.Errorf("audit: compare audit_instances with the chain: %w", err)
-	}
-	var kept int64
-	err = r.QueryRowContext(ctx, "SELECT n FROM audit_instances WHERE instance_id = ? AND instance_name = ?", id, name).Scan(&kept)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("audit: compare audit_instances with the chain: %w", err)
-	}
 	bad := &BadFold{OpID: first, Table: "audit_instances", InstanceID: id, InstanceName: name}
-	if errors.Is(err, sql.ErrNoRows) {
+	if !kept.Valid {
 		bad.Reason = fmt.Sprintf("audit_instances has no row for it, though %d of the chain's operations began on it "+
 			"(deleted, or appended by a replica on a version before migration 0130; the typed instance filter reads the whole log meanwhile)", inChain)
 	} else {
-		bad.Reason = fmt.Sprintf("its count is %d, the chain's %d (lowered, or appended by a replica on a version before migration 0130)", kept, inChain)
+		bad.Reason = fmt.Sprintf("its count is %d, the chain's %d (lowered, or appended by a replica on a version before migration 0130)", kept.Int64, inChain)
 	}
 	return bad
 }
