@@ -830,13 +830,7 @@ func ceilingHere(body string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	b := []byte(body)
-	length := strconv.Itoa(len(b))
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Length", length) // as the dashboard sends its pages
-		w.Write(b)
-	})}
+	srv := &http.Server{Handler: bareHandler([]byte(body))}
 	go srv.Serve(ln)
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()
@@ -922,13 +916,19 @@ func serveBare(file string) error {
 	if err != nil {
 		return err
 	}
-	length := strconv.Itoa(len(b))
 	fmt.Println(ln.Addr().String())
-	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.Serve(ln, bareHandler(b))
+}
+
+// bareHandler writes b and nothing else, with its type and length as the
+// dashboard sends its pages.
+func bareHandler(b []byte) http.Handler {
+	length := strconv.Itoa(len(b))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Length", length) // as the dashboard sends its pages
+		w.Header().Set("Content-Length", length)
 		w.Write(b)
-	}))
+	})
 }
 
 func bareSDK(endpoint, region string) (*ecsapi.Client, error) {
