@@ -76,8 +76,31 @@ func render(c echo.Context, status int, comp templ.Component) error {
 func writeWhole(c echo.Context, status int, page []byte) error {
 	h := c.Response().Header()
 	pageHeaders.setOn(h)
-	h[echo.HeaderContentLength] = []string{strconv.Itoa(len(page))}
+	h[echo.HeaderContentLength] = contentLength(len(page))
 	return c.HTMLBlob(status, page)
+}
+
+// contentLengths keeps the Content-Length header's one-value list for the
+// page lengths sent lately, by length modulo its size: a list page's
+// length repeats from view to view, and a new list and its digits are two
+// allocations a view. Responses share a list as they share pageHeaders':
+// nothing changes one in place (its capacity is 1, so an Add makes its own).
+var contentLengths [1024]atomic.Pointer[sentLength]
+
+type sentLength struct {
+	n    int
+	vals [1]string
+}
+
+// contentLength is the Content-Length header's value list for n bytes.
+func contentLength(n int) []string {
+	slot := &contentLengths[n%len(contentLengths)]
+	if v := slot.Load(); v != nil && v.n == n {
+		return v.vals[:]
+	}
+	v := &sentLength{n: n, vals: [1]string{strconv.Itoa(n)}}
+	slot.Store(v)
+	return v.vals[:]
 }
 
 // page fills in what every page's layout needs: for a signed-in user, how
