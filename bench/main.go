@@ -7,6 +7,7 @@
 //	go run ./bench            # several minutes, the growth figures included
 //	go run ./bench -quick     # smaller counts
 //	go run ./bench -page      # only the list page against the bare handler, three runs
+//	go run ./bench -page -generator wrk   # the same, loaded by wrk (a lighter generator) instead of the bench's own
 //	go run ./bench -growth    # only the growth figures (logs to 1M events, fleets to 100k)
 package main
 
@@ -71,6 +72,10 @@ func main() {
 	}
 	if *pageRows != 50 && *pageRows != 100 {
 		fmt.Fprintln(os.Stderr, "bench: -rows is 50 or 100, the list's page sizes")
+		os.Exit(2)
+	}
+	if _, err := pageGenerator(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
 	if *quick {
@@ -223,7 +228,9 @@ func run() error {
 		return err
 	}
 	peak := child.peakRSS()
-	ceiling, err := ceilingLoad(sample)
+	// The moving and refreshing rows are the Go generator's (page and
+	// bare alike), whatever -generator says: it names the still page's.
+	ceiling, err := ceilingLoad(sample, generator{"the bench's Go generator (net/http)", goLoad}, 0)
 	if err != nil {
 		return err
 	}
@@ -809,23 +816,20 @@ func pct(d []time.Duration, p int) time.Duration {
 // does: in the bench's process it would share the load generator's
 // scheduler and never wait for the kernel to switch processes, which the
 // dashboard does at every request.
-func ceilingLoad(body string) (result, error) {
+func ceilingLoad(body string, gen generator, minBytes int) (result, error) {
 	if *bareHere {
-		return ceilingHere(body)
+		return ceilingHere(body, gen, minBytes)
 	}
 	bare, err := startBare(body)
 	if err != nil {
 		return result{}, err
 	}
 	defer bare.stop()
-	return load(*conns, *loadTime, 200000, func(c *http.Client, i int) error {
-		req, _ := http.NewRequest(http.MethodGet, pageURL(bare.base, i), nil)
-		return do(c, req)
-	}), nil
+	return gen.load(bare.base, nil, minBytes)
 }
 
 // ceilingHere is the bare reference in this process (-bare-here).
-func ceilingHere(body string) (result, error) {
+func ceilingHere(body string, gen generator, minBytes int) (result, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return result{}, err
@@ -833,11 +837,7 @@ func ceilingHere(body string) (result, error) {
 	srv := &http.Server{Handler: bareHandler([]byte(body))}
 	go srv.Serve(ln)
 	defer srv.Close()
-	base := "http://" + ln.Addr().String()
-	return load(*conns, *loadTime, 200000, func(c *http.Client, i int) error {
-		req, _ := http.NewRequest(http.MethodGet, pageURL(base, i), nil)
-		return do(c, req)
-	}), nil
+	return gen.load("http://"+ln.Addr().String(), nil, minBytes)
 }
 
 // bareServer is the bare reference's process.

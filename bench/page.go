@@ -34,16 +34,16 @@ const pageRuns = 3
 func pageFigure(base string, client *http.Client, sample string) (row, error) {
 	var ratios, ours, bare, p50s, bareP50s, p99s, bareP99s, allocs, netAllocs, idles, gcs, kibs, pauses, loads []float64
 	cookies := client.Jar.Cookies(mustURL(base))
-	page := func(c *http.Client, i int) error {
-		req, _ := http.NewRequest(http.MethodGet, pageURL(base, i), nil)
-		for _, ck := range cookies {
-			req.AddCookie(ck)
-		}
-		return do(c, req)
+	gen, err := pageGenerator()
+	if err != nil {
+		return row{}, err
 	}
+	// A page's bytes less a tenth: wrk's check that its responses were
+	// pages, not redirects (the pages' sizes differ by a few bytes).
+	minBytes := len(sample) * 9 / 10
 	for run := 1; run <= pageRuns; run++ {
 		load0 := loadAverage()
-		fmt.Fprintf(os.Stderr, "list page, run %d of %d (load average %s) …\n", run, pageRuns, load0)
+		fmt.Fprintf(os.Stderr, "list page, run %d of %d, load generator %s (load average %s) …\n", run, pageRuns, gen.name, load0)
 		// What the process allocates with nobody asking (its loops), over
 		// idleWindow, and what a scrape of /metrics itself costs.
 		s0, err := mallocs(base)
@@ -63,7 +63,10 @@ func pageFigure(base string, client *http.Client, sample string) (row, error) {
 		scrape := s1 - s0
 		idle := max(0, m0-s1-scrape) / idleWindow.Seconds()
 		began := time.Now()
-		r := load(*conns, *loadTime, 200000, page)
+		r, err := gen.load(base, cookies, minBytes)
+		if err != nil {
+			return row{}, fmt.Errorf("list page run %d, %s: %v", run, gen.name, err)
+		}
 		took := time.Since(began)
 		r1, err := runtimeMetrics(base)
 		if err != nil {
@@ -77,9 +80,9 @@ func pageFigure(base string, client *http.Client, sample string) (row, error) {
 		} else {
 			pauses = append(pauses, 0)
 		}
-		ceiling, err := ceilingLoad(sample)
+		ceiling, err := ceilingLoad(sample, gen, minBytes)
 		if err != nil {
-			return row{}, err
+			return row{}, fmt.Errorf("list page run %d, the bare handler, %s: %v", run, gen.name, err)
 		}
 		load1 := loadAverage()
 		if r.n == 0 || ceiling.rps == 0 || r.errs > 0 {
@@ -104,8 +107,8 @@ func pageFigure(base string, client *http.Client, sample string) (row, error) {
 	if len(loads) > 0 {
 		loadWords = fmt.Sprintf("%.1f–%.1f", slices.Min(loads), slices.Max(loads))
 	}
-	return row{fmt.Sprintf("GET /instances, %d rows (%d KiB), %d connections, fleet still; %d runs of %s, median (spread); load average %s",
-			*pageRows, len(sample)/1024, *conns, pageRuns, *loadTime, loadWords),
+	return row{fmt.Sprintf("GET /instances, %d rows (%d KiB), %d connections, fleet still; load generator %s; %d runs of %s, median (spread); load average %s",
+			*pageRows, len(sample)/1024, *conns, gen.name, pageRuns, *loadTime, loadWords),
 			fmt.Sprintf("%s, p50 %s, p99 %s; %s a request (%s net of the idle process's %s); %s; %s, %s", spread(ours, "req/s"), spread(p50s, "ms"), spread(p99s, "ms"),
 				spread(allocs, "allocations"), spread(netAllocs, "allocations"), spread(idles, "a second"), spread(kibs, "KiB allocated a request"), spread(gcs, "collections a second"), spread(pauses, "ms of stop-the-world pauses a collection")),
 			fmt.Sprintf("bare net/http writing the same bytes (a process of its own), same runs: %s, p50 %s, p99 %s", spread(bare, "req/s"), spread(bareP50s, "ms"), spread(bareP99s, "ms")),
@@ -189,15 +192,22 @@ func pageOnlyFigure(bin, dir string) (row, error) {
 // benchFleet is the simulated fleet's size in the page loads.
 const benchFleet = 10000
 
-// pageURL is the i-th page load's URL: the pages of -rows rows in turn,
-// the default page of 50 as a link without per_page asks for it.
-func pageURL(base string, i int) string {
-	page := 1 + i%(benchFleet / *pageRows)
+// pageURL is the i-th page load's URL: base and pagePath(i).
+func pageURL(base string, i int) string { return base + pagePath(i) }
+
+// pagePath is the i-th page load's path: the pages of -rows rows in turn,
+// the default page of 50 as a link without per_page asks for it. Both
+// generators ask for these paths, in this order.
+func pagePath(i int) string {
+	page := 1 + i%pageCount()
 	if *pageRows == 50 {
-		return fmt.Sprintf("%s/instances?page=%d", base, page)
+		return fmt.Sprintf("/instances?page=%d", page)
 	}
-	return fmt.Sprintf("%s/instances?per_page=%d&page=%d", base, *pageRows, page)
+	return fmt.Sprintf("/instances?per_page=%d&page=%d", *pageRows, page)
 }
+
+// pageCount is how many pages of -rows rows the fleet makes.
+func pageCount() int { return benchFleet / *pageRows }
 
 // warmPages loads every page of the list once, as on a server that has
 // been up a while (each page's rows rendered and cached), and gives the
@@ -205,7 +215,7 @@ func pageURL(base string, i int) string {
 // first load sets the per_page cookie in the client's jar, so the loads
 // after it send it and are not answered with a Set-Cookie.
 func warmPages(client *http.Client, base string) (string, error) {
-	for i := range benchFleet / *pageRows {
+	for i := range pageCount() {
 		if _, err := fetch(client, pageURL(base, i)); err != nil {
 			return "", err
 		}
