@@ -167,9 +167,8 @@ func parseWrk(out string) (wrkOutput, error) {
 	n, _ := strconv.Atoi(m[1])
 	w.n = n
 	w.bytes, _ = strconv.ParseFloat(m[3], 64)
-	w.bytes *= math.Pow(1024, float64(strings.Index("KMGTP", m[4])+1)) // wrk's units are binary
-	if m[4] == "" {
-		w.bytes, _ = strconv.ParseFloat(m[3], 64)
+	if m[4] != "" { // wrk's units are binary: K is 1024
+		w.bytes *= math.Pow(1024, float64(strings.Index("KMGTP", m[4])+1))
 	}
 	r := wrkRate.FindStringSubmatch(out)
 	if r == nil {

@@ -90,3 +90,19 @@ func TestTheWrkScriptAsksForPageURLsPathsInItsOrder(t *testing.T) {
 		}
 	}
 }
+
+// A run that read less than a KiB is reported in bytes, with no prefix.
+func TestWrkBytesWithoutAPrefixAreBytes(t *testing.T) {
+	b, err := os.ReadFile("testdata/wrk-s.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := regexp.MustCompile(`[0-9.]+KB read`).ReplaceAllString(string(b), "960.00B read")
+	w, err := parseWrk(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.bytes != 960 {
+		t.Fatalf("read %.2f bytes, want 960", w.bytes)
+	}
+}

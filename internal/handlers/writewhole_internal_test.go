@@ -41,10 +41,13 @@ func TestAPageOfALengthSentBeforeAllocatesNoContentLength(t *testing.T) {
 	if n := testing.AllocsPerRun(100, answer); n != 0 {
 		t.Fatalf("a page of a length sent before allocates %.0f times in writeWhole, want 0", n)
 	}
-	// Another length is its own, not the last one's.
-	page = page[:1000]
-	answer()
-	if got := w.h.Get(echo.HeaderContentLength); got != "1000" {
-		t.Fatalf("Content-Length %q, want 1000", got)
+	// Another length is its own, not the last one's: one of another slot,
+	// and one of the same slot (the table's size apart).
+	for _, n := range []int{1000, len(page) + len(contentLengths)} {
+		page = make([]byte, n)
+		answer()
+		if got := w.h.Get(echo.HeaderContentLength); got != strconv.Itoa(n) {
+			t.Fatalf("Content-Length %q, want %d", got, n)
+		}
 	}
 }
