@@ -41,11 +41,46 @@ func TestHelperProcessRunsSQL(t *testing.T) {
 // inProcess runs sql on file from another process, and waits for it.
 func inProcess(t *testing.T, file, sql string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessRunsSQL$", "-test.count=1")
-	cmd.Env = append(os.Environ(), helperFileEnv+"="+file, helperSQLEnv+"="+sql)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := runInProcess(file, sql); err != nil {
 		t.Fatalf("another process, %s: %v\n%s", sql, err, out)
 	}
+}
+
+func runInProcess(file, sql string) ([]byte, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessRunsSQL$", "-test.count=1")
+	cmd.Env = append(os.Environ(), helperFileEnv+"="+file, helperSQLEnv+"="+sql)
+	return cmd.CombinedOutput()
+}
+
+// What the header's rule stands on: while a lookup's connection is open,
+// even with every other connection of this process closed, no other
+// process can take the database out of WAL mode (after which commits would
+// no longer touch the header): SQLite's WAL connections hold a shared lock
+// on the database file for their life.
+func TestNoOtherProcessLeavesWalModeUnderALookup(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "mode.db")
+	d, err := Open(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := d.Read.PrepareLookup(ctx, "SELECT ? + 1", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := l.Row(ctx, 1, &n); err != nil {
+		t.Fatal(err)
+	}
+	d.Write.db.Close() // the pools' own connections, not the lookup's
+	d.Read.db.Close()
+	out, err := runInProcess(file, "PRAGMA journal_mode=DELETE")
+	if err == nil || !strings.Contains(string(out), "SQLITE_BUSY") {
+		t.Fatalf("another process left WAL mode (or failed otherwise): %v\n%s", err, out)
+	}
+	l.Close()
+	inProcess(t, file, "PRAGMA journal_mode=DELETE") // and can once the lookup is closed
 }
 
 // A SQLite lookup answers a key again without a query while nothing has
