@@ -18,6 +18,13 @@ import (
 // connection or process (the CLI's too); on PostgreSQL a statement on the
 // shared server.
 //
+// On SQLite (in WAL mode, from a file) a call needs no read transaction
+// while nothing has committed since the same key was last asked: the
+// WAL-index header (walindex.go), which every commit by any connection or
+// process rewrites before it returns, is then as it was before that query,
+// and the row is the one that query read. Any commit, of any table, makes
+// the next call of every key ask again.
+//
 // On SQLite it runs through the driver's own prepared statement, on
 // connections of its own opened as the read pool's are (WAL, query_only,
 // busy_timeout): database/sql's statement, connection bookkeeping, rows,
@@ -35,6 +42,11 @@ type Lookup struct {
 	slots chan struct{} // a token for each connection that may be opened
 	mu    sync.Mutex    // held while a connection is given back or the Lookup closed
 	shut  atomic.Bool
+	file  string // the database's file, for its -shm ("" in memory)
+
+	seenMu sync.RWMutex
+	seen   map[int64]*seenRow // the last row read of each key, with the header it was read under
+	asked  atomic.Int64       // queries run (for tests)
 
 	// PostgreSQL (or a SQLite pool opened without a DSN of its own).
 	stmt *sql.Stmt
@@ -49,11 +61,25 @@ const lookupConns = 4
 // maxLookupCols bounds a Lookup's columns.
 const maxLookupCols = 8
 
+// maxSeen bounds the rows a Lookup keeps (the users signed in at once);
+// past it they are dropped and asked again.
+const maxSeen = 4096
+
+// seenRow is a key's row as a query read it, and the WAL-index (and its
+// header, read before that query began) it may be answered again under.
+// Never changed once kept.
+type seenRow struct {
+	wal  *walIndex
+	at   walHeader
+	vals [maxLookupCols]driver.Value // int64 or string
+}
+
 // lookupConn is one connection with the statement prepared on it, and the
 // argument and row buffers its queries reuse.
 type lookupConn struct {
 	c    driver.Conn
 	stmt driver.Stmt
+	wal  *walIndex // the -shm this connection has open, nil when there is none
 	args [1]driver.NamedValue
 	row  [maxLookupCols]driver.Value
 }
@@ -86,6 +112,14 @@ func (p *Pool) PrepareLookup(ctx context.Context, q string, cols int) (*Lookup, 
 	if err != nil {
 		return nil, err
 	}
+	if l.file, err = mainFile(c.c); err != nil {
+		c.close()
+		return nil, err
+	}
+	if c.wal, err = l.walIndex(c.c); err != nil {
+		c.close()
+		return nil, err
+	}
 	<-l.slots
 	l.put(c, nil)
 	p.keep(l)
@@ -110,6 +144,47 @@ func (l *Lookup) dial() (*lookupConn, error) {
 	return &lookupConn{c: c, stmt: st}, nil
 }
 
+// mainFile is the file of c's main database, "" for one in memory.
+func mainFile(c driver.Conn) (string, error) {
+	var file string
+	err := pragma(c, "SELECT file FROM pragma_database_list WHERE name = 'main'", &file)
+	return file, err
+}
+
+// walIndex is the WAL-index c reads through, when its database is a file
+// in WAL mode (a connection in WAL mode keeps it so: leaving WAL needs an
+// exclusive lock, which c's shared one prevents), or nil.
+func (l *Lookup) walIndex(c driver.Conn) (*walIndex, error) {
+	var mode string
+	if err := pragma(c, "SELECT journal_mode FROM pragma_journal_mode", &mode); err != nil || mode != "wal" || l.file == "" {
+		return nil, err
+	}
+	return openWalIndex(l.file), nil
+}
+
+// pragma reads one text value with q on c.
+func pragma(c driver.Conn, q string, into *string) error {
+	st, err := c.Prepare(q)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	qc, ok := st.(driver.StmtQueryContext)
+	if !ok {
+		return fmt.Errorf("db: the driver's %T has no QueryContext", st)
+	}
+	rows, err := qc.QueryContext(context.Background(), nil)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	row := make([]driver.Value, 1)
+	if err := rows.Next(row); err != nil {
+		return fmt.Errorf("db: %s: %w", q, err)
+	}
+	return assign(row, []any{into})
+}
+
 // get is a free connection, a new one while fewer than lookupConns are
 // open, or the first to come free.
 func (l *Lookup) get(ctx context.Context) (*lookupConn, error) {
@@ -123,7 +198,13 @@ func (l *Lookup) get(ctx context.Context) (*lookupConn, error) {
 		return c, nil
 	case <-l.slots:
 		c, err := l.dial()
+		if err == nil {
+			c.wal, err = l.walIndex(c.c)
+		}
 		if err != nil {
+			if c != nil {
+				c.close()
+			}
 			l.slots <- struct{}{}
 			return nil, err
 		}
@@ -194,7 +275,21 @@ func (l *Lookup) Row(ctx context.Context, key int64, dest ...any) error {
 	if err != nil {
 		return err
 	}
-	err = c.query(key, dest)
+	var seen *seenRow
+	if c.wal != nil {
+		if at, ok := c.wal.header(); ok {
+			if hit, err := l.recall(c.wal, at, key, dest); hit {
+				l.put(c, nil)
+				return err
+			}
+			seen = &seenRow{wal: c.wal, at: at}
+		}
+	}
+	err = c.query(key, dest, seen)
+	l.asked.Add(1)
+	if err == nil && seen != nil {
+		l.remember(key, seen)
+	}
 	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, errLookupType) {
 		l.put(c, nil) // an answer, not a failure of the connection
 	} else {
@@ -203,9 +298,32 @@ func (l *Lookup) Row(ctx context.Context, key int64, dest ...any) error {
 	return err
 }
 
+// recall answers key from the row kept for it, when nothing has committed
+// since its query began: the header is the one read before that query.
+func (l *Lookup) recall(w *walIndex, at walHeader, key int64, dest []any) (bool, error) {
+	l.seenMu.RLock()
+	r := l.seen[key]
+	l.seenMu.RUnlock()
+	if r == nil || r.wal != w || r.at != at {
+		return false, nil
+	}
+	return true, assign(r.vals[:len(dest)], dest)
+}
+
+func (l *Lookup) remember(key int64, r *seenRow) {
+	l.seenMu.Lock()
+	defer l.seenMu.Unlock()
+	if l.seen == nil || len(l.seen) >= maxSeen {
+		l.seen = make(map[int64]*seenRow)
+	}
+	l.seen[key] = r
+}
+
 var errLookupType = errors.New("db: a lookup's column is not of its destination's type")
 
-func (c *lookupConn) query(key int64, dest []any) (err error) {
+// query reads key's row into dest and, when seen is not nil, into seen's
+// values too (text as strings: the driver's buffers are its own).
+func (c *lookupConn) query(key int64, dest []any, seen *seenRow) (err error) {
 	c.args[0] = driver.NamedValue{Ordinal: 1, Value: key}
 	rows, err := c.stmt.(driver.StmtQueryContext).QueryContext(context.Background(), c.args[:])
 	if err != nil {
@@ -226,7 +344,18 @@ func (c *lookupConn) query(key int64, dest []any) (err error) {
 	} else if err != nil {
 		return err
 	}
-	return assign(row, dest)
+	if err := assign(row, dest); err != nil {
+		return err
+	}
+	if seen != nil {
+		for i, v := range row {
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			seen.vals[i] = v
+		}
+	}
+	return nil
 }
 
 // assign copies a row's values into dest (*int64 or *string each).

@@ -1,0 +1,51 @@
+package db
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// walIndex is the start of a WAL database's -shm file, mapped read-only:
+// its WAL-index header, two copies of 48 bytes
+// (https://sqlite.org/walformat.html, "The WAL-Index Header"). Every
+// commit, by any connection of any process, rewrites the header before
+// it returns: the second copy, a barrier, then the first. A header
+// unchanged since a read therefore says that nothing has committed since,
+// which is how SQLite itself decides that a connection's page cache is
+// still the database (walIndexTryHdr). A Lookup uses it to answer a key
+// it asked since then without a read transaction.
+//
+// The mapping is read only while the reader holds one of its Lookup's
+// connections: that connection has the -shm open (a shared lock on its
+// DMS byte), so no process can truncate and rebuild it under the mapping,
+// and (holding a SHARED lock on the database file, as SQLite's WAL
+// connections do for their lifetime) none can take the database out of
+// WAL mode.
+type walIndex struct {
+	words *[2 * walHeaderWords]uint32
+}
+
+// walHeaderWords is a WAL-index header's length in 32-bit words.
+const walHeaderWords = 12
+
+// walHeader is one copy of the WAL-index header, as it lies in memory.
+type walHeader [walHeaderWords]uint32
+
+// walIndexVersion is the header's iVersion since SQLite 3.7.0.
+const walIndexVersion = 3007000
+
+// header reads the header; ok when its two copies agree and it is
+// initialised (otherwise a writer is between its two copies, or no
+// connection has built the index yet: ask the database).
+func (w *walIndex) header() (h walHeader, ok bool) {
+	for i := range h {
+		h[i] = atomic.LoadUint32(&w.words[i])
+	}
+	for i := range h {
+		if atomic.LoadUint32(&w.words[walHeaderWords+i]) != h[i] {
+			return h, false
+		}
+	}
+	isInit := (*[4 * walHeaderWords]byte)(unsafe.Pointer(&h))[12] // after iVersion, unused, iChange
+	return h, h[0] == walIndexVersion && isInit == 1
+}
