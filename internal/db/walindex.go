@@ -1,6 +1,7 @@
 package db
 
 import (
+	"runtime/debug"
 	"sync/atomic"
 	"unsafe"
 )
@@ -43,7 +44,19 @@ const walIndexVersion = 3007000
 // WAL it is the same bytes every time, whatever committed in between, so
 // that one from before a commit could come back after it. Every commit
 // adds one to iChange, and nothing else takes it back to 0.
+//
+// The -shm cut below its first page under the mapping (by a tool or a
+// person: SQLite never does while a connection has it open) makes the read
+// fault: that is a header not ok, and the query that follows fails on the
+// same fault as SQLite's own reads of the -shm do (the driver's
+// SQLITE_IOERR_IN_PAGE), rather than the process dying of SIGBUS.
 func (w *walIndex) header() (h walHeader, ok bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
 	for i := range h {
 		h[i] = atomic.LoadUint32(&w.words[i])
 	}
