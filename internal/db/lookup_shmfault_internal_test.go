@@ -23,23 +23,8 @@ func TestHelperProcessReadsATruncatedShm(t *testing.T) {
 	}
 	ctx := context.Background()
 	file := filepath.Join(dir, "cut.db")
-	d, err := Open(ctx, file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if _, err := d.Write.ExecContext(ctx, "CREATE TABLE cut_t (id INTEGER PRIMARY KEY, n BIGINT NOT NULL); INSERT INTO cut_t VALUES (1, 7)"); err != nil {
-		t.Fatal(err)
-	}
-	l, err := d.Read.PrepareLookup(ctx, "SELECT n FROM cut_t WHERE id = ?", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	_, l := oneRowLookup(t, file, 7)
 	var n int64
-	if err := l.Row(ctx, 1, &n); err != nil || n != 7 {
-		t.Fatalf("first: %d %v", n, err)
-	}
 	// Cut by another process (a tool, a person: SQLite itself never cuts a
 	// -shm that a process has open, nor below its first page).
 	if out, err := exec.Command("truncate", "-s", "0", file+"-shm").CombinedOutput(); err != nil {

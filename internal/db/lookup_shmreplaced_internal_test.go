@@ -16,23 +16,8 @@ func TestALookupSeesThisProcesssCommitsAfterTheShmIsReplacedUnderItsName(t *test
 	t.Parallel()
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "replaced.db")
-	d, err := Open(ctx, file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	if _, err := d.Write.ExecContext(ctx, "CREATE TABLE rep_t (id INTEGER PRIMARY KEY, n BIGINT NOT NULL); INSERT INTO rep_t VALUES (1, 0)"); err != nil {
-		t.Fatal(err)
-	}
-	l, err := d.Read.PrepareLookup(ctx, "SELECT n FROM rep_t WHERE id = ?", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	d, l := oneRowLookup(t, file, 0)
 	var n int64
-	if err := l.Row(ctx, 1, &n); err != nil || n != 0 {
-		t.Fatalf("first: %d %v", n, err)
-	}
 	shm := file + "-shm"
 	if out, err := exec.Command("sh", "-c", `cp "$1" "$1.copy" && mv "$1.copy" "$1"`, "sh", shm).CombinedOutput(); err != nil {
 		t.Fatalf("replace the -shm: %v %s", err, out)
@@ -45,10 +30,35 @@ func TestALookupSeesThisProcesssCommitsAfterTheShmIsReplacedUnderItsName(t *test
 			t.Fatalf("call %d after the new dial: %d %v", i, n, err)
 		}
 	}
-	if _, err := d.Write.ExecContext(ctx, "UPDATE rep_t SET n = 1 WHERE id = 1"); err != nil {
+	if _, err := d.Write.ExecContext(ctx, "UPDATE one_t SET n = 1 WHERE id = 1"); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Row(ctx, 1, &n); err != nil || n != 1 {
 		t.Fatalf("after this process's commit: %d %v, not 1", n, err)
 	}
+}
+
+// oneRowLookup opens file with Open, puts row (1, n) in a table one_t, and
+// has a lookup of one_t's n read it once.
+func oneRowLookup(t *testing.T, file string, n int64) (*DB, *Lookup) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := Open(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, err := d.Write.ExecContext(ctx, "CREATE TABLE one_t (id INTEGER PRIMARY KEY, n BIGINT NOT NULL); INSERT INTO one_t VALUES (1, ?)", n); err != nil {
+		t.Fatal(err)
+	}
+	l, err := d.Read.PrepareLookup(ctx, "SELECT n FROM one_t WHERE id = ?", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var got int64
+	if err := l.Row(ctx, 1, &got); err != nil || got != n {
+		t.Fatalf("first: %d %v, not %d", got, err, n)
+	}
+	return d, l
 }
