@@ -144,3 +144,44 @@ func TestALookupAsksAgainAfterTheWalIndexIsRebuiltFromAnEmptyWal(t *testing.T) {
 		t.Fatalf("after another process committed: %d %v, not 1", n, err)
 	}
 }
+
+// The same with this process holding its connections throughout. A
+// database opened again after a clean stop starts at the header rebuilt
+// from its empty WAL; a row kept then, another process commits and
+// checkpoints with TRUNCATE, and a second TRUNCATE (the WAL already empty:
+// SQLite rewrites the header all the same) is killed between the header's
+// two copies, so the next reader rebuilds the index from the empty WAL: the
+// header the row was kept under. Here one byte of the second copy is
+// changed from outside, which is the state such a kill leaves: copies that
+// differ.
+func TestALookupAsksAgainAfterAWriterKilledBetweenTheHeaderCopies(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "torn.db")
+	first, l := oneRowLookup(t, file, 0)
+	l.Close()
+	first.Close() // a clean stop: -wal and -shm deleted
+	d, err := Open(ctx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if l, err = d.Read.PrepareLookup(ctx, "SELECT n FROM one_t WHERE id = ?", 1); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var n int64
+	if err := l.Row(ctx, 1, &n); err != nil || n != 0 {
+		t.Fatalf("first: %d %v", n, err)
+	}
+	inProcess(t, file, "UPDATE one_t SET n = 1 WHERE id = 1; PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_checkpoint(TRUNCATE)")
+	// Byte 48+8, the second copy's iChange.
+	if out, err := exec.Command("dd", "if=/dev/zero", "of="+file+"-shm", "bs=1", "count=1", "seek=56", "conv=notrunc").CombinedOutput(); err != nil {
+		t.Fatalf("dd: %v\n%s", err, out)
+	}
+	for i := range 3 {
+		if err := l.Row(ctx, 1, &n); err != nil || n != 1 {
+			t.Fatalf("call %d after the index was rebuilt: %d %v, not 1", i, n, err)
+		}
+	}
+}
