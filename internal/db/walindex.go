@@ -1,6 +1,7 @@
 package db
 
 import (
+	"runtime/debug"
 	"sync/atomic"
 	"unsafe"
 )
@@ -34,10 +35,28 @@ type walHeader [walHeaderWords]uint32
 // walIndexVersion is the header's iVersion since SQLite 3.7.0.
 const walIndexVersion = 3007000
 
-// header reads the header; ok when its two copies agree and it is
-// initialised (otherwise a writer is between its two copies, or no
-// connection has built the index yet: ask the database).
+// header reads the header; ok when its two copies agree, it is initialised
+// and something has committed since it was built (otherwise a writer is
+// between its two copies, or no connection has built the index yet, or
+// one rebuilt it from the WAL file: ask the database). A rebuilt header
+// (SQLite's recovery, when a process finds the -shm unused or torn)
+// starts its change counter, iChange, again at 0: rebuilt from an empty
+// WAL it is the same bytes every time, whatever committed in between, so
+// that one from before a commit could come back after it. Every commit
+// adds one to iChange, and nothing else takes it back to 0.
+//
+// The -shm cut below its first page under the mapping (by a tool or a
+// person: SQLite never does while a connection has it open) makes the read
+// fault: that is a header not ok, and the query that follows fails on the
+// same fault as SQLite's own reads of the -shm do (the driver's
+// SQLITE_IOERR_IN_PAGE), rather than the process dying of SIGBUS.
 func (w *walIndex) header() (h walHeader, ok bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
 	for i := range h {
 		h[i] = atomic.LoadUint32(&w.words[i])
 	}
@@ -47,5 +66,8 @@ func (w *walIndex) header() (h walHeader, ok bool) {
 		}
 	}
 	isInit := (*[4 * walHeaderWords]byte)(unsafe.Pointer(&h))[12] // after iVersion, unused, iChange
-	return h, h[0] == walIndexVersion && isInit == 1
+	return h, h[0] == walIndexVersion && isInit == 1 && h[walIChange] != 0
 }
+
+// walIChange is the header's iChange, in words.
+const walIChange = 2

@@ -2,6 +2,7 @@ package db
 
 import (
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -14,7 +15,8 @@ import (
 var walIndexes struct {
 	sync.Mutex
 	m    map[fileID]*walIndex
-	open []*os.File // held, so that no finalizer closes them
+	open []*os.File      // held, so that no finalizer closes them
+	fds  map[string]bool // their descriptors, as named in /proc/self/fd
 }
 
 type fileID struct{ dev, ino uint64 }
@@ -23,7 +25,9 @@ type fileID struct{ dev, ino uint64 }
 // is none to map (not in WAL mode, a database in memory, a file replaced
 // while it was opened): the Lookup then asks the database at every call.
 // The caller holds a connection that has read the database, so the -shm it
-// finds by name is the one that connection uses.
+// finds by name is the one that connection uses, unless the name was given
+// to another file since this process's SQLite opened its -shm (which it
+// keeps while any of its connections has the database open): then nil.
 func openWalIndex(database string) *walIndex {
 	if database == "" {
 		return nil
@@ -35,6 +39,9 @@ func openWalIndex(database string) *walIndex {
 	}
 	walIndexes.Lock()
 	defer walIndexes.Unlock()
+	if openElsewhere(name, id) {
+		return nil
+	}
 	if w := walIndexes.m[id]; w != nil {
 		return w
 	}
@@ -43,6 +50,10 @@ func openWalIndex(database string) *walIndex {
 		return nil
 	}
 	walIndexes.open = append(walIndexes.open, f) // never closed (see walIndexes)
+	if walIndexes.fds == nil {
+		walIndexes.fds = map[string]bool{}
+	}
+	walIndexes.fds[strconv.FormatUint(uint64(f.Fd()), 10)] = true
 	if got, ok := identify(f.Stat()); !ok || got != id {
 		return nil // replaced in between: kept open, not used
 	}
@@ -56,6 +67,30 @@ func openWalIndex(database string) *walIndex {
 	}
 	walIndexes.m[id] = w
 	return w
+}
+
+// openElsewhere says whether a descriptor of this process other than the
+// mappings' own has a file that was opened as name and is not id (it was
+// replaced or deleted since), or whether that cannot be told.
+func openElsewhere(name string, id fileID) bool {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return true
+	}
+	for _, fd := range fds {
+		if walIndexes.fds[fd.Name()] {
+			continue
+		}
+		p := "/proc/self/fd/" + fd.Name()
+		if t, err := os.Readlink(p); err != nil || t != name && t != name+" (deleted)" {
+			continue
+		}
+		var st syscall.Stat_t
+		if syscall.Stat(p, &st) == nil && (fileID{uint64(st.Dev), st.Ino}) != id {
+			return true
+		}
+	}
+	return false
 }
 
 // identify is a file's device and inode, when fi says there is a regular
