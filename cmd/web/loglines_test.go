@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -200,5 +201,43 @@ func TestServeWritesEveryRequestLineToStderrByTheTimeItReturns(t *testing.T) {
 	serving, stopped := strings.Index(log, `"msg":"serving"`), strings.Index(log, `"msg":"stopped`)
 	if req < 0 || serving < 0 || stopped < 0 || !(serving < req && req < stopped) {
 		t.Fatalf("the request's line (at %d) is not between serving (%d) and stopped (%d):\n%s", req, serving, stopped, log)
+	}
+}
+
+// Lines written at once and lines that wait, from many goroutines, each
+// reach the file exactly once, whole, and each goroutine's in its order.
+func TestConcurrentLinesEachReachTheFileOnceWholeAndInTheirOrder(t *testing.T) {
+	w := &writes{}
+	l := newLogLines(w) // the real timer
+	var wg sync.WaitGroup
+	const writers, each = 8, 500
+	for g := range writers {
+		wg.Go(func() {
+			for i := range each {
+				out := l.soon()
+				if i%50 == 0 {
+					out = l.now()
+				}
+				fmt.Fprintf(out, "g%d-%d %s\n", g, i, strings.Repeat("x", 200))
+			}
+		})
+	}
+	wg.Wait()
+	l.Close()
+	next := make([]int, writers)
+	for line := range strings.Lines(strings.Join(w.all(), "")) {
+		var g, i int
+		if _, err := fmt.Sscanf(line, "g%d-%d ", &g, &i); err != nil || len(line) < 200 || g < 0 || g >= writers {
+			t.Fatalf("a broken line %q", line)
+		}
+		if i != next[g] {
+			t.Fatalf("writer %d: line %d after %d", g, i, next[g]-1)
+		}
+		next[g]++
+	}
+	for g, n := range next {
+		if n != each {
+			t.Errorf("writer %d: %d lines of %d", g, n, each)
+		}
 	}
 }
