@@ -44,6 +44,7 @@ type App struct {
 	styleURL    string // every page's stylesheet and script, by their hashed names
 	appJSURL    string
 	log         *slog.Logger
+	requestLog  slog.Handler // the access log's lines of requests that did not fail; nil: log's
 	demoUsers   []templates.DemoUser
 	now         func() time.Time // this host's clock
 	dbNow       func() time.Time // the database's: the audit log's times, the session windows

@@ -43,7 +43,11 @@ type Deps struct {
 	ECS     *ecs.Client
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
-	Now     func() time.Time // nil: time.Now
+	// RequestLog takes the access log's lines of requests that did not
+	// fail (nil: Logger's handler); serve's lets them wait to be written
+	// together.
+	RequestLog slog.Handler
+	Now        func() time.Time // nil: time.Now
 	// DBNow is the database's clock, which the audit log's times, the
 	// approval window and the session windows are measured with (they
 	// span replicas); nil: the database's own (db.Clock).
@@ -117,7 +121,7 @@ func Build(ctx context.Context, d Deps) (*Server, error) {
 	svc := starts.New(so)
 	a := &App{cfg: d.Cfg, demo: d.Demo, store: d.DB, users: users.NewStore(d.DB.Write, d.DB.Read, d.DBNow, d.BcryptCost),
 		auditLog: log, starts: svc, fleet: fleet, regions: d.ECS.Regions(), accounts: d.ECS.Accounts(), accountErrs: d.ECS.AccountErrors, sessions: NewCookieStore(d.Cfg, keys),
-		assets: assets, log: d.Logger, now: d.Now, dbNow: d.DBNow, metrics: d.Metrics, appended: appended,
+		assets: assets, log: d.Logger, requestLog: d.RequestLog, now: d.Now, dbNow: d.DBNow, metrics: d.Metrics, appended: appended,
 		idem: idempotency.New(d.DB.Write, d.DB.Read, d.DBNow)}
 	a.cookies = &decodedCookies{store: a.sessions, now: a.now}
 	a.styleURL = a.cfg.BasePath() + "static/" + assets.Path("style.css")

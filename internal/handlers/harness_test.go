@@ -62,6 +62,7 @@ type opts struct {
 	simOpts  ecssim.Options
 	beforeUp func(*echo.Echo)
 	logs     io.Writer                       // the server's log, as JSON lines
+	reqLogs  io.Writer                       // with logs: the access log's lines of requests that did not fail
 	bcrypt   int                             // the users' bcrypt cost; bcrypt.MinCost when 0
 	simWrap  func(http.Handler) http.Handler // wraps the simulator (to watch its calls)
 	cloud    bool                            // two accounts (accounts_test.go) instead of one simulator
@@ -127,12 +128,16 @@ func newHarness(t testing.TB, o opts) *harness {
 	if o.logs != nil {
 		logger = slog.New(slog.NewJSONHandler(o.logs, nil))
 	}
+	var reqLog slog.Handler
+	if o.reqLogs != nil {
+		reqLog = slog.NewJSONHandler(o.reqLogs, nil)
+	}
 	dbNow := clock
 	if o.dbClock {
 		dbNow = nil
 	}
 	h.srvr, err = handlers.Build(context.Background(), handlers.Deps{Cfg: cfg, Demo: true, DB: h.store, ECS: client, Metrics: m,
-		Logger: logger, Now: host, DBNow: dbNow, BcryptCost: o.bcrypt, SessionKeys: o.keys})
+		Logger: logger, RequestLog: reqLog, Now: host, DBNow: dbNow, BcryptCost: o.bcrypt, SessionKeys: o.keys})
 	if err != nil {
 		t.Fatal(err)
 	}

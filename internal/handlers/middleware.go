@@ -126,6 +126,9 @@ func (a *App) accessLog(st *reqState, began time.Time) {
 	}
 	ctx := req.Context()
 	h := a.log.Handler()
+	if level < slog.LevelWarn && a.requestLog != nil {
+		h = a.requestLog // a failure's line is written at once, with the log's others
+	}
 	if !h.Enabled(ctx, level) {
 		return
 	}
