@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-var generatorName = flag.String("generator", "go", "the list page figure's load generator: go (the bench's own, net/http) or wrk (Debian's wrk with a Lua script rotating the pages; lighter, so more of the two cores is the server's)")
+var generatorName = flag.String("generator", "auto", "the list page figure's load generator: wrk (Debian's wrk with a Lua script rotating the pages), go (the bench's own, net/http: it spends more CPU a request than the server it loads, on the same two cores, and the bare handler's p99 under it is mostly its own), or auto: wrk when it is on PATH, else go")
 
 // wrkThreads is wrk's -t. One thread: on these two cores -t1 and -t2 made
 // the same rates within the runs' spread (the coordinator's check, 32
@@ -34,7 +34,14 @@ type generator struct {
 
 // pageGenerator is the generator -generator names.
 func pageGenerator() (generator, error) {
-	switch *generatorName {
+	name := *generatorName
+	if name == "auto" {
+		name = "go"
+		if _, err := exec.LookPath("wrk"); err == nil {
+			name = "wrk"
+		}
+	}
+	switch name {
 	case "go":
 		return generator{"the bench's Go generator (net/http)", goLoad}, nil
 	case "wrk":
@@ -43,7 +50,7 @@ func pageGenerator() (generator, error) {
 		}
 		return generator{fmt.Sprintf("wrk -t%d with a Lua script", wrkThreads), wrkLoad}, nil
 	}
-	return generator{}, fmt.Errorf("-generator is go or wrk, not %q", *generatorName)
+	return generator{}, fmt.Errorf("-generator is auto, wrk or go, not %q", *generatorName)
 }
 
 // goLoad is the bench's own generator on the list pages.

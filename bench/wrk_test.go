@@ -106,3 +106,34 @@ func TestWrkBytesWithoutAPrefixAreBytes(t *testing.T) {
 		t.Fatalf("read %.2f bytes, want 960", w.bytes)
 	}
 }
+
+// -generator auto loads the page with wrk when wrk is on PATH (the lighter
+// generator leaves more of the two cores to the server it measures), and
+// with the bench's own Go generator when it is not; wrk asked for by name
+// and missing is an error, and so is a name of no generator.
+func TestTheAutoGeneratorIsWrkWhenInstalledElseGo(t *testing.T) {
+	withWrk := t.TempDir()
+	if err := os.WriteFile(withWrk+"/wrk", []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	without := t.TempDir()
+	old := *generatorName
+	t.Cleanup(func() { *generatorName = old })
+	for _, c := range []struct {
+		name, path, want string
+		fails            bool
+	}{
+		{"auto", withWrk, "wrk", false},
+		{"auto", without, "Go generator", false},
+		{"go", withWrk, "Go generator", false},
+		{"wrk", without, "", true},
+		{"ab", withWrk, "", true},
+	} {
+		t.Setenv("PATH", c.path)
+		*generatorName = c.name
+		g, err := pageGenerator()
+		if (err != nil) != c.fails || !strings.Contains(g.name, c.want) {
+			t.Errorf("-generator %s with PATH %s: %q %v", c.name, c.path, g.name, err)
+		}
+	}
+}
