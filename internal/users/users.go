@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"ecsdash/internal/apperr"
 	"errors"
+	"fmt"
 	"regexp"
 	"sync"
 	"sync/atomic"
@@ -118,7 +119,7 @@ func NewStore(w, r *db.Pool, now func() time.Time, cost int) *Store {
 	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("dummy password for timing"), cost) // fails only for cost out of range
 	return &Store{w: w, r: r, now: now, cost: cost, dummy: dummy,
-		stamp: lookup{q: stampQuery, cols: 3}, version: lookup{q: versionQuery, cols: 1}}
+		stamp: newLookup(stampQuery, 3), version: newLookup(versionQuery, 1)}
 }
 
 const userCols = "id, name, source, role, scope, disabled, epoch, created_at, updated_at, password_hash"
@@ -261,26 +262,50 @@ func (s *Store) Current(ctx context.Context, id int64) (User, []Grant, error) {
 const stampQuery = "SELECT epoch AS e, created_at AS c, (SELECT n FROM grants_version WHERE id = 1) AS v FROM users WHERE id = ?"
 
 // lookup is a db.Lookup prepared at its first use (again after a failure
-// to prepare it).
+// to prepare it). Once prepared, on is an atomic load. Until then one call
+// at a time prepares it, under a deadline of its own (prepareWait), so that
+// a server that accepts the connection and never answers cannot hold it
+// longer; every other call waits for that one no longer than its own
+// context allows, and fails with ctx's error rather than stalling every
+// signed-in request of the process behind it.
 type lookup struct {
 	q    string
 	cols int
-	mu   sync.Mutex
+	lock chan struct{} // a one-slot lock: held while the lookup is prepared (made by newLookup)
+	wait time.Duration // prepareWait unless a test sets it
 	l    atomic.Pointer[db.Lookup]
+}
+
+// prepareWait bounds one prepare of a lookup. It is not the request's
+// deadline: the prepare outlives the request that began it, for the others
+// waiting on it, so it has one of its own; a database that takes longer
+// than this to answer a prepare is not serving requests either.
+const prepareWait = 10 * time.Second
+
+func newLookup(q string, cols int) lookup {
+	return lookup{q: q, cols: cols, lock: make(chan struct{}, 1), wait: prepareWait}
 }
 
 func (k *lookup) on(ctx context.Context, p *db.Pool) (*db.Lookup, error) {
 	if l := k.l.Load(); l != nil {
 		return l, nil
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	select {
+	case k.lock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("users: waiting for the user lookup to be prepared: %w", context.Cause(ctx))
+	}
+	defer func() { <-k.lock }()
 	if l := k.l.Load(); l != nil {
 		return l, nil
 	}
-	l, err := p.PrepareLookup(context.WithoutCancel(ctx), k.q, k.cols)
+	// Not cancelled with the request that began it (others may be waiting
+	// for it), but bounded.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.wait)
+	defer cancel()
+	l, err := p.PrepareLookup(pctx, k.q, k.cols)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("users: prepare the user lookup: %w", err)
 	}
 	k.l.Store(l)
 	return l, nil
