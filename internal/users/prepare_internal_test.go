@@ -200,25 +200,31 @@ func TestCurrentWaitsForAnotherRequestsHungPrepareNoLongerThanItsDeadline(t *tes
 }
 
 // A prepare of the stamp lookup that the server never answers gives up at
-// its own deadline, although the request that began it has none; the
-// failure is not kept, and a later call prepares afresh once the server
-// answers.
+// its own deadline, although the requests waiting for it have none; its
+// failure is theirs (one prepare, not one after another), it is not kept,
+// and a later call prepares afresh once the server answers.
 func TestAHungPrepareGivesUpAtItsTimeoutAndALaterCurrentPreparesAfresh(t *testing.T) {
 	t.Parallel()
-	const wait = time.Second
+	const wait = 2 * time.Second
 	s, b, id := hungStore(t, wait)
 	b.hold()
-	select {
-	case r := <-goCurrent(context.Background(), s, id):
-		if r.err == nil {
-			t.Fatal("Current answered through a held connection")
+	calls := []<-chan current{goCurrent(context.Background(), s, id), goCurrent(context.Background(), s, id)}
+	for i, call := range calls {
+		select {
+		case r := <-call:
+			if r.err == nil {
+				t.Fatal("Current answered through a held connection")
+			}
+			t.Logf("call %d gave up after %v: %v", i, r.took, r.err)
+		case <-time.After(wait + 30*time.Second):
+			t.Fatalf("call %d: a prepare on a server that never answers was still waiting 30 s past its %v timeout", i, wait)
 		}
-		if s.stamp.l.Load() != nil {
-			t.Fatal("a failed prepare left a lookup behind")
-		}
-		t.Logf("gave up after %v: %v", r.took, r.err)
-	case <-time.After(wait + 30*time.Second):
-		t.Fatal("a prepare on a server that never answers was still waiting 30 s past its 1 s timeout")
+	}
+	if s.stamp.l.Load() != nil {
+		t.Fatal("a failed prepare left a lookup behind")
+	}
+	if n := s.stamp.tries.Load(); n != 1 {
+		t.Errorf("two calls waiting at once began %d prepares, want 1 (the failure of the one is the other's)", n)
 	}
 	b.release()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -227,7 +233,7 @@ func TestAHungPrepareGivesUpAtItsTimeoutAndALaterCurrentPreparesAfresh(t *testin
 	if err != nil {
 		t.Fatalf("Current once the server answers again: %v", err)
 	}
-	if u.ID != id || s.stamp.l.Load() == nil {
-		t.Fatalf("Current after the failed prepare: user %d, lookup prepared %v", u.ID, s.stamp.l.Load() != nil)
+	if u.ID != id || s.stamp.l.Load() == nil || s.stamp.tries.Load() != 2 {
+		t.Fatalf("Current after the failed prepare: user %d, lookup prepared %v after %d prepares", u.ID, s.stamp.l.Load() != nil, s.stamp.tries.Load())
 	}
 }

@@ -3,6 +3,7 @@
 package users
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"ecsdash/internal/apperr"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/singleflight"
 
 	"ecsdash/internal/db"
 	"ecsdash/internal/scope"
@@ -119,7 +121,7 @@ func NewStore(w, r *db.Pool, now func() time.Time, cost int) *Store {
 	}
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("dummy password for timing"), cost) // fails only for cost out of range
 	return &Store{w: w, r: r, now: now, cost: cost, dummy: dummy,
-		stamp: newLookup(stampQuery, 3), version: newLookup(versionQuery, 1)}
+		stamp: lookup{q: stampQuery, cols: 3}, version: lookup{q: versionQuery, cols: 1}}
 }
 
 const userCols = "id, name, source, role, scope, disabled, epoch, created_at, updated_at, password_hash"
@@ -262,53 +264,58 @@ func (s *Store) Current(ctx context.Context, id int64) (User, []Grant, error) {
 const stampQuery = "SELECT epoch AS e, created_at AS c, (SELECT n FROM grants_version WHERE id = 1) AS v FROM users WHERE id = ?"
 
 // lookup is a db.Lookup prepared at its first use (again after a failure
-// to prepare it). Once prepared, on is an atomic load. Until then one call
-// at a time prepares it, under a deadline of its own (prepareWait), so that
-// a server that accepts the connection and never answers cannot hold it
-// longer; every other call waits for that one no longer than its own
-// context allows, and fails with ctx's error rather than stalling every
-// signed-in request of the process behind it.
+// to prepare it). Once prepared, on is an atomic load. Until then one
+// prepare at a time runs, detached from the calls waiting for it and under
+// a deadline of its own (prepareWait), so that a server that accepts the
+// connection and never answers cannot hold it longer; every call waiting
+// for it (the one that began it too) waits no longer than its own context
+// allows, and fails with ctx's error rather than stalling every signed-in
+// request of the process behind it. Its failure is every waiting call's;
+// a call after it prepares afresh.
 type lookup struct {
-	q    string
-	cols int
-	lock chan struct{} // a one-slot lock: held while the lookup is prepared (made by newLookup)
-	wait time.Duration // prepareWait unless a test sets it
-	l    atomic.Pointer[db.Lookup]
+	q     string
+	cols  int
+	wait  time.Duration // prepareWait unless a test sets it
+	sf    singleflight.Group
+	tries atomic.Int64 // prepares begun (for tests)
+	l     atomic.Pointer[db.Lookup]
 }
 
-// prepareWait bounds one prepare of a lookup. It is not the request's
+// prepareWait bounds one prepare of a lookup. It is not a request's
 // deadline: the prepare outlives the request that began it, for the others
 // waiting on it, so it has one of its own; a database that takes longer
 // than this to answer a prepare is not serving requests either.
 const prepareWait = 10 * time.Second
 
-func newLookup(q string, cols int) lookup {
-	return lookup{q: q, cols: cols, lock: make(chan struct{}, 1), wait: prepareWait}
-}
-
 func (k *lookup) on(ctx context.Context, p *db.Pool) (*db.Lookup, error) {
 	if l := k.l.Load(); l != nil {
 		return l, nil
 	}
+	ch := k.sf.DoChan("", func() (any, error) {
+		if l := k.l.Load(); l != nil { // prepared while this call came in
+			return l, nil
+		}
+		k.tries.Add(1)
+		// Detached from the call that began it (others may be waiting for
+		// it), but bounded.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(k.wait, prepareWait))
+		defer cancel()
+		l, err := p.PrepareLookup(pctx, k.q, k.cols)
+		if err != nil {
+			return nil, fmt.Errorf("users: prepare the user lookup: %w", err)
+		}
+		k.l.Store(l)
+		return l, nil
+	})
 	select {
-	case k.lock <- struct{}{}:
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*db.Lookup), nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("users: waiting for the user lookup to be prepared: %w", context.Cause(ctx))
 	}
-	defer func() { <-k.lock }()
-	if l := k.l.Load(); l != nil {
-		return l, nil
-	}
-	// Not cancelled with the request that began it (others may be waiting
-	// for it), but bounded.
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.wait)
-	defer cancel()
-	l, err := p.PrepareLookup(pctx, k.q, k.cols)
-	if err != nil {
-		return nil, fmt.Errorf("users: prepare the user lookup: %w", err)
-	}
-	k.l.Store(l)
-	return l, nil
 }
 
 // ByName returns the user called name (case-insensitive).
