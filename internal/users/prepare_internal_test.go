@@ -138,15 +138,20 @@ func hungStore(t *testing.T, wait time.Duration) (*Store, *blackhole, int64) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	s := NewStore(d.Write, d.Read, nil, bcrypt.MinCost)
-	s.stamp.wait = wait
-	ann, err := s.Create(ctx, "ann", RoleOperator, "long-enough")
+	// The user is made through connections of their own, so that none of
+	// the Store's has prepared a query of its (pgx answers a prepare
+	// already made on a connection without asking the server).
+	direct, err := db.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.stamp.l.Load() != nil {
-		t.Fatal("the stamp lookup is prepared before the first Current")
+	t.Cleanup(func() { direct.Close() })
+	ann, err := NewStore(direct.Write, direct.Read, nil, bcrypt.MinCost).Create(ctx, "ann", RoleOperator, "long-enough")
+	if err != nil {
+		t.Fatal(err)
 	}
+	s := NewStore(d.Write, d.Read, nil, bcrypt.MinCost)
+	s.wait = wait
 	return s, b, ann.ID
 }
 
@@ -235,5 +240,30 @@ func TestAHungPrepareGivesUpAtItsTimeoutAndALaterCurrentPreparesAfresh(t *testin
 	}
 	if u.ID != id || s.stamp.l.Load() == nil || s.stamp.tries.Load() != 2 {
 		t.Fatalf("Current after the failed prepare: user %d, lookup prepared %v after %d prepares", u.ID, s.stamp.l.Load() != nil, s.stamp.tries.Load())
+	}
+}
+
+// ByID (Current's read of a record it has not cached) prepares its query
+// once; on a server that never answers, that prepare too gives up at its
+// deadline, and the call answers within its own context's.
+func TestByIDsHungPrepareGivesUpAtItsTimeout(t *testing.T) {
+	t.Parallel()
+	const wait = time.Second
+	s, b, id := hungStore(t, wait)
+	b.hold()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.ByID(ctx, id)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("ByID answered through a held connection")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ByID on a server that never answers was still waiting 27 s past its 3 s deadline")
 	}
 }

@@ -95,7 +95,11 @@ type Store struct {
 	// version seen.
 	version lookup
 	rights  rightsCache
+	// wait bounds a prepare (prepareWait when 0; tests set it).
+	wait time.Duration
 }
+
+func (s *Store) prepareWait() time.Duration { return cmp.Or(s.wait, prepareWait) }
 
 // cachedUser is a user's record as read at one epoch, and their grants as
 // read at one version of the grants table (migration 0120: every change to
@@ -196,7 +200,10 @@ func (s *Store) insert(ctx context.Context, name, source, role, sc, hash string)
 func (s *Store) ByID(ctx context.Context, id int64) (User, error) {
 	const q = "SELECT " + userCols + " FROM users WHERE id = ?"
 	s.prepOnce.Do(func() {
-		s.byID, _ = s.r.PrepareContext(context.WithoutCancel(ctx), q) // on failure, the plain query below
+		// Bounded (prepareWait): every call waits for this one.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.prepareWait())
+		defer cancel()
+		s.byID, _ = s.r.PrepareContext(pctx, q) // on failure, the plain query below
 	})
 	if s.byID != nil {
 		return scanUser(s.byID.QueryRowContext(ctx, id))
@@ -214,7 +221,7 @@ func (s *Store) ByID(ctx context.Context, id int64) (User, error) {
 // the version is not the one it cached. The grants are shared: the caller
 // must not change them.
 func (s *Store) Current(ctx context.Context, id int64) (User, []Grant, error) {
-	st, err := s.stamp.on(ctx, s.r)
+	st, err := s.stamp.on(ctx, s.r, s.prepareWait())
 	if err != nil {
 		return User{}, nil, err
 	}
@@ -275,7 +282,6 @@ const stampQuery = "SELECT epoch AS e, created_at AS c, (SELECT n FROM grants_ve
 type lookup struct {
 	q     string
 	cols  int
-	wait  time.Duration // prepareWait unless a test sets it
 	sf    singleflight.Group
 	tries atomic.Int64 // prepares begun (for tests)
 	l     atomic.Pointer[db.Lookup]
@@ -287,7 +293,7 @@ type lookup struct {
 // than this to answer a prepare is not serving requests either.
 const prepareWait = 10 * time.Second
 
-func (k *lookup) on(ctx context.Context, p *db.Pool) (*db.Lookup, error) {
+func (k *lookup) on(ctx context.Context, p *db.Pool, wait time.Duration) (*db.Lookup, error) {
 	if l := k.l.Load(); l != nil {
 		return l, nil
 	}
@@ -298,7 +304,7 @@ func (k *lookup) on(ctx context.Context, p *db.Pool) (*db.Lookup, error) {
 		k.tries.Add(1)
 		// Detached from the call that began it (others may be waiting for
 		// it), but bounded.
-		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(k.wait, prepareWait))
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
 		defer cancel()
 		l, err := p.PrepareLookup(pctx, k.q, k.cols)
 		if err != nil {
