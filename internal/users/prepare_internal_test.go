@@ -3,10 +3,6 @@ package users
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
-	"net/url"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,124 +12,14 @@ import (
 	"ecsdash/internal/db/dbtest"
 )
 
-// blackhole is a TCP proxy to a PostgreSQL server that can stop carrying
-// bytes, as a network black hole or a server that accepts and never
-// answers would: while held, what either side sends is kept back (and
-// said on held), and new connections are accepted and never answered.
-type blackhole struct {
-	ln     net.Listener
-	target string
-	held   chan struct{} // a send for the first bytes kept back since hold
-	mu     sync.Mutex
-	gate   chan struct{} // non-nil while held; closed to let the bytes through
-	conns  []net.Conn
-}
-
-func newBlackhole(t *testing.T, target string) *blackhole {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &blackhole{ln: ln, target: target, held: make(chan struct{}, 1)}
-	go b.serve()
-	t.Cleanup(func() {
-		b.release()
-		ln.Close()
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		for _, c := range b.conns {
-			c.Close()
-		}
-	})
-	return b
-}
-
-func (b *blackhole) serve() {
-	for {
-		c, err := b.ln.Accept()
-		if err != nil {
-			return
-		}
-		b.pass() // while held, not even the server is dialled
-		up, err := net.Dial("tcp", b.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		b.mu.Lock()
-		b.conns = append(b.conns, c, up)
-		b.mu.Unlock()
-		go b.copy(up, c)
-		go b.copy(c, up)
-	}
-}
-
-func (b *blackhole) copy(dst, src net.Conn) {
-	defer dst.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			b.pass()
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				src.Close()
-			}
-			return
-		}
-	}
-}
-
-// pass waits while the proxy is held, saying so on held.
-func (b *blackhole) pass() {
-	b.mu.Lock()
-	g := b.gate
-	b.mu.Unlock()
-	if g == nil {
-		return
-	}
-	select {
-	case b.held <- struct{}{}:
-	default:
-	}
-	<-g
-}
-
-func (b *blackhole) hold() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.gate == nil {
-		b.gate = make(chan struct{})
-	}
-}
-
-func (b *blackhole) release() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.gate != nil {
-		close(b.gate)
-		b.gate = nil
-	}
-}
-
 // hungStore is a Store on PostgreSQL through a blackhole, with a user in
 // it and its stamp lookup not yet prepared, to be prepared within wait.
-func hungStore(t *testing.T, wait time.Duration) (*Store, *blackhole, int64) {
+func hungStore(t *testing.T, wait time.Duration) (*Store, *dbtest.Blackhole, int64) {
 	t.Helper()
 	dsn := dbtest.Postgres(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := newBlackhole(t, u.Host)
-	u.Host = b.ln.Addr().String()
+	b, through := dbtest.NewBlackhole(t, dsn)
 	ctx := context.Background()
-	d, err := db.Open(ctx, u.String())
+	d, err := db.Open(ctx, through)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,10 +64,10 @@ func TestCurrentWaitsForAnotherRequestsHungPrepareNoLongerThanItsDeadline(t *tes
 	t.Parallel()
 	const wait = 5 * time.Second
 	s, b, id := hungStore(t, wait)
-	b.hold()
+	b.Hold()
 	first := goCurrent(context.Background(), s, id)
 	select {
-	case <-b.held: // the first call is in its prepare, holding the lookup
+	case <-b.Held(): // the first call is in its prepare, holding the lookup
 	case r := <-first:
 		t.Fatalf("Current answered through a held connection: %v", r.err)
 	case <-time.After(30 * time.Second):
@@ -212,7 +98,7 @@ func TestAHungPrepareGivesUpAtItsTimeoutAndALaterCurrentPreparesAfresh(t *testin
 	t.Parallel()
 	const wait = 2 * time.Second
 	s, b, id := hungStore(t, wait)
-	b.hold()
+	b.Hold()
 	calls := []<-chan current{goCurrent(context.Background(), s, id), goCurrent(context.Background(), s, id)}
 	for i, call := range calls {
 		select {
@@ -231,7 +117,7 @@ func TestAHungPrepareGivesUpAtItsTimeoutAndALaterCurrentPreparesAfresh(t *testin
 	if n := s.stamp.tries.Load(); n != 1 {
 		t.Errorf("two calls waiting at once began %d prepares, want 1 (the failure of the one is the other's)", n)
 	}
-	b.release()
+	b.Release()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	u, _, err := s.Current(ctx, id)
@@ -250,7 +136,7 @@ func TestByIDsHungPrepareGivesUpAtItsTimeout(t *testing.T) {
 	t.Parallel()
 	const wait = time.Second
 	s, b, id := hungStore(t, wait)
-	b.hold()
+	b.Hold()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
