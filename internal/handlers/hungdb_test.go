@@ -21,6 +21,7 @@ func TestASignedInRequestOnADatabaseThatNeverAnswersIsA503InWords(t *testing.T) 
 	hole, dsn := dbtest.NewBlackhole(t, dbtest.Postgres(t))
 	logs := &lockedBuffer{}
 	h := newHarness(t, opts{dbPath: dsn, logs: logs})
+	t.Cleanup(hole.Release) // before the harness's own cleanups, which wait for its requests
 	b := h.browser()
 	b.c.Timeout = 45 * time.Second // past the prepare's 10 s, short of the request's 60 s
 	b.get("login")

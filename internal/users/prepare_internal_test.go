@@ -24,6 +24,7 @@ func hungStore(t *testing.T, wait time.Duration) (*Store, *dbtest.Blackhole, int
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
+	t.Cleanup(b.Release) // before d's Close, which waits for its connections
 	// The user is made through connections of their own, so that none of
 	// the Store's has prepared a query of its (pgx answers a prepare
 	// already made on a connection without asking the server).
