@@ -150,7 +150,7 @@ func (c *rightsCache) put(version int64, k rightsKey, r *Rights) {
 // grants table raises in its own transaction (migration 0120), on any
 // replica. Rights compiled at one version hold until the next.
 func (s *Store) GrantsVersion(ctx context.Context) (int64, error) {
-	l, err := s.version.on(ctx, s.r)
+	l, err := s.version.on(ctx, s.r, s.prepareWait())
 	if err != nil {
 		return 0, err
 	}

@@ -3,16 +3,19 @@
 package users
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"ecsdash/internal/apperr"
 	"errors"
+	"fmt"
 	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/singleflight"
 
 	"ecsdash/internal/db"
 	"ecsdash/internal/scope"
@@ -92,7 +95,11 @@ type Store struct {
 	// version seen.
 	version lookup
 	rights  rightsCache
+	// wait bounds a prepare (prepareWait when 0; tests set it).
+	wait time.Duration
 }
+
+func (s *Store) prepareWait() time.Duration { return cmp.Or(s.wait, prepareWait) }
 
 // cachedUser is a user's record as read at one epoch, and their grants as
 // read at one version of the grants table (migration 0120: every change to
@@ -193,7 +200,10 @@ func (s *Store) insert(ctx context.Context, name, source, role, sc, hash string)
 func (s *Store) ByID(ctx context.Context, id int64) (User, error) {
 	const q = "SELECT " + userCols + " FROM users WHERE id = ?"
 	s.prepOnce.Do(func() {
-		s.byID, _ = s.r.PrepareContext(context.WithoutCancel(ctx), q) // on failure, the plain query below
+		// Bounded (prepareWait): every call waits for this one.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.prepareWait())
+		defer cancel()
+		s.byID, _ = s.r.PrepareContext(pctx, q) // on failure, the plain query below
 	})
 	if s.byID != nil {
 		return scanUser(s.byID.QueryRowContext(ctx, id))
@@ -211,7 +221,7 @@ func (s *Store) ByID(ctx context.Context, id int64) (User, error) {
 // the version is not the one it cached. The grants are shared: the caller
 // must not change them.
 func (s *Store) Current(ctx context.Context, id int64) (User, []Grant, error) {
-	st, err := s.stamp.on(ctx, s.r)
+	st, err := s.stamp.on(ctx, s.r, s.prepareWait())
 	if err != nil {
 		return User{}, nil, err
 	}
@@ -261,29 +271,57 @@ func (s *Store) Current(ctx context.Context, id int64) (User, []Grant, error) {
 const stampQuery = "SELECT epoch AS e, created_at AS c, (SELECT n FROM grants_version WHERE id = 1) AS v FROM users WHERE id = ?"
 
 // lookup is a db.Lookup prepared at its first use (again after a failure
-// to prepare it).
+// to prepare it). Once prepared, on is an atomic load. Until then one
+// prepare at a time runs, detached from the calls waiting for it and under
+// a deadline of its own (prepareWait), so that a server that accepts the
+// connection and never answers cannot hold it longer; every call waiting
+// for it (the one that began it too) waits no longer than its own context
+// allows, and fails with ctx's error rather than stalling every signed-in
+// request of the process behind it. Its failure is every waiting call's;
+// a call after it prepares afresh.
 type lookup struct {
-	q    string
-	cols int
-	mu   sync.Mutex
-	l    atomic.Pointer[db.Lookup]
+	q     string
+	cols  int
+	sf    singleflight.Group
+	tries atomic.Int64 // prepares begun (for tests)
+	l     atomic.Pointer[db.Lookup]
 }
 
-func (k *lookup) on(ctx context.Context, p *db.Pool) (*db.Lookup, error) {
+// prepareWait bounds one prepare of a lookup. It is not a request's
+// deadline: the prepare outlives the request that began it, for the others
+// waiting on it, so it has one of its own; a database that takes longer
+// than this to answer a prepare is not serving requests either.
+const prepareWait = 10 * time.Second
+
+func (k *lookup) on(ctx context.Context, p *db.Pool, wait time.Duration) (*db.Lookup, error) {
 	if l := k.l.Load(); l != nil {
 		return l, nil
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if l := k.l.Load(); l != nil {
+	ch := k.sf.DoChan("", func() (any, error) {
+		if l := k.l.Load(); l != nil { // prepared while this call came in
+			return l, nil
+		}
+		k.tries.Add(1)
+		// Detached from the call that began it (others may be waiting for
+		// it), but bounded.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wait)
+		defer cancel()
+		l, err := p.PrepareLookup(pctx, k.q, k.cols)
+		if err != nil {
+			return nil, fmt.Errorf("users: prepare the user lookup: %w", err)
+		}
+		k.l.Store(l)
 		return l, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*db.Lookup), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("users: waiting for the user lookup to be prepared: %w", context.Cause(ctx))
 	}
-	l, err := p.PrepareLookup(context.WithoutCancel(ctx), k.q, k.cols)
-	if err != nil {
-		return nil, err
-	}
-	k.l.Store(l)
-	return l, nil
 }
 
 // ByName returns the user called name (case-insensitive).
