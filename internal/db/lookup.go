@@ -42,7 +42,6 @@ type Lookup struct {
 	slots chan struct{} // a token for each connection that may be opened
 	mu    sync.Mutex    // held while a connection is given back or the Lookup closed
 	shut  atomic.Bool
-	file  string // the database's file, for its -shm ("" in memory)
 
 	seenMu sync.RWMutex
 	seen   map[int64]*seenRow // the last row read of each key, with the header it was read under
@@ -112,14 +111,6 @@ func (p *Pool) PrepareLookup(ctx context.Context, q string, cols int) (*Lookup, 
 	if err != nil {
 		return nil, err
 	}
-	if l.file, err = mainFile(c.c); err != nil {
-		c.close()
-		return nil, err
-	}
-	if c.wal, err = l.walIndex(c.c); err != nil {
-		c.close()
-		return nil, err
-	}
 	<-l.slots
 	l.put(c, nil)
 	p.keep(l)
@@ -141,25 +132,27 @@ func (l *Lookup) dial() (*lookupConn, error) {
 		c.Close()
 		return nil, fmt.Errorf("db: the driver's %T has no QueryContext", st)
 	}
-	return &lookupConn{c: c, stmt: st}, nil
-}
-
-// mainFile is the file of c's main database, "" for one in memory.
-func mainFile(c driver.Conn) (string, error) {
-	var file string
-	err := pragma(c, "SELECT file FROM pragma_database_list WHERE name = 'main'", &file)
-	return file, err
-}
-
-// walIndex is the WAL-index c reads through, when its database is a file
-// in WAL mode (a connection in WAL mode keeps it so: leaving WAL needs an
-// exclusive lock, which c's shared one prevents), or nil.
-func (l *Lookup) walIndex(c driver.Conn) (*walIndex, error) {
-	var mode string
-	if err := pragma(c, "SELECT journal_mode FROM pragma_journal_mode", &mode); err != nil || mode != "wal" || l.file == "" {
+	wal, err := walIndexOf(c)
+	if err != nil {
+		st.Close()
+		c.Close()
 		return nil, err
 	}
-	return openWalIndex(l.file), nil
+	return &lookupConn{c: c, stmt: st, wal: wal}, nil
+}
+
+// walIndexOf is the WAL-index c reads through when its main database is a
+// file in WAL mode (a connection in WAL mode keeps it so: leaving WAL
+// needs an exclusive lock, which c's shared one prevents), else nil.
+func walIndexOf(c driver.Conn) (*walIndex, error) {
+	var file, mode string
+	if err := pragma(c, "SELECT file FROM pragma_database_list WHERE name = 'main'", &file); err != nil {
+		return nil, err
+	}
+	if err := pragma(c, "SELECT journal_mode FROM pragma_journal_mode", &mode); err != nil || mode != "wal" || file == "" {
+		return nil, err
+	}
+	return openWalIndex(file), nil
 }
 
 // pragma reads one text value with q on c.
@@ -198,13 +191,7 @@ func (l *Lookup) get(ctx context.Context) (*lookupConn, error) {
 		return c, nil
 	case <-l.slots:
 		c, err := l.dial()
-		if err == nil {
-			c.wal, err = l.walIndex(c.c)
-		}
 		if err != nil {
-			if c != nil {
-				c.close()
-			}
 			l.slots <- struct{}{}
 			return nil, err
 		}

@@ -1,40 +1,65 @@
 package db
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 )
 
 // The environment that makes TestHelperProcessRunsSQL a process of SQL
-// typed by hand: the database's file, and statements separated by ";".
+// typed by hand: the database's file, statements separated by ";", and
+// whether to wait for a line on its input before them and to be killed
+// after them (twoStepProcess).
 const (
 	helperFileEnv = "ECSDASH_TEST_HELPER_SQLITE"
 	helperSQLEnv  = "ECSDASH_TEST_HELPER_SQL"
+	helperDieEnv  = "ECSDASH_TEST_HELPER_SQLITE_DIE"
 )
 
 // TestHelperProcessRunsSQL is not a test: run by inProcess as another
 // process (another shared-memory mapping, other POSIX locks), it runs SQL
-// on the database as the sqlite3 shell would, and exits.
+// on the database as the sqlite3 shell would, and exits. Run by
+// twoStepProcess, it first reads the database (its connection then has
+// the -shm open), prints "ready" and waits for a line on its input; after
+// the SQL it prints "done" and blocks until it is killed (a crash: its
+// connection is never closed, so it neither checkpoints nor deletes the
+// -shm).
 func TestHelperProcessRunsSQL(t *testing.T) {
 	file := os.Getenv(helperFileEnv)
 	if file == "" {
 		t.Skip("a helper process, run by the tests that need one")
 	}
+	dies := os.Getenv(helperDieEnv) != ""
 	d, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
+	if dies {
+		d.SetMaxOpenConns(1)
+		if _, err := d.Exec("SELECT count(*) FROM sqlite_schema"); err != nil {
+			t.Fatal(err)
+		}
+		os.Stdout.WriteString("ready\n")
+		if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for q := range strings.SplitSeq(os.Getenv(helperSQLEnv), ";") {
 		if _, err := d.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
+	}
+	if dies {
+		os.Stdout.WriteString("done\n")
+		select {}
 	}
 }
 
@@ -142,7 +167,7 @@ func TestALookupAsksAgainAfterEveryCommitByAnotherProcess(t *testing.T) {
 	inProcess(t, file, "INSERT INTO wal_other VALUES (1)")
 	asksAgain("another table changed", 1, "v1")
 	for i, s := range []string{"v2", "v3"} {
-		inProcess(t, file, "PRAGMA wal_checkpoint(TRUNCATE); UPDATE wal_t SET n = "+string(rune('2'+i))+", s = '"+s+"' WHERE id = 1")
+		inProcess(t, file, "PRAGMA wal_checkpoint(TRUNCATE); UPDATE wal_t SET n = "+strconv.Itoa(2+i)+", s = '"+s+"' WHERE id = 1")
 		asksAgain("after a checkpoint, "+s, int64(2+i), s)
 	}
 	if _, err := d.Write.ExecContext(ctx, "UPDATE wal_t SET s = 'mine' WHERE id = 1"); err != nil {

@@ -12,49 +12,13 @@ import (
 	"testing"
 )
 
-// helperDieEnv makes TestHelperProcessRunsSQLAndIsKilled's process run
-// SQL on the database in two steps, then wait to be killed (a crash: its
-// connection is never closed, so it neither checkpoints nor deletes the
-// -shm).
-const helperDieEnv = "ECSDASH_TEST_HELPER_SQLITE_DIE"
-
-// TestHelperProcessRunsSQLAndIsKilled is not a test: run by twoStepProcess
-// as another process, it reads the database (its connection then has the
-// -shm open), prints "ready", waits for a line on its input, runs the SQL,
-// prints "done" and blocks until it is killed.
-func TestHelperProcessRunsSQLAndIsKilled(t *testing.T) {
-	file := os.Getenv(helperDieEnv)
-	if file == "" {
-		t.Skip("a helper process, run by the tests that need one")
-	}
-	d, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.SetMaxOpenConns(1)
-	if _, err := d.Exec("SELECT count(*) FROM sqlite_schema"); err != nil {
-		t.Fatal(err)
-	}
-	os.Stdout.WriteString("ready\n")
-	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
-	for q := range strings.SplitSeq(os.Getenv(helperSQLEnv), ";") {
-		if _, err := d.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	os.Stdout.WriteString("done\n")
-	select {}
-}
-
 // twoStepProcess starts another process that opens file and reads it; run
 // (once) has it run sql, and kills it (SIGKILL) once the statements have
 // returned.
 func twoStepProcess(t *testing.T, file, sql string) (run func()) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessRunsSQLAndIsKilled$", "-test.count=1")
-	cmd.Env = append(os.Environ(), helperDieEnv+"="+file, helperSQLEnv+"="+sql)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessRunsSQL$", "-test.count=1")
+	cmd.Env = append(os.Environ(), helperFileEnv+"="+file, helperSQLEnv+"="+sql, helperDieEnv+"=1")
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
